@@ -1,0 +1,39 @@
+/**
+ * The contract between netfs and a network filesystem, after netfslib's
+ * netfs_request_ops. netfs never sees a PDU: it cuts I/O into subrequests over
+ * chain slices and hands each to the filesystem, which completes it through
+ * the one completion function with the result in fields.
+ */
+import type { BvecqPos } from './bvecq.js';
+
+/** A slice of a read request, handed to NetfsReadOps.issueRead. */
+export interface NetfsReadSubrequestView {
+  /** Debug id "R=<rreq>[<index>]" for traces and logs. */
+  readonly debugId: string;
+  /** File position of the first byte wanted. */
+  readonly start: number;
+  /** Bytes wanted (never more than the ops' maxReadSize() at issue time). */
+  readonly len: number;
+  /**
+   * Where the data goes: a position at the first byte of this subrequest's
+   * slice of the request chain. The filesystem (or its transport) decants
+   * received bytes here; it must not write more than `len` bytes.
+   */
+  readonly dest: BvecqPos;
+  /**
+   * Report completion, exactly once. `transferred` bytes were written at
+   * `dest`. `error` is a negative errno (0 on success). `eof` says the server
+   * reported end of file (or a short read at EOF), so netfs zero-fills the rest
+   * instead of issuing a follow-up for it. `retryable` marks an error that may
+   * succeed after the transport reconnects.
+   */
+  complete(result: { transferred: number; error?: number; eof?: boolean; retryable?: boolean }): void;
+}
+
+/** What a filesystem gives netfs for reading one file. */
+export interface NetfsReadOps {
+  /** Largest single read the filesystem wants now (rsize, credits in hand). */
+  maxReadSize(): number;
+  /** Start reading one subrequest; completion comes through subreq.complete(). */
+  issueRead(subreq: NetfsReadSubrequestView): void;
+}
