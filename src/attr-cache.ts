@@ -1,0 +1,113 @@
+/**
+ * Attribute and directory caches with a time limit (actimeo).
+ *
+ * - attributes: path → stat, valid for `ttlMs`;
+ * - negative entries: path → "does not exist" (ENOENT), also for `ttlMs`;
+ * - directory listings: path → names, each child's stat entered into the
+ *   attribute cache from the same listing (one QUERY_DIRECTORY fills both).
+ *
+ * Keys are FUSE paths ('/a/b'). Invalidation by prefix drops a path and
+ * everything below it. Entries are bounded in number (oldest dropped first);
+ * a ttl of 0 disables caching.
+ */
+
+type Entry<T> = { expires: number; stat: T | null };
+
+export type AttrLookup<T> = { kind: 'hit'; stat: T } | { kind: 'negative' } | undefined;
+
+export interface AttrCacheOptions {
+  ttlMs: number;
+  /** Most attribute entries kept (default 100 000). */
+  maxEntries?: number;
+  /** Clock in ms (tests substitute it). */
+  now?: () => number;
+}
+
+export class AttrCache<T> {
+  private readonly attrs = new Map<string, Entry<T>>();
+  private readonly dirs = new Map<string, { expires: number; names: string[] }>();
+  private readonly ttlMs: number;
+  private readonly maxEntries: number;
+  private readonly now: () => number;
+
+  constructor(opts: AttrCacheOptions) {
+    this.ttlMs = opts.ttlMs;
+    this.maxEntries = opts.maxEntries ?? 100_000;
+    this.now = opts.now ?? Date.now;
+  }
+
+  /** A live entry for `path`: its stat, a cached ENOENT, or undefined. */
+  get(path: string): AttrLookup<T> {
+    const e = this.attrs.get(path);
+    if (!e) return undefined;
+    if (e.expires <= this.now()) {
+      this.attrs.delete(path);
+      return undefined;
+    }
+    return e.stat === null ? { kind: 'negative' } : { kind: 'hit', stat: e.stat };
+  }
+
+  /** Remember `path`'s attributes. */
+  set(path: string, stat: T): void {
+    this.put(path, stat);
+  }
+
+  /** Remember that `path` does not exist. */
+  setNegative(path: string): void {
+    this.put(path, null);
+  }
+
+  /** Cached listing of directory `path` (names without '.' and '..'). */
+  getDir(path: string): string[] | undefined {
+    const d = this.dirs.get(path);
+    if (!d) return undefined;
+    if (d.expires <= this.now()) {
+      this.dirs.delete(path);
+      return undefined;
+    }
+    return d.names;
+  }
+
+  /**
+   * Remember the listing of directory `dir` and each child's attributes;
+   * `childPath` joins the directory and a name.
+   */
+  setDir(dir: string, entries: ReadonlyArray<{ name: string; stat: T }>, childPath: (dir: string, name: string) => string): void {
+    if (this.ttlMs <= 0) return;
+    for (const e of entries) this.put(childPath(dir, e.name), e.stat);
+    this.dirs.set(dir, { expires: this.now() + this.ttlMs, names: entries.map((e) => e.name) });
+  }
+
+  /** Forget `path` (attributes and listing) and, unless `exact`, everything under it. */
+  invalidate(path: string, exact = false): void {
+    this.attrs.delete(path);
+    this.dirs.delete(path);
+    if (exact) return;
+    const prefix = path === '/' ? '/' : path + '/';
+    for (const k of this.attrs.keys()) if (k.startsWith(prefix)) this.attrs.delete(k);
+    for (const k of this.dirs.keys()) if (k.startsWith(prefix)) this.dirs.delete(k);
+  }
+
+  /** Forget everything. */
+  clear(): void {
+    this.attrs.clear();
+    this.dirs.clear();
+  }
+
+  /** Number of attribute entries (live or not yet swept). */
+  get size(): number {
+    return this.attrs.size;
+  }
+
+  /** Insert with expiry, most recent last; drop the oldest beyond the bound. */
+  private put(path: string, stat: T | null): void {
+    if (this.ttlMs <= 0) return;
+    this.attrs.delete(path);
+    this.attrs.set(path, { expires: this.now() + this.ttlMs, stat });
+    while (this.attrs.size > this.maxEntries) {
+      const oldest = this.attrs.keys().next().value;
+      if (oldest === undefined) break;
+      this.attrs.delete(oldest);
+    }
+  }
+}

@@ -1,0 +1,465 @@
+/**
+ * Command line and mount options → a validated MountConfig.
+ *
+ *     smbfuse //HOST/SHARE[/PREFIX] MOUNTPOINT [-o opt[,opt…]] [-f] [-h] [-V]
+ *
+ * Option names follow mount.cifs(8) so a mount.cifs user needs no new words.
+ * Where a value may come from several places the order is: an explicit `-o`
+ * option, then the credentials file, then the environment (USER, PASSWD).
+ *
+ * The password is carried in the config (the child process needs it) but is
+ * never printed: use describeConfig() for anything shown to a person.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { Dialect } from '../transport/types.js';
+
+/** A bad command line or option; the message is the one line to print. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  /** Process exit status to use (2 for usage errors, as getopt tools do). */
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 2) {
+    super(message);
+    this.exitCode = exitCode;
+  }
+}
+
+/** Everything a mount needs, validated. Times in ms, sizes in bytes. */
+export interface MountConfig {
+  /** Server host name or address (IPv6 without brackets). */
+  host: string;
+  port: number;
+  share: string;
+  /** Path inside the share to mount instead of its root (SMB form, '' = root). */
+  prefixPath: string;
+  /** The UNC as the user wrote it, normalised to //host/share[/prefix]. */
+  unc: string;
+  /** Absolute mount point path. */
+  mountpoint: string;
+  username: string;
+  password: string;
+  domain: string;
+  guest: boolean;
+  minDialect?: Dialect;
+  maxDialect?: Dialect;
+  /** Always true for now; `rwRequested` records that `rw` was asked for. */
+  readOnly: true;
+  rwRequested: boolean;
+  uid: number;
+  gid: number;
+  fileMode: number;
+  dirMode: number;
+  actimeoMs: number;
+  /** Largest READ we ask for; clamped to the server's MaxReadSize later. */
+  rsize: number;
+  cacheSize: number;
+  readahead: number;
+  timeoutMs: number;
+  allowOther: boolean;
+  debug: boolean;
+  foreground: boolean;
+}
+
+export type ParseResult =
+  | { kind: 'help' }
+  | { kind: 'version' }
+  | { kind: 'mount'; config: MountConfig; warnings: string[] };
+
+/** What the parser may look at besides argv, so tests can substitute it. */
+export interface ParseEnv {
+  env: Record<string, string | undefined>;
+  /** Read a text file (credentials, /etc/passwd, /etc/group). */
+  readFile(path: string): string;
+  /** Permission bits of a file (for the credentials file warning). */
+  fileMode(path: string): number;
+  cwd: string;
+  /** Current process uid/gid, the defaults for uid= and gid=. */
+  uid: number;
+  gid: number;
+}
+
+/** The real environment of this process. */
+export function processParseEnv(): ParseEnv {
+  return {
+    env: process.env,
+    readFile: (p) => readFileSync(p, 'utf8'),
+    fileMode: (p) => statSync(p).mode,
+    cwd: process.cwd(),
+    uid: process.getuid?.() ?? 0,
+    gid: process.getgid?.() ?? 0,
+  };
+}
+
+export const USAGE = `usage: smbfuse //HOST/SHARE MOUNTPOINT [-o opt[,opt...]] [-f] [-h] [-V]
+
+Mount an SMB2/3 share read-only through FUSE.
+
+  -o opts   comma-separated mount options (mount.cifs names):
+            username=, password=, credentials=FILE, domain=, port=445, guest,
+            vers=2.0|2.1|3|3.0|3.02|3.1.1, uid=, gid=, file_mode=0755,
+            dir_mode=0755, actimeo=1, rsize=, cache_size=256M, readahead=8M,
+            timeout=30, allow_other, ro, rw (accepted; the mount stays
+            read-only), debug
+  -f        stay in the foreground
+  -h        show this help
+  -V        show the version
+Environment: USER (default user name), PASSWD (password).`;
+
+const DEFAULTS = {
+  port: 445,
+  fileMode: 0o755,
+  dirMode: 0o755,
+  actimeoMs: 1000,
+  rsize: 4 * 1024 * 1024,
+  cacheSize: 256 * 1024 * 1024,
+  readahead: 8 * 1024 * 1024,
+  timeoutMs: 30_000,
+} as const;
+
+/** vers= values and the dialect range each one offers. */
+const VERSIONS: Record<string, [Dialect, Dialect]> = {
+  '2.0': [Dialect.SMB2_0_2, Dialect.SMB2_0_2],
+  '2.1': [Dialect.SMB2_1, Dialect.SMB2_1],
+  '3': [Dialect.SMB3_0, Dialect.SMB3_1_1],
+  '3.0': [Dialect.SMB3_0, Dialect.SMB3_0],
+  '3.02': [Dialect.SMB3_0_2, Dialect.SMB3_0_2],
+  '3.0.2': [Dialect.SMB3_0_2, Dialect.SMB3_0_2],
+  '3.1.1': [Dialect.SMB3_1_1, Dialect.SMB3_1_1],
+  '3.11': [Dialect.SMB3_1_1, Dialect.SMB3_1_1],
+};
+
+/** Option spellings (mount.cifs aliases) → canonical name. */
+const ALIASES: Record<string, string> = {
+  user: 'username',
+  username: 'username',
+  pass: 'password',
+  password: 'password',
+  credentials: 'credentials',
+  cred: 'credentials',
+  dom: 'domain',
+  domain: 'domain',
+  workgroup: 'domain',
+};
+
+/** Options that take no value. */
+const FLAGS = new Set(['guest', 'ro', 'rw', 'allow_other', 'debug']);
+/** Options that need a value. */
+const VALUED = new Set([
+  'port', 'username', 'password', 'credentials', 'domain', 'vers', 'uid', 'gid',
+  'file_mode', 'dir_mode', 'actimeo', 'rsize', 'cache_size', 'readahead', 'timeout',
+]);
+
+/**
+ * Parse argv (without node and script) into a config, or a help/version request.
+ * Throws ConfigError with a one-line message on any bad input.
+ */
+export function parseArgs(argv: readonly string[], pe: ParseEnv = processParseEnv()): ParseResult {
+  const positional: string[] = [];
+  const optStrings: string[] = [];
+  let foreground = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '-h' || a === '--help') return { kind: 'help' };
+    if (a === '-V' || a === '--version') return { kind: 'version' };
+    if (a === '-f') foreground = true;
+    else if (a === '-o') {
+      const v = argv[++i];
+      if (v === undefined) throw new ConfigError("smbfuse: option '-o' needs a value");
+      optStrings.push(v);
+    } else if (a.startsWith('-o') && a.length > 2) optStrings.push(a.slice(2));
+    else if (a.startsWith('-') && a.length > 1) throw new ConfigError(`smbfuse: unknown argument '${a}'`);
+    else positional.push(a);
+  }
+  if (positional.length !== 2) {
+    throw new ConfigError(
+      positional.length < 2
+        ? 'smbfuse: need //HOST/SHARE and MOUNTPOINT (try smbfuse -h)'
+        : `smbfuse: unexpected argument '${positional[2]}'`,
+    );
+  }
+  const unc = parseUnc(positional[0]!);
+  const opts = splitOptions(optStrings);
+  const warnings: string[] = [];
+  const config = buildConfig(unc, resolvePath(pe.cwd, positional[1]!), opts, pe, warnings);
+  config.foreground = foreground;
+  return { kind: 'mount', config, warnings };
+}
+
+/** `//host/share[/prefix]` or `\\host\share[\prefix]`, host possibly `[v6]`. */
+export function parseUnc(s: string): { host: string; share: string; prefixPath: string; unc: string } {
+  const bad = () => new ConfigError(`smbfuse: bad share '${s}': expected //HOST/SHARE`);
+  if (!/^(\/\/|\\\\)/.test(s)) throw bad();
+  const rest = s.slice(2).replace(/\\/g, '/');
+  let host: string;
+  let after: string;
+  if (rest.startsWith('[')) {
+    const end = rest.indexOf(']');
+    if (end < 0) throw bad();
+    host = rest.slice(1, end);
+    after = rest.slice(end + 1);
+    if (!host.includes(':')) throw bad();
+  } else {
+    const slash = rest.indexOf('/');
+    host = slash < 0 ? rest : rest.slice(0, slash);
+    after = slash < 0 ? '' : rest.slice(slash);
+  }
+  const parts = after.split('/').filter((p) => p !== '');
+  const share = parts.shift();
+  if (!host || !share || !after.startsWith('/')) throw bad();
+  const hostForUnc = host.includes(':') ? `[${host}]` : host;
+  const prefix = parts.join('/');
+  return {
+    host,
+    share,
+    prefixPath: parts.join('\\'),
+    unc: `//${hostForUnc}/${share}${prefix ? '/' + prefix : ''}`,
+  };
+}
+
+/** Split `-o` strings on commas into [name, value|undefined] pairs. */
+function splitOptions(optStrings: readonly string[]): Array<[string, string | undefined]> {
+  const out: Array<[string, string | undefined]> = [];
+  for (const s of optStrings) {
+    for (const item of s.split(',')) {
+      if (item === '') continue;
+      const eq = item.indexOf('=');
+      const rawName = (eq < 0 ? item : item.slice(0, eq)).trim().toLowerCase();
+      out.push([ALIASES[rawName] ?? rawName, eq < 0 ? undefined : item.slice(eq + 1)]);
+    }
+  }
+  return out;
+}
+
+/** Apply options over defaults and the environment; validate everything. */
+function buildConfig(
+  unc: ReturnType<typeof parseUnc>,
+  mountpoint: string,
+  opts: Array<[string, string | undefined]>,
+  pe: ParseEnv,
+  warnings: string[],
+): MountConfig {
+  const c: MountConfig = {
+    ...unc,
+    port: DEFAULTS.port,
+    mountpoint,
+    username: '',
+    password: '',
+    domain: '',
+    guest: false,
+    readOnly: true,
+    rwRequested: false,
+    uid: pe.uid,
+    gid: pe.gid,
+    fileMode: DEFAULTS.fileMode,
+    dirMode: DEFAULTS.dirMode,
+    actimeoMs: DEFAULTS.actimeoMs,
+    rsize: DEFAULTS.rsize,
+    cacheSize: DEFAULTS.cacheSize,
+    readahead: DEFAULTS.readahead,
+    timeoutMs: DEFAULTS.timeoutMs,
+    allowOther: false,
+    debug: false,
+    foreground: false,
+  };
+  const explicit: { username?: string; password?: string; domain?: string } = {};
+  let cred: { username?: string; password?: string; domain?: string } = {};
+  for (const [name, value] of opts) {
+    if (FLAGS.has(name)) {
+      if (value !== undefined) throw new ConfigError(`smbfuse: option '${name}' takes no value`);
+      applyFlag(c, name);
+      continue;
+    }
+    if (!VALUED.has(name)) throw new ConfigError(`smbfuse: unknown option '${name}'`);
+    if (value === undefined) throw new ConfigError(`smbfuse: option '${name}' needs a value`);
+    if (name === 'username') explicit.username = value;
+    else if (name === 'password') explicit.password = value;
+    else if (name === 'domain') explicit.domain = value;
+    else if (name === 'credentials') cred = readCredentials(resolvePath(pe.cwd, value), pe, warnings);
+    else applyValued(c, name, value, pe);
+  }
+  resolveIdentity(c, explicit, cred, pe.env);
+  if (c.rwRequested) warnings.push('smbfuse: read-write mounts are not supported yet; mounting read-only');
+  return c;
+}
+
+/** Set a no-value option. */
+function applyFlag(c: MountConfig, name: string): void {
+  switch (name) {
+    case 'guest': c.guest = true; break;
+    case 'rw': c.rwRequested = true; break;
+    case 'ro': c.rwRequested = false; break;
+    case 'allow_other': c.allowOther = true; break;
+    case 'debug': c.debug = true; break;
+  }
+}
+
+/** Set one option that has a value (not the identity options). */
+function applyValued(c: MountConfig, name: string, value: string, pe: ParseEnv): void {
+  const bad = () => new ConfigError(`smbfuse: bad value for ${name}: '${value}'`);
+  switch (name) {
+    case 'port': {
+      const n = parseUint(value);
+      if (n === undefined || n < 1 || n > 65535) throw bad();
+      c.port = n;
+      break;
+    }
+    case 'vers': {
+      if (value === 'default') {
+        delete c.minDialect;
+        delete c.maxDialect;
+        break;
+      }
+      const r = VERSIONS[value];
+      if (!r) throw bad();
+      [c.minDialect, c.maxDialect] = r;
+      break;
+    }
+    case 'uid': c.uid = lookupId(value, '/etc/passwd', pe) ?? failWith(bad()); break;
+    case 'gid': c.gid = lookupId(value, '/etc/group', pe) ?? failWith(bad()); break;
+    case 'file_mode': c.fileMode = parseMode(value) ?? failWith(bad()); break;
+    case 'dir_mode': c.dirMode = parseMode(value) ?? failWith(bad()); break;
+    case 'actimeo': c.actimeoMs = (parseUint(value) ?? failWith(bad())) * 1000; break;
+    case 'timeout': {
+      const n = parseUint(value);
+      if (!n) throw bad();
+      c.timeoutMs = n * 1000;
+      break;
+    }
+    case 'rsize': {
+      const n = parseSize(value);
+      if (!n) throw bad();
+      c.rsize = n;
+      break;
+    }
+    case 'cache_size': c.cacheSize = parseSize(value) ?? failWith(bad()); break;
+    case 'readahead': c.readahead = parseSize(value) ?? failWith(bad()); break;
+  }
+}
+
+/** Throw helper usable in expressions. */
+function failWith(e: Error): never {
+  throw e;
+}
+
+/**
+ * Settle username/password/domain. mount.cifs accepts `user=DOMAIN/name`
+ * (or `DOMAIN\name`) and `user=name%password`; USER and PASSWD come last.
+ */
+function resolveIdentity(
+  c: MountConfig,
+  explicit: { username?: string; password?: string; domain?: string },
+  cred: { username?: string; password?: string; domain?: string },
+  env: Record<string, string | undefined>,
+): void {
+  let user = explicit.username ?? cred.username ?? env['USER'] ?? '';
+  let password = explicit.password ?? cred.password;
+  let domain = explicit.domain ?? cred.domain;
+  const pct = user.indexOf('%');
+  if (pct >= 0) {
+    password ??= user.slice(pct + 1);
+    user = user.slice(0, pct);
+  }
+  const sep = user.search(/[/\\]/);
+  if (sep >= 0) {
+    domain ??= user.slice(0, sep);
+    user = user.slice(sep + 1);
+  }
+  c.username = user;
+  c.password = password ?? env['PASSWD'] ?? '';
+  c.domain = domain ?? '';
+  if (c.guest) c.password = '';
+}
+
+/**
+ * Read a mount.cifs credentials file: `username=`, `password=`, `domain=`
+ * lines (also `user=`, `pass=`, `dom=`); blank and '#' lines ignored. Warns
+ * when group or others may read it.
+ */
+export function readCredentials(
+  path: string,
+  pe: ParseEnv,
+  warnings: string[],
+): { username?: string; password?: string; domain?: string } {
+  let text: string;
+  try {
+    text = pe.readFile(path);
+    if ((pe.fileMode(path) & 0o077) !== 0) {
+      warnings.push(`smbfuse: warning: credentials file ${path} is readable by group or others`);
+    }
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? 'error';
+    throw new ConfigError(`smbfuse: cannot read credentials file ${path} (${code})`, 1);
+  }
+  const out: { username?: string; password?: string; domain?: string } = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.replace(/^\s+/, '');
+    if (line === '' || line.startsWith('#')) continue;
+    const eq = line.indexOf('=');
+    if (eq < 0) continue;
+    const key = ALIASES[line.slice(0, eq).trim().toLowerCase()];
+    const value = line.slice(eq + 1);
+    if (key === 'username') out.username = value.trim();
+    else if (key === 'password') out.password = value;
+    else if (key === 'domain') out.domain = value.trim();
+  }
+  return out;
+}
+
+/** A decimal number or a name looked up in a passwd/group-format file. */
+function lookupId(value: string, file: string, pe: ParseEnv): number | undefined {
+  const n = parseUint(value);
+  if (n !== undefined) return n <= 0xffffffff ? n : undefined;
+  let text: string;
+  try {
+    text = pe.readFile(file);
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split('\n')) {
+    const f = line.split(':');
+    if (f[0] === value && f[2] !== undefined) return parseUint(f[2]);
+  }
+  return undefined;
+}
+
+/** A non-negative decimal integer, or undefined. */
+export function parseUint(s: string): number | undefined {
+  if (!/^\d+$/.test(s)) return undefined;
+  const n = Number(s);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** Octal permission bits (`0644` or `644`), at most 07777. */
+export function parseMode(s: string): number | undefined {
+  if (!/^0?[0-7]{1,4}$/.test(s)) return undefined;
+  const n = parseInt(s, 8);
+  return n <= 0o7777 ? n : undefined;
+}
+
+/** Bytes with an optional K/M/G suffix (powers of 1024, `KB`/`KiB` too). */
+export function parseSize(s: string): number | undefined {
+  const m = /^(\d+)\s*([kmg])?(i?b)?$/i.exec(s.trim());
+  if (!m) return undefined;
+  const mult = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase()] ?? 1;
+  if (m[3] && !m[2] && m[3].toLowerCase() !== 'b') return undefined;
+  const n = Number(m[1]) * mult;
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/** Absolute path of `p` against `cwd`, without trailing slash. */
+function resolvePath(cwd: string, p: string): string {
+  const abs = p.startsWith('/') ? p : `${cwd.replace(/\/$/, '')}/${p}`;
+  const parts: string[] = [];
+  for (const seg of abs.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') parts.pop();
+    else parts.push(seg);
+  }
+  return '/' + parts.join('/');
+}
+
+/** The config as safe-to-print text (password replaced). */
+export function describeConfig(c: MountConfig): string {
+  const shown = { ...c, password: c.password ? '********' : '' };
+  return JSON.stringify(shown);
+}
