@@ -1,0 +1,310 @@
+/**
+ * One TCP connection to an SMB server: framing, message ids and credits, the
+ * outstanding-request map, signing hooks, and the one-write-per-message send
+ * path. Each request (or compound) goes to the socket as a single gathered
+ * write: cork, write the prefix+header+body and each payload slice, uncork.
+ */
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import { Credits } from './credits.js';
+import { SmbProtocolError, SmbTimeoutError, SmbTransportError } from './errors.js';
+import type { SmbMessage, SmbResponse } from './message.js';
+import { NtStatus } from './ntstatus.js';
+import { decodeHeader, encodeHeader, Smb2Command, Smb2Flags, SMB2_HEADER_SIZE, type Smb2Header } from './pdu/header.js';
+import { Receiver, type DecantedRead, type DecantTarget } from './receiver.js';
+
+/** Per-session signing, registered by the session once its keys exist. */
+export interface Signer {
+  /** Every request is signed and every response must verify. */
+  required: boolean;
+  /** Write the signature into fragments[0] (the header) at offset 48. */
+  sign(fragments: Buffer[]): void;
+  /** Check the signature of a received message given as fragments. */
+  verify(fragments: Buffer[]): boolean;
+}
+
+/** An unsolicited server message (oplock or lease break). */
+export interface ServerNotification {
+  header: Smb2Header;
+  msg: Buffer;
+}
+
+const UNSOLICITED_MID = 0xffffffffffffffffn;
+
+export interface ConnectionEvents {
+  notification: [ServerNotification];
+  close: [Error | null];
+}
+
+export class SmbConnection extends EventEmitter<ConnectionEvents> {
+  readonly credits = new Credits();
+  /** false for 2.0.2: CreditCharge is sent as 0 and every request costs one id. */
+  multiCredit = false;
+  private readonly outstanding = new Map<bigint, { msg: SmbMessage; timer: NodeJS.Timeout | null }>();
+  private readonly signers = new Map<bigint, Signer>();
+  private readonly receiver: Receiver;
+  private closed: Error | null = null;
+  /** Received bytes that verified badly or broke the framing end the connection. */
+  lastFatal: Error | null = null;
+
+  private constructor(
+    private readonly socket: net.Socket,
+    readonly timeoutMs: number,
+  ) {
+    super();
+    this.receiver = new Receiver({
+      decantTarget: (h, len) => this.decantTarget(h, len),
+      onFrame: (f) => this.onFrame(f),
+      onDecanted: (r) => this.onDecanted(r),
+      onBadDecant: (h, e) => this.failMid(h, e),
+      onFatal: (e) => this.destroy(e),
+    });
+    socket.setNoDelay(true);
+    socket.on('data', (c: Buffer) => this.receiver.push(c));
+    socket.on('error', (e) => this.destroy(new SmbTransportError(`connection error: ${e.message}`, { cause: e })));
+    socket.on('close', () => this.destroy(new SmbTransportError('connection closed by server')));
+  }
+
+  /** Open the TCP connection (no SMB traffic yet). */
+  static open(host: string, port: number, timeoutMs: number): Promise<SmbConnection> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host, port });
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new SmbTimeoutError(`connect to ${host}:${port} timed out after ${timeoutMs} ms`));
+      }, timeoutMs);
+      socket.once('error', (e: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        reject(new SmbTransportError(`cannot connect to ${host}:${port}: ${e.code ?? e.message}`, { cause: e }));
+      });
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        resolve(new SmbConnection(socket, timeoutMs));
+      });
+    });
+  }
+
+  get isClosed(): boolean {
+    return this.closed !== null;
+  }
+
+  setSigner(sessionId: bigint, signer: Signer | null): void {
+    if (signer) this.signers.set(sessionId, signer);
+    else this.signers.delete(sessionId);
+  }
+
+  /**
+   * Send one message or a compound (linked by `next`). Resolves when it is on
+   * the wire; each member's response arrives on its own `done`.
+   */
+  async send(first: SmbMessage): Promise<void> {
+    if (this.closed) throw this.closed;
+    const members = first.members();
+    const charges = members.map((m) => (this.multiCredit ? m.creditCharge : 1));
+    const total = charges.reduce((a, b) => a + b, 0);
+    let mid = await this.credits.acquire(total);
+    if (this.closed) throw this.closed;
+    const frags: Buffer[] = [];
+    let frameLen = 0;
+    members.forEach((m, i) => {
+      m.messageId = mid;
+      mid += BigInt(charges[i]!);
+      const parts = this.frameMember(m, i === members.length - 1, charges[i]!, total);
+      for (const p of parts) frameLen += p.length;
+      frags.push(...parts);
+      this.track(m);
+    });
+    const prefix = Buffer.allocUnsafe(4);
+    prefix.writeUInt32BE(frameLen, 0);
+    this.writeGathered([prefix, ...frags]);
+  }
+
+  /** Send and wait for the final response of a single message. */
+  async request(msg: SmbMessage): Promise<SmbResponse> {
+    await this.send(msg);
+    return msg.done;
+  }
+
+  /** Close the socket; every waiter fails. */
+  close(): void {
+    this.destroy(new SmbTransportError('connection closed'));
+  }
+
+  /**
+   * Encode one member: header, body, padding to 8 bytes unless last, then
+   * payload slices (only a last member may carry payload). Signs if needed.
+   */
+  private frameMember(m: SmbMessage, last: boolean, charge: number, totalCharge: number): Buffer[] {
+    const payloadLen = m.payloadLength;
+    if (payloadLen > 0 && !last) throw new Error('payload only allowed on the last compound member');
+    const len = SMB2_HEADER_SIZE + m.body.length + payloadLen;
+    const pad = last ? 0 : (8 - (len % 8)) % 8;
+    const signer = this.signers.get(m.sessionId);
+    const sign = signer !== undefined && m.command !== Smb2Command.NEGOTIATE && m.sessionId !== 0n;
+    let flags = m.flags;
+    if (m.related) flags |= Smb2Flags.RELATED_OPERATIONS;
+    if (sign) flags |= Smb2Flags.SIGNED;
+    const head = Buffer.alloc(SMB2_HEADER_SIZE + m.body.length + pad);
+    encodeHeader(
+      {
+        creditCharge: this.multiCredit ? charge : 0,
+        status: 0,
+        command: m.command,
+        creditRequest: m.creditRequest || this.credits.askFor(totalCharge),
+        flags,
+        nextCommand: last ? 0 : len + pad,
+        messageId: m.messageId,
+        asyncId: 0n,
+        treeId: m.treeId,
+        sessionId: m.sessionId,
+        signature: Buffer.alloc(16),
+      },
+      head,
+      0,
+    );
+    m.body.copy(head, SMB2_HEADER_SIZE);
+    const parts = [head, ...m.payload];
+    if (sign) signer.sign(parts);
+    m.wire = parts;
+    return parts;
+  }
+
+  /** One gathered write of every fragment: the socket sees a single writev. */
+  private writeGathered(frags: Buffer[]): void {
+    const s = this.socket;
+    s.cork();
+    for (const f of frags) s.write(f);
+    s.uncork();
+  }
+
+  private track(m: SmbMessage): void {
+    const timer = this.timeoutMs > 0 ? setTimeout(() => this.timeout(m), this.timeoutMs) : null;
+    timer?.unref();
+    this.outstanding.set(m.messageId, { msg: m, timer });
+  }
+
+  private timeout(m: SmbMessage): void {
+    if (this.outstanding.get(m.messageId)?.msg !== m) return;
+    this.outstanding.delete(m.messageId);
+    m.fail(new SmbTimeoutError(`no reply to command ${m.command} (mid ${m.messageId}) in ${this.timeoutMs} ms`));
+  }
+
+  /** Decant only successful, non-compound READ replies to a message with a destination. */
+  private decantTarget(h: Smb2Header, _frameLen: number): DecantTarget | null {
+    if (h.command !== Smb2Command.READ || h.status !== NtStatus.STATUS_SUCCESS) return null;
+    const o = this.outstanding.get(h.messageId);
+    if (!o || !o.msg.readDest) return null;
+    return { dest: o.msg.readDest, max: o.msg.readMax };
+  }
+
+  private onDecanted(r: DecantedRead): void {
+    const h = r.header;
+    this.credits.grant(h.creditRequest, 0);
+    const o = this.take(h);
+    if (!o) return;
+    const sig = this.checkSignature(h, () => [r.head, ...r.destStart.clone().slices(r.dataLength), r.tail]);
+    if (sig) {
+      o.fail(sig);
+      this.destroy(sig);
+      return;
+    }
+    o.complete({ header: h, msg: r.head, decanted: r.dataLength });
+  }
+
+  /** A whole frame: split compounds, absorb interim replies, deliver. */
+  private onFrame(frame: Buffer): void {
+    if (frame.readUInt32BE(0) !== 0xfe534d42) {
+      const kind = frame[0] === 0xfd ? 'an encrypted (transform) frame, which this session did not negotiate' : 'a frame that is not SMB2';
+      this.destroy(new SmbProtocolError(`server sent ${kind}`));
+      return;
+    }
+    let off = 0;
+    while (off < frame.length) {
+      let h: Smb2Header;
+      try {
+        h = decodeHeader(frame, off);
+      } catch (e) {
+        this.destroy(e as Error);
+        return;
+      }
+      const end = h.nextCommand ? off + h.nextCommand : frame.length;
+      if (end > frame.length || (h.nextCommand && h.nextCommand < SMB2_HEADER_SIZE)) {
+        this.destroy(new SmbProtocolError(`compound NextCommand ${h.nextCommand} runs past the frame`));
+        return;
+      }
+      this.deliver(h, frame.subarray(off, end));
+      off = end;
+    }
+  }
+
+  private deliver(h: Smb2Header, msg: Buffer): void {
+    this.credits.grant(h.creditRequest, 0);
+    if (h.messageId === UNSOLICITED_MID && h.command === Smb2Command.OPLOCK_BREAK) {
+      this.emit('notification', { header: h, msg });
+      return;
+    }
+    const interim = h.status === NtStatus.STATUS_PENDING && (h.flags & Smb2Flags.ASYNC_COMMAND) !== 0;
+    if (interim) {
+      const o = this.outstanding.get(h.messageId);
+      if (o) {
+        o.msg.asyncId = h.asyncId;
+        // The server is working on it: give it longer before giving up.
+        if (o.timer) o.timer.refresh();
+      }
+      return;
+    }
+    const m = this.take(h);
+    if (!m) return;
+    const sig = this.checkSignature(h, () => [msg]);
+    if (sig) {
+      m.fail(sig);
+      this.destroy(sig);
+      return;
+    }
+    m.complete({ header: h, msg });
+  }
+
+  /** Remove the outstanding entry for a reply; undefined for unknown or late replies. */
+  private take(h: Smb2Header): SmbMessage | undefined {
+    const o = this.outstanding.get(h.messageId);
+    if (!o) return undefined;
+    this.outstanding.delete(h.messageId);
+    if (o.timer) clearTimeout(o.timer);
+    this.credits.inFlight = Math.max(0, this.credits.inFlight - (this.multiCredit ? o.msg.creditCharge : 1));
+    return o.msg;
+  }
+
+  /** null if the reply's signature is acceptable, else the error to fail with. */
+  private checkSignature(h: Smb2Header, fragments: () => Buffer[]): Error | null {
+    const signer = this.signers.get(h.sessionId);
+    if (!signer) return null;
+    const signed = (h.flags & Smb2Flags.SIGNED) !== 0;
+    if (!signed) {
+      if (!signer.required || h.status === NtStatus.STATUS_PENDING) return null;
+      return new SmbProtocolError(`unsigned reply to command ${h.command} where a signature is required`);
+    }
+    if (signer.verify(fragments())) return null;
+    return new SmbProtocolError(`bad signature on reply to command ${h.command} (mid ${h.messageId})`);
+  }
+
+  private failMid(h: Smb2Header, e: Error): void {
+    this.credits.grant(h.creditRequest, 0);
+    this.take(h)?.fail(e);
+  }
+
+  private destroy(e: Error): void {
+    if (this.closed) return;
+    this.closed = e;
+    this.lastFatal = e;
+    this.socket.destroy();
+    const err = e instanceof SmbTransportError ? e : new SmbTransportError(e.message, { cause: e });
+    for (const { msg, timer } of this.outstanding.values()) {
+      if (timer) clearTimeout(timer);
+      msg.fail(err);
+    }
+    this.outstanding.clear();
+    this.credits.failAll(err);
+    this.emit('close', e);
+  }
+}

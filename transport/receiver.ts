@@ -1,0 +1,200 @@
+/**
+ * The receive state machine: LEN → HEAD → (DECANT | WHOLE). It reads the
+ * 4-byte session-service length, looks at the SMB2 header, and either
+ * gathers the whole frame for parsing or, for a READ response the sink wants
+ * decanted, keeps only header + fixed part and moves the payload straight
+ * from the socket chunks into the waiting chain, chunk by chunk as they arrive.
+ */
+import type { BvecqPos } from '../netfs/bvecq.js';
+import { SmbProtocolError } from './errors.js';
+import { decodeHeader, SMB2_HEADER_SIZE, type Smb2Header } from './pdu/header.js';
+import { decodeReadResponseFixed, READ_RESPONSE_FIXED_END } from './pdu/read.js';
+import { RxQueue } from './rx-queue.js';
+
+/** Largest frame accepted: 8 MiB payloads plus headers, compounds and transforms. */
+export const MAX_FRAME = 16 * 1024 * 1024 + 65536;
+
+/** Where a decanted READ's bytes go. */
+export interface DecantTarget {
+  dest: BvecqPos;
+  max: number;
+}
+
+/** A decanted READ, handed to the sink once its payload has landed. */
+export interface DecantedRead {
+  header: Smb2Header;
+  /** Bytes of the frame before the payload (header, fixed part, padding). */
+  head: Buffer;
+  /** Where the payload begins in the destination chain. */
+  destStart: BvecqPos;
+  dataLength: number;
+  /** Bytes of the frame after the payload (normally none). */
+  tail: Buffer;
+  frameLength: number;
+}
+
+export interface ReceiverSink {
+  /** Decide whether this READ response should be decanted, and where to. */
+  decantTarget(header: Smb2Header, frameLength: number): DecantTarget | null;
+  /** A whole frame, contiguous (a view where it sat in one chunk). */
+  onFrame(frame: Buffer): void;
+  onDecanted(read: DecantedRead): void;
+  /** A decant target was refused as malformed; the frame was skipped. */
+  onBadDecant(header: Smb2Header, err: SmbProtocolError): void;
+  /** The stream is unusable (bad length prefix, oversized frame). */
+  onFatal(err: SmbProtocolError): void;
+}
+
+type State =
+  | { s: 'len' }
+  | { s: 'head'; frameLen: number }
+  | { s: 'whole'; frameLen: number }
+  | { s: 'skip'; left: number }
+  | {
+      s: 'decant';
+      frameLen: number;
+      header: Smb2Header;
+      head: Buffer;
+      dest: BvecqPos;
+      destStart: BvecqPos;
+      left: number;
+      dataLength: number;
+      tailLen: number;
+    }
+  | { s: 'tail'; read: Omit<DecantedRead, 'tail'>; tailLen: number };
+
+export class Receiver {
+  private readonly rx = new RxQueue();
+  private state: State = { s: 'len' };
+  private dead = false;
+
+  constructor(private readonly sink: ReceiverSink) {}
+
+  /** Bytes queued but not yet consumed (tests). */
+  get queued(): number {
+    return this.rx.size;
+  }
+
+  /** Start over (after a reconnect). */
+  reset(): void {
+    this.rx.clear();
+    this.state = { s: 'len' };
+    this.dead = false;
+  }
+
+  /** Feed one chunk from the socket and run the machine as far as it goes. */
+  push(chunk: Buffer): void {
+    if (this.dead) return;
+    this.rx.push(chunk);
+    try {
+      while (this.step());
+    } catch (e) {
+      this.dead = true;
+      this.sink.onFatal(e instanceof SmbProtocolError ? e : new SmbProtocolError(String(e)));
+    }
+  }
+
+  /** One transition; false when more bytes are needed. */
+  private step(): boolean {
+    const st = this.state;
+    const rx = this.rx;
+    switch (st.s) {
+      case 'len': {
+        if (rx.size < 4) return false;
+        const p = rx.take(4);
+        if (p[0] !== 0) throw new SmbProtocolError(`bad session message type 0x${p[0]!.toString(16)}`);
+        const frameLen = p.readUIntBE(1, 3);
+        if (frameLen > MAX_FRAME) throw new SmbProtocolError(`frame of ${frameLen} bytes is too large`);
+        if (frameLen < 4) throw new SmbProtocolError(`frame of ${frameLen} bytes is too short`);
+        this.state = { s: 'head', frameLen };
+        return true;
+      }
+      case 'head':
+        return this.stepHead(st.frameLen);
+      case 'whole': {
+        if (rx.size < st.frameLen) return false;
+        const frame = rx.take(st.frameLen);
+        this.state = { s: 'len' };
+        this.sink.onFrame(frame);
+        return true;
+      }
+      case 'skip': {
+        const k = Math.min(st.left, rx.size);
+        rx.skip(k);
+        st.left -= k;
+        if (st.left > 0) return false;
+        this.state = { s: 'len' };
+        return true;
+      }
+      case 'decant': {
+        if (st.left > 0) {
+          if (rx.size === 0) return false;
+          st.left -= rx.decant(st.dest, st.left);
+          if (st.left > 0) return false;
+        }
+        const { header, head, destStart, dataLength, frameLen } = st;
+        this.state = { s: 'tail', read: { header, head, destStart, dataLength, frameLength: frameLen }, tailLen: st.tailLen };
+        return true;
+      }
+      case 'tail': {
+        if (rx.size < st.tailLen) return false;
+        const tail = rx.take(st.tailLen);
+        this.state = { s: 'len' };
+        this.sink.onDecanted({ ...st.read, tail });
+        return true;
+      }
+    }
+  }
+
+  /** Look at the start of a frame: gather it whole, or set up a decant. */
+  private stepHead(frameLen: number): boolean {
+    const rx = this.rx;
+    const want = Math.min(frameLen, READ_RESPONSE_FIXED_END);
+    if (rx.size < Math.min(frameLen, SMB2_HEADER_SIZE)) return false;
+    const magic = rx.peek(4);
+    if (magic[0] !== 0xfe || frameLen < READ_RESPONSE_FIXED_END) {
+      // Transforms, SMB1 and short frames are parsed whole by the sink.
+      this.state = { s: 'whole', frameLen };
+      return true;
+    }
+    const header = decodeHeader(rx.peek(SMB2_HEADER_SIZE));
+    const target = header.nextCommand === 0 ? this.sink.decantTarget(header, frameLen) : null;
+    if (!target) {
+      this.state = { s: 'whole', frameLen };
+      return true;
+    }
+    if (rx.size < want) return false;
+    const fixedBytes = rx.peek(READ_RESPONSE_FIXED_END);
+    let dataOffset: number;
+    let dataLength: number;
+    try {
+      ({ dataOffset, dataLength } = decodeReadResponseFixed(fixedBytes));
+      if (dataLength > 0 && dataOffset < READ_RESPONSE_FIXED_END)
+        throw new SmbProtocolError(`READ DataOffset ${dataOffset} inside the fixed part`);
+      if (dataLength > 0 && dataOffset + dataLength > frameLen)
+        throw new SmbProtocolError(`READ data (${dataOffset}+${dataLength}) runs past the frame (${frameLen})`);
+      if (dataLength > target.max)
+        throw new SmbProtocolError(`too much data read: ${dataLength} > ${target.max} asked`);
+    } catch (e) {
+      this.state = { s: 'skip', left: frameLen };
+      this.sink.onBadDecant(header, e instanceof SmbProtocolError ? e : new SmbProtocolError(String(e)));
+      return true;
+    }
+    const headLen = dataLength > 0 ? dataOffset : READ_RESPONSE_FIXED_END;
+    if (rx.size < Math.min(headLen, frameLen)) return false;
+    // The head is small and kept for signature checks; copy it out of the chunks.
+    const head = Buffer.from(rx.take(headLen));
+    this.state = {
+      s: 'decant',
+      frameLen,
+      header,
+      head,
+      dest: target.dest,
+      destStart: target.dest.clone(),
+      left: dataLength,
+      dataLength,
+      tailLen: frameLen - headLen - dataLength,
+    };
+    return true;
+  }
+}
