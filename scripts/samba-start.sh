@@ -36,6 +36,8 @@
 # Environment (all optional):
 #   EXTRA_GLOBAL   lines appended to [global] (e.g. 'server signing = mandatory')
 #   SMB_PORT_BASE  first port to try (default 4455)
+#   SMB_FORCE_PORT use exactly this port or fail (restarting a server in its DIR
+#                  on the same port, as reconnect tests need)
 #   SMB_LOG_LEVEL  smbd log level (default 1)
 #
 # Port choice: ports from SMB_PORT_BASE upward are probed by binding them on
@@ -224,6 +226,12 @@ flock -w 60 9 || die "could not take $LOCK"
 PORT=$PORT_BASE
 PID=
 for attempt in 1 2 3 4 5; do
+  if [ -n "${SMB_FORCE_PORT:-}" ]; then
+    PORT=$SMB_FORCE_PORT
+    # The old smbd's sockets may linger for a moment after it exits.
+    for _ in $(seq 50); do port_free "$PORT" && break; sleep 0.1; done
+    port_free "$PORT" || die "forced port $PORT is busy"
+  fi
   while ! port_free "$PORT"; do
     PORT=$((PORT + 1))
     [ "$PORT" -lt $((PORT_BASE + 200)) ] || die "no free port in $PORT_BASE..$PORT"
@@ -232,7 +240,13 @@ for attempt in 1 2 3 4 5; do
   log "starting smbd on 127.0.0.1:$PORT (dir $DIR, attempt $attempt)"
   # stdout/stderr must not be our stdout: `$(samba-start.sh)` would wait for smbd.
   # fd 9 (the port lock) must not leak into smbd either.
-  smbd --foreground --no-process-group --configfile="$DIR/smb.conf" \
+  # setsid: with --no-process-group smbd stays in its caller's process group,
+  # and on SIGTERM it signals its whole process group (measured: it killed the
+  # tap runner and the shell that called samba-stop.sh). In a session of its own
+  # that group is smbd and its children only. A background job of a
+  # non-interactive shell is not a group leader, so setsid does not fork and $!
+  # is smbd itself; the pid file smbd writes confirms it below.
+  setsid smbd --foreground --no-process-group --configfile="$DIR/smb.conf" \
     </dev/null >>"$DIR/log/smbd.out" 2>&1 9>&- &
   PID=$!
   echo "$PID" > "$DIR/smbd.pid"
@@ -255,11 +269,16 @@ for attempt in 1 2 3 4 5; do
   log "smbd exited early on port $PORT; last output:"
   tail -n 5 "$DIR/log/smbd.out" >&2 || true
   PID=
+  [ -z "${SMB_FORCE_PORT:-}" ] || break
   PORT=$((PORT + 1))
 done
 flock -u 9
 exec 9>&-
 [ -n "$PID" ] || die "smbd would not start; see $DIR/log/"
+if [ -f "$DIR/pid/smbd.pid" ]; then
+  own=$(tr -dc '0-9' < "$DIR/pid/smbd.pid")
+  [ "$own" = "$PID" ] || log "warning: smbd's pid file says $own, we started $PID"
+fi
 
 # --- verify ---------------------------------------------------------------------
 if ! out=$(timeout 20 smbclient -p "$PORT" "//127.0.0.1/test" \

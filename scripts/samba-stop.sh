@@ -17,11 +17,20 @@ if [ "${1:-}" = "--keep" ]; then KEEP=1; shift; fi
 DIR=${1:?usage: samba-stop.sh [--keep] DIR}
 [ -d "$DIR" ] || { log "$DIR does not exist"; exit 0; }
 
+# alive PID: true while PID exists and is not a zombie. Our smbd is reparented
+# to PID 1 once samba-start.sh exits, and a container's PID 1 may be slow to
+# reap it, so a zombie counts as gone.
+alive() {
+  local state
+  state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null) || return 1
+  [ -n "$state" ] && [ "$state" != Z ]
+}
+
 # stop_pid PID NAME: SIGTERM, wait up to 10 s, then SIGKILL and wait up to 5 s.
 stop_pid() {
   local pid=$1 name=$2
   case "$pid" in ''|*[!0-9]*) return 0 ;; esac
-  kill -0 "$pid" 2>/dev/null || return 0
+  alive "$pid" || return 0
   # A recycled PID would not be ours: check it is still a samba program.
   local comm
   comm=$(cat "/proc/$pid/comm" 2>/dev/null || true)
@@ -30,12 +39,12 @@ stop_pid() {
   esac
   kill -TERM "$pid" 2>/dev/null || return 0
   for _ in $(seq 100); do
-    kill -0 "$pid" 2>/dev/null || { log "$name (pid $pid) stopped"; return 0; }
+    alive "$pid" || { log "$name (pid $pid) stopped"; return 0; }
     sleep 0.1
   done
   log "$name (pid $pid) ignored SIGTERM; sending SIGKILL"
   kill -KILL "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
+  for _ in $(seq 50); do alive "$pid" || return 0; sleep 0.1; done
   log "$name (pid $pid) still alive"
   return 1
 }
