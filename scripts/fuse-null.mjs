@@ -1,0 +1,154 @@
+#!/usr/bin/env node
+// fuse-null: a do-nothing fuse-native filesystem, the ceiling of the FUSE binding
+// for benchmarks. It holds one file, /big, whose read handler hands the kernel's
+// buffer back untouched (no fill, no copy: cb(len)) and whose write handler
+// accepts every byte and drops it. What dd measures through it is the cost of
+// /dev/fuse, libfuse2's loop and fuse-native's thread/N-API hops alone.
+//
+// usage: node scripts/fuse-null.mjs MOUNTPOINT [--size BYTES|1G|512M] [--small-io]
+//   --size      size of /big (default 1 GiB); suffixes K, M, G are powers of 1024
+//   --small-io  libfuse2 defaults (no big_writes, default max_read/max_write),
+//               to compare against the tuned options
+//   --stats     on exit, print to stderr how many reads/writes of each size came
+//
+// Runs in the foreground. Prints "fuse-null: mounted MOUNTPOINT" on stdout once
+// the mount is live; unmounts and exits on SIGTERM/SIGINT.
+//
+// Mount options: big_writes, max_write=1048576 and max_read=1048576 (fuse-native's
+// `maxRead`). fuse-native has no fields for the first two; they are added by
+// overriding Fuse#_fuseOptions() in a subclass. See scripts/fuse-options.md for
+// the trick, which src/ needs too.
+import Fuse from 'fuse-native';
+
+const MiB = 1024 * 1024;
+
+/**
+ * Returns a Fuse subclass whose libfuse option string ends with `extra`
+ * (e.g. ['big_writes', 'max_write=1048576']). fuse-native builds the string in
+ * `_fuseOptions()` as '-o' + options.join(',') (or '' when there are none) and
+ * passes it to fuse_main as one argv element, max 1023 bytes.
+ */
+export function fuseWithOptions(FuseClass, extra) {
+  return class extends FuseClass {
+    _fuseOptions() {
+      const base = super._fuseOptions();
+      if (extra.length === 0) return base;
+      const s = base ? `${base},${extra.join(',')}` : `-o${extra.join(',')}`;
+      if (Buffer.byteLength(s) > 1023) throw new Error(`FUSE option string too long: ${s.length}`);
+      return s;
+    }
+  };
+}
+
+/** Parses "1G", "512M", "4096" into bytes. */
+function parseSize(s) {
+  const m = /^(\d+)([KMG]?)i?B?$/i.exec(s);
+  if (!m) throw new Error(`bad size: ${s}`);
+  const mult = { '': 1, K: 1024, M: MiB, G: 1024 * MiB }[m[2].toUpperCase()];
+  return Number(m[1]) * mult;
+}
+
+/** Parses argv into { mnt, size, smallIo }. */
+function parseArgs(argv) {
+  let mnt;
+  let size = 1024 * MiB;
+  let smallIo = false;
+  let stats = false;
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--size') size = parseSize(argv[++i] ?? '');
+    else if (a === '--small-io') smallIo = true;
+    else if (a === '--stats') stats = true;
+    else if (a === '-h' || a === '--help') {
+      console.log('usage: node scripts/fuse-null.mjs MOUNTPOINT [--size 1G] [--small-io]');
+      process.exit(0);
+    } else if (!mnt) mnt = a;
+    else throw new Error(`unexpected argument: ${a}`);
+  }
+  if (!mnt) throw new Error('usage: node scripts/fuse-null.mjs MOUNTPOINT [--size 1G] [--small-io]');
+  return { mnt, size, smallIo, stats };
+}
+
+/** Mounts the null filesystem and keeps it until a signal arrives. */
+function main() {
+  const { mnt, size: initialSize, smallIo, stats } = parseArgs(process.argv.slice(2));
+  let size = initialSize;
+  const reads = new Map(); // request size → count (only with --stats)
+  const writes = new Map();
+  const count = (m, len) => m.set(len, (m.get(len) ?? 0) + 1);
+  const now = new Date();
+  const dirStat = { mtime: now, atime: now, ctime: now, nlink: 2, size: 4096, mode: 0o40755, uid: 0, gid: 0 };
+  const fileStat = () => ({ mtime: now, atime: now, ctime: now, nlink: 1, size, mode: 0o100644, uid: 0, gid: 0 });
+
+  const ops = {
+    getattr(path, cb) {
+      if (path === '/') return cb(0, dirStat);
+      if (path === '/big') return cb(0, fileStat());
+      return cb(Fuse.ENOENT);
+    },
+    readdir(path, cb) {
+      if (path === '/') return cb(0, ['big']);
+      return cb(Fuse.ENOTDIR);
+    },
+    open(path, flags, cb) {
+      if (path !== '/big') return cb(Fuse.ENOENT);
+      return cb(0, 42);
+    },
+    release(path, fd, cb) { cb(0); },
+    flush(path, fd, cb) { cb(0); },
+    fsync(path, fd, datasync, cb) { cb(0); },
+    truncate(path, len, cb) { if (path === '/big') size = len; cb(0); },
+    ftruncate(path, fd, len, cb) { size = len; cb(0); },
+    utimens(path, atime, mtime, cb) { cb(0); },
+    chmod(path, mode, cb) { cb(0); },
+    statfs(path, cb) {
+      cb(0, { bsize: 4096, frsize: 4096, blocks: 1 << 30, bfree: 1 << 30, bavail: 1 << 30,
+              files: 1000, ffree: 1000, favail: 1000, fsid: 0, flag: 0, namemax: 255 });
+    },
+    read(path, fd, buf, len, pos, cb) {
+      // The buffer goes back as it came: the point is the binding's cost alone.
+      if (stats) count(reads, len);
+      cb(pos >= size ? 0 : Math.min(len, size - pos));
+    },
+    write(path, fd, buf, len, pos, cb) {
+      if (stats) count(writes, len);
+      if (pos + len > size) size = pos + len;
+      cb(len);
+    },
+  };
+
+  const extra = smallIo ? [] : ['big_writes', `max_write=${MiB}`];
+  const NullFuse = fuseWithOptions(Fuse, extra);
+  const fuse = new NullFuse(mnt, ops, {
+    maxRead: smallIo ? undefined : MiB, // → max_read=1048576
+    fsname: 'fuse-null',
+    force: true, // unmount a stale mount left at mnt first
+    timeout: false, // no per-operation timer: they cost time on every call
+  });
+
+  fuse.mount((err) => {
+    if (err) {
+      console.error(`fuse-null: mount failed: ${err.message}`);
+      process.exit(1);
+    }
+    process.stdout.write(`fuse-null: mounted ${mnt} (${fuse._fuseOptions()})\n`);
+  });
+
+  let closing = false;
+  const stop = (sig) => {
+    if (closing) return;
+    closing = true;
+    if (stats) {
+      const show = (m) => [...m].sort((a, b) => b[1] - a[1]).slice(0, 6).map(([l, c]) => `${l}×${c}`).join(' ');
+      console.error(`fuse-null: reads ${show(reads) || '-'}; writes ${show(writes) || '-'}`);
+    }
+    fuse.unmount((err) => {
+      if (err) console.error(`fuse-null: unmount after ${sig} failed: ${err.message}`);
+      process.exit(err ? 1 : 0);
+    });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) main();
