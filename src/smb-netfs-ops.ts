@@ -7,18 +7,44 @@
  */
 import type { NetfsReadOps, NetfsReadSubrequestView } from '../netfs/ops.js';
 import type { SmbTree } from '../transport/types.js';
-import { toFuseErrno } from './errno.js';
+import { EBADF, toFuseErrno } from './errno.js';
 
 /** The tree methods the bridge uses. */
 export type SmbReadTree = Pick<SmbTree, 'read' | 'maxReadSize'>;
 
 export class SmbNetfsReadOps implements NetfsReadOps {
+  /**
+   * Open FileIds on the server for this file. Several FUSE opens of an
+   * unchanged file share one netfs inode; any of their handles can serve a
+   * READ, so the newest is used. Empty once every open is closed (cached
+   * pages stay usable; a read that needs the server then fails EBADF).
+   */
+  private readonly fileIds: Buffer[] = [];
+
   constructor(
     private readonly tree: SmbReadTree,
-    private readonly fileId: Buffer,
     /** rsize from the mount options. */
     private readonly rsize: number,
-  ) {}
+    fileId?: Buffer,
+  ) {
+    if (fileId) this.fileIds.push(fileId);
+  }
+
+  /** Add an open handle that READs may use. */
+  attach(fileId: Buffer): void {
+    this.fileIds.push(fileId);
+  }
+
+  /** Stop using a handle (it is being closed). */
+  detach(fileId: Buffer): void {
+    const i = this.fileIds.indexOf(fileId);
+    if (i >= 0) this.fileIds.splice(i, 1);
+  }
+
+  /** Whether some open handle is attached. */
+  get attached(): boolean {
+    return this.fileIds.length > 0;
+  }
 
   /** min(rsize, server's MaxReadSize), at least 1. */
   maxReadSize(): number {
@@ -30,9 +56,14 @@ export class SmbNetfsReadOps implements NetfsReadOps {
    * end of file; a transport failure is retryable after reconnect.
    */
   issueRead(subreq: NetfsReadSubrequestView): void {
+    const fileId = this.fileIds[this.fileIds.length - 1];
+    if (!fileId) {
+      subreq.complete({ transferred: 0, error: -EBADF });
+      return;
+    }
     let p: Promise<number>;
     try {
-      p = this.tree.read(this.fileId, subreq.start, subreq.len, subreq.dest);
+      p = this.tree.read(fileId, subreq.start, subreq.len, subreq.dest);
     } catch (err) {
       p = Promise.reject(err);
     }
