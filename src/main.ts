@@ -1,0 +1,294 @@
+#!/usr/bin/env node
+/**
+ * smbfuse CLI: `smbfuse //HOST/SHARE MOUNTPOINT [-o opts] [-f]`.
+ *
+ * Background mode (the default) — readiness protocol:
+ *   1. The parent parses and validates everything it can (options,
+ *      credentials file, mount point) and fails fast with one line.
+ *   2. It re-executes itself (process.execPath, same execArgv and script,
+ *      argv `UNC MOUNTPOINT -f`, env SMBFUSE_CHILD=1 with PASSWD removed),
+ *      detached (own session), stdin a pipe, stdout/stderr ignored, fd 3 a
+ *      pipe. The resolved config, password included, goes down stdin as
+ *      JSON: the password never appears on a command line or in an
+ *      environment.
+ *   3. The child connects, authenticates, connects the tree, mounts, and once
+ *      the kernel has sent FUSE INIT writes "ok\n" on fd 3 — or one error
+ *      line — and closes it.
+ *   4. The parent prints the error line and exits 1, or exits 0 on "ok";
+ *      if nothing arrives in 20 s it kills the child and says so.
+ * Foreground (-f): the same steps in one process; errors go to stderr.
+ *
+ * Shutdown: SIGINT/SIGTERM, or the kernel unmounting us (fusermount -u),
+ * close open handles, disconnect the tree, log off, and exit 0.
+ */
+import { spawn } from 'node:child_process';
+import { closeSync, readFileSync, writeSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { connect } from '../transport/index.js';
+import type { SmbConnectOptions, SmbTree } from '../transport/types.js';
+import { ConfigError, USAGE, parseArgs, type MountConfig } from './config.js';
+import { SmbFs } from './fs.js';
+import { makeFuseOps } from './fuse-ops.js';
+import { checkMountPoint, mountFuse, type Mounted } from './mount.js';
+import { netfsInodeFactory } from './netfs-inodes.js';
+
+const CHILD_ENV = 'SMBFUSE_CHILD';
+const READY_FD = 3;
+const READY_TIMEOUT_MS = 20_000;
+/** Connect + login + tree connect must finish within this (bad input fails < 15 s). */
+const CONNECT_DEADLINE_MS = 12_000;
+
+/** The client surface main needs (transport/client.ts SmbClient fits). */
+interface Client {
+  treeConnect(share: string): Promise<SmbTree>;
+  close(): Promise<void>;
+}
+
+/** A failure already phrased as the one line to print. */
+class MountFailure extends Error {}
+
+function version(): string {
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  for (const rel of ['../package.json', '../../package.json']) {
+    try {
+      return (JSON.parse(readFileSync(here + rel, 'utf8')) as { version: string }).version;
+    } catch {
+      // try the next layout (source vs dist)
+    }
+  }
+  return 'unknown';
+}
+
+/** Walk an error and its causes for a Node system error code (ECONNREFUSED...). */
+function sysCode(e: unknown): string | undefined {
+  for (let x = e, i = 0; x && typeof x === 'object' && i < 5; i++) {
+    const c = (x as { code?: unknown }).code;
+    if (typeof c === 'string' && /^E[A-Z0-9_]+$/.test(c)) return c;
+    x = (x as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** One line describing why connecting, logging in or tree connecting failed. */
+export function describeConnectError(e: unknown, c: MountConfig): string {
+  const head = `smbfuse: ${c.unc}:`;
+  const hostPort = `${c.host.includes(':') ? `[${c.host}]` : c.host}:${c.port}`;
+  const err = e as { code?: unknown; statusName?: unknown; message?: unknown };
+  const msg = typeof err?.message === 'string' ? err.message : String(e);
+  if (e instanceof MountFailure) return e.message;
+  if (err?.code === 'SMB_ERR_STATUS') {
+    const name = String(err.statusName);
+    if (/LOGON_FAILURE|WRONG_PASSWORD|NO_SUCH_USER|ACCOUNT_(DISABLED|LOCKED_OUT|RESTRICTION)|PASSWORD_EXPIRED/.test(name)) {
+      return `${head} login failed for user '${c.username}' (${name})`;
+    }
+    if (name === 'STATUS_BAD_NETWORK_NAME') return `${head} share '${c.share}' not found (${name})`;
+    if (name === 'STATUS_ACCESS_DENIED') return `${head} access denied (${name})`;
+    return `${head} ${msg}`;
+  }
+  if (err?.code === 'SMB_ERR_AUTH') return `${head} login failed for user '${c.username}': ${msg}`;
+  if (err?.code === 'SMB_ERR_TIMEOUT') return `${head} no answer from ${hostPort} (timed out)`;
+  switch (sysCode(e)) {
+    case 'ECONNREFUSED': return `${head} connection refused by ${hostPort} (ECONNREFUSED)`;
+    case 'ENOTFOUND':
+    case 'EAI_AGAIN': return `${head} unknown host '${c.host}'`;
+    case 'EHOSTUNREACH':
+    case 'ENETUNREACH': return `${head} ${hostPort} is unreachable (${sysCode(e)})`;
+    case 'ETIMEDOUT': return `${head} no answer from ${hostPort} (ETIMEDOUT)`;
+    case 'ECONNRESET': return `${head} connection reset by ${hostPort} (ECONNRESET)`;
+  }
+  return `${head} ${msg}`;
+}
+
+/** Reject with a MountFailure if `p` takes longer than `ms`. */
+function withDeadline<T>(p: Promise<T>, ms: number, line: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const t = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new MountFailure(line)), ms);
+  });
+  return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Connect, tree connect and mount; call `ready(null)` once usable or
+ * `ready(line)` on failure (then nothing is left mounted or connected).
+ */
+async function runMount(c: MountConfig, ready: (line: string | null) => void): Promise<void> {
+  const mpErr = checkMountPoint(c.mountpoint);
+  if (mpErr) return ready(mpErr);
+  const copts: SmbConnectOptions = {
+    host: c.host,
+    port: c.port,
+    username: c.username,
+    password: c.password,
+    domain: c.domain,
+    guest: c.guest,
+    timeoutMs: Math.min(c.timeoutMs, CONNECT_DEADLINE_MS),
+    ...(c.minDialect !== undefined ? { minDialect: c.minDialect } : {}),
+    ...(c.maxDialect !== undefined ? { maxDialect: c.maxDialect } : {}),
+  };
+  const hostPort = `${c.host}:${c.port}`;
+  let client: Client | undefined;
+  let tree: SmbTree;
+  try {
+    const setup = (async () => {
+      client = await connect(copts);
+      return client.treeConnect(c.share);
+    })();
+    setup.catch(() => {});
+    tree = await withDeadline(setup, CONNECT_DEADLINE_MS, `smbfuse: ${c.unc}: no answer from ${hostPort} within ${CONNECT_DEADLINE_MS / 1000} s`);
+    if (c.prefixPath) {
+      const st = await tree.stat(c.prefixPath);
+      if (!st.isDirectory) throw new MountFailure(`smbfuse: ${c.unc}: not a directory`);
+    }
+  } catch (e) {
+    await client?.close().catch(() => {});
+    return ready(describeConnectError(e, c));
+  }
+  const fs = new SmbFs(tree, c, netfsInodeFactory(c));
+  const trace = c.debug ? (l: string) => process.stderr.write(`smbfuse: ${l}\n`) : undefined;
+  const ops = makeFuseOps(fs, { timeoutMs: c.timeoutMs, ...(trace ? { trace } : {}) });
+  let mounted: Mounted | undefined;
+  let stopping = false;
+  const shutdown = async (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    trace?.(`shutting down (${why})`);
+    await mounted?.unmount().catch(() => {});
+    await fs.closeAll();
+    await client!.close().catch(() => {});
+    process.exit(0);
+  };
+  try {
+    mounted = await mountFuse(
+      ops,
+      { ...c, opTimeoutMs: c.timeoutMs + 5000 },
+      () => void shutdown('unmounted by the kernel'),
+    );
+  } catch (e) {
+    await client!.close().catch(() => {});
+    return ready(`smbfuse: cannot mount ${c.unc} on ${c.mountpoint}: ${(e as Error).message}` +
+      ((e as Error).message === 'fuse failed' ? ' (is /dev/fuse usable and fusermount installed?)' : ''));
+  }
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGHUP', () => {});
+  ready(null);
+}
+
+/** Child side of background mode: config from stdin, readiness on fd 3. */
+async function runChild(): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const ch of process.stdin) chunks.push(ch as Buffer);
+  const report = (line: string) => {
+    try {
+      writeSync(READY_FD, line + '\n');
+      closeSync(READY_FD);
+    } catch {
+      // The parent is gone; nothing to tell.
+    }
+  };
+  let c: MountConfig;
+  try {
+    c = JSON.parse(Buffer.concat(chunks).toString('utf8')) as MountConfig;
+  } catch {
+    report('smbfuse: internal error: bad configuration from parent');
+    process.exit(1);
+  }
+  process.chdir('/');
+  await runMount(c, (line) => {
+    if (line === null) return report('ok');
+    report(line);
+    process.exit(1);
+  });
+}
+
+/** Parent side of background mode; resolves to the exit status. */
+function runBackground(c: MountConfig): Promise<number> {
+  const script = process.argv[1] ?? fileURLToPath(import.meta.url);
+  const env: NodeJS.ProcessEnv = { ...process.env, [CHILD_ENV]: '1' };
+  delete env['PASSWD'];
+  const child = spawn(process.execPath, [...process.execArgv, script, c.unc, c.mountpoint, '-f'], {
+    detached: true,
+    stdio: ['pipe', 'ignore', 'ignore', 'pipe'],
+    env,
+    cwd: '/',
+  });
+  child.stdin!.on('error', () => {});
+  child.stdin!.end(JSON.stringify(c));
+  const status = child.stdio[READY_FD] as NodeJS.ReadableStream & { destroy(): void };
+  return new Promise<number>((resolve) => {
+    let text = '';
+    let settled = false;
+    const finish = (code: number, line?: string) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (line) process.stderr.write(line + '\n');
+      status.destroy();
+      child.unref();
+      resolve(code);
+    };
+    const timer = setTimeout(() => {
+      if (child.pid !== undefined) {
+        try {
+          process.kill(child.pid, 'SIGTERM');
+        } catch {
+          // already gone
+        }
+      }
+      finish(1, `smbfuse: ${c.unc}: mount not ready after ${READY_TIMEOUT_MS / 1000} s`);
+    }, READY_TIMEOUT_MS);
+    status.on('data', (d: Buffer) => {
+      text += d.toString('utf8');
+      const nl = text.indexOf('\n');
+      if (nl < 0) return;
+      const line = text.slice(0, nl);
+      finish(line === 'ok' ? 0 : 1, line === 'ok' ? undefined : line);
+    });
+    status.on('error', () => {});
+    child.on('error', (e) => finish(1, `smbfuse: cannot start the mount process: ${e.message}`));
+    child.on('exit', (code, sig) =>
+      finish(1, `smbfuse: ${c.unc}: mount process exited (${sig ?? `status ${code}`}) before the mount was ready`),
+    );
+  });
+}
+
+async function main(argv: string[]): Promise<void> {
+  if (process.env[CHILD_ENV] === '1') return runChild();
+  let parsed;
+  try {
+    parsed = parseArgs(argv);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(e.message + '\n');
+      process.exit(e.exitCode);
+    }
+    throw e;
+  }
+  if (parsed.kind === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return;
+  }
+  if (parsed.kind === 'version') {
+    process.stdout.write(`smbfuse ${version()}\n`);
+    return;
+  }
+  for (const w of parsed.warnings) process.stderr.write(w + '\n');
+  const c = parsed.config;
+  const mpErr = checkMountPoint(c.mountpoint);
+  if (mpErr) {
+    process.stderr.write(mpErr + '\n');
+    process.exit(1);
+  }
+  if (!c.foreground) process.exit(await runBackground(c));
+  await runMount(c, (line) => {
+    if (line === null) return;
+    process.stderr.write(line + '\n');
+    process.exit(1);
+  });
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  process.stderr.write(`smbfuse: internal error: ${(e as Error)?.stack ?? String(e)}\n`);
+  process.exit(1);
+});

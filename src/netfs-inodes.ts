@@ -1,0 +1,11 @@
+/**
+ * The real InodeFactory: one shared page cache (cache_size bytes) and a
+ * netfs inode per file version, with readahead up to `readahead` bytes.
+ */
+import { NetfsInode, PageCache } from '../netfs/index.js';
+import type { InodeFactory } from './fs.js';
+
+export function netfsInodeFactory(o: { cacheSize: number; readahead: number }): InodeFactory {
+  const cache = new PageCache({ maxBytes: o.cacheSize });
+  return (key, size, ops) => new NetfsInode({ key, size, ops, cache, readaheadMax: o.readahead });
+}
