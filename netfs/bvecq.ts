@@ -87,9 +87,21 @@ export class Bvecq {
     other.length = 0;
   }
 
-  /** Drop whole segments that lie entirely before `pos` (release behind the collector). */
+  /**
+   * Drop whole segments that lie entirely before `pos` (release behind the
+   * collector). A position that has not yet been placed on a segment (taken on
+   * an empty chain) names the head, so nothing is released for it. A position
+   * of another chain, or on a segment no longer in this chain, is refused:
+   * walking to it would otherwise release the whole chain.
+   */
   releaseBefore(pos: BvecqPos): void {
-    while (this.head && this.head !== pos.seg) {
+    if (pos.chain !== this) throw new Error('bvecq: releaseBefore with a position of another chain');
+    const target = pos.seg;
+    if (!target) return;
+    let s: BvecqSegment | null = this.head;
+    while (s && s !== target) s = s.next;
+    if (!s) throw new Error('bvecq: releaseBefore with a position outside the chain');
+    while (this.head && this.head !== target) {
       const s = this.head;
       this.head = s.next;
       if (this.head) this.head.prev = null;
@@ -144,7 +156,10 @@ export class BvecqPos {
     return new BvecqPos(this.chain, this.seg, this.slot, this.off);
   }
 
-  /** File position of the byte this position names (NaN at the end). */
+  /**
+   * File position of the byte this position names. At the end of the chain
+   * this is the file position just past the last byte; NaN on an empty chain.
+   */
   get fpos(): number {
     this.settle();
     const s = this.seg;
@@ -154,8 +169,13 @@ export class BvecqPos {
     return p + this.off;
   }
 
-  /** Skip over exhausted slots and segments so the position names a real byte. */
+  /**
+   * Skip over exhausted slots and segments so the position names a real byte.
+   * A position taken on an empty chain has no segment; once the chain has
+   * data it names the chain's first byte.
+   */
   private settle(): void {
+    if (!this.seg && this.slot === 0 && this.off === 0) this.seg = this.chain.head;
     while (this.seg) {
       const b = this.seg.slots[this.slot];
       if (b && this.off < b.length) return;
@@ -200,14 +220,22 @@ export class BvecqPos {
     return out;
   }
 
-  /** Copy `len` bytes from the chain into `dst` at `dstOff`; advances. */
+  /**
+   * Copy up to `len` bytes from the chain into `dst` at `dstOff`; advances by
+   * the bytes copied, which `dst`'s room after `dstOff` also bounds.
+   */
   copyOut(dst: Buffer, dstOff: number, len: number): number {
-    return this.walk(len, (v, done) => v.copy(dst, dstOff + done));
+    const n = Math.min(len, Math.max(0, dst.length - dstOff));
+    return this.walk(n, (v, done) => v.copy(dst, dstOff + done));
   }
 
-  /** Copy `len` bytes of `src` from `srcOff` into the chain; advances. */
+  /**
+   * Copy up to `len` bytes of `src` from `srcOff` into the chain; advances by
+   * the bytes copied, which the bytes left in `src` after `srcOff` also bound.
+   */
   copyIn(src: Buffer, srcOff: number, len: number): number {
-    return this.walk(len, (v, done) => src.copy(v, 0, srcOff + done, srcOff + done + v.length));
+    const n = Math.min(len, Math.max(0, src.length - srcOff));
+    return this.walk(n, (v, done) => src.copy(v, 0, srcOff + done, srcOff + done + v.length));
   }
 
   /** Zero `len` bytes of the chain; advances. */

@@ -1,0 +1,176 @@
+/**
+ * I/O requests and subrequests, after netfslib's netfs_io_request and
+ * netfs_io_subrequest.
+ *
+ * An IoRequest covers one contiguous file range [start, start + len) with one
+ * origin. It owns a bvecq chain and three cursors:
+ *
+ *     chain:  |== collected ==|== in flight ==|== loaded, not dispatched ==|
+ *             start      collectedTo    dispatchPos (submittedTo)     loadPos (loadedTo)
+ *
+ * The issuer (read-issue.ts) appends folios at loadPos and cuts subrequests at
+ * dispatchPos; the collector (read-collect.ts) walks completed subrequests from
+ * the front of the list in file order, advancing collectedTo and releasing the
+ * chain behind it. The issuer appends to the back of the subrequest list while
+ * the collector consumes from the front; a follow-up for a short read is
+ * linked in right after the subrequest it continues, so the list stays in file
+ * order.
+ */
+import { Bvecq, type BvecqPos } from './bvecq.js';
+import type { NetfsReadOps } from './ops.js';
+import type { Folio, PageCache } from './page-cache.js';
+import { traceRreq } from './trace.js';
+
+/** Retries of one subrequest for retryable errors or no progress (read-retry.ts). */
+export const NETFS_MAX_RETRIES = 3;
+
+export type NetfsOrigin = 'read' | 'readahead' | 'unbuffered-read';
+
+/** Where a subrequest's data comes from. */
+export type SubreqSource = 'server' | 'zero';
+
+/**
+ * in-progress: issued, awaiting complete(); terminated: complete() called,
+ * result not yet examined; done / failed: final, waiting for the collector.
+ */
+export type SubreqState = 'in-progress' | 'terminated' | 'done' | 'failed';
+
+let nextRequestId = 1;
+
+/** One slice of a request, handed to the filesystem (or zero-filled). */
+export class Subrequest {
+  readonly debugId: string;
+  state: SubreqState = 'in-progress';
+  /** Bytes the filesystem reported for the current issue. */
+  transferred = 0;
+  /** Negative errno of the current issue, 0 if none. */
+  error = 0;
+  eof = false;
+  retryable = false;
+  retries = 0;
+  /** Bumped at each issue, so a late complete() of an earlier issue is ignored. */
+  issueGen = 0;
+  /** Next subrequest in file order. */
+  next: Subrequest | null = null;
+
+  constructor(
+    readonly rreq: IoRequest,
+    readonly index: number,
+    readonly start: number,
+    /** Bytes wanted; cut down to what arrived when a follow-up takes the rest. */
+    public len: number,
+    readonly source: SubreqSource,
+    /** Private position at the first byte of this slice (never handed out). */
+    readonly destStart: BvecqPos,
+  ) {
+    this.debugId = `R=${rreq.debugId.toString(16).padStart(8, '0')}[${index.toString(16)}]`;
+  }
+
+  get end(): number {
+    return this.start + this.len;
+  }
+}
+
+export interface IoRequestInit {
+  origin: NetfsOrigin;
+  /** File range. */
+  start: number;
+  len: number;
+  ops: NetfsReadOps;
+  /** File size known when the request was made (short reads reaching it mean EOF). */
+  fileSize: number;
+  /** Buffered reads: the cache and the locked folios covering [start, start+len), in order. */
+  cache?: PageCache;
+  folios?: Folio[];
+  /** Unbuffered reads: a chain over the caller's buffer, already loaded. */
+  chain?: Bvecq;
+}
+
+/** One contiguous read of a file range. */
+export class IoRequest {
+  readonly debugId = nextRequestId++;
+  readonly origin: NetfsOrigin;
+  readonly start: number;
+  readonly len: number;
+  readonly ops: NetfsReadOps;
+  readonly fileSize: number;
+  readonly cache: PageCache | null;
+  /** Locked folios this request fills, in file order (empty when unbuffered). */
+  readonly folios: Folio[];
+  readonly chain: Bvecq;
+  /** Where the next folio is appended (end of loaded buffer). */
+  readonly loadPos: BvecqPos;
+  loadedTo: number;
+  /** Folios appended to the chain so far. */
+  foliosLoaded = 0;
+  /** Where the next subrequest's slice starts. */
+  readonly dispatchPos: BvecqPos;
+  submittedTo: number;
+  /** File position completion has reached, in file order. Only moves forward. */
+  collectedTo: number;
+  /** First error (negative errno), 0 if none. */
+  error = 0;
+  /** File position where the server reported end of file (Infinity if it did not). */
+  eofAt = Infinity;
+  subreqCount = 0;
+  /** Oldest subrequest not yet collected. */
+  front: Subrequest | null = null;
+  /** Newest subrequest in the list. */
+  back: Subrequest | null = null;
+  /** Subrequests terminated but not yet examined by the collector. */
+  readonly terminated: Subrequest[] = [];
+  collectScheduled = false;
+  /** All of the range has subrequests (the issuer has finished). */
+  allIssued = false;
+  completed = false;
+  /** Folios finished by the collector so far. */
+  foliosUnlocked = 0;
+  /** Folios starting before this position overlap a failed subrequest. */
+  badTo: number;
+  badError = 0;
+  /** Settles (never rejects) once the whole range is collected. */
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+
+  constructor(init: IoRequestInit) {
+    this.origin = init.origin;
+    this.start = init.start;
+    this.len = init.len;
+    this.ops = init.ops;
+    this.fileSize = init.fileSize;
+    this.cache = init.cache ?? null;
+    this.folios = init.folios ?? [];
+    this.chain = init.chain ?? new Bvecq();
+    this.loadedTo = init.chain ? init.start + init.chain.length : init.start;
+    this.loadPos = init.chain ? this.chain.at(this.chain.length) : this.chain.start();
+    this.dispatchPos = this.chain.start();
+    this.submittedTo = this.collectedTo = this.badTo = init.start;
+    this.done = new Promise<void>((resolve) => (this.resolveDone = resolve));
+    traceRreq(this, 'new');
+  }
+
+  get end(): number {
+    return this.start + this.len;
+  }
+
+  /** Link a subrequest at the back of the list. */
+  appendSubreq(s: Subrequest): void {
+    if (this.back) this.back.next = s;
+    else this.front = s;
+    this.back = s;
+  }
+
+  /** Link a follow-up right after `after`, keeping file order. */
+  insertAfter(after: Subrequest, s: Subrequest): void {
+    s.next = after.next;
+    after.next = s;
+    if (this.back === after) this.back = s;
+  }
+
+  /** Mark the request finished and wake whoever awaits `done`. */
+  finish(): void {
+    if (this.completed) return;
+    this.completed = true;
+    this.resolveDone();
+  }
+}

@@ -1,0 +1,192 @@
+/**
+ * An in-memory NetfsReadOps for netfs unit tests: serves a pseudo-random file
+ * and can delay, reorder, shorten, fail (once, retryably, or for good) and
+ * over-report subrequests. Every issue is recorded.
+ */
+import type { NetfsReadOps, NetfsReadSubrequestView } from '../../../netfs/index.js';
+
+/** Deterministic pseudo-random bytes (xorshift32), fast enough for hundreds of MiB. */
+export function pseudoRandomBytes(n: number, seed = 0x9e3779b9): Buffer {
+  const b = Buffer.allocUnsafe(n);
+  const words = Math.floor(n / 4);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < words; i++) {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    b.writeUInt32LE(x, i * 4);
+  }
+  for (let i = words * 4; i < n; i++) b[i] = (i * 31 + 7) & 0xff;
+  return b;
+}
+
+/** A small seeded PRNG for test choices. */
+export function rng(seed: number): () => number {
+  let x = seed >>> 0 || 1;
+  return () => {
+    x ^= x << 13;
+    x >>>= 0;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    x >>>= 0;
+    return x / 0x100000000;
+  };
+}
+
+/** How the fake answers one issue of a subrequest. */
+export type FakeAction =
+  | { kind: 'ok' } // serve the data (short at EOF)
+  | { kind: 'short'; bytes: number } // serve only this many bytes, no eof
+  | { kind: 'fail'; error: number; retryable?: boolean; transferred?: number }
+  | { kind: 'too-much'; extra: number } // serve len bytes, report len + extra
+  | { kind: 'hang' }; // never complete (until release())
+
+/** When completions are delivered. */
+export type FakeTiming =
+  | 'sync' // inside issueRead
+  | 'immediate' // on setImmediate, in issue order
+  | 'reverse' // batched per tick, delivered in reverse order
+  | 'random' // batched per tick, delivered in random order
+  | 'timer'; // after a random 0–3 ms delay each
+
+export interface IssueRecord {
+  debugId: string;
+  start: number;
+  len: number;
+  /** How many times this (start) had been issued before. */
+  attempt: number;
+}
+
+export interface FakeOpsOptions {
+  /** The server's file contents. */
+  data: Buffer;
+  rsize?: number;
+  timing?: FakeTiming;
+  seed?: number;
+  /** Set eof on reads reaching the end of data (default true). */
+  reportEof?: boolean;
+  /** Decide the action per issue (default: ok). */
+  action?: (sub: NetfsReadSubrequestView, attempt: number) => FakeAction;
+}
+
+/** The fake filesystem backend. */
+export class FakeReadOps implements NetfsReadOps {
+  data: Buffer;
+  rsize: number;
+  timing: FakeTiming;
+  reportEof: boolean;
+  action: (sub: NetfsReadSubrequestView, attempt: number) => FakeAction;
+  readonly issued: IssueRecord[] = [];
+  /** Bytes actually copied into chains. */
+  bytesServed = 0;
+  private readonly attempts = new Map<number, number>();
+  private readonly batch: (() => void)[] = [];
+  private readonly hung: NetfsReadSubrequestView[] = [];
+  private batchScheduled = false;
+  private readonly random: () => number;
+  inFlight = 0;
+  maxInFlight = 0;
+
+  constructor(opts: FakeOpsOptions) {
+    this.data = opts.data;
+    this.rsize = opts.rsize ?? 1024 * 1024;
+    this.timing = opts.timing ?? 'immediate';
+    this.reportEof = opts.reportEof ?? true;
+    this.action = opts.action ?? (() => ({ kind: 'ok' }));
+    this.random = rng(opts.seed ?? 1);
+  }
+
+  maxReadSize(): number {
+    return this.rsize;
+  }
+
+  issueRead(sub: NetfsReadSubrequestView): void {
+    const attempt = this.attempts.get(sub.start) ?? 0;
+    this.attempts.set(sub.start, attempt + 1);
+    this.issued.push({ debugId: sub.debugId, start: sub.start, len: sub.len, attempt });
+    if (sub.len > this.rsize) throw new Error(`fake: ${sub.debugId} len ${sub.len} > rsize ${this.rsize}`);
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    const act = this.action(sub, attempt);
+    if (act.kind === 'hang') {
+      this.hung.push(sub);
+      return;
+    }
+    this.deliver(() => this.serve(sub, act));
+  }
+
+  /** Complete every hung subrequest normally. */
+  release(): void {
+    for (const sub of this.hung.splice(0)) this.deliver(() => this.serve(sub, { kind: 'ok' }));
+  }
+
+  /** Total bytes asked of the server for issues whose start lies in [from, to). */
+  issuedBytes(from = 0, to = Infinity): number {
+    let n = 0;
+    for (const r of this.issued) if (r.start >= from && r.start < to) n += r.len;
+    return n;
+  }
+
+  /** Run `fn` according to the timing mode. */
+  private deliver(fn: () => void): void {
+    switch (this.timing) {
+      case 'sync':
+        return fn();
+      case 'immediate':
+        setImmediate(fn);
+        return;
+      case 'timer':
+        setTimeout(fn, Math.floor(this.random() * 4));
+        return;
+      default:
+        this.batch.push(fn);
+        if (!this.batchScheduled) {
+          this.batchScheduled = true;
+          setImmediate(() => this.flush());
+        }
+    }
+  }
+
+  /** Deliver a batch in reverse or random order. */
+  private flush(): void {
+    this.batchScheduled = false;
+    const b = this.batch.splice(0);
+    if (this.timing === 'reverse') b.reverse();
+    else {
+      for (let i = b.length - 1; i > 0; i--) {
+        const j = Math.floor(this.random() * (i + 1));
+        [b[i], b[j]] = [b[j]!, b[i]!];
+      }
+    }
+    for (const fn of b) fn();
+  }
+
+  /** Copy data into the subrequest's dest and complete it as `act` says. */
+  private serve(sub: NetfsReadSubrequestView, act: FakeAction): void {
+    this.inFlight--;
+    const avail = Math.max(0, Math.min(sub.len, this.data.length - sub.start));
+    const atEof = sub.start + sub.len >= this.data.length;
+    switch (act.kind) {
+      case 'fail': {
+        const n = Math.min(act.transferred ?? 0, avail);
+        this.bytesServed += sub.dest.copyIn(this.data, sub.start, n);
+        return sub.complete({ transferred: n, error: act.error, retryable: act.retryable });
+      }
+      case 'too-much': {
+        this.bytesServed += sub.dest.copyIn(this.data, sub.start, avail);
+        return sub.complete({ transferred: sub.len + act.extra });
+      }
+      case 'short': {
+        const n = Math.min(act.bytes, avail);
+        this.bytesServed += sub.dest.copyIn(this.data, sub.start, n);
+        return sub.complete({ transferred: n, eof: n === avail && atEof && this.reportEof });
+      }
+      default: {
+        this.bytesServed += sub.dest.copyIn(this.data, sub.start, avail);
+        return sub.complete({ transferred: avail, eof: atEof && this.reportEof });
+      }
+    }
+  }
+}
