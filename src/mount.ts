@@ -27,7 +27,10 @@ function escapeOpt(v: string): string {
 export function fuseOptionString(base: string, extra: readonly string[]): string {
   const have = base.startsWith('-o') ? base.slice(2).split(',').filter((s) => s !== '') : [];
   for (const e of extra) if (!have.includes(e)) have.push(e);
-  return have.length ? '-o' + have.join(',') : '';
+  const out = have.length ? '-o' + have.join(',') : '';
+  // fuse-native.c copies the string into a 1024-byte buffer.
+  if (Buffer.byteLength(out) > 1023) throw new Error('FUSE option string too long');
+  return out;
 }
 
 /** The extra libfuse options for a read-only smbfuse mount. */

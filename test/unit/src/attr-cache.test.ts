@@ -1,0 +1,59 @@
+import t from 'tap';
+import { AttrCache } from '../../../src/attr-cache.js';
+import { fuseJoin } from '../../../src/path-map.js';
+
+t.test('ttl and negative entries', async (t) => {
+  let now = 1000;
+  const c = new AttrCache<{ n: number }>({ ttlMs: 1000, now: () => now });
+  c.set('/a', { n: 1 });
+  c.setNegative('/gone');
+  t.same(c.get('/a'), { kind: 'hit', stat: { n: 1 } });
+  t.same(c.get('/gone'), { kind: 'negative' });
+  t.equal(c.get('/other'), undefined);
+  now += 999;
+  t.same(c.get('/a'), { kind: 'hit', stat: { n: 1 } });
+  now += 1;
+  t.equal(c.get('/a'), undefined, 'expired');
+  t.equal(c.get('/gone'), undefined, 'negative expired');
+});
+
+t.test('directory listing fills attributes', async (t) => {
+  let now = 0;
+  const c = new AttrCache<{ n: number }>({ ttlMs: 500, now: () => now });
+  c.setDir('/d', [{ name: 'x', stat: { n: 1 } }, { name: 'y', stat: { n: 2 } }], fuseJoin);
+  t.same(c.getDir('/d'), ['x', 'y']);
+  t.same(c.get('/d/y'), { kind: 'hit', stat: { n: 2 } });
+  c.setDir('/', [{ name: 'top', stat: { n: 3 } }], fuseJoin);
+  t.same(c.get('/top'), { kind: 'hit', stat: { n: 3 } });
+  now = 500;
+  t.equal(c.getDir('/d'), undefined);
+});
+
+t.test('invalidation by prefix', async (t) => {
+  const c = new AttrCache<number>({ ttlMs: 1000 });
+  for (const p of ['/a', '/a/b', '/a/b/c', '/ab', '/z']) c.set(p, 1);
+  c.setDir('/a/b', [{ name: 'c', stat: 1 }], fuseJoin);
+  c.invalidate('/a');
+  t.equal(c.get('/a'), undefined);
+  t.equal(c.get('/a/b/c'), undefined);
+  t.equal(c.getDir('/a/b'), undefined);
+  t.ok(c.get('/ab'), 'sibling with same prefix string kept');
+  c.set('/a', 1);
+  c.set('/a/k', 1);
+  c.invalidate('/a', true);
+  t.ok(c.get('/a/k'), 'exact keeps children');
+  c.invalidate('/');
+  t.equal(c.size, 0);
+});
+
+t.test('ttl 0 disables; bound on entries', async (t) => {
+  const off = new AttrCache<number>({ ttlMs: 0 });
+  off.set('/a', 1);
+  t.equal(off.get('/a'), undefined);
+  const small = new AttrCache<number>({ ttlMs: 1000, maxEntries: 2 });
+  small.set('/1', 1);
+  small.set('/2', 2);
+  small.set('/3', 3);
+  t.equal(small.get('/1'), undefined);
+  t.ok(small.get('/3'));
+});
