@@ -289,6 +289,8 @@ export interface AuthenticateOptions {
   anonymous?: boolean;
   /** The NEGOTIATE_MESSAGE sent, for the MIC (default: encodeNegotiate()). */
   negotiateMessage?: Buffer;
+  /** The CHALLENGE_MESSAGE bytes received, for the MIC (default: challenge.raw). */
+  challengeMessage?: Buffer;
   /** Fixed client challenge (tests); default random. */
   clientChallenge?: Buffer;
   /** Time when the challenge has no MsvAvTimestamp (tests); default now. */
@@ -348,7 +350,7 @@ export function encodeAuthenticate(opts: AuthenticateOptions): AuthenticateResul
   }
   const message = buildAuthenticate(flags, lm, r.ntChallengeResponse, str(opts.domain), str(opts.username), str(opts.workstation), encryptedKey);
   if (useMic) {
-    computeMic(sessionKey, opts.negotiateMessage ?? encodeNegotiate(), ch.raw, message).copy(message, AUTH_MIC_OFFSET);
+    computeMic(sessionKey, opts.negotiateMessage ?? encodeNegotiate(), opts.challengeMessage ?? ch.raw, message).copy(message, AUTH_MIC_OFFSET);
   }
   return { message, sessionKey };
 }
