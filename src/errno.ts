@@ -7,7 +7,8 @@
  * - SmbTimeoutError (`SMB_ERR_TIMEOUT`): ETIMEDOUT;
  * - SmbTransportError (`SMB_ERR_TRANSPORT`): EIO, or ENOTCONN while the
  *   connection is being re-made (`reconnecting: true` on the error);
- * - a number is a netfs errno, already negative: returned as is;
+ * - a number is a netfs errno, already negative: returned as is; so is the
+ *   `errno` of a NetfsError (`code === 'NETFS_IO_ERROR'`);
  * - a Node system error with a known `errno` (negative in libuv): itself;
  * - anything else: EIO.
  */
@@ -44,6 +45,8 @@ export function toFuseErrno(err: unknown): number {
       return -ETIMEDOUT;
     case 'SMB_ERR_TRANSPORT':
       return e.reconnecting === true ? -ENOTCONN : -EIO;
+    case 'NETFS_IO_ERROR':
+      return typeof e.errno === 'number' && e.errno < 0 ? e.errno : -EIO;
   }
   if (typeof e.errno === 'number' && e.errno < 0 && typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) {
     return e.errno;

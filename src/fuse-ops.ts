@@ -46,7 +46,6 @@ function answer<T>(
     f();
   };
   const timer = setTimeout(() => finish(() => fail(-ETIMEDOUT), 'ETIMEDOUT'), o.timeoutMs);
-  timer.unref?.();
   let p: Promise<T>;
   try {
     p = Promise.resolve(fn());

@@ -28,3 +28,9 @@ t.test('numbers and the rest', async (t) => {
   t.equal(toFuseErrno(undefined), -5);
   t.equal(toFuseErrno(Object.assign(new Error('x'), { code: 'ENOENT', errno: -2 })), -2);
 });
+
+t.test('netfs errors carry their errno', async (t) => {
+  const { NetfsError } = await import('../../../netfs/errors.js');
+  t.equal(toFuseErrno(new NetfsError(-13, 'denied')), -13);
+  t.equal(toFuseErrno(Object.assign(new Error('x'), { code: 'NETFS_IO_ERROR', errno: 5 })), -5);
+});

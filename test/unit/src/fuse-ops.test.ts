@@ -1,0 +1,291 @@
+/**
+ * FUSE handlers against an in-memory SmbTree, reading through real netfs
+ * inodes and a real page cache.
+ */
+import t from 'tap';
+import type { BvecqPos } from '../../../netfs/bvecq.js';
+import { NetfsInode, PageCache } from '../../../netfs/index.js';
+import { SmbStatusError } from '../../../transport/errors.js';
+import { NtStatus } from '../../../transport/ntstatus.js';
+import type { SmbDirEntry, SmbFsStat, SmbOpen, SmbStat, SmbTree } from '../../../transport/types.js';
+import { SmbFs, type InodeFactory } from '../../../src/fs.js';
+import { makeFuseOps } from '../../../src/fuse-ops.js';
+
+const T0 = new Date('2024-01-02T03:04:05Z');
+
+function stat(isDirectory: boolean, size: number, over: Partial<SmbStat> = {}): SmbStat {
+  return {
+    fileIndex: 7n, size, allocationSize: Math.ceil(size / 4096) * 4096, attributes: isDirectory ? 0x10 : 0x20,
+    isDirectory, creationTime: T0, lastAccessTime: T0, lastWriteTime: T0, changeTime: T0, nlink: 1, ...over,
+  };
+}
+
+const notFound = () => new SmbStatusError(NtStatus.STATUS_OBJECT_NAME_NOT_FOUND, 5, 1n);
+
+/** In-memory share: SMB paths → data (null for directories). */
+class FakeTree implements SmbTree {
+  maxReadSize = 65536;
+  files = new Map<string, { data: Buffer | null; stat: SmbStat }>();
+  calls: Record<string, number> = { stat: 0, open: 0, close: 0, read: 0, list: 0 };
+  open_ = new Map<string, string>();
+  nextId = 1;
+  hang = false;
+  failRead: Error | null = null;
+  fs: SmbFsStat = { blockSize: 4096, totalBlocks: 1000, freeBlocks: 400, availBlocks: 300 };
+
+  add(path: string, data: Buffer | null, over: Partial<SmbStat> = {}) {
+    this.files.set(path, { data, stat: stat(data === null, data?.length ?? 0, over) });
+  }
+  private find(path: string) {
+    const f = this.files.get(path);
+    if (!f) throw notFound();
+    return f;
+  }
+  async stat(path: string): Promise<SmbStat> {
+    this.calls.stat!++;
+    if (this.hang) return new Promise(() => {});
+    return this.find(path).stat;
+  }
+  async open(path: string): Promise<SmbOpen> {
+    this.calls.open!++;
+    const f = this.find(path);
+    const fileId = Buffer.alloc(16);
+    fileId.writeUInt32LE(this.nextId++);
+    this.open_.set(fileId.toString('hex'), path);
+    return { fileId, stat: f.stat };
+  }
+  async close(fileId: Buffer): Promise<void> {
+    this.calls.close!++;
+    if (!this.open_.delete(fileId.toString('hex'))) throw new SmbStatusError(NtStatus.STATUS_FILE_CLOSED, 6, 1n);
+  }
+  async read(fileId: Buffer, offset: number, length: number, dest: BvecqPos): Promise<number> {
+    this.calls.read!++;
+    if (this.failRead) throw this.failRead;
+    const path = this.open_.get(fileId.toString('hex'));
+    if (path === undefined) throw new SmbStatusError(NtStatus.STATUS_FILE_CLOSED, 8, 1n);
+    const data = this.find(path).data!;
+    const n = Math.max(0, Math.min(length, data.length - offset));
+    if (n > 0) dest.copyIn(data, offset, n);
+    return n;
+  }
+  async listDirectory(fileId: Buffer): Promise<SmbDirEntry[]> {
+    this.calls.list!++;
+    const dir = this.open_.get(fileId.toString('hex'))!;
+    const out: SmbDirEntry[] = [{ name: '.', ...this.find(dir).stat }, { name: '..', ...this.find(dir).stat }];
+    for (const [p, f] of this.files) {
+      const i = p.lastIndexOf('\\');
+      const parent = i < 0 ? '' : p.slice(0, i);
+      if (p !== '' && parent === dir) out.push({ name: p.slice(i + 1), ...f.stat });
+    }
+    return out;
+  }
+  async statfs(): Promise<SmbFsStat> {
+    return this.fs;
+  }
+  async disconnect(): Promise<void> {}
+}
+
+function setup(over: { timeoutMs?: number; maxIdleInodes?: number } = {}) {
+  const tree = new FakeTree();
+  tree.add('', null);
+  tree.add('docs', null);
+  const big = Buffer.alloc(300_000);
+  for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff;
+  tree.add('docs\\big.bin', big);
+  tree.add('hello.txt', Buffer.from('hello world\n'));
+  tree.add('ro.txt', Buffer.from('x'), { attributes: 0x21 });
+  tree.add('odd\uf022name\uf025', Buffer.from('odd'));
+  let now = 0;
+  const cache = new PageCache({ maxBytes: 16 * 1024 * 1024, folioSize: 65536 });
+  const made: string[] = [];
+  const factory: InodeFactory = (key, size, ops) => {
+    made.push(key);
+    return new NetfsInode({ key, size, ops, cache, readaheadMax: 0 });
+  };
+  const fs = new SmbFs(tree, {
+    uid: 1234, gid: 5678, fileMode: 0o644, dirMode: 0o755, actimeoMs: 1000, rsize: 1 << 20,
+    now: () => now, ...(over.maxIdleInodes ? { maxIdleInodes: over.maxIdleInodes } : {}),
+  }, factory);
+  const ops = makeFuseOps(fs, { timeoutMs: over.timeoutMs ?? 5000 }) as Record<string, (...a: unknown[]) => void>;
+  /** Call handler `name` and resolve with its callback arguments. */
+  const call = (name: string, ...args: unknown[]) =>
+    new Promise<unknown[]>((resolve) => ops[name]!(...args, (...r: unknown[]) => resolve(r)));
+  return { tree, fs, ops, call, made, cache, big, advance: (ms: number) => (now += ms) };
+}
+
+t.test('getattr: stat mapping and the attribute cache', async (t) => {
+  const { tree, call, advance } = setup();
+  const [err, st] = await call('getattr', '/hello.txt') as [number, Record<string, unknown>];
+  t.equal(err, 0);
+  t.match(st, { mode: 0o100644, uid: 1234, gid: 5678, size: 12, nlink: 1, blocks: 8, mtime: T0, atime: T0, ctime: T0 });
+  const [, dir] = await call('getattr', '/') as [number, Record<string, unknown>];
+  t.equal(dir.mode, 0o040755);
+  const [, ro] = await call('getattr', '/ro.txt') as [number, Record<string, unknown>];
+  t.equal(ro.mode, 0o100444, 'FILE_ATTRIBUTE_READONLY clears write bits');
+  const n = tree.calls.stat;
+  await call('getattr', '/hello.txt');
+  t.equal(tree.calls.stat, n, 'served from cache');
+  advance(1000);
+  await call('getattr', '/hello.txt');
+  t.equal(tree.calls.stat, n! + 1, 'expired after actimeo');
+});
+
+t.test('getattr: ENOENT, cached negatively', async (t) => {
+  const { tree, call } = setup();
+  t.same(await call('getattr', '/nope'), [-2]);
+  const n = tree.calls.stat;
+  t.same(await call('getattr', '/nope'), [-2]);
+  t.equal(tree.calls.stat, n);
+});
+
+t.test('readdir: dots, mapped names, stats, fills the cache', async (t) => {
+  const { tree, call } = setup();
+  const [err, names, stats] = await call('readdir', '/') as [number, string[], Array<{ mode: number }>];
+  t.equal(err, 0);
+  t.same(names.slice(0, 2), ['.', '..']);
+  t.same(new Set(names.slice(2)), new Set(['docs', 'hello.txt', 'ro.txt', 'odd:name?']));
+  t.equal(stats.length, names.length, 'one stat per name (fuse-native needs equal lengths)');
+  t.equal(stats[names.indexOf('docs')]!.mode, 0o040755);
+  t.equal(tree.calls.close, tree.calls.open, 'directory handle closed');
+  const n = tree.calls.stat;
+  const [e2, st] = await call('getattr', '/odd:name?') as [number, { size: number }];
+  t.equal(e2, 0);
+  t.equal(st.size, 3);
+  t.equal(tree.calls.stat, n, 'child stat came from the listing');
+  const lists = tree.calls.list;
+  await call('readdir', '/');
+  t.equal(tree.calls.list, lists, 'listing cached');
+  const [, sub] = await call('readdir', '/docs') as [number, string[]];
+  t.same(sub, ['.', '..', 'big.bin']);
+  t.same(await call('readdir', '/hello.txt'), [-20], 'ENOTDIR');
+  t.same(await call('readdir', '/missing'), [-2]);
+});
+
+t.test('opendir/releasedir', async (t) => {
+  const { call } = setup();
+  const [err, fh] = await call('opendir', '/docs', 0) as [number, number];
+  t.equal(err, 0);
+  t.ok(fh > 0);
+  t.same(await call('releasedir', '/docs', fh), [0]);
+  t.same(await call('opendir', '/hello.txt', 0), [-20]);
+});
+
+t.test('open rejects writes; read through netfs; release closes', async (t) => {
+  const { tree, call, big } = setup();
+  t.same(await call('open', '/hello.txt', 1), [-30], 'O_WRONLY');
+  t.same(await call('open', '/hello.txt', 2), [-30], 'O_RDWR');
+  t.same(await call('open', '/hello.txt', 0o1000), [-30], 'O_TRUNC');
+  t.same(await call('open', '/hello.txt', 0o100), [-30], 'O_CREAT');
+  t.same(await call('open', '/docs', 0), [-21], 'EISDIR');
+  t.same(await call('open', '/nope', 0), [-2]);
+  const [err, fh] = await call('open', '/hello.txt', 0o100000 /* O_LARGEFILE */) as [number, number];
+  t.equal(err, 0);
+  const buf = Buffer.alloc(4096);
+  const [n] = await call('read', '/hello.txt', fh, buf, 4096, 0) as [number];
+  t.equal(n, 12);
+  t.equal(buf.subarray(0, n).toString(), 'hello world\n');
+  t.same(await call('read', '/hello.txt', fh, buf, 4096, 12), [0], 'EOF');
+  const [n2] = await call('read', '/hello.txt', fh, buf, 5, 6) as [number];
+  t.equal(buf.subarray(0, n2).toString(), 'world');
+  t.same(await call('release', '/hello.txt', fh), [0]);
+  t.equal(tree.open_.size, 0, 'server handle closed');
+  t.same(await call('read', '/hello.txt', fh, buf, 10, 0), [-9], 'EBADF after release');
+
+  const [, fb] = await call('open', '/docs/big.bin', 0) as [number, number];
+  const out = Buffer.alloc(big.length);
+  for (let pos = 0; pos < big.length; pos += 131072) {
+    const [k] = await call('read', '/docs/big.bin', fb, out.subarray(pos), 131072, pos) as [number];
+    t.equal(k, Math.min(131072, big.length - pos));
+  }
+  t.ok(out.equals(big), 'big file read back intact across rsize/folio boundaries');
+  await call('release', '/docs/big.bin', fb);
+});
+
+t.test('inode sharing: unchanged file hits the page cache, changed file does not', async (t) => {
+  const { tree, call, made } = setup();
+  const buf = Buffer.alloc(100);
+  const [, a] = await call('open', '/hello.txt', 0) as [number, number];
+  const [, b] = await call('open', '/hello.txt', 0) as [number, number];
+  await call('read', '/hello.txt', a, buf, 100, 0);
+  const reads = tree.calls.read;
+  await call('read', '/hello.txt', b, buf, 100, 0);
+  t.equal(tree.calls.read, reads, 'second open shares the inode and its pages');
+  await call('release', '/hello.txt', a);
+  await call('release', '/hello.txt', b);
+  const [, c] = await call('open', '/hello.txt', 0) as [number, number];
+  const [n] = await call('read', '/hello.txt', c, buf, 100, 0) as [number];
+  t.equal(tree.calls.read, reads, 're-open of an unchanged file still hits the cache');
+  t.equal(buf.subarray(0, n).toString(), 'hello world\n');
+  await call('release', '/hello.txt', c);
+  t.equal(made.length, 1);
+
+  tree.add('hello.txt', Buffer.from('changed!\n'), { lastWriteTime: new Date(T0.getTime() + 5000) });
+  const [, d] = await call('open', '/hello.txt', 0) as [number, number];
+  const [m] = await call('read', '/hello.txt', d, buf, 100, 0) as [number];
+  t.equal(buf.subarray(0, m).toString(), 'changed!\n', 'new version read from the server');
+  t.equal(made.length, 2);
+  t.match(made[1], /^\/hello\.txt:7:\d+:9$/);
+  await call('release', '/hello.txt', d);
+});
+
+t.test('read errors become negative errnos', async (t) => {
+  const { tree, call } = setup();
+  const [, fh] = await call('open', '/hello.txt', 0) as [number, number];
+  tree.failRead = new SmbStatusError(NtStatus.STATUS_ACCESS_DENIED, 8, 1n);
+  const [n] = await call('read', '/hello.txt', fh, Buffer.alloc(10), 10, 0) as [number];
+  t.equal(n, -13);
+  tree.failRead = null;
+  const [k] = await call('read', '/hello.txt', fh, Buffer.alloc(10), 10, 0) as [number];
+  t.equal(k, 10, 'failed folio not cached; next read retries');
+});
+
+t.test('read-only: every write path answers EROFS', async (t) => {
+  const { call } = setup();
+  t.same(await call('write', '/hello.txt', 1, Buffer.alloc(1), 1, 0), [-30]);
+  t.same(await call('create', '/new', 0o644), [-30]);
+  t.same(await call('unlink', '/hello.txt'), [-30]);
+  t.same(await call('mkdir', '/d', 0o755), [-30]);
+  t.same(await call('rmdir', '/docs'), [-30]);
+  t.same(await call('rename', '/a', '/b'), [-30]);
+  t.same(await call('truncate', '/hello.txt', 0), [-30]);
+  t.same(await call('chmod', '/hello.txt', 0o600), [-30]);
+  t.same(await call('chown', '/hello.txt', 1, 1), [-30]);
+  t.same(await call('utimens', '/hello.txt', 0, 0), [-30]);
+  t.same(await call('setxattr', '/hello.txt', 'user.x', Buffer.alloc(1), 0, 0), [-30]);
+  t.same(await call('symlink', '/a', '/b'), [-30]);
+  t.same(await call('link', '/a', '/b'), [-30]);
+  t.same(await call('access', '/hello.txt', 2), [-30], 'W_OK');
+  t.same(await call('access', '/hello.txt', 4), [0], 'R_OK');
+  t.same(await call('access', '/docs', 1), [0], 'X_OK');
+  t.same(await call('access', '/nope', 4), [-2]);
+});
+
+t.test('statfs', async (t) => {
+  const { tree, call } = setup();
+  const [err, s] = await call('statfs', '/') as [number, Record<string, number>];
+  t.equal(err, 0);
+  t.match(s, { bsize: 4096, frsize: 4096, blocks: 1000, bfree: 400, bavail: 300, namemax: 255 });
+  tree.fs = { blockSize: 512, totalBlocks: 2 ** 34, freeBlocks: 2 ** 33, availBlocks: 2 ** 32 };
+  const [, big] = await call('statfs', '/') as [number, Record<string, number>];
+  t.ok(big.blocks! <= 0xffffffff, 'fits uint32');
+  t.equal(big.bsize! * big.blocks!, 512 * 2 ** 34, 'same total bytes');
+});
+
+t.test('a hung server: handlers answer ETIMEDOUT in time', async (t) => {
+  const { tree, call } = setup({ timeoutMs: 50 });
+  tree.hang = true;
+  const t0 = Date.now();
+  t.same(await call('getattr', '/hello.txt'), [-110]);
+  t.ok(Date.now() - t0 < 1000);
+});
+
+t.test('closeAll closes server handles', async (t) => {
+  const { tree, call, fs } = setup();
+  await call('open', '/hello.txt', 0);
+  await call('open', '/ro.txt', 0);
+  await call('opendir', '/docs', 0);
+  t.equal(tree.open_.size, 2);
+  await fs.closeAll();
+  t.equal(tree.open_.size, 0);
+  t.equal(fs.handles.size, 0);
+});
