@@ -215,11 +215,17 @@ listening() {
 
 write_conf "$PORT_BASE"    # smbpasswd needs a loadable conf; the port is fixed later
 log "creating SMB user $SMB_USER_NAME in $DIR/private/passdb.tdb"
-printf '%s\n%s\n' "$SMB_PASSWORD" "$SMB_PASSWORD" |
-  smbpasswd -c "$DIR/smb.conf" -a -s "$SMB_USER_NAME" >&2 || die "smbpasswd failed"
+if [ "$(id -u)" -eq 0 ]; then
+  printf '%s\n%s\n' "$SMB_PASSWORD" "$SMB_PASSWORD" |
+    smbpasswd -c "$DIR/smb.conf" -a -s "$SMB_USER_NAME" >&2 || die "smbpasswd failed"
+else
+  # smbpasswd -a needs root; pdbedit writes the private passdb file directly.
+  printf '%s\n%s\n' "$SMB_PASSWORD" "$SMB_PASSWORD" |
+    pdbedit -s "$DIR/smb.conf" -a -u "$SMB_USER_NAME" -t >/dev/null || die "pdbedit failed"
+fi
 
 # --- start ----------------------------------------------------------------------
-LOCK=${TMPDIR:-/tmp}/smbfuse-samba-port.lock
+LOCK=${TMPDIR:-/tmp}/smbfuse-samba-port.$(id -u).lock
 exec 9>"$LOCK"
 flock -w 60 9 || die "could not take $LOCK"
 
