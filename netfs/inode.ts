@@ -102,33 +102,39 @@ export class NetfsInode {
     const first = Math.floor(pos / fsize);
     const last = Math.floor((end - 1) / fsize);
     const own = new Set<Folio>();
-    const pinned = this.pin(first, last, own);
-    this.readahead(pos, end);
-    for (let i = 0; i < pinned.length; i++) {
-      let f = pinned[i]!;
-      if (f.state === 'locked') await f.wait();
-      if (f.state === 'failed' && !own.has(f)) {
-        // Filled by someone else's request (readahead, another reader) and
-        // failed: read it once more ourselves before reporting the error.
-        f = this.pin(first + i, first + i, own)[0]!;
+    const held: Folio[] = [];
+    try {
+      const pinned = this.pin(first, last, own, held);
+      this.readahead(pos, end);
+      for (let i = 0; i < pinned.length; i++) {
+        let f = pinned[i]!;
         if (f.state === 'locked') await f.wait();
+        if (f.state === 'failed' && !own.has(f)) {
+          // Filled by someone else's request (readahead, another reader) and
+          // failed: read it once more ourselves before reporting the error.
+          f = this.pin(first + i, first + i, own, held)[0]!;
+          if (f.state === 'locked') await f.wait();
+        }
+        if (f.state === 'failed') {
+          throw new NetfsError(f.error, `netfs: read of ${this.key} at ${f.start} failed (${f.error})`);
+        }
+        const from = Math.max(pos, f.start);
+        const to = Math.min(end, f.start + f.buf.length);
+        f.buf.copy(dst, from - pos, from - f.start, to - f.start);
       }
-      if (f.state === 'failed') {
-        throw new NetfsError(f.error, `netfs: read of ${this.key} at ${f.start} failed (${f.error})`);
-      }
-      const from = Math.max(pos, f.start);
-      const to = Math.min(end, f.start + f.buf.length);
-      f.buf.copy(dst, from - pos, from - f.start, to - f.start);
+    } finally {
+      for (const f of held) this.cache.unpin(f);
     }
     return end - pos;
   }
 
   /**
    * Pin folios [first, last]: look each up, lock the missing ones and issue
-   * one 'read' request per run of them, adding them to `own`. Returns the
-   * folios in order.
+   * one 'read' request per run of them, adding them to `own`. Every folio is
+   * pinned in the cache and added to `held` for the caller to unpin. Returns
+   * the folios in order.
    */
-  private pin(first: number, last: number, own: Set<Folio>): Folio[] {
+  private pin(first: number, last: number, own: Set<Folio>, held: Folio[]): Folio[] {
     const out: Folio[] = [];
     let run: Folio[] = [];
     for (let i = first; i <= last; i++) {
@@ -140,6 +146,8 @@ export class NetfsInode {
         own.add(f);
         run.push(f);
       }
+      this.cache.pin(f);
+      held.push(f);
       out.push(f);
     }
     if (run.length) this.issueRun(run, 'read');

@@ -8,9 +8,12 @@
  * same budget: before a folio is locked, up-to-date folios are evicted to make
  * room for it.
  *
- * Folio buffers are never reused or written after they are up to date, so a
- * reader that holds a Folio may copy from it even after it has been evicted or
- * invalidated.
+ * Folio buffers are not written after they are up to date. A reader pins the
+ * folios it is copying from (pin()/unpin()); the buffer of an unpinned folio
+ * that leaves the LRU is recycled for the next locked folio, which spares a
+ * fresh allocation (and its page faults and GC work) per folio on long
+ * sequential reads. A pinned folio that leaves the LRU is left to the GC, so a
+ * reader may copy from it after eviction or invalidation.
  */
 import { LRUCache } from 'lru-cache';
 
@@ -26,6 +29,8 @@ export class Folio {
   error = 0;
   /** Set when the file was invalidated while the folio was being filled. */
   orphan = false;
+  /** Readers copying from this folio; its buffer is not recycled while > 0. */
+  pins = 0;
   private waiters: Promise<void> | null = null;
   private wake: (() => void) | null = null;
 
@@ -78,7 +83,12 @@ export interface PageCacheStats {
   folios: number;
   /** Folios evicted to stay within maxBytes. */
   evictions: number;
+  /** Locked folios that reused an evicted folio's buffer. */
+  recycled: number;
 }
+
+/** Buffers kept for reuse at most (beyond maxBytes, briefly). */
+const FREE_BUFFERS_MAX = 16;
 
 /** Map key of a folio. The last NUL separates the file key from the index. */
 function folioKey(key: string, index: number): string {
@@ -99,6 +109,9 @@ export class PageCache {
   private misses = 0;
   private waits = 0;
   private evictions = 0;
+  private recycled = 0;
+  /** Buffers of evicted, unpinned folios, ready for reuse. */
+  private readonly free: Buffer[] = [];
 
   constructor(opts: PageCacheOptions) {
     const fs = opts.folioSize ?? DEFAULT_FOLIO_SIZE;
@@ -127,6 +140,17 @@ export class PageCache {
       set.delete(f.index);
       if (set.size === 0) this.files.delete(f.key);
     }
+    if (f.pins === 0 && this.free.length < FREE_BUFFERS_MAX && f.buf.length === this.folioSize) this.free.push(f.buf);
+  }
+
+  /** A reader starts copying from `f`: keep its buffer from being recycled. */
+  pin(f: Folio): void {
+    f.pins++;
+  }
+
+  /** A reader is done with `f`. */
+  unpin(f: Folio): void {
+    f.pins--;
   }
 
   /**
@@ -163,7 +187,10 @@ export class PageCache {
     const k = folioKey(key, index);
     if (this.locked.has(k) || this.lru.has(k)) throw new Error(`page cache: folio ${index} of ${key} exists`);
     this.reserve(this.folioSize);
-    const f = new Folio(key, index, index * this.folioSize, Buffer.allocUnsafe(this.folioSize));
+    let buf = this.free.pop();
+    if (buf) this.recycled++;
+    else buf = Buffer.allocUnsafe(this.folioSize);
+    const f = new Folio(key, index, index * this.folioSize, buf);
     this.locked.set(k, f);
     this.lockedBytes += this.folioSize;
     return f;
@@ -243,6 +270,7 @@ export class PageCache {
       lockedBytes: this.lockedBytes,
       folios: this.lru.size,
       evictions: this.evictions,
+      recycled: this.recycled,
     };
   }
 }
