@@ -141,7 +141,7 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     const len = SMB2_HEADER_SIZE + m.body.length + payloadLen;
     const pad = last ? 0 : (8 - (len % 8)) % 8;
     const signer = this.signers.get(m.sessionId);
-    const sign = signer !== undefined && m.command !== Smb2Command.NEGOTIATE && m.sessionId !== 0n;
+    const sign = signer !== undefined && (signer.required || m.forceSign) && m.sessionId !== 0n;
     let flags = m.flags;
     if (m.related) flags |= Smb2Flags.RELATED_OPERATIONS;
     if (sign) flags |= Smb2Flags.SIGNED;

@@ -35,6 +35,8 @@ export class SmbMessage {
   payload: Buffer[] = [];
   /** Next member of a compound; the connection sets offsets and padding. */
   next: SmbMessage | null = null;
+  /** Sign even where the session does not require it (3.1.1 TREE_CONNECT). */
+  forceSign = false;
   /** Mark this member as related to the previous one (RELATED_OPERATIONS). */
   related = false;
   /** READ responses are decanted here (at most readMax bytes). */

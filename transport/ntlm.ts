@@ -7,7 +7,7 @@
  * The session key handed back is the ExportedSessionKey, which SMB uses as
  * its session key (MS-SMB2 3.2.5.3.1).
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { md4 } from './md4.js';
 
 /** Malformed NTLM input, or authentication that cannot proceed. */
@@ -421,4 +421,29 @@ function buildAuthenticate(
   msg.writeUInt32LE(flags >>> 0, 60);
   VERSION.copy(msg, 64);
   return msg;
+}
+
+/** NTLM2 (extended session security) signing and sealing keys, MS-NLMP 3.4.5.2/3.4.5.3. */
+function ntlmKey(exportedSessionKey: Buffer, magic: string): Buffer {
+  return createHash('md5').update(exportedSessionKey).update(Buffer.from(magic + '\0', 'latin1')).digest();
+}
+
+/**
+ * MS-NLMP 3.4.4.2 message signature (NTLMSSP_MESSAGE_SIGNATURE with extended
+ * session security and key exchange) of the client's message number `seq`:
+ * Version 1, the first 8 bytes of HMAC-MD5(signing key, seq || message)
+ * sealed with RC4 under the client sealing key, then seq. SPNEGO uses the
+ * first client signature (seq 0, a fresh RC4 state) as its mechListMIC.
+ */
+export function clientSignature(exportedSessionKey: Buffer, seq: number, message: Buffer): Buffer {
+  const signKey = ntlmKey(exportedSessionKey, 'session key to client-to-server signing key magic constant');
+  const sealKey = ntlmKey(exportedSessionKey, 'session key to client-to-server sealing key magic constant');
+  const seqBuf = Buffer.alloc(4);
+  seqBuf.writeUInt32LE(seq >>> 0, 0);
+  const mac = createHmac('md5', signKey).update(seqBuf).update(message).digest().subarray(0, 8);
+  const out = Buffer.alloc(16);
+  out.writeUInt32LE(1, 0);
+  rc4(sealKey, mac).copy(out, 4);
+  seqBuf.copy(out, 12);
+  return out;
 }

@@ -32,6 +32,7 @@ export class RxQueue {
   /** The next `n` bytes as one Buffer without consuming: a view if they sit in one chunk. */
   peek(n: number): Buffer {
     if (n > this.size) throw new RangeError(`rx-queue: peek ${n} > ${this.size}`);
+    if (n === 0) return Buffer.alloc(0);
     const c = this.chunks[this.first]!;
     if (c.length - this.off >= n) return c.subarray(this.off, this.off + n);
     const out = Buffer.allocUnsafe(n);

@@ -245,3 +245,11 @@ export function unwrapNegToken(buf: Buffer): NegToken {
   if (choice.tag === ctx(1)) return parseResp(buf, choice);
   throw new SpnegoError(`not a SPNEGO token (tag 0x${choice.tag.toString(16)})`);
 }
+
+/**
+ * The DER MechTypeList that wrapNegTokenInit offers (SEQUENCE OF one OID):
+ * the bytes a mechListMIC covers (RFC 4178 section 5).
+ */
+export function offeredMechTypeList(): Buffer {
+  return tlv(TAG_SEQUENCE, encodeOid(NTLMSSP_OID));
+}

@@ -1,0 +1,74 @@
+/**
+ * The SMB client: one connection, one authenticated session, and the trees
+ * connected through it.
+ */
+import { SmbConnection } from './connection.js';
+import { SmbMessage } from './message.js';
+import { NtStatus } from './ntstatus.js';
+import { Smb2Command } from './pdu/header.js';
+import { encodeLogoffRequest } from './pdu/misc.js';
+import { expectStatus, negotiate, sessionSetup, type Negotiated, type SessionState } from './session.js';
+import { Tree } from './tree.js';
+import type { Dialect, SmbConnectOptions } from './types.js';
+
+export class SmbClient {
+  private readonly trees = new Set<Tree>();
+
+  private constructor(
+    private readonly conn: SmbConnection,
+    private readonly opts: SmbConnectOptions,
+    readonly negotiated: Negotiated,
+    readonly session: SessionState,
+  ) {}
+
+  get dialect(): Dialect {
+    return this.negotiated.dialect;
+  }
+
+  /** The connection's events (close, server notifications). */
+  get connection(): SmbConnection {
+    return this.conn;
+  }
+
+  /** Connect, negotiate and authenticate. */
+  static async connect(opts: SmbConnectOptions): Promise<SmbClient> {
+    const timeout = opts.timeoutMs ?? 30000;
+    const conn = await SmbConnection.open(opts.host, opts.port, timeout);
+    try {
+      const neg = await negotiate(conn, opts);
+      const session = await sessionSetup(conn, neg, opts);
+      return new SmbClient(conn, opts, neg, session);
+    } catch (e) {
+      conn.close();
+      throw e;
+    }
+  }
+
+  async treeConnect(share: string): Promise<Tree> {
+    const t = await Tree.connect(this.conn, this.negotiated, this.session, this.opts.host, share);
+    this.trees.add(t);
+    return t;
+  }
+
+  /** Disconnect every tree, log off and close the socket; never throws. */
+  async close(): Promise<void> {
+    for (const t of this.trees) await t.disconnect().catch(() => {});
+    this.trees.clear();
+    if (!this.conn.isClosed) {
+      try {
+        const m = new SmbMessage(Smb2Command.LOGOFF, encodeLogoffRequest());
+        m.sessionId = this.session.sessionId;
+        const r = await this.conn.request(m);
+        expectStatus(r, [NtStatus.STATUS_SUCCESS, NtStatus.STATUS_USER_SESSION_DELETED]);
+      } catch {
+        // Logging off is a courtesy; the socket closes either way.
+      }
+    }
+    this.conn.close();
+  }
+}
+
+/** Connect, negotiate and authenticate (see SmbClient.connect). */
+export function connect(opts: SmbConnectOptions): Promise<SmbClient> {
+  return SmbClient.connect(opts);
+}
