@@ -8,7 +8,7 @@ import {
   NETFS_MAX_RETRIES,
   type NetfsTraceEvent,
 } from '../../../netfs/index.js';
-import { FakeReadOps, pseudoRandomBytes, rng, type FakeOpsOptions } from './fake-ops.js';
+import { FakeReadOps, pseudoRandomBytes, rng, type FakeOpsOptions } from '../../helpers/fake-ops.js';
 
 const KiB = 1024;
 const MiB = 1024 * 1024;

@@ -3,7 +3,7 @@
  * and can delay, reorder, shorten, fail (once, retryably, or for good) and
  * over-report subrequests. Every issue is recorded.
  */
-import type { NetfsReadOps, NetfsReadSubrequestView } from '../../../netfs/index.js';
+import type { NetfsReadOps, NetfsReadSubrequestView } from '../../netfs/index.js';
 
 /** Deterministic pseudo-random bytes (xorshift32), fast enough for hundreds of MiB. */
 export function pseudoRandomBytes(n: number, seed = 0x9e3779b9): Buffer {
