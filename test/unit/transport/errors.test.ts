@@ -84,7 +84,7 @@ t.test('every table row maps as written', async (t) => {
     t.equal(ntstatusToErrno(NtStatus[name]), errno, `${name} → ${errName}`);
   }
   t.equal(EXPECTED.length, NTSTATUS_ERRNO.size, 'the table has no rows the test does not list');
-  const listed = new Set(EXPECTED.map(([n]) => NtStatus[n]));
+  const listed = new Set<number>(EXPECTED.map(([n]) => NtStatus[n]));
   for (const code of NTSTATUS_ERRNO.keys()) t.ok(listed.has(code), `row ${statusName(code)} is tested`);
 });
 
