@@ -3,7 +3,7 @@ import t from 'tap';
 import { SmbProtocolError } from '../../../transport/errors.js';
 import { CloseFlags, decodeCloseResponse, encodeCloseRequest } from '../../../transport/pdu/close.js';
 import { Smb2Command } from '../../../transport/pdu/header.js';
-import { ByteList, FILE_ID, hex, responseMessage, thrown } from './bytes.js';
+import { ByteList, FILE_ID, hex, responseMessage, thrown } from '../../helpers/bytes.js';
 
 t.test('CLOSE request', async (t) => {
   const want = new ByteList()

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { SmbProtocolError } from '../../../transport/errors.js';
 import { Reader, Writer, checkRange, sliceChecked, utf16le } from '../../../transport/pdu/codec.js';
-import { ByteList, hex, thrown } from './bytes.js';
+import { ByteList, hex, thrown } from '../../helpers/bytes.js';
 
 t.test('Writer writes little-endian fields at explicit positions', async (t) => {
   const w = new Writer(24);

@@ -16,7 +16,7 @@ import {
   parseCreateContexts,
 } from '../../../transport/pdu/create.js';
 import { Smb2Command } from '../../../transport/pdu/header.js';
-import { ByteList, FILE_ID, hex, responseMessage, thrown, unhex } from './bytes.js';
+import { ByteList, FILE_ID, hex, responseMessage, thrown, unhex } from '../../helpers/bytes.js';
 
 const base = {
   requestedOplockLevel: OplockLevel.NONE,

@@ -20,7 +20,7 @@ import {
   filetimeToDate,
   timespecToFiletime,
 } from '../../../transport/pdu/fscc.js';
-import { ByteList, hex, thrown } from './bytes.js';
+import { ByteList, hex, thrown } from '../../helpers/bytes.js';
 
 t.test('FILETIME conversions', async (t) => {
   t.equal(filetimeToDate(FILETIME_UNIX_EPOCH).getTime(), 0);

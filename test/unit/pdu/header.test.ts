@@ -13,7 +13,7 @@ import {
   protocolKind,
   type Smb2Header,
 } from '../../../transport/pdu/header.js';
-import { ByteList, hex, thrown, unhex } from './bytes.js';
+import { ByteList, hex, thrown, unhex } from '../../helpers/bytes.js';
 
 const sig = unhex('00112233445566778899aabbccddeeff');
 

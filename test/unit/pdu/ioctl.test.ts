@@ -10,7 +10,7 @@ import {
   encodeIoctlRequest,
   encodeValidateNegotiateInfoRequest,
 } from '../../../transport/pdu/ioctl.js';
-import { ByteList, hex, responseMessage, thrown, unhex } from './bytes.js';
+import { ByteList, hex, responseMessage, thrown, unhex } from '../../helpers/bytes.js';
 
 const NO_FILE = Buffer.alloc(16, 0xff);
 const guid = unhex('000102030405060708090a0b0c0d0e0f');

@@ -16,7 +16,7 @@ import {
   encodeLogoffRequest,
   encodeOplockBreakAck,
 } from '../../../transport/pdu/misc.js';
-import { ByteList, FILE_ID, hex, responseMessage, thrown } from './bytes.js';
+import { ByteList, FILE_ID, hex, responseMessage, thrown } from '../../helpers/bytes.js';
 
 const four = hex(new ByteList().u16(4, 'StructureSize').u16(0, 'Reserved').toBuffer());
 

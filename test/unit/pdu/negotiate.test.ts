@@ -3,7 +3,7 @@ import t from 'tap';
 import { SmbProtocolError } from '../../../transport/errors.js';
 import { Smb2Command } from '../../../transport/pdu/header.js';
 import { decodeNegotiateResponse, encodeNegotiateRequest } from '../../../transport/pdu/negotiate.js';
-import { ByteList, hex, responseMessage, thrown, unhex } from './bytes.js';
+import { ByteList, hex, responseMessage, thrown, unhex } from '../../helpers/bytes.js';
 
 const guid = unhex('000102030405060708090a0b0c0d0e0f');
 const salt = Buffer.alloc(32, 0x5a);

@@ -9,7 +9,7 @@ import {
   parseFileIdBothDirectoryInformation,
   parseFileIdFullDirectoryInformation,
 } from '../../../transport/pdu/query-directory.js';
-import { ByteList, FILE_ID, hex, responseMessage, thrown } from './bytes.js';
+import { ByteList, FILE_ID, hex, responseMessage, thrown } from '../../helpers/bytes.js';
 
 t.test('QUERY_DIRECTORY request', async (t) => {
   const want = new ByteList()

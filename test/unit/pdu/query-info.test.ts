@@ -10,7 +10,7 @@ import {
   encodeQueryInfoRequest,
   encodeSetInfoRequest,
 } from '../../../transport/pdu/query-info.js';
-import { ByteList, FILE_ID, hex, responseMessage, thrown, unhex } from './bytes.js';
+import { ByteList, FILE_ID, hex, responseMessage, thrown, unhex } from '../../helpers/bytes.js';
 
 t.test('QUERY_INFO request without input', async (t) => {
   const want = new ByteList()

@@ -4,7 +4,7 @@ import { SmbProtocolError } from '../../../transport/errors.js';
 import { Smb2Command } from '../../../transport/pdu/header.js';
 import { READ_RESPONSE_FIXED_END, decodeReadResponse, decodeReadResponseFixed, encodeReadRequest } from '../../../transport/pdu/read.js';
 import { WRITE_DATA_OFFSET, decodeWriteResponse, encodeWriteRequest } from '../../../transport/pdu/write.js';
-import { ByteList, FILE_ID, hex, responseMessage, thrown } from './bytes.js';
+import { ByteList, FILE_ID, hex, responseMessage, thrown } from '../../helpers/bytes.js';
 
 t.test('READ request', async (t) => {
   const want = new ByteList()

@@ -3,7 +3,7 @@ import t from 'tap';
 import { SmbProtocolError } from '../../../transport/errors.js';
 import { Smb2Command } from '../../../transport/pdu/header.js';
 import { SessionFlags, decodeSessionSetupResponse, encodeSessionSetupRequest } from '../../../transport/pdu/session-setup.js';
-import { ByteList, hex, responseMessage, thrown, unhex } from './bytes.js';
+import { ByteList, hex, responseMessage, thrown, unhex } from '../../helpers/bytes.js';
 
 const token = unhex('4e544c4d5353500001000000');
 

@@ -10,7 +10,7 @@ import {
   encodeTreeConnectRequest,
   encodeTreeDisconnectRequest,
 } from '../../../transport/pdu/tree-connect.js';
-import { ByteList, hex, responseMessage, thrown } from './bytes.js';
+import { ByteList, hex, responseMessage, thrown } from '../../helpers/bytes.js';
 
 t.test('TREE_CONNECT request', async (t) => {
   const path = '\\\\srv\\share';
