@@ -3,7 +3,7 @@
  * that tests use to write one spec field per line, so an expected message
  * reads like the MS-SMB2 table it comes from.
  */
-import { SMB2_HEADER_SIZE } from '../../../transport/pdu/header.js';
+import { SMB2_HEADER_SIZE } from '../../transport/pdu/header.js';
 
 /** Lower-case hex of a buffer, no separators. */
 export function hex(b: Buffer): string {
