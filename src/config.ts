@@ -58,6 +58,8 @@ export interface MountConfig {
   allowOther: boolean;
   debug: boolean;
   foreground: boolean;
+  /** Demo mode: the private Samba server to stop when the mount ends. */
+  demoServerDir?: string;
 }
 
 export type ParseResult =
@@ -91,6 +93,7 @@ export function processParseEnv(): ParseEnv {
 }
 
 export const USAGE = `usage: smbfuse //HOST/SHARE MOUNTPOINT [-o opt[,opt...]] [-f] [-h] [-V]
+       smbfuse [--demo [MOUNTPOINT]]   (no server: mount a local demo Samba share)
 
 Mount an SMB2/3 share read-only through FUSE.
 

@@ -27,6 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { connect } from '../transport/index.js';
 import type { SmbConnectOptions, SmbTree } from '../transport/types.js';
 import { ConfigError, USAGE, parseArgs, type MountConfig } from './config.js';
+import { startDemo, stopDemoServer } from './demo.js';
 import { SmbFs } from './fs.js';
 import { makeFuseOps } from './fuse-ops.js';
 import { checkMountPoint, mountFuse, type Mounted } from './mount.js';
@@ -156,6 +157,7 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void): P
     await mounted?.unmount().catch(() => {});
     await fs.closeAll();
     await client!.close().catch(() => {});
+    if (c.demoServerDir) stopDemoServer(c.demoServerDir);
     process.exit(0);
   };
   try {
@@ -253,8 +255,38 @@ function runBackground(c: MountConfig): Promise<number> {
   });
 }
 
+/** No server given: start the demo share, mount it, say how to use it. */
+async function runDemo(mountpoint?: string): Promise<void> {
+  let demo;
+  try {
+    demo = startDemo(mountpoint);
+  } catch (e) {
+    process.stderr.write(`smbfuse: demo: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  const parsed = parseArgs(demo.args);
+  if (parsed.kind !== 'mount') throw new Error('demo arguments did not parse');
+  const c = { ...parsed.config, demoServerDir: demo.dir };
+  const mpErr = checkMountPoint(c.mountpoint);
+  const code = mpErr ? (process.stderr.write(mpErr + '\n'), 1) : await runBackground(c);
+  if (code !== 0) {
+    stopDemoServer(demo.dir);
+    process.exit(code);
+  }
+  process.stdout.write(
+    [
+      `smbfuse: demo share ${c.unc} (port ${c.port}) is mounted on ${c.mountpoint}`,
+      `  try:     ls -lR ${c.mountpoint}; cat ${c.mountpoint}/README.txt`,
+      `  finish:  fusermount -u ${c.mountpoint}   (the demo server stops with it)`,
+      `  a real share: smbfuse //SERVER/SHARE MOUNTPOINT -o username=USER`,
+      '',
+    ].join('\n'),
+  );
+}
+
 async function main(argv: string[]): Promise<void> {
   if (process.env[CHILD_ENV] === '1') return runChild();
+  if (argv.length === 0 || argv[0] === '--demo') return runDemo(argv[1]);
   let parsed;
   try {
     parsed = parseArgs(argv);
