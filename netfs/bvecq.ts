@@ -206,6 +206,18 @@ export class BvecqPos {
     return done;
   }
 
+  /**
+   * A view of up to `max` bytes at this position, within one slot, without
+   * advancing: a socket can read straight into it, then the caller advances.
+   * Empty at the end of the chain.
+   */
+  peekView(max: number): Buffer {
+    this.settle();
+    const b = this.seg?.slots[this.slot];
+    if (!b || this.off >= b.length) return Buffer.alloc(0);
+    return b.subarray(this.off, this.off + Math.min(max, b.length - this.off));
+  }
+
   /** Move forward `n` bytes; throws if the chain is shorter. */
   advance(n: number): void {
     const got = this.walk(n, () => {});

@@ -50,17 +50,13 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
   private constructor(
     private readonly socket: net.Socket,
     readonly timeoutMs: number,
+    receiver: Receiver,
+    sink: { conn: SmbConnection | null },
   ) {
     super();
-    this.receiver = new Receiver({
-      decantTarget: (h, len) => this.decantTarget(h, len),
-      onFrame: (f) => this.onFrame(f),
-      onDecanted: (r) => this.onDecanted(r),
-      onBadDecant: (h, e) => this.failMid(h, e),
-      onFatal: (e) => this.destroy(e),
-    });
+    this.receiver = receiver;
+    sink.conn = this;
     socket.setNoDelay(true);
-    socket.on('data', (c: Buffer) => this.receiver.push(c));
     socket.on('error', (e) => this.destroy(new SmbTransportError(`connection error: ${e.message}`, { cause: e })));
     socket.on('close', () => this.destroy(new SmbTransportError('connection closed by server')));
   }
@@ -68,7 +64,28 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
   /** Open the TCP connection (no SMB traffic yet). */
   static open(host: string, port: number, timeoutMs: number): Promise<SmbConnection> {
     return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port });
+      // The receiver exists before the socket, because net asks it for the
+      // first read buffer at once; it reaches the connection through `sink`.
+      // Reads land where the receiver says: READ payloads straight in their chain.
+      const sink: { conn: SmbConnection | null } = { conn: null };
+      const receiver = new Receiver({
+        decantTarget: (h, len) => sink.conn!.decantTarget(h, len),
+        onFrame: (f) => sink.conn!.onFrame(f),
+        onDecanted: (r) => sink.conn!.onDecanted(r),
+        onBadDecant: (h, e) => sink.conn!.failMid(h, e),
+        onFatal: (e) => sink.conn!.destroy(e),
+      });
+      const socket = net.connect({
+        host,
+        port,
+        onread: {
+          buffer: () => receiver.readBuffer(),
+          callback: (n: number) => {
+            receiver.filled(n);
+            return true;
+          },
+        },
+      });
       const timer = setTimeout(() => {
         socket.destroy();
         reject(new SmbTimeoutError(`connect to ${host}:${port} timed out after ${timeoutMs} ms`));
@@ -80,7 +97,7 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
-        resolve(new SmbConnection(socket, timeoutMs));
+        resolve(new SmbConnection(socket, timeoutMs, receiver, sink));
       });
     });
   }

@@ -63,10 +63,21 @@ type State =
     }
   | { s: 'tail'; read: Omit<DecantedRead, 'tail'>; tailLen: number };
 
+/** Size of the scratch buffers that socket reads land in outside payloads. */
+const SCRATCH_SIZE = 256 * 1024;
+/** Below this much room a new scratch buffer is started. */
+const SCRATCH_MIN = 16 * 1024;
+/** A payload view smaller than this is read into scratch instead (fewer tiny reads). */
+const DIRECT_MIN = 4096;
+
 export class Receiver {
   private readonly rx = new RxQueue();
   private state: State = { s: 'len' };
   private dead = false;
+  private scratch = Buffer.allocUnsafe(SCRATCH_SIZE);
+  private scratchOff = 0;
+  /** The last buffer handed out by readBuffer() is a view into a READ destination. */
+  private direct = false;
 
   constructor(private readonly sink: ReceiverSink) {}
 
@@ -82,10 +93,54 @@ export class Receiver {
     this.dead = false;
   }
 
+  /**
+   * The buffer the socket should read into next (net's `onread`). While a
+   * READ payload is being decanted and nothing else is queued, this is the
+   * destination chain itself, so the kernel copies the payload straight into
+   * the folio or caller buffer; otherwise a slice of a scratch buffer whose
+   * filled bytes are queued as views (no copy).
+   */
+  readBuffer(): Buffer {
+    const st = this.state;
+    if (st.s === 'decant' && st.left > 0 && this.rx.size === 0) {
+      const v = st.dest.peekView(st.left);
+      if (v.length >= DIRECT_MIN || v.length === st.left) {
+        this.direct = true;
+        return v;
+      }
+    }
+    this.direct = false;
+    if (this.scratch.length - this.scratchOff < SCRATCH_MIN) {
+      this.scratch = Buffer.allocUnsafe(SCRATCH_SIZE);
+      this.scratchOff = 0;
+    }
+    return this.scratch.subarray(this.scratchOff);
+  }
+
+  /** The socket put `n` bytes into the buffer readBuffer() last returned. */
+  filled(n: number): void {
+    if (this.dead || n <= 0) return;
+    const st = this.state;
+    if (this.direct && st.s === 'decant') {
+      st.dest.advance(n);
+      st.left -= n;
+      this.run();
+      return;
+    }
+    const v = this.scratch.subarray(this.scratchOff, this.scratchOff + n);
+    this.scratchOff += n;
+    this.push(v);
+  }
+
   /** Feed one chunk from the socket and run the machine as far as it goes. */
   push(chunk: Buffer): void {
     if (this.dead) return;
     this.rx.push(chunk);
+    this.run();
+  }
+
+  /** Run the machine until it needs more bytes; a protocol error kills the stream. */
+  private run(): void {
     try {
       while (this.step());
     } catch (e) {
