@@ -114,7 +114,9 @@ t.test('one byte at a time, and all frames in one chunk', async (t) => {
 
 t.test('direct reads: the socket fills the chain itself', async (t) => {
   // Slots large enough for direct reads (small views go through scratch).
-  const chain = Bvecq.fromBuffers([Buffer.alloc(4500), Buffer.alloc(payload.length - 4500)]);
+  const payload = randomBytes(40000);
+  const stream = Buffer.concat([echoFrame(1n), readFrame(2n, payload), echoFrame(3n)]);
+  const chain = Bvecq.fromBuffers([Buffer.alloc(30000), Buffer.alloc(payload.length - 30000)]);
   const sink = new Sink(new Map([[2n, chain]]));
   const rx = new Receiver(sink);
   // Simulate net's onread: ask for a buffer, copy at most its size into it, report.
