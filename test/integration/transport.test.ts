@@ -95,7 +95,7 @@ t.test('wrong password fails with LOGON_FAILURE or a guest refusal', async (t) =
 t.test('missing share fails with BAD_NETWORK_NAME', async (t) => {
   const client = await connect(opts());
   t.teardown(() => client.close());
-  await t.rejects(client.treeConnect('no-such-share'), { statusName: 'STATUS_BAD_NETWORK_NAME' });
+  await t.rejects(client.treeConnect('no-such-share'), /BAD_NETWORK_NAME/);
 });
 
 t.test('unreachable port fails fast', async (t) => {

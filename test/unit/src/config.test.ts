@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { ConfigError, parseArgs, parseMode, parseSize, parseUnc, describeConfig, type ParseEnv, type MountConfig } from '../../../src/config.js';
 import { Dialect } from '../../../transport/types.js';
 
@@ -27,7 +27,7 @@ function cfg(args: string[], pe = env()): { config: MountConfig; warnings: strin
   return r;
 }
 
-function throwsLine(t: Tap.Test, args: string[], line: string | RegExp, pe = env()) {
+function throwsLine(t: Test, args: string[], line: string | RegExp, pe = env()) {
   let err: unknown;
   try {
     parseArgs(args, pe);

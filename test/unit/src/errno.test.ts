@@ -6,7 +6,7 @@ import { SmbStatusError, SmbTimeoutError, SmbTransportError } from '../../../tra
 t.test('status errors go through the NTSTATUS table', async (t) => {
   t.equal(toFuseErrno({ code: 'SMB_ERR_STATUS', status: NtStatus.STATUS_OBJECT_NAME_NOT_FOUND }), -2);
   t.equal(toFuseErrno({ code: 'SMB_ERR_STATUS', status: NtStatus.STATUS_ACCESS_DENIED }), -13);
-  t.equal(toFuseErrno(new SmbStatusError(NtStatus.STATUS_OBJECT_PATH_NOT_FOUND, 5, 1n)), -2);
+  t.equal(toFuseErrno(new SmbStatusError(NtStatus.STATUS_OBJECT_PATH_NOT_FOUND, undefined, 5, 1n)), -2);
   t.equal(toFuseErrno({ code: 'SMB_ERR_STATUS', status: 0xc0009999 }), -5, 'unknown status: EIO');
   t.equal(toFuseErrno({ code: 'SMB_ERR_STATUS' }), -5, 'no status: EIO');
 });

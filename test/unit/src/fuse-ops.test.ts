@@ -20,7 +20,7 @@ function stat(isDirectory: boolean, size: number, over: Partial<SmbStat> = {}): 
   };
 }
 
-const notFound = () => new SmbStatusError(NtStatus.STATUS_OBJECT_NAME_NOT_FOUND, 5, 1n);
+const notFound = () => new SmbStatusError(NtStatus.STATUS_OBJECT_NAME_NOT_FOUND, undefined, 5, 1n);
 
 /** In-memory share: SMB paths → data (null for directories). */
 class FakeTree implements SmbTree {
@@ -56,13 +56,13 @@ class FakeTree implements SmbTree {
   }
   async close(fileId: Buffer): Promise<void> {
     this.calls.close!++;
-    if (!this.open_.delete(fileId.toString('hex'))) throw new SmbStatusError(NtStatus.STATUS_FILE_CLOSED, 6, 1n);
+    if (!this.open_.delete(fileId.toString('hex'))) throw new SmbStatusError(NtStatus.STATUS_FILE_CLOSED, undefined, 6, 1n);
   }
   async read(fileId: Buffer, offset: number, length: number, dest: BvecqPos): Promise<number> {
     this.calls.read!++;
     if (this.failRead) throw this.failRead;
     const path = this.open_.get(fileId.toString('hex'));
-    if (path === undefined) throw new SmbStatusError(NtStatus.STATUS_FILE_CLOSED, 8, 1n);
+    if (path === undefined) throw new SmbStatusError(NtStatus.STATUS_FILE_CLOSED, undefined, 8, 1n);
     const data = this.find(path).data!;
     const n = Math.max(0, Math.min(length, data.length - offset));
     if (n > 0) dest.copyIn(data, offset, n);
@@ -231,7 +231,7 @@ t.test('inode sharing: unchanged file hits the page cache, changed file does not
 t.test('read errors become negative errnos', async (t) => {
   const { tree, call } = setup();
   const [, fh] = await call('open', '/hello.txt', 0) as [number, number];
-  tree.failRead = new SmbStatusError(NtStatus.STATUS_ACCESS_DENIED, 8, 1n);
+  tree.failRead = new SmbStatusError(NtStatus.STATUS_ACCESS_DENIED, undefined, 8, 1n);
   const [n] = await call('read', '/hello.txt', fh, Buffer.alloc(10), 10, 0) as [number];
   t.equal(n, -13);
   tree.failRead = null;

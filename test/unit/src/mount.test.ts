@@ -63,7 +63,7 @@ t.test('a real mount of an in-memory tree', { skip: haveFuse() ?? false }, async
   const files = new Map<string, SmbStat>([['', st(true, 0)], ['d', st(true, 0)], ['d\\hello.txt', st(false, data.length)], ['a\uf022b', st(false, 0)]]);
   const lookup = (p: string) => {
     const s = files.get(p);
-    if (!s) throw new SmbStatusError(NtStatus.STATUS_OBJECT_NAME_NOT_FOUND, 5, 1n);
+    if (!s) throw new SmbStatusError(NtStatus.STATUS_OBJECT_NAME_NOT_FOUND, undefined, 5, 1n);
     return s;
   };
   const opened = new Map<string, string>();
