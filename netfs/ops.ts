@@ -37,3 +37,34 @@ export interface NetfsReadOps {
   /** Start reading one subrequest; completion comes through subreq.complete(). */
   issueRead(subreq: NetfsReadSubrequestView): void;
 }
+
+/** A slice of a write request, handed to NetfsWriteOps.issueWrite. */
+export interface NetfsWriteSubrequestView {
+  /** Debug id "W=<wreq>[<index>]" for traces and logs. */
+  readonly debugId: string;
+  /** File position of the first byte to write. */
+  readonly start: number;
+  /** Bytes to write (never more than maxWriteSize() at issue time). */
+  readonly len: number;
+  /**
+   * The data: a position at the first byte of this subrequest's slice of the
+   * request chain (folio views or the caller's buffer). The filesystem takes
+   * views with `source.clone().slices(len)` and must not modify them.
+   */
+  readonly source: BvecqPos;
+  /**
+   * Report completion, exactly once: `transferred` bytes were written from
+   * the start. A short write without error is continued by netfs with a
+   * follow-up. `error` is a negative errno; `retryable` marks an error that
+   * may succeed after the transport reconnects.
+   */
+  complete(result: { transferred: number; error?: number; retryable?: boolean }): void;
+}
+
+/** What a filesystem gives netfs for writing one file. */
+export interface NetfsWriteOps {
+  /** Largest single write the filesystem wants now (wsize, credits in hand). */
+  maxWriteSize(): number;
+  /** Start writing one subrequest; completion comes through subreq.complete(). */
+  issueWrite(subreq: NetfsWriteSubrequestView): void;
+}
