@@ -8,6 +8,7 @@ import { NtStatus } from './ntstatus.js';
 import { Smb2Command } from './pdu/header.js';
 import { encodeLogoffRequest } from './pdu/misc.js';
 import { expectStatus, negotiate, sessionSetup, type Negotiated, type SessionState } from './session.js';
+import { echo, startKeepalive } from './keepalive.js';
 import { Tree } from './tree.js';
 import type { Dialect, SmbConnectOptions } from './types.js';
 
@@ -30,6 +31,11 @@ export class SmbClient {
     return this.conn;
   }
 
+  /** Probe the server with an ECHO round trip. */
+  echo(): Promise<void> {
+    return echo(this.conn, this.session.sessionId);
+  }
+
   /** Connect, negotiate and authenticate. */
   static async connect(opts: SmbConnectOptions): Promise<SmbClient> {
     const timeout = opts.timeoutMs ?? 30000;
@@ -37,6 +43,7 @@ export class SmbClient {
     try {
       const neg = await negotiate(conn, opts);
       const session = await sessionSetup(conn, neg, opts);
+      if ((opts.echoIntervalMs ?? 60000) > 0) startKeepalive(conn, opts.echoIntervalMs ?? 60000, session.sessionId);
       return new SmbClient(conn, opts, neg, session);
     } catch (e) {
       conn.close();

@@ -46,6 +46,8 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
   private closed: Error | null = null;
   /** Received bytes that verified badly or broke the framing end the connection. */
   lastFatal: Error | null = null;
+  /** When bytes last arrived (for the keepalive's idle check). */
+  lastReceiveAt = Date.now();
 
   private constructor(
     private readonly socket: net.Socket,
@@ -81,6 +83,7 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
         onread: {
           buffer: () => receiver.readBuffer(),
           callback: (n: number) => {
+            if (sink.conn) sink.conn.lastReceiveAt = Date.now();
             receiver.filled(n);
             return true;
           },
@@ -143,9 +146,9 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     return msg.done;
   }
 
-  /** Close the socket; every waiter fails. */
-  close(): void {
-    this.destroy(new SmbTransportError('connection closed'));
+  /** Close the socket; every waiter fails (with `why` when given). */
+  close(why: Error = new SmbTransportError('connection closed')): void {
+    this.destroy(why);
   }
 
   /**

@@ -28,6 +28,8 @@ export interface SmbConnectOptions {
   maxDialect?: Dialect;
   /** Milliseconds before a connect or a request without reply fails. */
   timeoutMs?: number;
+  /** Probe an idle connection with ECHO after this many ms (default 60000; 0: never). */
+  echoIntervalMs?: number;
 }
 
 /** Attributes of one file or directory as the server reports them. */
