@@ -2,21 +2,19 @@
  * A connected share: TREE_CONNECT and the per-path and per-handle operations
  * the filesystem needs, each in as few round trips as SMB2 compounds allow
  * (MS-SMB2 3.2.4.1.4: related operations use FileId 0xFF..FF).
+ *
+ * The Tree is the facade; the work lives in tree-core.ts (message builders),
+ * tree-io.ts (per-handle: create, write, flush, query/set info),
+ * tree-namespace.ts (one-round-trip path compounds) and lease.ts (leases,
+ * oplocks and their breaks).
  */
 import type { BvecqPos } from '../netfs/bvecq.js';
-import type { SmbConnection } from './connection.js';
+import type { ServerNotification, SmbConnection } from './connection.js';
 import { SmbProtocolError } from './errors.js';
-import { creditChargeFor, SmbMessage, type SmbResponse } from './message.js';
+import { creditChargeFor, SmbMessage } from './message.js';
 import { NtStatus } from './ntstatus.js';
-import { decodeCloseResponse, encodeCloseRequest } from './pdu/close.js';
-import {
-  CreateDisposition,
-  CreateOptions,
-  decodeCreateResponse,
-  encodeCreateRequest,
-  FileAccess,
-  ShareAccess,
-} from './pdu/create.js';
+import { decodeCloseResponse } from './pdu/close.js';
+import { CreateOptions, decodeCreateResponse, FileAccess } from './pdu/create.js';
 import {
   decodeFileAllInformation,
   decodeFileFsFullSizeInformation,
@@ -24,29 +22,55 @@ import {
   FILE_ATTRIBUTE_DIRECTORY,
   filetimeToDate,
 } from './pdu/fscc.js';
+import { LeaseTable } from './lease.js';
+import { RELATED_FILE_ID, statFromAll, statFromCreate, TreeCore } from './tree-core.js';
+import * as io from './tree-io.js';
+import * as ns from './tree-namespace.js';
 import { Smb2Command } from './pdu/header.js';
 import { decodeQueryDirectoryResponse, encodeQueryDirectoryRequest, parseFileIdBothDirectoryInformation } from './pdu/query-directory.js';
-import { decodeQueryInfoResponse, encodeQueryInfoRequest, InfoType } from './pdu/query-info.js';
+import { decodeQueryInfoResponse, InfoType } from './pdu/query-info.js';
 import { encodeReadRequest } from './pdu/read.js';
 import { decodeTreeConnectResponse, encodeTreeConnectRequest, encodeTreeDisconnectRequest } from './pdu/tree-connect.js';
 import { expectStatus, type Negotiated, type SessionState } from './session.js';
-import { Dialect, type SmbDirEntry, type SmbFsStat, type SmbOpen, type SmbStat, type SmbTree } from './types.js';
+import {
+  Dialect,
+  type SmbBreakEvent,
+  type SmbCreateOptions,
+  type SmbDirEntry,
+  type SmbFsStat,
+  type SmbOpen,
+  type SmbOpenResult,
+  type SmbStat,
+  type SmbTimes,
+  type SmbRwTree,
+} from './types.js';
 
-/** FileId of the previous compound member (MS-SMB2 3.2.4.1.4). */
-const RELATED_FILE_ID = Buffer.alloc(16, 0xff);
 const QUERY_DIRECTORY_RESTART = 0x01;
 
-export class Tree implements SmbTree {
+export class Tree implements SmbRwTree {
+  private readonly core: TreeCore;
+  /** Leases and oplocks held through this tree; emits 'break' after each break is handled. */
+  readonly leases: LeaseTable;
+  private readonly onNotification = (n: ServerNotification): void => this.leases.onNotification(n);
+
   private constructor(
     private readonly conn: SmbConnection,
     private readonly neg: Negotiated,
-    private readonly session: SessionState,
+    session: SessionState,
     readonly treeId: number,
     readonly shareFlags: number,
-  ) {}
+  ) {
+    this.core = new TreeCore(conn, neg, session, treeId);
+    this.leases = new LeaseTable(this.core);
+    conn.on('notification', this.onNotification);
+  }
 
   get maxReadSize(): number {
     return this.neg.maxReadSize;
+  }
+
+  get maxWriteSize(): number {
+    return this.neg.maxWriteSize;
   }
 
   /** TREE_CONNECT to \\host\share. */
@@ -63,64 +87,20 @@ export class Tree implements SmbTree {
 
   /** A request message addressed to this tree. */
   private msg(command: number, body: Buffer, charge = 1): SmbMessage {
-    const m = new SmbMessage(command, body, charge);
-    m.sessionId = this.session.sessionId;
-    m.treeId = this.treeId;
-    return m;
-  }
-
-  private createMsg(path: string, access: number, options: number): SmbMessage {
-    return this.msg(
-      Smb2Command.CREATE,
-      encodeCreateRequest({
-        requestedOplockLevel: 0,
-        impersonationLevel: 2,
-        desiredAccess: access,
-        fileAttributes: 0,
-        shareAccess: ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE | ShareAccess.FILE_SHARE_DELETE,
-        createDisposition: CreateDisposition.FILE_OPEN,
-        createOptions: options,
-        name: path,
-      }),
-    );
-  }
-
-  /** Send a related compound and wait for every member's reply. */
-  private async compound(members: SmbMessage[]): Promise<SmbResponse[]> {
-    for (let i = 0; i < members.length - 1; i++) members[i]!.next = members[i + 1]!;
-    for (let i = 1; i < members.length; i++) members[i]!.related = true;
-    await this.conn.send(members[0]!);
-    return Promise.all(members.map((m) => m.done));
+    return this.core.msg(command, body, charge);
   }
 
   /** CREATE + QUERY_INFO(`infoClass`) + CLOSE in one round trip; returns the info bytes. */
   private async queryPath(path: string, infoType: number, infoClass: number, outLen: number): Promise<Buffer> {
-    const create = this.createMsg(path, FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE, 0);
-    const query = this.msg(
-      Smb2Command.QUERY_INFO,
-      encodeQueryInfoRequest({ infoType, fileInfoClass: infoClass, outputBufferLength: outLen, additionalInformation: 0, flags: 0, fileId: RELATED_FILE_ID }),
-    );
-    const close = this.msg(Smb2Command.CLOSE, encodeCloseRequest({ flags: 0, fileId: RELATED_FILE_ID }));
-    const [rc, rq] = await this.compound([create, query, close]);
-    expectStatus(rc!);
-    expectStatus(rq!, [NtStatus.STATUS_SUCCESS, NtStatus.STATUS_BUFFER_OVERFLOW]);
-    return decodeQueryInfoResponse(rq!.msg).outputBuffer;
+    const create = this.core.createMsg(path, { desiredAccess: FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE });
+    const query = this.core.queryInfoMsg(RELATED_FILE_ID, infoType, infoClass, outLen);
+    const rs = await this.core.compound([create, query, this.core.closeMsg(RELATED_FILE_ID)]);
+    this.core.checkAll(rs.slice(0, 2), [path], { 1: [NtStatus.STATUS_SUCCESS, NtStatus.STATUS_BUFFER_OVERFLOW] });
+    return decodeQueryInfoResponse(rs[1]!.msg).outputBuffer;
   }
 
   async stat(path: string): Promise<SmbStat> {
-    const info = decodeFileAllInformation(await this.queryPath(path, InfoType.FILE, FileInfoClass.FileAllInformation, 4096));
-    return {
-      fileIndex: info.indexNumber,
-      size: info.endOfFile,
-      allocationSize: info.allocationSize,
-      attributes: info.fileAttributes,
-      isDirectory: info.directory || (info.fileAttributes & FILE_ATTRIBUTE_DIRECTORY) !== 0,
-      creationTime: filetimeToDate(info.creationTime),
-      lastAccessTime: filetimeToDate(info.lastAccessTime),
-      lastWriteTime: filetimeToDate(info.lastWriteTime),
-      changeTime: filetimeToDate(info.changeTime),
-      nlink: Math.max(1, info.numberOfLinks),
-    };
+    return statFromAll(decodeFileAllInformation(await this.queryPath(path, InfoType.FILE, FileInfoClass.FileAllInformation, 4096)));
   }
 
   async open(path: string, opts: { directory?: boolean } = {}): Promise<SmbOpen> {
@@ -128,28 +108,19 @@ export class Tree implements SmbTree {
       ? FileAccess.FILE_LIST_DIRECTORY | FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE
       : FileAccess.FILE_READ_DATA | FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE;
     const options = opts.directory ? CreateOptions.FILE_DIRECTORY_FILE : CreateOptions.FILE_NON_DIRECTORY_FILE;
-    const r = await this.conn.request(this.createMsg(path, access, options));
-    expectStatus(r);
+    const r = await this.conn.request(this.core.createMsg(path, { desiredAccess: access, createOptions: options }));
+    this.core.checkAll([r], [path]);
     const c = decodeCreateResponse(r.msg);
-    return {
-      fileId: Buffer.from(c.fileId),
-      stat: {
-        fileIndex: 0n,
-        size: c.endOfFile,
-        allocationSize: c.allocationSize,
-        attributes: c.fileAttributes,
-        isDirectory: (c.fileAttributes & FILE_ATTRIBUTE_DIRECTORY) !== 0,
-        creationTime: filetimeToDate(c.creationTime),
-        lastAccessTime: filetimeToDate(c.lastAccessTime),
-        lastWriteTime: filetimeToDate(c.lastWriteTime),
-        changeTime: filetimeToDate(c.changeTime),
-        nlink: 1,
-      },
-    };
+    return { fileId: Buffer.from(c.fileId), stat: statFromCreate(c) };
+  }
+
+  create(path: string, opts: SmbCreateOptions): Promise<SmbOpenResult> {
+    return io.create(this.core, this.leases, path, opts);
   }
 
   async close(fileId: Buffer): Promise<void> {
-    const r = await this.conn.request(this.msg(Smb2Command.CLOSE, encodeCloseRequest({ flags: 0, fileId })));
+    this.leases.forget(fileId);
+    const r = await this.conn.request(this.core.closeMsg(fileId));
     expectStatus(r, [NtStatus.STATUS_SUCCESS, NtStatus.STATUS_FILE_CLOSED]);
     decodeCloseResponse(r.msg);
   }
@@ -167,6 +138,78 @@ export class Tree implements SmbTree {
     expectStatus(r);
     if (r.decanted === undefined) throw new SmbProtocolError('READ reply was not decanted');
     return r.decanted;
+  }
+
+  write(fileId: Buffer, offset: number, data: Buffer[]): Promise<number> {
+    return io.write(this.core, fileId, offset, data);
+  }
+
+  flush(fileId: Buffer): Promise<void> {
+    return io.flush(this.core, fileId);
+  }
+
+  statHandle(fileId: Buffer): Promise<SmbStat> {
+    return io.statHandle(this.core, fileId);
+  }
+
+  setEndOfFile(fileId: Buffer, size: number): Promise<void> {
+    return io.setEndOfFile(this.core, fileId, size);
+  }
+
+  setTimes(fileId: Buffer, times: SmbTimes): Promise<void> {
+    return io.setTimes(this.core, fileId, times);
+  }
+
+  renameHandle(fileId: Buffer, newPath: string, replace: boolean): Promise<void> {
+    return io.renameHandle(this.core, fileId, newPath, replace);
+  }
+
+  setDeleteOnClose(fileId: Buffer, on: boolean): Promise<void> {
+    return io.setDeleteOnClose(this.core, fileId, on);
+  }
+
+  truncatePath(path: string, size: number): Promise<void> {
+    return ns.truncatePath(this.core, path, size);
+  }
+
+  setTimesPath(path: string, times: SmbTimes): Promise<void> {
+    return ns.setTimesPath(this.core, path, times);
+  }
+
+  setAttributesPath(path: string, attributes: number): Promise<void> {
+    return ns.setAttributesPath(this.core, path, attributes);
+  }
+
+  renamePath(from: string, to: string, replace: boolean): Promise<void> {
+    return ns.renamePath(this.core, from, to, replace);
+  }
+
+  unlinkPath(path: string): Promise<void> {
+    return ns.unlinkPath(this.core, path);
+  }
+
+  rmdirPath(path: string): Promise<void> {
+    return ns.rmdirPath(this.core, path);
+  }
+
+  mkdirPath(path: string): Promise<void> {
+    return ns.mkdirPath(this.core, path);
+  }
+
+  linkPath(existing: string, newPath: string): Promise<void> {
+    return ns.linkPath(this.core, existing, newPath);
+  }
+
+  getEas(path: string): Promise<{ name: string; value: Buffer }[]> {
+    return ns.getEas(this.core, path);
+  }
+
+  setEa(path: string, name: string, value: Buffer | null): Promise<void> {
+    return ns.setEa(this.core, path, name, value);
+  }
+
+  onBreak(cb: ((ev: SmbBreakEvent) => Promise<void>) | null): void {
+    this.leases.onBreak(cb);
   }
 
   async listDirectory(fileId: Buffer): Promise<SmbDirEntry[]> {
@@ -218,6 +261,7 @@ export class Tree implements SmbTree {
   }
 
   async disconnect(): Promise<void> {
+    this.conn.off('notification', this.onNotification);
     if (this.conn.isClosed) return;
     const r = await this.conn.request(this.msg(Smb2Command.TREE_DISCONNECT, encodeTreeDisconnectRequest()));
     expectStatus(r, [NtStatus.STATUS_SUCCESS, NtStatus.STATUS_NETWORK_NAME_DELETED]);

@@ -66,6 +66,63 @@ export interface SmbOpen {
   stat: SmbStat;
 }
 
+/** How to open or create a file or directory (SmbTree.create). */
+export interface SmbCreateOptions {
+  /**
+   * 'read': FILE_READ_DATA|FILE_READ_ATTRIBUTES|FILE_READ_EA|SYNCHRONIZE;
+   * 'write': FILE_WRITE_DATA|FILE_APPEND_DATA|FILE_WRITE_ATTRIBUTES|FILE_WRITE_EA
+   * (+ FILE_READ_ATTRIBUTES|SYNCHRONIZE); 'readwrite': both.
+   */
+  access: 'read' | 'write' | 'readwrite';
+  disposition: 'open' | 'create' | 'open_if' | 'overwrite' | 'overwrite_if';
+  /** FILE_DIRECTORY_FILE: must be (or create) a directory. */
+  directory?: boolean;
+  /** FILE_NON_DIRECTORY_FILE: must not be a directory. */
+  nonDirectory?: boolean;
+  /** FileAttributes for a new file (FILE_ATTRIBUTE_*; 0 = server default). */
+  attributes?: number;
+  /**
+   * Ask for read/handle/write caching: a RWH lease on 2.1+ (lease context v1
+   * on 2.1, v2 on 3.x), a batch oplock on 2.0.2.
+   */
+  lease?: boolean;
+  /** Lease key to use (reuse the key of other opens of the same file); default a new random key. */
+  leaseKey?: Buffer;
+  /** Add DELETE access, needed by renameHandle and setDeleteOnClose. */
+  delete?: boolean;
+}
+
+/** An open from SmbTree.create. */
+export type SmbOpenResult = SmbOpen & {
+  /** CreateAction: 0 superseded, 1 opened, 2 created, 3 overwritten. */
+  createAction: number;
+  /** The granted lease's key, null when no lease was granted (oplock or none). */
+  leaseKey: Buffer | null;
+  /** Granted caching, bits R=1 H=2 W=4 (from the lease, or mapped from the oplock level). */
+  leaseState: number;
+};
+
+/** Times and attributes for SET_INFO FileBasicInformation; unset, null and attributes 0 leave a field unchanged. */
+export interface SmbTimes {
+  creationTime?: Date | null;
+  lastAccessTime?: Date | null;
+  lastWriteTime?: Date | null;
+  changeTime?: Date | null;
+  attributes?: number;
+}
+
+/** A server break of a lease (2.1+) or oplock (2.0.2). */
+export interface SmbBreakEvent {
+  /** The lease's key (lease break), or null for an oplock break. */
+  leaseKey: Buffer | null;
+  /** The handle (oplock break), or null for a lease break. */
+  fileId: Buffer | null;
+  /** Caching allowed after the break: bits R=1, H=2, W=4. */
+  newState: number;
+  /** The server waits for an acknowledgment (sent after the callback resolves). */
+  ackRequired: boolean;
+}
+
 /** A connected share (tree). All methods reject with an SmbError. */
 export interface SmbTree {
   /** Largest READ payload the server accepts (negotiated MaxReadSize). */
@@ -85,4 +142,55 @@ export interface SmbTree {
   listDirectory(fileId: Buffer): Promise<SmbDirEntry[]>;
   statfs(): Promise<SmbFsStat>;
   disconnect(): Promise<void>;
+}
+
+/**
+ * A share mounted read-write: SmbTree plus the write and namespace
+ * operations. Kept as its own interface for now so that existing
+ * implementations of SmbTree (the in-memory FakeTree of the FUSE handler
+ * tests) stay valid; once they implement these members, fold them into
+ * SmbTree.
+ */
+export interface SmbRwTree extends SmbTree {
+  /** Largest WRITE payload: negotiated MaxWriteSize, at most 8 MiB (64 KiB on 2.0.2). */
+  readonly maxWriteSize: number;
+  /** CREATE with the given access, disposition and caching request. */
+  create(path: string, opts: SmbCreateOptions): Promise<SmbOpenResult>;
+  /**
+   * WRITE `data` at `offset`; the buffers go to the socket as they are (no
+   * copy) and must stay unchanged until the promise settles. Total length at
+   * most maxWriteSize. Resolves to the bytes written (the server's Count).
+   * Many writes may be in flight at once.
+   */
+  write(fileId: Buffer, offset: number, data: Buffer[]): Promise<number>;
+  flush(fileId: Buffer): Promise<void>;
+  /** QUERY_INFO FileAllInformation on an open handle. */
+  statHandle(fileId: Buffer): Promise<SmbStat>;
+  setEndOfFile(fileId: Buffer, size: number): Promise<void>;
+  setTimes(fileId: Buffer, times: SmbTimes): Promise<void>;
+  /** Rename an open handle (opened with `delete: true`) to a share-relative path. */
+  renameHandle(fileId: Buffer, newPath: string, replace: boolean): Promise<void>;
+  /** Set or clear delete-on-close on an open handle (opened with `delete: true`). */
+  setDeleteOnClose(fileId: Buffer, on: boolean): Promise<void>;
+  /** One round trip each: CREATE + operation + CLOSE. */
+  truncatePath(path: string, size: number): Promise<void>;
+  setTimesPath(path: string, times: SmbTimes): Promise<void>;
+  /** FILE_ATTRIBUTE_* bits; 0 clears them all (sent as FILE_ATTRIBUTE_NORMAL). */
+  setAttributesPath(path: string, attributes: number): Promise<void>;
+  renamePath(from: string, to: string, replace: boolean): Promise<void>;
+  unlinkPath(path: string): Promise<void>;
+  /** ENOTEMPTY (STATUS_DIRECTORY_NOT_EMPTY) for a non-empty directory. */
+  rmdirPath(path: string): Promise<void>;
+  mkdirPath(path: string): Promise<void>;
+  /** Hard link `newPath` to the file `existing`. */
+  linkPath(existing: string, newPath: string): Promise<void>;
+  /** Extended attributes (FileFullEaInformation); [] when there are none. */
+  getEas(path: string): Promise<{ name: string; value: Buffer }[]>;
+  /** Set one EA, or remove it with null (an empty value also removes it). */
+  setEa(path: string, name: string, value: Buffer | null): Promise<void>;
+  /**
+   * Register the break callback (replacing any earlier one). The ack goes out
+   * after it resolves, or after 30 s regardless; ack errors are not thrown.
+   */
+  onBreak(cb: ((ev: SmbBreakEvent) => Promise<void>) | null): void;
 }

@@ -319,6 +319,15 @@ export function decodeCreateResponse(msg: Buffer): CreateResponse {
 }
 
 /**
+ * Data of an SMB2_CREATE_REQUEST_LEASE context (2.2.13.2.8, 32 bytes, 2.1+):
+ * LeaseKey (16), LeaseState (4), LeaseFlags (4, 0), LeaseDuration (8, 0).
+ */
+export function encodeLeaseV1ContextData(l: { leaseKey: Buffer; leaseState: number }): Buffer {
+  assertFileId(l.leaseKey);
+  return new Writer(32).bytes(l.leaseKey).u32(l.leaseState).u32(0).u64(0n).buf;
+}
+
+/**
  * Data of an SMB2_CREATE_REQUEST_LEASE_V2 context (2.2.13.2.10, 52 bytes):
  * LeaseKey (16), LeaseState, Flags, LeaseDuration (8), ParentLeaseKey (16),
  * Epoch (2), Reserved (2).

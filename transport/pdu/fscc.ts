@@ -307,3 +307,13 @@ export function encodeFileRenameInformation(r: { replaceIfExists: boolean; fileN
     .u32(name.length)
     .bytes(name).buf;
 }
+
+/**
+ * FileLinkInformation, SMB2 form (MS-FSCC 2.4.21.2, FILE_LINK_INFORMATION_TYPE_2,
+ * info class 11): ReplaceIfExists (1), Reserved (7), RootDirectory (8, zero
+ * over SMB2), FileNameLength (4), FileName (the new link's full path from
+ * the share root). Same layout as FileRenameInformation.
+ */
+export function encodeFileLinkInformation(l: { replaceIfExists: boolean; fileName: string }): Buffer {
+  return encodeFileRenameInformation(l);
+}

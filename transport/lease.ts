@@ -1,0 +1,188 @@
+/**
+ * Leases (SMB 2.1+) and oplocks (2.0.2) held by one tree, and the handling of
+ * the server's break notifications (MS-SMB2 3.2.5.19.1 oplock break,
+ * 3.2.5.19.2 lease break).
+ *
+ * A break goes: notification arrives (unsolicited OPLOCK_BREAK, MessageId
+ * 0xFF..FF) → the upper layer's break callback runs (it writes back dirty data
+ * and drops what it may no longer cache) → the acknowledgment goes out with
+ * the new state → the table takes the new state. The server waits for the ack
+ * for 35 s (Samba: `oplock break wait time`, Windows: the lease break timeout)
+ * before it breaks the lease anyway, so a callback that has not resolved after
+ * ACK_DEADLINE_MS does not hold the ack back. Ack failures are published on
+ * the diagnostics channel and in the 'break' event, never thrown.
+ */
+import { randomBytes } from 'node:crypto';
+import diagnostics_channel from 'node:diagnostics_channel';
+import { EventEmitter } from 'node:events';
+import type { ServerNotification } from './connection.js';
+import { decodeOplockBreakNotification, encodeLeaseBreakAck, encodeOplockBreakAck, LeaseBreakFlags } from './pdu/misc.js';
+import { Smb2Command } from './pdu/header.js';
+import { OplockLevel, LeaseState } from './pdu/create.js';
+import { expectStatus } from './session.js';
+import type { TreeCore } from './tree-core.js';
+import type { SmbBreakEvent } from './types.js';
+
+export type { SmbBreakEvent };
+
+/** Diagnostics channel for transport events that nobody awaits (break acks). */
+export const transportChannel = diagnostics_channel.channel('smbfuse:transport');
+
+/** How long the break callback may run before the ack goes out regardless. */
+export const ACK_DEADLINE_MS = 30_000;
+
+export type SmbBreakHandler = (ev: SmbBreakEvent) => Promise<void>;
+
+/** What happened to one break, emitted as 'break' once it is over. */
+export interface SmbBreakRecord extends SmbBreakEvent {
+  acked: boolean;
+  ackError: Error | null;
+}
+
+/** Caching a granted oplock level allows, as lease state bits. */
+export function oplockToLeaseState(level: number): number {
+  switch (level) {
+    case OplockLevel.BATCH:
+      return LeaseState.READ_CACHING | LeaseState.HANDLE_CACHING | LeaseState.WRITE_CACHING;
+    case OplockLevel.EXCLUSIVE:
+      return LeaseState.READ_CACHING | LeaseState.WRITE_CACHING;
+    case OplockLevel.II:
+      return LeaseState.READ_CACHING;
+    default:
+      return LeaseState.NONE;
+  }
+}
+
+interface LeaseEntry {
+  key: Buffer;
+  state: number;
+  epoch: number;
+  /** Hex FileIds of our open handles under this lease. */
+  handles: Set<string>;
+}
+
+export class LeaseTable extends EventEmitter<{ break: [SmbBreakRecord] }> {
+  private readonly leases = new Map<string, LeaseEntry>();
+  private readonly oplocks = new Map<string, { fileId: Buffer; level: number }>();
+  private readonly byHandle = new Map<string, string>();
+  private handler: SmbBreakHandler | null = null;
+
+  constructor(private readonly core: TreeCore) {
+    super();
+  }
+
+  /** Register the break callback (replaces any earlier one). */
+  onBreak(handler: SmbBreakHandler | null): void {
+    this.handler = handler;
+  }
+
+  /** A fresh 16-byte lease key. */
+  static newKey(): Buffer {
+    return randomBytes(16);
+  }
+
+  /** The state of a lease we hold, or undefined if we hold none under `key`. */
+  stateOf(key: Buffer): number | undefined {
+    return this.leases.get(key.toString('hex'))?.state;
+  }
+
+  /** Record a lease granted on an open handle. */
+  addLease(fileId: Buffer, key: Buffer, state: number, epoch: number): void {
+    const k = key.toString('hex');
+    let e = this.leases.get(k);
+    if (!e) {
+      e = { key: Buffer.from(key), state, epoch, handles: new Set() };
+      this.leases.set(k, e);
+    }
+    e.state = state;
+    e.epoch = Math.max(e.epoch, epoch);
+    const h = fileId.toString('hex');
+    e.handles.add(h);
+    this.byHandle.set(h, k);
+  }
+
+  /** Record an oplock granted on an open handle (2.0.2, or no lease offered). */
+  addOplock(fileId: Buffer, level: number): void {
+    if (level === OplockLevel.NONE) return;
+    this.oplocks.set(fileId.toString('hex'), { fileId: Buffer.from(fileId), level });
+  }
+
+  /** The handle is closed: it no longer holds its oplock or its share of a lease. */
+  forget(fileId: Buffer): void {
+    const h = fileId.toString('hex');
+    this.oplocks.delete(h);
+    const k = this.byHandle.get(h);
+    if (k === undefined) return;
+    this.byHandle.delete(h);
+    const e = this.leases.get(k);
+    if (e && (e.handles.delete(h), e.handles.size === 0)) this.leases.delete(k);
+  }
+
+  /** Entry point for every server notification on the connection. */
+  onNotification(n: ServerNotification): void {
+    let nb;
+    try {
+      nb = decodeOplockBreakNotification(n.msg);
+    } catch (e) {
+      transportChannel.publish({ event: 'bad-break', error: e });
+      return;
+    }
+    if (nb.kind === 'lease') {
+      const e = this.leases.get(nb.leaseKey.toString('hex'));
+      if (!e) return; // another tree's lease, or one we have closed
+      const ackRequired = (nb.flags & LeaseBreakFlags.ACK_REQUIRED) !== 0;
+      const ev = { leaseKey: Buffer.from(nb.leaseKey), fileId: null, newState: nb.newLeaseState, ackRequired };
+      void this.run(ev, () => {
+        e.state = nb.newLeaseState;
+        e.epoch = Math.max(e.epoch, nb.newEpoch);
+      });
+      return;
+    }
+    const o = this.oplocks.get(nb.fileId.toString('hex'));
+    if (!o) return;
+    // Only breaks from an exclusive or batch oplock are acknowledged (3.2.5.19.1).
+    const ackRequired = o.level === OplockLevel.BATCH || o.level === OplockLevel.EXCLUSIVE;
+    const ev = { leaseKey: null, fileId: o.fileId, newState: oplockToLeaseState(nb.oplockLevel), ackRequired };
+    void this.run(ev, () => {
+      o.level = nb.oplockLevel;
+    });
+  }
+
+  /** Callback (bounded by ACK_DEADLINE_MS), then ack, then the new state; never throws. */
+  private async run(ev: SmbBreakEvent, apply: () => void): Promise<void> {
+    const rec: SmbBreakRecord = { ...ev, acked: false, ackError: null };
+    if (this.handler) {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, ACK_DEADLINE_MS);
+      });
+      try {
+        await Promise.race([this.handler(ev), deadline]);
+      } catch (e) {
+        transportChannel.publish({ event: 'break-callback-failed', leaseKey: ev.leaseKey, fileId: ev.fileId, error: e });
+      } finally {
+        clearTimeout(timer);
+      }
+    }
+    if (ev.ackRequired) {
+      try {
+        await this.ack(ev);
+        rec.acked = true;
+      } catch (e) {
+        rec.ackError = e as Error;
+        transportChannel.publish({ event: 'break-ack-failed', leaseKey: ev.leaseKey, fileId: ev.fileId, error: e });
+      }
+    }
+    apply();
+    this.emit('break', rec);
+  }
+
+  /** LEASE_BREAK_ACK with the new state, or OPLOCK_BREAK_ACK with the new level. */
+  private async ack(ev: SmbBreakEvent): Promise<void> {
+    const body = ev.leaseKey
+      ? encodeLeaseBreakAck({ leaseKey: ev.leaseKey, leaseState: ev.newState })
+      : encodeOplockBreakAck({ oplockLevel: ev.newState & LeaseState.READ_CACHING ? OplockLevel.II : OplockLevel.NONE, fileId: ev.fileId! });
+    const r = await this.core.conn.request(this.core.msg(Smb2Command.OPLOCK_BREAK, body));
+    expectStatus(r);
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * TreeCore: what every tree operation needs — the connection, the session and
+ * tree ids, and builders for the request messages that the per-path
+ * compounds (tree-namespace.ts) and per-handle calls (tree-io.ts) are made
+ * of. Compounds use related operations, so the members after a CREATE name
+ * its handle as FileId 0xFF..FF (MS-SMB2 3.2.4.1.4).
+ */
+import type { SmbConnection } from './connection.js';
+import { SmbStatusError } from './errors.js';
+import { SmbMessage, type SmbResponse } from './message.js';
+import { NtStatus, statusName } from './ntstatus.js';
+import { encodeCloseRequest } from './pdu/close.js';
+import {
+  CreateDisposition,
+  encodeCreateRequest,
+  ImpersonationLevel,
+  ShareAccess,
+  type CreateContext,
+  type CreateResponse,
+} from './pdu/create.js';
+import { FILE_ATTRIBUTE_DIRECTORY, filetimeToDate, type FileAllInformation } from './pdu/fscc.js';
+import { Smb2Command } from './pdu/header.js';
+import { encodeQueryInfoRequest, encodeSetInfoRequest, InfoType } from './pdu/query-info.js';
+import type { Negotiated, SessionState } from './session.js';
+import type { SmbStat } from './types.js';
+
+/** FileId of the previous compound member (MS-SMB2 3.2.4.1.4). */
+export const RELATED_FILE_ID = Buffer.alloc(16, 0xff);
+
+/** Longest name component, in bytes of UTF-8, that Samba's POSIX back end stores. */
+const NAME_MAX_BYTES = 255;
+
+/** What a CREATE asks for; unset fields take the defaults noted. */
+export interface CreateSpec {
+  desiredAccess: number;
+  /** CreateDisposition (default FILE_OPEN). */
+  disposition?: number;
+  createOptions?: number;
+  fileAttributes?: number;
+  requestedOplockLevel?: number;
+  contexts?: CreateContext[];
+}
+
+export class TreeCore {
+  constructor(
+    readonly conn: SmbConnection,
+    readonly neg: Negotiated,
+    readonly session: SessionState,
+    readonly treeId: number,
+  ) {}
+
+  /** A request message addressed to this tree. */
+  msg(command: number, body: Buffer, charge = 1): SmbMessage {
+    const m = new SmbMessage(command, body, charge);
+    m.sessionId = this.session.sessionId;
+    m.treeId = this.treeId;
+    return m;
+  }
+
+  /** CREATE of `path`; shares read, write and delete with other opens. */
+  createMsg(path: string, spec: CreateSpec): SmbMessage {
+    return this.msg(
+      Smb2Command.CREATE,
+      encodeCreateRequest({
+        requestedOplockLevel: spec.requestedOplockLevel ?? 0,
+        impersonationLevel: ImpersonationLevel.Impersonation,
+        desiredAccess: spec.desiredAccess,
+        fileAttributes: spec.fileAttributes ?? 0,
+        shareAccess: ShareAccess.FILE_SHARE_READ | ShareAccess.FILE_SHARE_WRITE | ShareAccess.FILE_SHARE_DELETE,
+        createDisposition: spec.disposition ?? CreateDisposition.FILE_OPEN,
+        createOptions: spec.createOptions ?? 0,
+        name: path,
+        ...(spec.contexts ? { contexts: spec.contexts } : {}),
+      }),
+    );
+  }
+
+  closeMsg(fileId: Buffer): SmbMessage {
+    return this.msg(Smb2Command.CLOSE, encodeCloseRequest({ flags: 0, fileId }));
+  }
+
+  queryInfoMsg(fileId: Buffer, infoType: number, infoClass: number, outLen: number, flags = 0): SmbMessage {
+    return this.msg(
+      Smb2Command.QUERY_INFO,
+      encodeQueryInfoRequest({ infoType, fileInfoClass: infoClass, outputBufferLength: outLen, additionalInformation: 0, flags, fileId }),
+      // CreditCharge covers the larger of request and expected response (3.1.5.2).
+      Math.max(1, Math.ceil(outLen / 65536)),
+    );
+  }
+
+  setInfoMsg(fileId: Buffer, infoClass: number, buffer: Buffer): SmbMessage {
+    return this.msg(
+      Smb2Command.SET_INFO,
+      encodeSetInfoRequest({ infoType: InfoType.FILE, fileInfoClass: infoClass, additionalInformation: 0, fileId, buffer }),
+    );
+  }
+
+  /** Send a related compound and wait for every member's reply. */
+  async compound(members: SmbMessage[]): Promise<SmbResponse[]> {
+    for (let i = 0; i < members.length - 1; i++) members[i]!.next = members[i + 1]!;
+    for (let i = 1; i < members.length; i++) members[i]!.related = true;
+    await this.conn.send(members[0]!);
+    return Promise.all(members.map((m) => m.done));
+  }
+
+  /**
+   * Throw for the first member of a compound reply that failed, after
+   * translating a too-long name (see nameError). `ok` lists extra statuses
+   * accepted per member index.
+   */
+  checkAll(rs: SmbResponse[], paths: readonly string[], ok: Record<number, readonly number[]> = {}): void {
+    rs.forEach((r, i) => {
+      const accept = ok[i] ?? [NtStatus.STATUS_SUCCESS];
+      const s = r.header.status;
+      if (!accept.includes(s)) throw nameError(new SmbStatusError(s, statusName(s), r.header.command, r.header.messageId), paths);
+    });
+  }
+}
+
+/**
+ * Samba maps the POSIX ENAMETOOLONG of its back end to
+ * STATUS_OBJECT_NAME_INVALID, which otherwise means "no such name" (ENOENT).
+ * When one of the paths involved has a component longer than a POSIX file
+ * system can store, report STATUS_NAME_TOO_LONG (ENAMETOOLONG) instead.
+ */
+export function nameError(e: SmbStatusError, paths: readonly string[]): SmbStatusError {
+  if (e.status !== NtStatus.STATUS_OBJECT_NAME_INVALID) return e;
+  const tooLong = paths.some((p) => p.split('\\').some((c) => Buffer.byteLength(c, 'utf8') > NAME_MAX_BYTES));
+  if (!tooLong) return e;
+  return new SmbStatusError(NtStatus.STATUS_NAME_TOO_LONG, undefined, e.command, e.messageId, 'server said STATUS_OBJECT_NAME_INVALID for a name component over 255 bytes');
+}
+
+/** SmbStat from a CREATE response (no index number or link count there). */
+export function statFromCreate(c: CreateResponse): SmbStat {
+  return {
+    fileIndex: 0n,
+    size: c.endOfFile,
+    allocationSize: c.allocationSize,
+    attributes: c.fileAttributes,
+    isDirectory: (c.fileAttributes & FILE_ATTRIBUTE_DIRECTORY) !== 0,
+    creationTime: filetimeToDate(c.creationTime),
+    lastAccessTime: filetimeToDate(c.lastAccessTime),
+    lastWriteTime: filetimeToDate(c.lastWriteTime),
+    changeTime: filetimeToDate(c.changeTime),
+    nlink: 1,
+  };
+}
+
+/** SmbStat from FileAllInformation. */
+export function statFromAll(info: FileAllInformation): SmbStat {
+  return {
+    fileIndex: info.indexNumber,
+    size: info.endOfFile,
+    allocationSize: info.allocationSize,
+    attributes: info.fileAttributes,
+    isDirectory: info.directory || (info.fileAttributes & FILE_ATTRIBUTE_DIRECTORY) !== 0,
+    creationTime: filetimeToDate(info.creationTime),
+    lastAccessTime: filetimeToDate(info.lastAccessTime),
+    lastWriteTime: filetimeToDate(info.lastWriteTime),
+    changeTime: filetimeToDate(info.changeTime),
+    nlink: Math.max(1, info.numberOfLinks),
+  };
+}

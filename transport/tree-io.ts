@@ -1,0 +1,192 @@
+/**
+ * Per-handle operations of a tree: CREATE with the caller's access,
+ * disposition and caching request, WRITE from the caller's buffers, FLUSH,
+ * QUERY_INFO and SET_INFO on an open handle.
+ */
+import { SmbProtocolError } from './errors.js';
+import { creditChargeFor, type SmbMessage } from './message.js';
+import { NtStatus } from './ntstatus.js';
+import {
+  CreateContextName,
+  CreateDisposition,
+  CreateOptions,
+  decodeCreateResponse,
+  decodeLeaseContextData,
+  encodeLeaseV1ContextData,
+  encodeLeaseV2ContextData,
+  FileAccess,
+  LeaseState,
+  OplockLevel,
+  type CreateContext,
+} from './pdu/create.js';
+import {
+  dateToFiletime,
+  decodeFileAllInformation,
+  encodeFileBasicInformation,
+  encodeFileDispositionInformation,
+  encodeFileEndOfFileInformation,
+  encodeFileRenameInformation,
+  FileInfoClass,
+} from './pdu/fscc.js';
+import { Smb2Command } from './pdu/header.js';
+import { decodeFlushResponse, encodeFlushRequest } from './pdu/misc.js';
+import { decodeQueryInfoResponse, decodeSetInfoResponse, InfoType } from './pdu/query-info.js';
+import { decodeWriteResponse, encodeWriteRequest } from './pdu/write.js';
+import { LeaseTable, oplockToLeaseState } from './lease.js';
+import { expectStatus } from './session.js';
+import { nameError, statFromAll, statFromCreate, type TreeCore } from './tree-core.js';
+import { SmbStatusError } from './errors.js';
+import { Dialect, type SmbCreateOptions, type SmbOpenResult, type SmbStat, type SmbTimes } from './types.js';
+
+/** SMB2_GLOBAL_CAP_LEASING (MS-SMB2 2.2.4). */
+const CAP_LEASING = 0x02;
+
+const READ_ACCESS = FileAccess.FILE_READ_DATA | FileAccess.FILE_READ_ATTRIBUTES | FileAccess.FILE_READ_EA | FileAccess.SYNCHRONIZE;
+const WRITE_ACCESS =
+  FileAccess.FILE_WRITE_DATA | FileAccess.FILE_APPEND_DATA | FileAccess.FILE_WRITE_ATTRIBUTES | FileAccess.FILE_WRITE_EA | FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE;
+
+const DISPOSITIONS = {
+  open: CreateDisposition.FILE_OPEN,
+  create: CreateDisposition.FILE_CREATE,
+  open_if: CreateDisposition.FILE_OPEN_IF,
+  overwrite: CreateDisposition.FILE_OVERWRITE,
+  overwrite_if: CreateDisposition.FILE_OVERWRITE_IF,
+} as const;
+
+/** DesiredAccess for an SmbCreateOptions. */
+export function accessFor(opts: SmbCreateOptions): number {
+  let a = opts.access === 'read' ? READ_ACCESS : opts.access === 'write' ? WRITE_ACCESS : READ_ACCESS | WRITE_ACCESS;
+  if (opts.delete) a |= FileAccess.DELETE;
+  return a;
+}
+
+/** Whether this connection can ask for a lease rather than an oplock. */
+function leasing(core: TreeCore): boolean {
+  return core.neg.dialect >= Dialect.SMB2_1 && (core.neg.capabilities & CAP_LEASING) !== 0;
+}
+
+/** CREATE with access, disposition and (optionally) a RWH lease or batch oplock. */
+export async function create(core: TreeCore, leases: LeaseTable, path: string, opts: SmbCreateOptions): Promise<SmbOpenResult> {
+  let options = 0;
+  if (opts.directory) options |= CreateOptions.FILE_DIRECTORY_FILE;
+  if (opts.nonDirectory) options |= CreateOptions.FILE_NON_DIRECTORY_FILE;
+  let oplock: number = OplockLevel.NONE;
+  const contexts: CreateContext[] = [];
+  let key: Buffer | null = null;
+  if (opts.lease) {
+    if (leasing(core)) {
+      key = opts.leaseKey ?? LeaseTable.newKey();
+      const rwh = LeaseState.READ_CACHING | LeaseState.HANDLE_CACHING | LeaseState.WRITE_CACHING;
+      const data = core.neg.dialect >= Dialect.SMB3_0 ? encodeLeaseV2ContextData({ leaseKey: key, leaseState: rwh }) : encodeLeaseV1ContextData({ leaseKey: key, leaseState: rwh });
+      contexts.push({ name: CreateContextName.REQUEST_LEASE, data });
+      oplock = OplockLevel.LEASE;
+    } else {
+      oplock = OplockLevel.BATCH;
+    }
+  }
+  const m = core.createMsg(path, {
+    desiredAccess: accessFor(opts),
+    disposition: DISPOSITIONS[opts.disposition],
+    createOptions: options,
+    fileAttributes: opts.attributes ?? 0,
+    requestedOplockLevel: oplock,
+    ...(contexts.length ? { contexts } : {}),
+  });
+  const r = await core.conn.request(m);
+  try {
+    expectStatus(r);
+  } catch (e) {
+    throw e instanceof SmbStatusError ? nameError(e, [path]) : e;
+  }
+  const c = decodeCreateResponse(r.msg);
+  const fileId = Buffer.from(c.fileId);
+  let leaseKey: Buffer | null = null;
+  let leaseState = 0;
+  if (c.oplockLevel === OplockLevel.LEASE) {
+    const ctx = c.contexts.find((x) => x.name === CreateContextName.REQUEST_LEASE);
+    if (!ctx) throw new SmbProtocolError('CREATE granted a lease without a lease context');
+    const l = decodeLeaseContextData(ctx.data);
+    leaseKey = Buffer.from(l.leaseKey);
+    leaseState = l.leaseState;
+    if (key && !leaseKey.equals(key)) throw new SmbProtocolError('CREATE lease context carries another lease key');
+    leases.addLease(fileId, leaseKey, leaseState, l.epoch);
+  } else {
+    leaseState = oplockToLeaseState(c.oplockLevel);
+    leases.addOplock(fileId, c.oplockLevel);
+  }
+  return { fileId, stat: statFromCreate(c), createAction: c.createAction, leaseKey, leaseState };
+}
+
+/**
+ * The WRITE request for `data` at `offset`: the fixed part is the body, the
+ * caller's buffers are the payload (sent after it in the same socket write,
+ * never copied).
+ */
+export function writeMsg(core: TreeCore, fileId: Buffer, offset: number, data: Buffer[]): SmbMessage {
+  let len = 0;
+  for (const b of data) len += b.length;
+  if (len > core.neg.maxWriteSize) throw new RangeError(`WRITE of ${len} bytes exceeds MaxWriteSize ${core.neg.maxWriteSize}`);
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`bad WRITE offset ${offset}`);
+  const m = core.msg(Smb2Command.WRITE, encodeWriteRequest({ offset, fileId, length: len, flags: 0 }), creditChargeFor(len));
+  m.payload = data;
+  return m;
+}
+
+/** WRITE; resolves to the server's Count (bytes written). */
+export async function write(core: TreeCore, fileId: Buffer, offset: number, data: Buffer[]): Promise<number> {
+  const m = writeMsg(core, fileId, offset, data);
+  if (m.payloadLength === 0) return 0;
+  const r = await core.conn.request(m);
+  expectStatus(r);
+  return decodeWriteResponse(r.msg).count;
+}
+
+export async function flush(core: TreeCore, fileId: Buffer): Promise<void> {
+  const r = await core.conn.request(core.msg(Smb2Command.FLUSH, encodeFlushRequest({ fileId })));
+  expectStatus(r);
+  decodeFlushResponse(r.msg);
+}
+
+/** QUERY_INFO FileAllInformation on an open handle. */
+export async function statHandle(core: TreeCore, fileId: Buffer): Promise<SmbStat> {
+  const r = await core.conn.request(core.queryInfoMsg(fileId, InfoType.FILE, FileInfoClass.FileAllInformation, 4096));
+  expectStatus(r, [NtStatus.STATUS_SUCCESS, NtStatus.STATUS_BUFFER_OVERFLOW]);
+  return statFromAll(decodeFileAllInformation(decodeQueryInfoResponse(r.msg).outputBuffer));
+}
+
+/** One SET_INFO on an open handle. */
+export async function setInfo(core: TreeCore, fileId: Buffer, infoClass: number, buffer: Buffer, paths: readonly string[] = []): Promise<void> {
+  const r = await core.conn.request(core.setInfoMsg(fileId, infoClass, buffer));
+  core.checkAll([r], paths);
+  decodeSetInfoResponse(r.msg);
+}
+
+/** FileBasicInformation bytes for SmbTimes: unset or null times and attributes 0 mean "leave as is". */
+export function basicInfoFor(t: SmbTimes): Buffer {
+  const ft = (d: Date | null | undefined): bigint => (d ? dateToFiletime(d) : 0n);
+  return encodeFileBasicInformation({
+    creationTime: ft(t.creationTime),
+    lastAccessTime: ft(t.lastAccessTime),
+    lastWriteTime: ft(t.lastWriteTime),
+    changeTime: ft(t.changeTime),
+    fileAttributes: t.attributes ?? 0,
+  });
+}
+
+export function setEndOfFile(core: TreeCore, fileId: Buffer, size: number): Promise<void> {
+  return setInfo(core, fileId, FileInfoClass.FileEndOfFileInformation, encodeFileEndOfFileInformation(size));
+}
+
+export function setTimes(core: TreeCore, fileId: Buffer, times: SmbTimes): Promise<void> {
+  return setInfo(core, fileId, FileInfoClass.FileBasicInformation, basicInfoFor(times));
+}
+
+/** Rename an open handle (needs DELETE access) to a full share-relative path. */
+export function renameHandle(core: TreeCore, fileId: Buffer, newPath: string, replace: boolean): Promise<void> {
+  return setInfo(core, fileId, FileInfoClass.FileRenameInformation, encodeFileRenameInformation({ replaceIfExists: replace, fileName: newPath }), [newPath]);
+}
+
+/** Set or clear delete-on-close on an open handle (needs DELETE access). */
+export function setDeleteOnClose(core: TreeCore, fileId: Buffer, on: boolean): Promise<void> {
+  return setInfo(core, fileId, FileInfoClass.FileDispositionInformation, encodeFileDispositionInformation(on));
+}

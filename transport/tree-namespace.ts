@@ -1,0 +1,122 @@
+/**
+ * Per-path operations of a tree, each one round trip: a related compound of
+ * CREATE, the operation on the new handle (FileId 0xFF..FF), and CLOSE
+ * (MS-SMB2 3.2.4.1.4). If the CREATE fails the server fails the related
+ * members with the same status, so the CREATE's status is the one reported.
+ */
+import type { SmbMessage, SmbResponse } from './message.js';
+import { NtStatus } from './ntstatus.js';
+import { CreateDisposition, CreateOptions, FileAccess } from './pdu/create.js';
+import { decodeFileFullEaInformation, encodeFileFullEaInformation } from './pdu/ea.js';
+import {
+  encodeFileBasicInformation,
+  encodeFileDispositionInformation,
+  encodeFileEndOfFileInformation,
+  encodeFileLinkInformation,
+  encodeFileRenameInformation,
+  FileInfoClass,
+} from './pdu/fscc.js';
+import { decodeQueryInfoResponse, InfoType, QueryInfoFlags } from './pdu/query-info.js';
+import { basicInfoFor } from './tree-io.js';
+import { RELATED_FILE_ID, type CreateSpec, type TreeCore } from './tree-core.js';
+import type { SmbTimes } from './types.js';
+
+const ATTR = FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE;
+
+/**
+ * CREATE `path` with `spec`, then `middle` (built for the related handle),
+ * then CLOSE; throws the first member's failure. `ok` adds accepted statuses
+ * for middle members by index from 0.
+ */
+async function onPath(
+  core: TreeCore,
+  path: string,
+  spec: CreateSpec,
+  middle: SmbMessage[],
+  names: readonly string[] = [path],
+  ok: Record<number, readonly number[]> = {},
+): Promise<SmbResponse[]> {
+  const rs = await core.compound([core.createMsg(path, spec), ...middle, core.closeMsg(RELATED_FILE_ID)]);
+  const shifted: Record<number, readonly number[]> = {};
+  for (const [i, v] of Object.entries(ok)) shifted[Number(i) + 1] = [NtStatus.STATUS_SUCCESS, ...v];
+  core.checkAll(rs, names, shifted);
+  return rs;
+}
+
+/** Set the size of the file at `path` (FileEndOfFileInformation). */
+export async function truncatePath(core: TreeCore, path: string, size: number): Promise<void> {
+  const set = core.setInfoMsg(RELATED_FILE_ID, FileInfoClass.FileEndOfFileInformation, encodeFileEndOfFileInformation(size));
+  await onPath(core, path, { desiredAccess: ATTR | FileAccess.FILE_WRITE_DATA, createOptions: CreateOptions.FILE_NON_DIRECTORY_FILE }, [set]);
+}
+
+/** Set times (and attributes if given) of `path` (FileBasicInformation). */
+export async function setTimesPath(core: TreeCore, path: string, times: SmbTimes): Promise<void> {
+  const set = core.setInfoMsg(RELATED_FILE_ID, FileInfoClass.FileBasicInformation, basicInfoFor(times));
+  await onPath(core, path, { desiredAccess: ATTR | FileAccess.FILE_WRITE_ATTRIBUTES }, [set]);
+}
+
+/** Set the FILE_ATTRIBUTE_* bits of `path`; 0 is sent as FILE_ATTRIBUTE_NORMAL (0 would mean "unchanged"). */
+export async function setAttributesPath(core: TreeCore, path: string, attributes: number): Promise<void> {
+  const buf = encodeFileBasicInformation({ creationTime: 0n, lastAccessTime: 0n, lastWriteTime: 0n, changeTime: 0n, fileAttributes: attributes || 0x80 });
+  const set = core.setInfoMsg(RELATED_FILE_ID, FileInfoClass.FileBasicInformation, buf);
+  await onPath(core, path, { desiredAccess: ATTR | FileAccess.FILE_WRITE_ATTRIBUTES }, [set]);
+}
+
+/** Rename a file or directory; `replace` overwrites an existing target file. */
+export async function renamePath(core: TreeCore, from: string, to: string, replace: boolean): Promise<void> {
+  const set = core.setInfoMsg(RELATED_FILE_ID, FileInfoClass.FileRenameInformation, encodeFileRenameInformation({ replaceIfExists: replace, fileName: to }));
+  await onPath(core, from, { desiredAccess: ATTR | FileAccess.DELETE }, [set], [from, to]);
+}
+
+/** Delete a file (not a directory: STATUS_FILE_IS_A_DIRECTORY). */
+export async function unlinkPath(core: TreeCore, path: string): Promise<void> {
+  await onPath(
+    core,
+    path,
+    { desiredAccess: ATTR | FileAccess.DELETE, createOptions: CreateOptions.FILE_NON_DIRECTORY_FILE | CreateOptions.FILE_DELETE_ON_CLOSE },
+    [],
+  );
+}
+
+/**
+ * Delete an empty directory. Delete-pending is set with SET_INFO
+ * FileDispositionInformation rather than FILE_DELETE_ON_CLOSE, because the
+ * server checks emptiness there and answers STATUS_DIRECTORY_NOT_EMPTY on
+ * that member; a CLOSE that fails to delete would not say why.
+ */
+export async function rmdirPath(core: TreeCore, path: string): Promise<void> {
+  const set = core.setInfoMsg(RELATED_FILE_ID, FileInfoClass.FileDispositionInformation, encodeFileDispositionInformation(true));
+  await onPath(core, path, { desiredAccess: ATTR | FileAccess.DELETE, createOptions: CreateOptions.FILE_DIRECTORY_FILE }, [set]);
+}
+
+/** Create a directory (STATUS_OBJECT_NAME_COLLISION if the name exists). */
+export async function mkdirPath(core: TreeCore, path: string): Promise<void> {
+  await onPath(
+    core,
+    path,
+    { desiredAccess: ATTR, disposition: CreateDisposition.FILE_CREATE, createOptions: CreateOptions.FILE_DIRECTORY_FILE },
+    [],
+  );
+}
+
+/** Make `newPath` a hard link to the file at `existing`. */
+export async function linkPath(core: TreeCore, existing: string, newPath: string): Promise<void> {
+  const set = core.setInfoMsg(RELATED_FILE_ID, FileInfoClass.FileLinkInformation, encodeFileLinkInformation({ replaceIfExists: false, fileName: newPath }));
+  await onPath(core, existing, { desiredAccess: ATTR | FileAccess.FILE_WRITE_ATTRIBUTES, createOptions: CreateOptions.FILE_NON_DIRECTORY_FILE }, [set], [existing, newPath]);
+}
+
+/** Every extended attribute of `path` (FileFullEaInformation); [] when it has none. */
+export async function getEas(core: TreeCore, path: string): Promise<{ name: string; value: Buffer }[]> {
+  const outLen = Math.min(core.neg.maxTransactSize, 65536);
+  const q = core.queryInfoMsg(RELATED_FILE_ID, InfoType.FILE, FileInfoClass.FileFullEaInformation, outLen, QueryInfoFlags.SL_RESTART_SCAN);
+  const rs = await onPath(core, path, { desiredAccess: ATTR | FileAccess.FILE_READ_EA }, [q], [path], { 0: [NtStatus.STATUS_NO_EAS_ON_FILE] });
+  if (rs[1]!.header.status === NtStatus.STATUS_NO_EAS_ON_FILE) return [];
+  return decodeFileFullEaInformation(decodeQueryInfoResponse(rs[1]!.msg).outputBuffer).map((e) => ({ name: e.name, value: Buffer.from(e.value) }));
+}
+
+/** Set one extended attribute of `path`, or delete it (value null). */
+export async function setEa(core: TreeCore, path: string, name: string, value: Buffer | null): Promise<void> {
+  const buf = encodeFileFullEaInformation([{ flags: 0, name, value: value ?? Buffer.alloc(0) }]);
+  const set = core.setInfoMsg(RELATED_FILE_ID, FileInfoClass.FileFullEaInformation, buf);
+  await onPath(core, path, { desiredAccess: ATTR | FileAccess.FILE_WRITE_EA }, [set]);
+}
