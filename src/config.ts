@@ -42,9 +42,8 @@ export interface MountConfig {
   guest: boolean;
   minDialect?: Dialect;
   maxDialect?: Dialect;
-  /** Always true for now; `rwRequested` records that `rw` was asked for. */
-  readOnly: true;
-  rwRequested: boolean;
+  /** `ro`: answer EROFS to every change (default read-write, as mount.cifs). */
+  readOnly: boolean;
   uid: number;
   gid: number;
   fileMode: number;
@@ -52,6 +51,14 @@ export interface MountConfig {
   actimeoMs: number;
   /** Largest READ we ask for; clamped to the server's MaxReadSize later. */
   rsize: number;
+  /** Largest WRITE we send; clamped to the server's MaxWriteSize later. */
+  wsize: number;
+  /**
+   * Data coherency (mount.cifs `cache=`): `strict` caches file data only
+   * while a lease allows it, `loose` caches with close-to-open revalidation,
+   * `none` sends every read and write straight to the server.
+   */
+  cache: CacheMode;
   cacheSize: number;
   readahead: number;
   timeoutMs: number;
@@ -61,6 +68,8 @@ export interface MountConfig {
   /** Demo mode: the private Samba server to stop when the mount ends. */
   demoServerDir?: string;
 }
+
+export type CacheMode = 'strict' | 'loose' | 'none';
 
 export type ParseResult =
   | { kind: 'help' }
@@ -95,14 +104,14 @@ export function processParseEnv(): ParseEnv {
 export const USAGE = `usage: smbfuse //HOST/SHARE MOUNTPOINT [-o opt[,opt...]] [-f] [-h] [-V]
        smbfuse [--demo [MOUNTPOINT]]   (no server: mount a local demo Samba share)
 
-Mount an SMB2/3 share read-only through FUSE.
+Mount an SMB2/3 share through FUSE (read-write unless ro).
 
   -o opts   comma-separated mount options (mount.cifs names):
             username=, password=, credentials=FILE, domain=, port=445, guest,
             vers=2.0|2.1|3|3.0|3.02|3.1.1, uid=, gid=, file_mode=0755,
-            dir_mode=0755, actimeo=1, rsize=, cache_size=256M, readahead=8M,
-            timeout=30, allow_other, ro, rw (accepted; the mount stays
-            read-only), debug
+            dir_mode=0755, actimeo=1, rsize=, wsize=, cache=strict|loose|none,
+            cache_size=256M, readahead=8M, timeout=30, allow_other,
+            ro, rw (the default), debug
   -f        stay in the foreground
   -h        show this help
   -V        show the version
@@ -114,6 +123,7 @@ const DEFAULTS = {
   dirMode: 0o755,
   actimeoMs: 1000,
   rsize: 4 * 1024 * 1024,
+  wsize: 4 * 1024 * 1024,
   cacheSize: 256 * 1024 * 1024,
   readahead: 8 * 1024 * 1024,
   timeoutMs: 30_000,
@@ -149,7 +159,7 @@ const FLAGS = new Set(['guest', 'ro', 'rw', 'allow_other', 'debug']);
 /** Options that need a value. */
 const VALUED = new Set([
   'port', 'username', 'password', 'credentials', 'domain', 'vers', 'uid', 'gid',
-  'file_mode', 'dir_mode', 'actimeo', 'rsize', 'cache_size', 'readahead', 'timeout',
+  'file_mode', 'dir_mode', 'actimeo', 'rsize', 'wsize', 'cache', 'cache_size', 'readahead', 'timeout',
 ]);
 
 /**
@@ -249,14 +259,15 @@ function buildConfig(
     password: '',
     domain: '',
     guest: false,
-    readOnly: true,
-    rwRequested: false,
+    readOnly: false,
     uid: pe.uid,
     gid: pe.gid,
     fileMode: DEFAULTS.fileMode,
     dirMode: DEFAULTS.dirMode,
     actimeoMs: DEFAULTS.actimeoMs,
     rsize: DEFAULTS.rsize,
+    wsize: DEFAULTS.wsize,
+    cache: 'strict',
     cacheSize: DEFAULTS.cacheSize,
     readahead: DEFAULTS.readahead,
     timeoutMs: DEFAULTS.timeoutMs,
@@ -281,7 +292,6 @@ function buildConfig(
     else applyValued(c, name, value, pe);
   }
   resolveIdentity(c, explicit, cred, pe.env);
-  if (c.rwRequested) warnings.push('smbfuse: read-write mounts are not supported yet; mounting read-only');
   return c;
 }
 
@@ -289,8 +299,8 @@ function buildConfig(
 function applyFlag(c: MountConfig, name: string): void {
   switch (name) {
     case 'guest': c.guest = true; break;
-    case 'rw': c.rwRequested = true; break;
-    case 'ro': c.rwRequested = false; break;
+    case 'rw': c.readOnly = false; break;
+    case 'ro': c.readOnly = true; break;
     case 'allow_other': c.allowOther = true; break;
     case 'debug': c.debug = true; break;
   }
@@ -334,6 +344,16 @@ function applyValued(c: MountConfig, name: string, value: string, pe: ParseEnv):
       c.rsize = n;
       break;
     }
+    case 'wsize': {
+      const n = parseSize(value);
+      if (!n) throw bad();
+      c.wsize = n;
+      break;
+    }
+    case 'cache':
+      if (value !== 'strict' && value !== 'loose' && value !== 'none') throw bad();
+      c.cache = value;
+      break;
     case 'cache_size': c.cacheSize = parseSize(value) ?? failWith(bad()); break;
     case 'readahead': c.readahead = parseSize(value) ?? failWith(bad()); break;
   }

@@ -24,8 +24,12 @@ export const ENOTDIR = 20;
 export const EISDIR = 21;
 export const EINVAL = 22;
 export const EROFS = 30;
+export const ERANGE = 34;
+export const ENAMETOOLONG = 36;
 export const ENOSYS = 38;
+export const ENOTEMPTY = 39;
 export const ENODATA = 61;
+export const ENOTSUP = 95;
 export const ENOTCONN = 107;
 export const ETIMEDOUT = 110;
 

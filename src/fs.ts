@@ -1,40 +1,29 @@
 /**
- * The read-only filesystem: FUSE-level operations on one connected share.
+ * The filesystem: FUSE-level operations on one connected share.
  *
  * Every method takes FUSE paths and returns values or throws; fuse-ops.ts
  * turns throws into negative errnos. Metadata comes from the attribute cache
  * or one compound round trip (tree.stat); directory listings fill the
- * attribute cache; file data goes through a netfs inode per file version, so
- * reads are served from the page cache while the file is unchanged.
+ * attribute cache. Open files and their data live in SmbFiles (fs-files.ts);
+ * namespace changes (unlink, rename, mkdir, ...) in fs-namespace.ts.
  *
- * Inode sharing: the key of a file's inode is
- *     path ':' fileIndex ':' lastWriteTime ':' size
- * taken from the attributes the server returns when the file is opened. Two
- * opens of an unchanged file share an inode (and its cached pages); a file
- * that changed gets a new key, so it never sees stale pages. Inodes no longer
- * open are kept (bounded, LRU) so a re-open of an unchanged file still hits
- * the cache; an evicted or superseded inode is invalidated (pages dropped).
+ * Symlinks are mfsymlinks (mfsymlink.ts): a regular file of exactly 1067
+ * bytes is read once per version to see whether it is one; the answer is
+ * remembered per path and server version.
  */
-import { LRUCache } from 'lru-cache';
-import type { NetfsReadOps } from '../netfs/ops.js';
-import type { SmbDirEntry, SmbFsStat, SmbStat, SmbTree } from '../transport/types.js';
+import { Bvecq } from '../netfs/bvecq.js';
+import type { SmbDirEntry, SmbFsStat, SmbStat } from '../transport/types.js';
 import { AttrCache } from './attr-cache.js';
-import { EISDIR, ENOENT, ENOTDIR, EBADF, EROFS, toFuseErrno } from './errno.js';
-import { HandleTable } from './handles.js';
+import type { CacheMode } from './config.js';
+import { ENOENT, ENOTDIR, EROFS, EACCES, toFuseErrno } from './errno.js';
+import { SmbFiles, versionOf, type DirEntryStat } from './fs-files.js';
+import type { InodeFactory } from './fs-inode.js';
 import { fuseJoin, fuseParent, fusePathToSmb, nameFromSmb } from './path-map.js';
-import { SmbNetfsReadOps } from './smb-netfs-ops.js';
+import { adaptTree, type FsTree, type ReadTree, type RwTreeOps } from './rw-tree.js';
+import { couldBeMfSymlink, decodeMfSymlink, MFSYMLINK_SIZE } from './mfsymlink.js';
 
-/** What fs.ts needs of a netfs inode (NetfsInode from netfs/index.ts fits). */
-export interface ReadInode {
-  read(pos: number, len: number, dst: Buffer): Promise<number>;
-  invalidate(): void;
-}
-
-/** Makes the netfs inode for one file version. */
-export type InodeFactory = (key: string, size: number, ops: NetfsReadOps) => ReadInode;
-
-/** The tree operations the filesystem uses. */
-export type FsTree = Pick<SmbTree, 'stat' | 'open' | 'close' | 'read' | 'listDirectory' | 'statfs' | 'maxReadSize'>;
+export type { FsTree } from './rw-tree.js';
+export type { InodeFactory } from './fs-inode.js';
 
 /** The stat shape fuse-native accepts (times as Dates). */
 export interface FuseStat {
@@ -72,6 +61,12 @@ export interface SmbFsOptions {
   dirMode: number;
   actimeoMs: number;
   rsize: number;
+  /** Largest WRITE (default 4 MiB, clamped to the server's). */
+  wsize?: number;
+  /** Refuse every change with EROFS (default false). */
+  readOnly?: boolean;
+  /** Data coherency (default strict). */
+  cache?: CacheMode;
   /** SMB path prefix from //host/share/prefix ('' for the share root). */
   prefixPath?: string;
   /** Inodes kept after their last close (default 1024). */
@@ -81,45 +76,44 @@ export interface SmbFsOptions {
 
 const S_IFDIR = 0o040000;
 const S_IFREG = 0o100000;
-const FILE_ATTRIBUTE_READONLY = 0x1;
-const O_ACCMODE = 3;
-const O_CREAT = 0o100;
-const O_TRUNC = 0o1000;
+const S_IFLNK = 0o120000;
+export const FILE_ATTRIBUTE_READONLY = 0x1;
 const W_OK = 2;
 /** Preferred I/O size reported in st_blksize (cifs reports 1 MiB too). */
 const BLKSIZE = 1024 * 1024;
 
-interface InodeSlot {
-  key: string;
-  inode: ReadInode;
-  ops: SmbNetfsReadOps;
-  opens: number;
-}
-
-type DirEntryStat = { name: string; stat: SmbStat };
-
 export class SmbFs {
   readonly attrs: AttrCache<SmbStat>;
-  readonly handles = new HandleTable<InodeSlot, DirEntryStat>();
-  /** Inodes with open handles, by key. */
-  private readonly openInodes = new Map<string, InodeSlot>();
-  /** Inodes without open handles, kept for their cached pages. */
-  private readonly idleInodes: LRUCache<string, InodeSlot>;
-  /** Newest inode key seen per path, to retire superseded versions. */
-  private readonly latestKey = new Map<string, string>();
+  readonly tree: FsTree;
+  readonly files: SmbFiles;
+  readonly readOnly: boolean;
+  /** mfsymlink answers by path: the server version read and the target (null: not a link). */
+  readonly links = new Map<string, { version: string; target: string | null }>();
+  readonly now: () => number;
 
   constructor(
-    private readonly tree: FsTree,
-    private readonly opts: SmbFsOptions,
-    private readonly makeInode: InodeFactory,
+    tree: ReadTree & Partial<RwTreeOps>,
+    readonly opts: SmbFsOptions,
+    makeInode: InodeFactory,
   ) {
-    this.attrs = new AttrCache<SmbStat>({ ttlMs: opts.actimeoMs, ...(opts.now ? { now: opts.now } : {}) });
-    this.idleInodes = new LRUCache<string, InodeSlot>({
-      max: opts.maxIdleInodes ?? 1024,
-      dispose: (slot, _key, reason) => {
-        if (reason !== 'delete' || !this.openInodes.has(slot.key)) slot.inode.invalidate();
+    this.tree = adaptTree(tree);
+    this.readOnly = opts.readOnly ?? false;
+    this.now = opts.now ?? Date.now;
+    this.attrs = new AttrCache<SmbStat>({ ttlMs: opts.actimeoMs, now: this.now });
+    this.files = new SmbFiles(
+      this.tree,
+      {
+        readOnly: this.readOnly, cache: opts.cache ?? 'strict', rsize: opts.rsize, wsize: opts.wsize ?? 4 << 20,
+        now: this.now, ...(opts.maxIdleInodes ? { maxIdleInodes: opts.maxIdleInodes } : {}),
       },
-    });
+      this.attrs,
+      (p) => this.smbPath(p),
+      makeInode,
+    );
+  }
+
+  get handles() {
+    return this.files.handles;
   }
 
   /** SMB path of a FUSE path (mapposix names, mount prefix). */
@@ -127,35 +121,73 @@ export class SmbFs {
     return fusePathToSmb(path, this.opts.prefixPath ?? '');
   }
 
-  /** Server attributes of `path`, from the cache or one round trip. */
+  /** Throw EROFS on a read-only mount. */
+  checkWritable(): void {
+    if (this.readOnly) throw -EROFS;
+  }
+
+  /** Server attributes of `path`, from the cache or one round trip, with open-file overlay. */
   async statSmb(path: string): Promise<SmbStat> {
     const c = this.attrs.get(path);
-    if (c?.kind === 'hit') return c.stat;
+    if (c?.kind === 'hit') return this.files.overlay(path, c.stat);
     if (c?.kind === 'negative') throw -ENOENT;
     try {
       const st = await this.tree.stat(this.smbPath(path));
       this.attrs.set(path, st);
-      return st;
+      return this.files.overlay(path, st);
     } catch (err) {
       if (toFuseErrno(err) === -ENOENT) this.attrs.setNegative(path);
       throw err;
     }
   }
 
-  /** getattr: server attributes turned into a POSIX stat. */
+  /** getattr: server attributes turned into a POSIX stat (mfsymlinks as links). */
   async getattr(path: string): Promise<FuseStat> {
-    return this.toFuseStat(await this.statSmb(path));
+    const st = await this.statSmb(path);
+    const target = await this.linkTarget(path, st);
+    return this.toFuseStat(st, target);
+  }
+
+  /**
+   * The mfsymlink target of `path` (null if it is not one). Only files of
+   * exactly 1067 bytes not being written here are read, once per version.
+   */
+  async linkTarget(path: string, st: SmbStat): Promise<string | null> {
+    if (!couldBeMfSymlink(st.size, st.isDirectory) || this.files.openSlot(path)?.written) return null;
+    const version = versionOf(st);
+    const known = this.links.get(path);
+    if (known?.version === version) return known.target;
+    let target: string | null = null;
+    try {
+      const o = await this.tree.create(this.smbPath(path), { access: 'read', disposition: 'open' });
+      try {
+        const buf = Buffer.alloc(MFSYMLINK_SIZE);
+        const n = await this.tree.read(o.fileId, 0, MFSYMLINK_SIZE, Bvecq.fromBuffers([buf], 0).start());
+        target = n === MFSYMLINK_SIZE ? decodeMfSymlink(buf) : null;
+      } finally {
+        await this.tree.close(o.fileId).catch(() => {});
+      }
+    } catch {
+      return null; // unreadable: shown as the regular file it is
+    }
+    this.links.set(path, { version, target });
+    return target;
   }
 
   /** Map server attributes to a POSIX stat with the mount's ids and modes. */
-  toFuseStat(st: SmbStat): FuseStat {
+  toFuseStat(st: SmbStat, linkTarget: string | null = null): FuseStat {
     let mode = st.isDirectory ? S_IFDIR | this.opts.dirMode : S_IFREG | this.opts.fileMode;
     if (!st.isDirectory && st.attributes & FILE_ATTRIBUTE_READONLY) mode &= ~0o222;
+    let size = st.isDirectory ? Math.max(st.size, 0) : st.size;
+    if (linkTarget !== null) {
+      mode = S_IFLNK | 0o777;
+      size = Buffer.byteLength(linkTarget);
+    }
     return {
       mode,
       uid: this.opts.uid,
       gid: this.opts.gid,
-      size: st.isDirectory ? Math.max(st.size, 0) : st.size,
+      size,
       nlink: st.nlink > 0 ? st.nlink : st.isDirectory ? 2 : 1,
       blksize: BLKSIZE,
       blocks: Math.ceil(st.allocationSize / 512),
@@ -202,8 +234,11 @@ export class SmbFs {
     const names = ['.', '..'];
     const stats = [self, parent];
     for (const e of entries) {
+      const child = fuseJoin(path, e.name);
+      const known = this.links.get(child);
+      const target = known && known.version === versionOf(e.stat) ? known.target : null;
       names.push(e.name);
-      stats.push(this.toFuseStat(e.stat));
+      stats.push(this.toFuseStat(this.files.overlay(child, e.stat), target));
     }
     return { names, stats };
   }
@@ -219,64 +254,29 @@ export class SmbFs {
     this.handles.remove(fh);
   }
 
-  /** open: read-only; opens on the server and attaches a netfs inode. */
-  async open(path: string, flags: number): Promise<number> {
-    if ((flags & O_ACCMODE) !== 0 || flags & (O_CREAT | O_TRUNC)) throw -EROFS;
-    const o = await this.tree.open(this.smbPath(path));
-    if (o.stat.isDirectory) {
-      await this.tree.close(o.fileId).catch(() => {});
-      throw -EISDIR;
-    }
-    this.attrs.set(path, o.stat);
-    const slot = this.attachInode(path, o.stat, o.fileId);
-    return this.handles.add({ kind: 'file', path, fileId: o.fileId, inode: slot, inodeKey: slot.key });
+  open(path: string, flags: number): Promise<number> {
+    return this.files.openFile(path, flags);
   }
 
-  /** Find or make the inode for this file version and attach the handle. */
-  private attachInode(path: string, st: SmbStat, fileId: Buffer): InodeSlot {
-    const key = `${path}:${st.fileIndex}:${st.lastWriteTime.getTime()}:${st.size}`;
-    const prev = this.latestKey.get(path);
-    if (prev !== undefined && prev !== key) this.idleInodes.delete(prev);
-    this.latestKey.set(path, key);
-    let slot = this.openInodes.get(key) ?? this.idleInodes.get(key);
-    if (!slot) {
-      const ops = new SmbNetfsReadOps(this.tree, this.opts.rsize);
-      slot = { key, ops, inode: this.makeInode(key, st.size, ops), opens: 0 };
-    }
-    this.openInodes.set(key, slot);
-    this.idleInodes.delete(key); // after the line above, so dispose keeps its pages
-    slot.ops.attach(fileId);
-    slot.opens++;
-    return slot;
+  create(path: string, flags: number): Promise<number> {
+    return this.files.createFile(path, flags);
   }
 
-  /** read: through the netfs inode into the caller's buffer. */
-  async read(fh: number, buf: Buffer, len: number, pos: number): Promise<number> {
-    const h = this.handles.getFile(fh);
-    if (!h) throw -EBADF;
-    const n = Math.min(len, buf.length);
-    if (n <= 0) return 0;
-    return h.inode.inode.read(pos, n, buf.subarray(0, n));
+  read(fh: number, buf: Buffer, len: number, pos: number): Promise<number> {
+    return this.files.read(fh, buf, len, pos);
   }
 
-  /** release: close the server handle; keep the inode idle if it is current. */
-  async release(fh: number): Promise<void> {
-    const h = this.handles.remove(fh);
-    if (!h || h.kind !== 'file') return;
-    const slot = h.inode;
-    slot.ops.detach(h.fileId);
-    if (--slot.opens === 0) {
-      this.openInodes.delete(slot.key);
-      if (this.latestKey.get(h.path) === slot.key) this.idleInodes.set(slot.key, slot);
-      else slot.inode.invalidate();
-    }
-    await this.tree.close(h.fileId);
+  release(fh: number): Promise<void> {
+    return this.files.release(fh);
   }
 
-  /** access: reading and searching are fine; writing is not. */
+  /** access: read/search always; write unless read-only mount or READONLY file. */
   async access(path: string, mode: number): Promise<void> {
-    await this.statSmb(path);
-    if (mode & W_OK) throw -EROFS;
+    const st = await this.statSmb(path);
+    if (mode & W_OK) {
+      if (this.readOnly) throw -EROFS;
+      if (!st.isDirectory && st.attributes & FILE_ATTRIBUTE_READONLY) throw -EACCES;
+    }
   }
 
   /** statfs: server sizes in uint32-safe block counts; names up to 255. */
@@ -300,20 +300,13 @@ export class SmbFs {
       ffree: 0,
       favail: 0,
       fsid: 0,
-      flag: 1 /* ST_RDONLY */,
+      flag: this.readOnly ? 1 /* ST_RDONLY */ : 0,
       namemax: 255,
     };
   }
 
-  /** Close every open handle on the server (shutdown); never throws. */
+  /** Unmount: write back every open file, close every handle; never throws. */
   async closeAll(): Promise<void> {
-    const all = this.handles.all();
-    await Promise.all(
-      all.map(async ([fh, h]) => {
-        if (h.kind === 'file') await this.release(fh).catch(() => {});
-        else this.releasedir(fh);
-      }),
-    );
-    this.idleInodes.clear();
+    await this.files.closeAll();
   }
 }

@@ -5,13 +5,17 @@
  *  - it never throws: failures become a negative errno via toFuseErrno();
  *  - it answers within `timeoutMs` (the transport timeout): past that it
  *    answers -ETIMEDOUT and the late result is dropped;
- *  - anything that would change the share answers -EROFS (read-only mount).
+ *  - on a read-only mount anything that would change the share answers -EROFS.
+ *
+ * The file-system logic lives in fs.ts, fs-files.ts and fs-namespace.ts.
  *
  * fuse-native callback conventions: `cb(errno, value?)` with errno 0 or
  * negative, except read/write which answer `cb(bytes)` or `cb(-errno)`.
  */
-import { EROFS, ETIMEDOUT, toFuseErrno } from './errno.js';
+import { EPERM, EROFS, ETIMEDOUT, toFuseErrno } from './errno.js';
 import type { FuseStat, FuseStatfs, SmbFs } from './fs.js';
+import { O_CREAT } from './fs-files.js';
+import * as ns from './fs-namespace.js';
 
 type Cb<T extends unknown[] = []> = (err: number, ...rest: T) => void;
 
@@ -63,11 +67,9 @@ function answer<T>(
 
 /** Build the handler table over a filesystem. */
 export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
-  const erofs = (name: string) => (...args: unknown[]) => {
-    const cb = args[args.length - 1] as Cb;
-    o.trace?.(`${name} ${String(args[0])} -> EROFS`);
-    cb(-EROFS);
-  };
+  /** Answer a handler whose success carries no value. */
+  const run = (name: string, path: string, fn: () => Promise<unknown> | unknown, cb: Cb) =>
+    answer(o, name, path, fn, () => cb(0), (e) => cb(e));
   const ops = {
     init(cb: Cb) {
       cb(0);
@@ -85,51 +87,96 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
       answer(o, 'opendir', path, () => fs.opendir(path), (fh) => cb(0, fh), (e) => cb(e));
     },
     releasedir(path: string, fd: number, cb: Cb) {
-      answer(o, 'releasedir', path, () => fs.releasedir(fd), () => cb(0), (e) => cb(e));
+      run('releasedir', path, () => fs.releasedir(fd), cb);
     },
     open(path: string, flags: number, cb: Cb<[number?]>) {
       answer(o, 'open', path, () => fs.open(path, flags), (fh) => cb(0, fh), (e) => cb(e));
     },
+    /**
+     * fuse-native passes no open flags to create, so O_EXCL is not seen here:
+     * the kernel only calls create after a lookup found no such name, and
+     * we open-or-create (another client may have made it meanwhile).
+     */
+    create(path: string, _mode: number, cb: Cb<[number?]>) {
+      answer(o, 'create', path, () => fs.create(path, O_CREAT | 2), (fh) => cb(0, fh), (e) => cb(e));
+    },
     read(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) {
       answer(o, 'read', path, () => fs.read(fd, buf, len, pos), (n) => cb(n), (e) => cb(e));
     },
-    release(path: string, fd: number, cb: Cb) {
-      answer(o, 'release', path, () => fs.release(fd), () => cb(0), (e) => cb(e));
+    write(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) {
+      answer(o, 'write', path, () => fs.files.write(fd, buf, len, pos), (n) => cb(n), (e) => cb(e));
     },
-    flush(_path: string, _fd: number, cb: Cb) {
-      cb(0);
+    flush(path: string, fd: number, cb: Cb) {
+      run('flush', path, () => fs.files.flush(fd), cb);
     },
-    fsync(_path: string, _datasync: boolean, _fd: number, cb: Cb) {
-      cb(0);
+    fsync(path: string, _datasync: boolean, fd: number, cb: Cb) {
+      run('fsync', path, () => fs.files.fsync(fd), cb);
     },
     fsyncdir(_path: string, _datasync: boolean, _fd: number, cb: Cb) {
       cb(0);
+    },
+    release(path: string, fd: number, cb: Cb) {
+      run('release', path, () => fs.release(fd), cb);
+    },
+    truncate(path: string, size: number, cb: Cb) {
+      run('truncate', path, () => ns.truncate(fs, path, size), cb);
+    },
+    ftruncate(path: string, fd: number, size: number, cb: Cb) {
+      run('ftruncate', path, () => fs.files.ftruncate(fd, size), cb);
     },
     statfs(path: string, cb: Cb<[FuseStatfs?]>) {
       answer(o, 'statfs', path, () => fs.statfs(), (s) => cb(0, s), (e) => cb(e));
     },
     access(path: string, mode: number, cb: Cb) {
-      answer(o, 'access', path, () => fs.access(path, mode), () => cb(0), (e) => cb(e));
+      run('access', path, () => fs.access(path, mode), cb);
     },
-    write(path: string, _fd: number, _buf: Buffer, _len: number, _pos: number, cb: (n: number) => void) {
-      o.trace?.(`write ${path} -> EROFS`);
-      cb(-EROFS);
+    unlink(path: string, cb: Cb) {
+      run('unlink', path, () => ns.unlink(fs, path), cb);
     },
-    create: erofs('create'),
-    unlink: erofs('unlink'),
-    mkdir: erofs('mkdir'),
-    rmdir: erofs('rmdir'),
-    rename: erofs('rename'),
-    truncate: erofs('truncate'),
-    ftruncate: erofs('ftruncate'),
-    chmod: erofs('chmod'),
-    chown: erofs('chown'),
-    utimens: erofs('utimens'),
-    setxattr: erofs('setxattr'),
-    removexattr: erofs('removexattr'),
-    symlink: erofs('symlink'),
-    link: erofs('link'),
-    mknod: erofs('mknod'),
+    rename(from: string, to: string, cb: Cb) {
+      run('rename', from, () => ns.rename(fs, from, to), cb);
+    },
+    mkdir(path: string, _mode: number, cb: Cb) {
+      run('mkdir', path, () => ns.mkdir(fs, path), cb);
+    },
+    rmdir(path: string, cb: Cb) {
+      run('rmdir', path, () => ns.rmdir(fs, path), cb);
+    },
+    link(existing: string, path: string, cb: Cb) {
+      run('link', path, () => ns.link(fs, existing, path), cb);
+    },
+    /** fuse-native calls symlink(target, path). */
+    symlink(target: string, path: string, cb: Cb) {
+      run('symlink', path, () => ns.symlink(fs, target, path), cb);
+    },
+    readlink(path: string, cb: Cb<[string?]>) {
+      answer(o, 'readlink', path, () => ns.readlink(fs, path), (t) => cb(0, t), (e) => cb(e));
+    },
+    utimens(path: string, atime: number, mtime: number, cb: Cb) {
+      run('utimens', path, () => ns.utimens(fs, path, atime, mtime), cb);
+    },
+    chmod(path: string, mode: number, cb: Cb) {
+      run('chmod', path, () => ns.chmod(fs, path, mode), cb);
+    },
+    chown(path: string, _uid: number, _gid: number, cb: Cb) {
+      run('chown', path, () => ns.chown(fs, path), cb);
+    },
+    setxattr(path: string, name: string, value: Buffer, _position: number, flags: number, cb: Cb) {
+      run('setxattr', path, () => ns.setxattr(fs, path, name, value, flags), cb);
+    },
+    getxattr(path: string, name: string, _position: number, cb: Cb<[Buffer?]>) {
+      answer(o, 'getxattr', path, () => ns.getxattr(fs, path, name), (v) => cb(0, v), (e) => cb(e));
+    },
+    listxattr(path: string, cb: Cb<[string[]?]>) {
+      answer(o, 'listxattr', path, () => ns.listxattr(fs, path), (l) => cb(0, l), (e) => cb(e));
+    },
+    removexattr(path: string, name: string, cb: Cb) {
+      run('removexattr', path, () => ns.removexattr(fs, path, name), cb);
+    },
+    mknod(path: string, _mode: number, _dev: number, cb: Cb) {
+      o.trace?.(`mknod ${path} -> ${fs.readOnly ? 'EROFS' : 'EPERM'}`);
+      cb(fs.readOnly ? -EROFS : -EPERM);
+    },
   };
   return ops as unknown as FuseOps;
 }

@@ -13,6 +13,13 @@ export interface FileHandle<I> {
   inode: I;
   /** Inode-sharing key (see fs.ts), to drop the inode when the last user closes. */
   inodeKey: string;
+  /** Opened for writing (O_WRONLY / O_RDWR). */
+  writable?: boolean;
+  /** O_APPEND: every write goes to the current end of file. */
+  append?: boolean;
+  /** Lease granted on this open (null/0: none). */
+  leaseKey?: Buffer | null;
+  leaseState?: number;
 }
 
 /** An open directory and its listing. */

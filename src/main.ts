@@ -19,7 +19,8 @@
  * Foreground (-f): the same steps in one process; errors go to stderr.
  *
  * Shutdown: SIGINT/SIGTERM, or the kernel unmounting us (fusermount -u),
- * close open handles, disconnect the tree, log off, and exit 0.
+ * write back dirty data, close open handles, disconnect the tree, log off,
+ * and exit 0.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, readFileSync, writeSync } from 'node:fs';
@@ -150,6 +151,9 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void): P
   const ops = makeFuseOps(fs, { timeoutMs: c.timeoutMs, ...(trace ? { trace } : {}) });
   let mounted: Mounted | undefined;
   let stopping = false;
+  // Shutdown writes back every file's dirty data and closes every handle
+  // (fs.closeAll) before the tree is disconnected and the session logged
+  // off (client.close), so nothing written is lost.
   const shutdown = async (why: string) => {
     if (stopping) return;
     stopping = true;

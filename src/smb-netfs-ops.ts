@@ -5,9 +5,9 @@
  * each becomes one READ whose payload the transport decants straight into
  * the subrequest's chain slice.
  */
-import type { NetfsReadOps, NetfsReadSubrequestView } from '../netfs/ops.js';
+import type { NetfsReadOps, NetfsReadSubrequestView, NetfsWriteOps, NetfsWriteSubrequestView } from '../netfs/ops.js';
 import type { SmbTree } from '../transport/types.js';
-import { EBADF, toFuseErrno } from './errno.js';
+import { EBADF, EIO, toFuseErrno } from './errno.js';
 
 /** The tree methods the bridge uses. */
 export type SmbReadTree = Pick<SmbTree, 'read' | 'maxReadSize'>;
@@ -76,5 +76,90 @@ export class SmbNetfsReadOps implements NetfsReadOps {
           retryable: (err as { code?: unknown } | null)?.code === 'SMB_ERR_TRANSPORT',
         }),
     );
+  }
+}
+
+/** The tree methods the read-write bridge uses. */
+export type SmbWriteTree = SmbReadTree & { readonly maxWriteSize: number; write(fileId: Buffer, offset: number, data: Buffer[]): Promise<number> };
+
+/**
+ * NetfsReadOps plus NetfsWriteOps for one file: READs as above; each write
+ * subrequest becomes one WRITE whose payload is the subrequest's chain slice,
+ * handed to the transport as views (no copy). WRITEs use the newest handle
+ * opened for writing.
+ */
+export class SmbNetfsOps extends SmbNetfsReadOps implements NetfsWriteOps {
+  private readonly writeIds: Buffer[] = [];
+
+  constructor(
+    private readonly wtree: SmbWriteTree,
+    rsize: number,
+    /** wsize from the mount options. */
+    private readonly wsize: number,
+  ) {
+    super(wtree, rsize);
+  }
+
+  /** Add an open handle; `writable` ones may carry WRITEs. */
+  override attach(fileId: Buffer, writable = false): void {
+    super.attach(fileId);
+    if (writable) this.writeIds.push(fileId);
+  }
+
+  override detach(fileId: Buffer): void {
+    super.detach(fileId);
+    const i = this.writeIds.indexOf(fileId);
+    if (i >= 0) this.writeIds.splice(i, 1);
+  }
+
+  /** A handle open for writing, if any (newest first). */
+  get writeHandle(): Buffer | undefined {
+    return this.writeIds[this.writeIds.length - 1];
+  }
+
+  /** min(wsize, server's MaxWriteSize), at least 1. */
+  maxWriteSize(): number {
+    return Math.max(1, Math.min(this.wsize, this.wtree.maxWriteSize || this.wsize));
+  }
+
+  /** Issue one WRITE for the subrequest and complete it with the bytes the server took. */
+  issueWrite(subreq: NetfsWriteSubrequestView): void {
+    const fileId = this.writeHandle;
+    if (!fileId) {
+      subreq.complete({ transferred: 0, error: -EBADF });
+      return;
+    }
+    let p: Promise<number>;
+    try {
+      p = this.wtree.write(fileId, subreq.start, subreq.source.clone().slices(subreq.len));
+    } catch (err) {
+      p = Promise.reject(err);
+    }
+    p.then(
+      (n) => subreq.complete({ transferred: Math.min(n, subreq.len) }),
+      (err: unknown) =>
+        subreq.complete({
+          transferred: 0,
+          error: toFuseErrno(err),
+          retryable: (err as { code?: unknown } | null)?.code === 'SMB_ERR_TRANSPORT',
+        }),
+    );
+  }
+
+  /**
+   * Write `buf` at `pos` straight to the server in WRITEs of at most
+   * maxWriteSize() (the write-through path used until netfs buffers writes).
+   */
+  async writeDirect(pos: number, buf: Buffer): Promise<void> {
+    const fileId = this.writeHandle;
+    if (!fileId) throw -EBADF;
+    const max = this.maxWriteSize();
+    let done = 0;
+    while (done < buf.length) {
+      const len = Math.min(max, buf.length - done);
+      const n = await this.wtree.write(fileId, pos + done, [buf.subarray(done, done + len)]);
+      if (n <= 0) throw -EIO;
+      done += Math.min(n, len);
+    }
   }
 }

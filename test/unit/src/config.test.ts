@@ -58,7 +58,7 @@ t.test('defaults', async (t) => {
   t.equal(c.timeoutMs, 30000);
   t.equal(c.uid, 1000);
   t.equal(c.gid, 1000);
-  t.equal(c.readOnly, true);
+  t.equal(c.readOnly, false, "read-write by default");
   t.equal(c.foreground, false);
   t.equal(c.minDialect, undefined);
   t.equal(c.maxDialect, undefined);
@@ -132,12 +132,20 @@ t.test('credentials file', async (t) => {
   throwsLine(t, ['//h/s', '/m', '-o', 'credentials=/nope'], /cannot read credentials file \/nope \(ENOENT\)/);
 });
 
-t.test('rw is accepted but stays read-only', async (t) => {
-  const r = cfg(['//h/s', '/m', '-o', 'rw']);
-  t.equal(r.config.readOnly, true);
-  t.equal(r.config.rwRequested, true);
-  t.match(r.warnings[0], /read-write mounts are not supported yet; mounting read-only/);
-  t.same(cfg(['//h/s', '/m', '-o', 'rw,ro']).warnings, []);
+t.test('rw is the default; ro, wsize and cache=', async (t) => {
+  const d = cfg(['//h/s', '/m']).config;
+  t.equal(d.readOnly, false);
+  t.equal(d.cache, 'strict');
+  t.equal(d.wsize, 4 * 1024 * 1024);
+  t.equal(cfg(['//h/s', '/m', '-o', 'ro']).config.readOnly, true);
+  t.equal(cfg(['//h/s', '/m', '-o', 'ro,rw']).config.readOnly, false, 'last one wins');
+  t.same(cfg(['//h/s', '/m', '-o', 'rw']).warnings, []);
+  const c = cfg(['//h/s', '/m', '-o', 'wsize=64K,cache=loose']).config;
+  t.equal(c.wsize, 65536);
+  t.equal(c.cache, 'loose');
+  t.equal(cfg(['//h/s', '/m', '-o', 'cache=none']).config.cache, 'none');
+  throwsLine(t, ['//h/s', '/m', '-o', 'cache=fast'], "smbfuse: bad value for cache: 'fast'");
+  throwsLine(t, ['//h/s', '/m', '-o', 'wsize=0'], "smbfuse: bad value for wsize: '0'");
 });
 
 t.test('errors are one clear line', async (t) => {

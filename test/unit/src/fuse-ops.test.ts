@@ -3,89 +3,15 @@
  * inodes and a real page cache.
  */
 import t from 'tap';
-import type { BvecqPos } from '../../../netfs/bvecq.js';
 import { NetfsInode, PageCache } from '../../../netfs/index.js';
 import { SmbStatusError } from '../../../transport/errors.js';
 import { NtStatus } from '../../../transport/ntstatus.js';
-import type { SmbDirEntry, SmbFsStat, SmbOpen, SmbStat, SmbTree } from '../../../transport/types.js';
 import { SmbFs, type InodeFactory } from '../../../src/fs.js';
+import { hasWritePath, WriteThroughInode } from '../../../src/fs-inode.js';
 import { makeFuseOps } from '../../../src/fuse-ops.js';
+import { FakeTree, T0 } from '../../helpers/fake-tree.js';
 
-const T0 = new Date('2024-01-02T03:04:05Z');
-
-function stat(isDirectory: boolean, size: number, over: Partial<SmbStat> = {}): SmbStat {
-  return {
-    fileIndex: 7n, size, allocationSize: Math.ceil(size / 4096) * 4096, attributes: isDirectory ? 0x10 : 0x20,
-    isDirectory, creationTime: T0, lastAccessTime: T0, lastWriteTime: T0, changeTime: T0, nlink: 1, ...over,
-  };
-}
-
-const notFound = () => new SmbStatusError(NtStatus.STATUS_OBJECT_NAME_NOT_FOUND, undefined, 5, 1n);
-
-/** In-memory share: SMB paths → data (null for directories). */
-class FakeTree implements SmbTree {
-  maxReadSize = 65536;
-  files = new Map<string, { data: Buffer | null; stat: SmbStat }>();
-  calls: Record<string, number> = { stat: 0, open: 0, close: 0, read: 0, list: 0 };
-  open_ = new Map<string, string>();
-  nextId = 1;
-  hang = false;
-  failRead: Error | null = null;
-  fs: SmbFsStat = { blockSize: 4096, totalBlocks: 1000, freeBlocks: 400, availBlocks: 300 };
-
-  add(path: string, data: Buffer | null, over: Partial<SmbStat> = {}) {
-    this.files.set(path, { data, stat: stat(data === null, data?.length ?? 0, over) });
-  }
-  private find(path: string) {
-    const f = this.files.get(path);
-    if (!f) throw notFound();
-    return f;
-  }
-  async stat(path: string): Promise<SmbStat> {
-    this.calls.stat!++;
-    if (this.hang) return new Promise(() => {});
-    return this.find(path).stat;
-  }
-  async open(path: string): Promise<SmbOpen> {
-    this.calls.open!++;
-    const f = this.find(path);
-    const fileId = Buffer.alloc(16);
-    fileId.writeUInt32LE(this.nextId++);
-    this.open_.set(fileId.toString('hex'), path);
-    return { fileId, stat: f.stat };
-  }
-  async close(fileId: Buffer): Promise<void> {
-    this.calls.close!++;
-    if (!this.open_.delete(fileId.toString('hex'))) throw new SmbStatusError(NtStatus.STATUS_FILE_CLOSED, undefined, 6, 1n);
-  }
-  async read(fileId: Buffer, offset: number, length: number, dest: BvecqPos): Promise<number> {
-    this.calls.read!++;
-    if (this.failRead) throw this.failRead;
-    const path = this.open_.get(fileId.toString('hex'));
-    if (path === undefined) throw new SmbStatusError(NtStatus.STATUS_FILE_CLOSED, undefined, 8, 1n);
-    const data = this.find(path).data!;
-    const n = Math.max(0, Math.min(length, data.length - offset));
-    if (n > 0) dest.copyIn(data, offset, n);
-    return n;
-  }
-  async listDirectory(fileId: Buffer): Promise<SmbDirEntry[]> {
-    this.calls.list!++;
-    const dir = this.open_.get(fileId.toString('hex'))!;
-    const out: SmbDirEntry[] = [{ name: '.', ...this.find(dir).stat }, { name: '..', ...this.find(dir).stat }];
-    for (const [p, f] of this.files) {
-      const i = p.lastIndexOf('\\');
-      const parent = i < 0 ? '' : p.slice(0, i);
-      if (p !== '' && parent === dir) out.push({ name: p.slice(i + 1), ...f.stat });
-    }
-    return out;
-  }
-  async statfs(): Promise<SmbFsStat> {
-    return this.fs;
-  }
-  async disconnect(): Promise<void> {}
-}
-
-function setup(over: { timeoutMs?: number; maxIdleInodes?: number } = {}) {
+function setup(over: { timeoutMs?: number; maxIdleInodes?: number; readOnly?: boolean } = {}) {
   const tree = new FakeTree();
   tree.add('', null);
   tree.add('docs', null);
@@ -100,10 +26,11 @@ function setup(over: { timeoutMs?: number; maxIdleInodes?: number } = {}) {
   const made: string[] = [];
   const factory: InodeFactory = (key, size, ops) => {
     made.push(key);
-    return new NetfsInode({ key, size, ops, cache, readaheadMax: 0 });
+    const inode = new NetfsInode({ key, size, ops, cache, readaheadMax: 0 });
+    return hasWritePath(inode) ? inode : new WriteThroughInode(inode, ops);
   };
   const fs = new SmbFs(tree, {
-    uid: 1234, gid: 5678, fileMode: 0o644, dirMode: 0o755, actimeoMs: 1000, rsize: 1 << 20,
+    uid: 1234, gid: 5678, fileMode: 0o644, dirMode: 0o755, actimeoMs: 1000, rsize: 1 << 20, readOnly: over.readOnly ?? true,
     now: () => now, ...(over.maxIdleInodes ? { maxIdleInodes: over.maxIdleInodes } : {}),
   }, factory);
   const ops = makeFuseOps(fs, { timeoutMs: over.timeoutMs ?? 5000 }) as Record<string, (...a: unknown[]) => void>;
@@ -188,7 +115,7 @@ t.test('open rejects writes; read through netfs; release closes', async (t) => {
   const [n2] = await call('read', '/hello.txt', fh, buf, 5, 6) as [number];
   t.equal(buf.subarray(0, n2).toString(), 'world');
   t.same(await call('release', '/hello.txt', fh), [0]);
-  t.equal(tree.open_.size, 0, 'server handle closed');
+  t.equal(tree.handles.size, 0, 'server handle closed');
   t.same(await call('read', '/hello.txt', fh, buf, 10, 0), [-9], 'EBADF after release');
 
   const [, fb] = await call('open', '/docs/big.bin', 0) as [number, number];
@@ -224,7 +151,7 @@ t.test('inode sharing: unchanged file hits the page cache, changed file does not
   const [m] = await call('read', '/hello.txt', d, buf, 100, 0) as [number];
   t.equal(buf.subarray(0, m).toString(), 'changed!\n', 'new version read from the server');
   t.equal(made.length, 2);
-  t.match(made[1], /^\/hello\.txt:7:\d+:9$/);
+  t.match(made[1], /^\/hello\.txt:7:\d+:9#\d+$/);
   await call('release', '/hello.txt', d);
 });
 
@@ -240,7 +167,7 @@ t.test('read errors become negative errnos', async (t) => {
 });
 
 t.test('read-only: every write path answers EROFS', async (t) => {
-  const { call } = setup();
+  const { call } = setup({ readOnly: true });
   t.same(await call('write', '/hello.txt', 1, Buffer.alloc(1), 1, 0), [-30]);
   t.same(await call('create', '/new', 0o644), [-30]);
   t.same(await call('unlink', '/hello.txt'), [-30]);
@@ -284,8 +211,8 @@ t.test('closeAll closes server handles', async (t) => {
   await call('open', '/hello.txt', 0);
   await call('open', '/ro.txt', 0);
   await call('opendir', '/docs', 0);
-  t.equal(tree.open_.size, 2);
+  t.equal(tree.handles.size, 2);
   await fs.closeAll();
-  t.equal(tree.open_.size, 0);
+  t.equal(tree.handles.size, 0);
   t.equal(fs.handles.size, 0);
 });

@@ -15,7 +15,9 @@ import { NetfsInode, PageCache } from '../../../netfs/index.js';
 import { SmbStatusError } from '../../../transport/errors.js';
 import { NtStatus } from '../../../transport/ntstatus.js';
 import type { SmbStat } from '../../../transport/types.js';
-import { SmbFs, type FsTree } from '../../../src/fs.js';
+import { SmbFs } from '../../../src/fs.js';
+import { WriteThroughInode } from '../../../src/fs-inode.js';
+import type { ReadTree } from '../../../src/rw-tree.js';
 import { makeFuseOps } from '../../../src/fuse-ops.js';
 import { checkMountPoint, extraFuseOptions, fuseOptionString, isMountPoint, mountFuse, mountPoints } from '../../../src/mount.js';
 
@@ -26,12 +28,15 @@ t.test('option string', async (t) => {
   t.equal(fuseOptionString('-omax_read=1048576,allow_other', ['ro', 'allow_other']), '-omax_read=1048576,allow_other,ro');
   t.equal(fuseOptionString('', []), '');
   t.throws(() => fuseOptionString('', ['x'.repeat(1100)]));
-  const extra = extraFuseOptions({ unc: '//h/s,x', allowOther: true, actimeoMs: 1500 });
+  const extra = extraFuseOptions({ unc: '//h/s,x', allowOther: true, actimeoMs: 1500, readOnly: true });
   t.ok(extra.includes('ro') && extra.includes('big_writes') && extra.includes('subtype=smbfuse'));
   t.ok(extra.includes('fsname=//h/s\\,x'), 'comma escaped');
   t.ok(extra.includes('attr_timeout=1.5'));
   t.ok(extra.includes('default_permissions'));
   t.notOk(extraFuseOptions({ unc: '//h/s', allowOther: false, actimeoMs: 0 }).includes('default_permissions'));
+  const rw = extraFuseOptions({ unc: '//h/s', allowOther: false, actimeoMs: 0, readOnly: false, cache: 'none' });
+  t.notOk(rw.includes('ro'), 'read-write mount');
+  t.ok(rw.includes('direct_io') && !rw.includes('auto_cache'), 'cache=none: no kernel page cache');
 });
 
 t.test('mountinfo', async (t) => {
@@ -68,7 +73,7 @@ t.test('a real mount of an in-memory tree', { skip: haveFuse() ?? false }, async
   };
   const opened = new Map<string, string>();
   let next = 1;
-  const tree: FsTree = {
+  const tree: ReadTree = {
     maxReadSize: 65536,
     async stat(p) { return lookup(p); },
     async open(p) {
@@ -91,12 +96,12 @@ t.test('a real mount of an in-memory tree', { skip: haveFuse() ?? false }, async
     async statfs() { return { blockSize: 4096, totalBlocks: 100, freeBlocks: 50, availBlocks: 40 }; },
   };
   const cache = new PageCache({ maxBytes: 8 << 20 });
-  const fs = new SmbFs(tree, { uid: 0, gid: 0, fileMode: 0o644, dirMode: 0o755, actimeoMs: 1000, rsize: 1 << 20 },
-    (key, size, ops) => new NetfsInode({ key, size, ops, cache }));
+  const fs = new SmbFs(tree, { uid: 0, gid: 0, fileMode: 0o644, dirMode: 0o755, actimeoMs: 1000, rsize: 1 << 20, readOnly: true },
+    (key, size, ops) => new WriteThroughInode(new NetfsInode({ key, size, ops, cache }), ops));
   const mnt = mkdtempSync(join(tmpdir(), 'smbfuse-mount-'));
   let gone = false;
   const m = await mountFuse(makeFuseOps(fs, { timeoutMs: 5000 }),
-    { mountpoint: mnt, unc: '//fake/share', allowOther: false, debug: false, actimeoMs: 1000, opTimeoutMs: 10000 },
+    { mountpoint: mnt, unc: '//fake/share', allowOther: false, debug: false, actimeoMs: 1000, opTimeoutMs: 10000, readOnly: true },
     () => { gone = true; });
   t.teardown(async () => {
     await m.unmount();

@@ -1,0 +1,434 @@
+/**
+ * Open files: the per-file inode slots, file handles, and the data path
+ * (open, create, read, write, flush, fsync, release, truncate of an open file,
+ * lease breaks, writeback at unmount).
+ *
+ * One slot per file path while the file is open here: every descriptor of a
+ * file shares its netfs inode, so data written through one is read through
+ * another before any of it reaches the server. Slots follow renames
+ * (movePath). After the last close a slot is kept idle (bounded LRU) with
+ * the server version (file index, mtime, size) of its cached data; a re-open
+ * reuses it only if the version still matches.
+ *
+ * Coherency by `cache=` (mount.cifs semantics):
+ *  - strict: opens ask for a lease; pages are read from and kept in the
+ *    cache only while some open of the file holds R; writes are buffered only
+ *    under W, otherwise written through (buffered write + flush, or
+ *    unbuffered without R). A break flushes dirty data if W goes and drops
+ *    pages if R goes, then resolves so the transport acknowledges.
+ *  - loose: always cached; close-to-open (re-open compares the server
+ *    version and drops stale pages), dirty data written back on close.
+ *  - none: reads and writes go straight between FUSE's buffers and the
+ *    server.
+ * A read-only mount keeps the read-only mount's behaviour (loose).
+ */
+import { LRUCache } from 'lru-cache';
+import type { SmbStat } from '../transport/types.js';
+import type { AttrCache } from './attr-cache.js';
+import type { CacheMode } from './config.js';
+import { EBADF, EISDIR, EROFS, toFuseErrno, EACCES } from './errno.js';
+import type { FsInode, InodeFactory } from './fs-inode.js';
+import { HandleTable, type FileHandle } from './handles.js';
+import { fuseParent } from './path-map.js';
+import { LEASE_R, LEASE_W, type BreakEvent, type CreateDisposition, type FsTree } from './rw-tree.js';
+import { SmbNetfsOps } from './smb-netfs-ops.js';
+
+export const O_ACCMODE = 3;
+export const O_WRONLY = 1;
+export const O_CREAT = 0o100;
+export const O_EXCL = 0o200;
+export const O_TRUNC = 0o1000;
+export const O_APPEND = 0o2000;
+
+export interface InodeSlot {
+  key: string;
+  /** FUSE path now (follows renames; the hidden name after a silly rename). */
+  path: string;
+  inode: FsInode;
+  ops: SmbNetfsOps;
+  opens: number;
+  handles: Set<OpenFile>;
+  /** Server version of the cached data: fileIndex:mtime:size ('' = unknown). */
+  version: string;
+  /** We changed the data since open (size/mtime reported from here). */
+  written: boolean;
+  /** mtime of our last write, reported until the server's is re-read. */
+  lastWrite: Date | null;
+  /** Appends (and size changes) of this file, one after another. */
+  appendTail: Promise<unknown>;
+  /** Unlinked while open: delete `path` on the last close. */
+  deleteOnClose: boolean;
+}
+
+export type OpenFile = FileHandle<InodeSlot>;
+export type DirEntryStat = { name: string; stat: SmbStat };
+
+export interface FilesOptions {
+  readOnly: boolean;
+  cache: CacheMode;
+  rsize: number;
+  wsize: number;
+  maxIdleInodes?: number;
+  now: () => number;
+}
+
+/** Server version string of a stat (what cached data is valid for). */
+export function versionOf(st: SmbStat): string {
+  return `${st.fileIndex}:${st.lastWriteTime.getTime()}:${st.size}`;
+}
+
+export class SmbFiles {
+  readonly handles = new HandleTable<InodeSlot, DirEntryStat>();
+  /** Slots with open handles, by FUSE path. */
+  private readonly open = new Map<string, InodeSlot>();
+  /** Slots without open handles, kept for their cached pages. */
+  private readonly idle: LRUCache<string, InodeSlot>;
+  private seq = 0;
+  /** Operations in flight that unmount must wait for. */
+  private readonly pending = new Set<Promise<unknown>>();
+
+  constructor(
+    private readonly tree: FsTree,
+    private readonly o: FilesOptions,
+    private readonly attrs: AttrCache<SmbStat>,
+    private readonly smbPath: (p: string) => string,
+    private readonly makeInode: InodeFactory,
+  ) {
+    this.idle = new LRUCache<string, InodeSlot>({
+      max: o.maxIdleInodes ?? 1024,
+      dispose: (slot, _key, reason) => {
+        if (reason !== 'delete' || this.open.get(slot.path) !== slot) slot.inode.invalidate();
+      },
+    });
+    tree.onBreak((ev) => this.onBreak(ev));
+  }
+
+  /** The open slot of `path`, if the file is open here. */
+  openSlot(path: string): InodeSlot | undefined {
+    return this.open.get(path);
+  }
+
+  /** Effective cache mode (a read-only mount behaves as loose). */
+  private get mode(): CacheMode {
+    return this.o.readOnly && this.o.cache === 'strict' ? 'loose' : this.o.cache;
+  }
+
+  /** OR of the lease states of the slot's open handles. */
+  private lease(slot: InodeSlot): number {
+    let s = 0;
+    for (const h of slot.handles) s |= h.leaseState ?? 0;
+    return s;
+  }
+
+  /** May reads of this slot use (and fill) the page cache? */
+  private cachesReads(slot: InodeSlot): boolean {
+    if (this.mode === 'none') return false;
+    return this.mode === 'loose' || (this.lease(slot) & LEASE_R) !== 0;
+  }
+
+  /** May writes to this slot stay dirty in the page cache? */
+  private buffersWrites(slot: InodeSlot): boolean {
+    if (this.mode === 'none') return false;
+    return this.mode === 'loose' || (this.lease(slot) & LEASE_W) !== 0;
+  }
+
+  /** Track an operation so unmount waits for it. */
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.pending.add(p);
+    const done = () => this.pending.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  /** open: read-only or for writing; O_TRUNC truncates in the same CREATE. */
+  async openFile(path: string, flags: number): Promise<number> {
+    const acc = flags & O_ACCMODE;
+    const writable = acc !== 0;
+    if (this.o.readOnly && (writable || flags & (O_CREAT | O_TRUNC))) throw -EROFS;
+    const disp: CreateDisposition = flags & O_TRUNC && writable ? 'overwrite' : 'open';
+    return this.openWith(path, flags, disp, writable);
+  }
+
+  /** create: O_EXCL fails on an existing name (EEXIST); otherwise open or create it. */
+  async createFile(path: string, flags: number): Promise<number> {
+    if (this.o.readOnly) throw -EROFS;
+    const disp: CreateDisposition = flags & O_EXCL ? 'create' : flags & O_TRUNC ? 'overwrite_if' : 'open_if';
+    const fh = await this.openWith(path, flags, disp, true);
+    this.attrs.invalidate(fuseParent(path), true);
+    return fh;
+  }
+
+  /** CREATE on the server, then attach the handle to the path's slot. */
+  private async openWith(path: string, flags: number, disposition: CreateDisposition, writable: boolean): Promise<number> {
+    const lease = this.mode === 'strict';
+    const smb = this.smbPath(path);
+    let o;
+    try {
+      o = await this.tree.create(smb, { access: writable ? 'readwrite' : 'read', disposition, lease });
+    } catch (err) {
+      if (!writable || (flags & O_ACCMODE) !== O_WRONLY || toFuseErrno(err) !== -EACCES) throw err;
+      o = await this.tree.create(smb, { access: 'write', disposition, lease });
+    }
+    if (o.stat.isDirectory) {
+      await this.tree.close(o.fileId).catch(() => {});
+      throw -EISDIR;
+    }
+    this.attrs.set(path, o.stat);
+    const h: OpenFile = {
+      kind: 'file', path, fileId: o.fileId, inode: undefined as unknown as InodeSlot, inodeKey: '',
+      writable, append: (flags & O_APPEND) !== 0, leaseKey: o.leaseKey, leaseState: o.leaseState,
+    };
+    const slot = await this.attach(path, o.stat, h, disposition !== 'open' && disposition !== 'open_if');
+    h.inode = slot;
+    h.inodeKey = slot.key;
+    return this.handles.add(h);
+  }
+
+  /**
+   * Find or make the slot for `path` and attach `h`. A fresh or idle slot
+   * whose cached data is of another version starts empty; an open one is
+   * shared (its data is the newest) unless coherency says to drop pages.
+   */
+  private async attach(path: string, st: SmbStat, h: OpenFile, truncated: boolean): Promise<InodeSlot> {
+    const version = versionOf(st);
+    let slot = this.open.get(path);
+    if (!slot) {
+      slot = this.idle.get(path);
+      if (slot) {
+        this.open.set(path, slot);
+        this.idle.delete(path); // after the line above, so dispose keeps its pages
+        if (slot.version !== version || this.mode === 'none') {
+          slot.inode.invalidate();
+          this.open.delete(path);
+          slot = undefined;
+        }
+      }
+    }
+    if (!slot) {
+      const ops = new SmbNetfsOps(this.tree, this.o.rsize, this.o.wsize);
+      const key = `${path}:${version}#${++this.seq}`;
+      slot = {
+        key, path, ops, inode: this.makeInode(key, st.size, ops), opens: 0, handles: new Set(), version,
+        written: false, lastWrite: null, appendTail: Promise.resolve(), deleteOnClose: false,
+      };
+    } else if (truncated) {
+      slot.inode.setSize(0);
+      slot.written = true;
+    } else if (slot.opens > 0 && slot.version !== version && slot.inode.dirtyBytes === 0 && !slot.written) {
+      // Changed on the server since our other opens read it (close-to-open).
+      slot.inode.invalidate();
+      slot.inode.setSize(st.size);
+      slot.version = version;
+    }
+    this.open.set(path, slot);
+    slot.ops.attach(h.fileId, h.writable === true);
+    slot.handles.add(h);
+    slot.opens++;
+    if (this.mode === 'strict' && !this.cachesReads(slot)) {
+      // No R lease: whatever is cached may be stale.
+      if (slot.inode.dirtyBytes > 0) await slot.inode.flush().catch(() => {});
+      slot.inode.invalidate();
+    }
+    return slot;
+  }
+
+  /** read: cached or straight from the server, as the cache mode allows. */
+  async read(fh: number, buf: Buffer, len: number, pos: number): Promise<number> {
+    const h = this.handles.getFile(fh);
+    if (!h) throw -EBADF;
+    const n = Math.min(len, buf.length);
+    if (n <= 0) return 0;
+    const slot = h.inode;
+    if (this.cachesReads(slot) || slot.inode.dirtyBytes > 0) return slot.inode.read(pos, n, buf.subarray(0, n));
+    return slot.inode.readUnbuffered(pos, n, buf.subarray(0, n));
+  }
+
+  /**
+   * write: buffered when the cache mode allows, otherwise written through.
+   * O_APPEND writes go to the current end of file, one at a time per file.
+   */
+  write(fh: number, buf: Buffer, len: number, pos: number): Promise<number> {
+    if (this.o.readOnly) return Promise.reject(-EROFS);
+    const h = this.handles.getFile(fh);
+    if (!h || !h.writable) return Promise.reject(-EBADF);
+    const slot = h.inode;
+    const data = buf.subarray(0, Math.min(len, buf.length));
+    if (data.length === 0) return Promise.resolve(0);
+    const run = async () => {
+      const at = h.append ? slot.inode.size : pos;
+      await this.writeAt(slot, at, data);
+      return data.length;
+    };
+    if (!h.append) return this.track(run());
+    const p = slot.appendTail.then(run, run);
+    slot.appendTail = p.catch(() => {});
+    return this.track(p);
+  }
+
+  /** Write `data` at `at` through the slot's inode as the cache mode says. */
+  private async writeAt(slot: InodeSlot, at: number, data: Buffer): Promise<void> {
+    const end = at + data.length;
+    if (this.buffersWrites(slot)) {
+      await slot.inode.write(at, data);
+    } else if (this.cachesReads(slot)) {
+      await slot.inode.write(at, data);
+      await slot.inode.flush();
+    } else {
+      await slot.inode.writeUnbuffered(at, data);
+      if (end > slot.inode.size) slot.inode.setSize(end);
+    }
+    slot.written = true;
+    slot.version = '';
+    slot.lastWrite = new Date(this.o.now());
+  }
+
+  /** flush (every close(2)): write back dirty data; the sticky error comes back once. */
+  async flush(fh: number): Promise<void> {
+    const h = this.handles.getFile(fh);
+    if (!h) throw -EBADF;
+    if (h.writable) await this.track(h.inode.inode.flush());
+  }
+
+  /** fsync: write back, then ask the server to make it durable. */
+  async fsync(fh: number): Promise<void> {
+    const h = this.handles.getFile(fh);
+    if (!h) throw -EBADF;
+    if (!h.writable) return;
+    await this.track(h.inode.inode.flush());
+    await this.tree.flush(h.fileId);
+  }
+
+  /**
+   * release: write back what is left, close the server handle; the last
+   * close of a silly-renamed file deletes it. Errors here are only logged
+   * by FUSE, so flush errors were already returned by flush().
+   */
+  release(fh: number): Promise<void> {
+    return this.track(this.releaseNow(fh));
+  }
+
+  private async releaseNow(fh: number): Promise<void> {
+    const h = this.handles.remove(fh);
+    if (!h || h.kind !== 'file') return;
+    const slot = h.inode;
+    let err: unknown = null;
+    if (h.writable && slot.opens === 1 && !slot.deleteOnClose) {
+      await slot.inode.flush().catch((e: unknown) => (err = e));
+    }
+    slot.ops.detach(h.fileId);
+    slot.handles.delete(h);
+    const last = --slot.opens === 0;
+    await this.tree.close(h.fileId).catch((e: unknown) => (err ??= e));
+    if (last) {
+      if (this.open.get(slot.path) === slot) this.open.delete(slot.path);
+      if (slot.deleteOnClose) {
+        slot.inode.discard();
+        await this.tree.unlinkPath(this.smbPath(slot.path)).catch(() => {});
+        this.attrs.invalidate(slot.path, true);
+      } else {
+        if (slot.written) this.attrs.invalidate(slot.path, true);
+        slot.written = false;
+        slot.lastWrite = null;
+        if (slot.version !== '' && this.mode !== 'none') this.idle.set(slot.path, slot);
+        else slot.inode.invalidate();
+      }
+    } else if (slot.written) {
+      this.attrs.invalidate(slot.path, true);
+    }
+    if (err !== null) throw err;
+  }
+
+  /** Set the size of an open file: netfs first (drops dirty data past it), then the server. */
+  async truncateSlot(slot: InodeSlot, size: number): Promise<void> {
+    const run = async () => {
+      slot.inode.setSize(size);
+      const fileId = slot.ops.writeHandle;
+      if (fileId) await this.tree.setEndOfFile(fileId, size);
+      else await this.tree.truncatePath(this.smbPath(slot.path), size);
+      slot.written = true;
+      slot.version = '';
+      slot.lastWrite = new Date(this.o.now());
+    };
+    const p = slot.appendTail.then(run, run);
+    slot.appendTail = p.catch(() => {});
+    await this.track(p);
+    this.attrs.invalidate(slot.path, true);
+  }
+
+  /** ftruncate. */
+  async ftruncate(fh: number, size: number): Promise<void> {
+    const h = this.handles.getFile(fh);
+    if (!h) throw -EBADF;
+    if (this.o.readOnly) throw -EROFS;
+    await this.truncateSlot(h.inode, size);
+  }
+
+  /** Size and mtime as the open file sees them (data not yet written back included). */
+  overlay(path: string, st: SmbStat): SmbStat {
+    const slot = this.open.get(path);
+    if (!slot || !slot.written) return st;
+    return { ...st, size: slot.inode.size, lastWriteTime: slot.lastWrite ?? st.lastWriteTime };
+  }
+
+  /** Write back the dirty data of the open file at `path` (before times/rename). */
+  async flushPath(path: string): Promise<void> {
+    const slot = this.open.get(path);
+    if (slot && slot.inode.dirtyBytes > 0) await this.track(slot.inode.flush());
+  }
+
+  /** Paths of open files at or below `path` moved to `to` (rename). */
+  movePath(from: string, to: string): void {
+    const moved = (p: string) => (p === from ? to : p.startsWith(from + '/') ? to + p.slice(from.length) : null);
+    for (const [p, slot] of [...this.open]) {
+      const np = moved(p);
+      if (np === null) continue;
+      this.open.delete(p);
+      slot.path = np;
+      this.open.set(np, slot);
+      for (const h of slot.handles) h.path = np;
+    }
+    for (const p of [...this.idle.keys()]) if (moved(p) !== null || p === to) this.idle.delete(p);
+    for (const [, h] of this.handles.all()) {
+      const np = moved(h.path);
+      if (np !== null && h.kind === 'dir') h.path = np;
+    }
+  }
+
+  /** Forget the idle (closed) slot of `path` and drop its pages. */
+  dropIdle(path: string): void {
+    const slot = this.idle.get(path);
+    if (slot) {
+      this.idle.delete(path);
+      slot.inode.invalidate();
+    }
+  }
+
+  /** A lease break: flush if W goes, drop pages if R goes; then the ack goes out. */
+  private async onBreak(ev: BreakEvent): Promise<void> {
+    const hit = (h: OpenFile) =>
+      (ev.leaseKey !== null && h.leaseKey != null && h.leaseKey.equals(ev.leaseKey)) ||
+      (ev.fileId !== null && h.fileId.equals(ev.fileId));
+    for (const slot of this.open.values()) {
+      const mine = [...slot.handles].filter(hit);
+      if (mine.length === 0) continue;
+      const before = this.lease(slot);
+      for (const h of mine) h.leaseState = ev.newState;
+      const after = this.lease(slot);
+      if (before & LEASE_W && !(after & LEASE_W)) await slot.inode.flush().catch(() => {});
+      if (before & LEASE_R && !(after & LEASE_R)) slot.inode.invalidate();
+    }
+  }
+
+  /** Unmount: wait for operations in flight, write back every file, close every handle. */
+  async closeAll(): Promise<void> {
+    await Promise.allSettled([...this.pending]);
+    for (const slot of this.open.values()) await slot.inode.flush().catch(() => {});
+    await Promise.all(
+      this.handles.all().map(async ([fh, h]) => {
+        if (h.kind === 'file') await this.releaseNow(fh).catch(() => {});
+        else this.handles.remove(fh);
+      }),
+    );
+    this.idle.clear();
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * Namespace and metadata changes: unlink, rename, mkdir, rmdir, link,
+ * symlink/readlink (mfsymlinks), truncate, utimens, chmod, chown and the
+ * `user.*` xattrs. Each is one compound round trip on the server (the
+ * transport's *Path methods), followed by invalidation of what it changed in
+ * our caches: the entry itself (and, for directories and renames, everything
+ * below it) and the parent directory's listing and attributes.
+ *
+ * Decisions (as mount.cifs without POSIX extensions):
+ *  - chmod: only the write bits mean something: no write bit for anyone sets
+ *    FILE_ATTRIBUTE_READONLY, any write bit clears it; everything else is
+ *    accepted and ignored (modes come from file_mode/dir_mode), so `cp -a`
+ *    and `rsync -a` succeed.
+ *  - chown: accepted and ignored for any ids (owners come from uid/gid);
+ *    mount.cifs does the same without unix extensions.
+ *  - unlink of a file open here: renamed to `.smbfuse-deleted-<hex>` in the
+ *    same directory (the name disappears at once, open descriptors keep
+ *    working) and deleted on its last close ("silly rename", as NFS).
+ *  - a READONLY file is deleted by clearing the attribute first (POSIX lets
+ *    the directory's owner remove it; SMB refuses with ACCESS_DENIED).
+ */
+import { randomBytes } from 'node:crypto';
+import type { SmbStat } from '../transport/types.js';
+import { EACCES, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOTDIR, toFuseErrno } from './errno.js';
+import { FILE_ATTRIBUTE_READONLY, type SmbFs } from './fs.js';
+import type { InodeSlot } from './fs-files.js';
+import { encodeMfSymlink } from './mfsymlink.js';
+import { fuseJoin, fuseParent, nameToSmb } from './path-map.js';
+import { getXattr, listXattr, removeXattr, setXattr } from './xattr.js';
+
+/** Longest name component, in UTF-16 code units (MaximumComponentNameLength). */
+export const MAX_NAME_UNITS = 255;
+const FILE_ATTRIBUTE_NORMAL = 0x80;
+const SILLY_PREFIX = '.smbfuse-deleted-';
+
+/** ENAMETOOLONG if the last component of `path` is too long for the server. */
+export function checkName(path: string): void {
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  if (nameToSmb(name).length > MAX_NAME_UNITS) throw -ENAMETOOLONG;
+}
+
+/** Drop `path` (and below it unless `exact`) and its parent's listing from the caches. */
+function changed(fs: SmbFs, path: string, exact = true): void {
+  fs.attrs.invalidate(path, exact);
+  fs.attrs.invalidate(fuseParent(path), true);
+  if (exact) fs.links.delete(path);
+  else for (const k of [...fs.links.keys()]) if (k === path || k.startsWith(path + '/')) fs.links.delete(k);
+}
+
+/** stat of `path`, or null if it does not exist. */
+async function statOrNull(fs: SmbFs, path: string): Promise<SmbStat | null> {
+  try {
+    return await fs.statSmb(path);
+  } catch (err) {
+    if (toFuseErrno(err) === -ENOENT) return null;
+    throw err;
+  }
+}
+
+/** Rename an open file to a hidden name and mark it for deletion on last close. */
+async function sillyRename(fs: SmbFs, slot: InodeSlot): Promise<void> {
+  const from = slot.path;
+  const hidden = fuseJoin(fuseParent(from), SILLY_PREFIX + randomBytes(8).toString('hex'));
+  await fs.files.flushPath(from).catch(() => {});
+  try {
+    await fs.tree.renamePath(fs.smbPath(from), fs.smbPath(hidden), false);
+  } catch (err) {
+    const fileId = [...slot.handles][0]?.fileId;
+    if (!fileId) throw err;
+    await fs.tree.renameHandle(fileId, fs.smbPath(hidden), false);
+  }
+  fs.files.movePath(from, hidden);
+  slot.deleteOnClose = true;
+  changed(fs, from);
+  fs.attrs.setNegative(from);
+}
+
+/** Delete a file; a READONLY one has the attribute cleared and is tried again. */
+async function unlinkOnServer(fs: SmbFs, path: string): Promise<void> {
+  const smb = fs.smbPath(path);
+  try {
+    await fs.tree.unlinkPath(smb);
+  } catch (err) {
+    if (toFuseErrno(err) !== -EACCES) throw err;
+    const st = await fs.tree.stat(smb);
+    if (!(st.attributes & FILE_ATTRIBUTE_READONLY)) throw err;
+    await fs.tree.setAttributesPath(smb, st.attributes & ~FILE_ATTRIBUTE_READONLY || FILE_ATTRIBUTE_NORMAL);
+    await fs.tree.unlinkPath(smb);
+  }
+}
+
+export async function unlink(fs: SmbFs, path: string): Promise<void> {
+  fs.checkWritable();
+  const slot = fs.files.openSlot(path);
+  if (slot) return sillyRename(fs, slot);
+  await unlinkOnServer(fs, path);
+  fs.files.dropIdle(path);
+  changed(fs, path);
+  fs.attrs.setNegative(path);
+}
+
+/**
+ * rename over nothing, a file (replaced; silly-renamed first if open here)
+ * or an empty directory (removed first; ENOTEMPTY otherwise), across
+ * directories too. Open files at or below `from` follow.
+ */
+export async function rename(fs: SmbFs, from: string, to: string): Promise<void> {
+  fs.checkWritable();
+  checkName(to);
+  if (from === to) return;
+  const src = await fs.statSmb(from);
+  const dst = await statOrNull(fs, to);
+  if (dst) {
+    if (src.isDirectory && !dst.isDirectory) throw -ENOTDIR;
+    if (!src.isDirectory && dst.isDirectory) throw -EISDIR;
+    if (dst.isDirectory) {
+      if (to.startsWith(from + '/')) throw -EINVAL;
+      await fs.tree.rmdirPath(fs.smbPath(to));
+      changed(fs, to, false);
+    } else {
+      const open = fs.files.openSlot(to);
+      if (open) await sillyRename(fs, open);
+    }
+  }
+  await fs.files.flushPath(from).catch(() => {});
+  try {
+    await fs.tree.renamePath(fs.smbPath(from), fs.smbPath(to), true);
+  } catch (err) {
+    const fileId = [...(fs.files.openSlot(from)?.handles ?? [])][0]?.fileId;
+    if (!fileId) throw err;
+    await fs.tree.renameHandle(fileId, fs.smbPath(to), true);
+  }
+  fs.files.dropIdle(to);
+  fs.files.dropIdle(from);
+  fs.files.movePath(from, to);
+  changed(fs, from, false);
+  changed(fs, to, false);
+  fs.attrs.setNegative(from);
+}
+
+export async function mkdir(fs: SmbFs, path: string): Promise<void> {
+  fs.checkWritable();
+  checkName(path);
+  await fs.tree.mkdirPath(fs.smbPath(path));
+  changed(fs, path);
+}
+
+export async function rmdir(fs: SmbFs, path: string): Promise<void> {
+  fs.checkWritable();
+  await fs.tree.rmdirPath(fs.smbPath(path));
+  changed(fs, path, false);
+  fs.attrs.setNegative(path);
+}
+
+/** Hard link (the server must support them; Samba does). */
+export async function link(fs: SmbFs, existing: string, newPath: string): Promise<void> {
+  fs.checkWritable();
+  checkName(newPath);
+  await fs.tree.linkPath(fs.smbPath(existing), fs.smbPath(newPath));
+  changed(fs, existing);
+  changed(fs, newPath);
+}
+
+/** symlink: write an mfsymlink file at `path` pointing to `target`. */
+export async function symlink(fs: SmbFs, target: string, path: string): Promise<void> {
+  fs.checkWritable();
+  checkName(path);
+  const body = encodeMfSymlink(target);
+  const o = await fs.tree.create(fs.smbPath(path), { access: 'readwrite', disposition: 'create', nonDirectory: true });
+  let err: unknown = null;
+  try {
+    let done = 0;
+    while (done < body.length) {
+      const n = await fs.tree.write(o.fileId, done, [body.subarray(done)]);
+      if (n <= 0) throw -EINVAL;
+      done += n;
+    }
+  } catch (e) {
+    err = e;
+  }
+  await fs.tree.close(o.fileId).catch(() => {});
+  if (err !== null) {
+    await fs.tree.unlinkPath(fs.smbPath(path)).catch(() => {});
+    throw err;
+  }
+  changed(fs, path);
+}
+
+export async function readlink(fs: SmbFs, path: string): Promise<string> {
+  const target = await fs.linkTarget(path, await fs.statSmb(path));
+  if (target === null) throw -EINVAL;
+  return target;
+}
+
+/** truncate by path: through the open file if there is one, else one compound. */
+export async function truncate(fs: SmbFs, path: string, size: number): Promise<void> {
+  fs.checkWritable();
+  const slot = fs.files.openSlot(path);
+  if (slot) await fs.files.truncateSlot(slot, size);
+  else await fs.tree.truncatePath(fs.smbPath(path), size);
+  fs.files.dropIdle(path);
+  changed(fs, path);
+}
+
+/** utimens: times in ms. Dirty data is written first so it cannot move mtime later. */
+export async function utimens(fs: SmbFs, path: string, atimeMs: number, mtimeMs: number): Promise<void> {
+  fs.checkWritable();
+  const times = { lastAccessTime: new Date(atimeMs), lastWriteTime: new Date(mtimeMs) };
+  const slot = fs.files.openSlot(path);
+  await fs.files.flushPath(path);
+  const fileId = slot?.ops.writeHandle;
+  if (fileId) await fs.tree.setTimes(fileId, times);
+  else await fs.tree.setTimesPath(fs.smbPath(path), times);
+  if (slot) slot.lastWrite = times.lastWriteTime;
+  changed(fs, path);
+}
+
+/** chmod: the write bits ↔ FILE_ATTRIBUTE_READONLY on files; the rest accepted (see top). */
+export async function chmod(fs: SmbFs, path: string, mode: number): Promise<void> {
+  fs.checkWritable();
+  const st = await fs.statSmb(path);
+  if (st.isDirectory) return;
+  const readOnly = (mode & 0o222) === 0;
+  const has = (st.attributes & FILE_ATTRIBUTE_READONLY) !== 0;
+  if (readOnly === has) return;
+  const attrs = readOnly ? st.attributes | FILE_ATTRIBUTE_READONLY : st.attributes & ~FILE_ATTRIBUTE_READONLY;
+  await fs.tree.setAttributesPath(fs.smbPath(path), attrs & ~0x10 /* never DIRECTORY */ || FILE_ATTRIBUTE_NORMAL);
+  changed(fs, path);
+}
+
+/** chown: accepted and ignored (see top); the path must exist. */
+export async function chown(fs: SmbFs, path: string): Promise<void> {
+  fs.checkWritable();
+  await fs.statSmb(path);
+}
+
+export function getxattr(fs: SmbFs, path: string, name: string): Promise<Buffer> {
+  return getXattr(fs.tree, fs.smbPath(path), name);
+}
+
+export function listxattr(fs: SmbFs, path: string): Promise<string[]> {
+  return listXattr(fs.tree, fs.smbPath(path));
+}
+
+export async function setxattr(fs: SmbFs, path: string, name: string, value: Buffer, flags: number): Promise<void> {
+  fs.checkWritable();
+  await setXattr(fs.tree, fs.smbPath(path), name, value, flags);
+  fs.attrs.invalidate(path, true);
+}
+
+export async function removexattr(fs: SmbFs, path: string, name: string): Promise<void> {
+  fs.checkWritable();
+  await removeXattr(fs.tree, fs.smbPath(path), name);
+  fs.attrs.invalidate(path, true);
+}

@@ -1,0 +1,289 @@
+/**
+ * An in-memory SMB share implementing the whole FsTree (read and write
+ * sides) for src/ unit tests. Paths are SMB paths ('' root, '\' separators).
+ * Handles refer to the file object, so they keep working across renames and
+ * after a delete, as on a real server. Counters in `calls` let tests check
+ * round trips; `failWrite` makes WRITEs fail; `leaseState` is what CREATE
+ * grants when a lease is asked for; `breakLease` plays a server break.
+ */
+import type { BvecqPos } from '../../netfs/bvecq.js';
+import { SmbStatusError } from '../../transport/errors.js';
+import { NtStatus } from '../../transport/ntstatus.js';
+import type { SmbDirEntry, SmbFsStat, SmbOpen, SmbStat } from '../../transport/types.js';
+import type { BreakEvent, CreateOptions, CreateResult, FsTree, SmbTimes } from '../../src/rw-tree.js';
+
+export const T0 = new Date('2024-01-02T03:04:05Z');
+
+export interface FakeFile {
+  data: Buffer | null;
+  stat: SmbStat;
+  eas: Map<string, Buffer>;
+}
+
+export function fakeStat(isDirectory: boolean, size: number, over: Partial<SmbStat> = {}): SmbStat {
+  return {
+    fileIndex: 7n, size, allocationSize: Math.ceil(size / 4096) * 4096, attributes: isDirectory ? 0x10 : 0x20,
+    isDirectory, creationTime: T0, lastAccessTime: T0, lastWriteTime: T0, changeTime: T0, nlink: 1, ...over,
+  };
+}
+
+const err = (s: number) => new SmbStatusError(s, undefined, 5, 1n);
+
+export class FakeTree implements FsTree {
+  maxReadSize = 65536;
+  maxWriteSize = 65536;
+  files = new Map<string, FakeFile>();
+  calls: Record<string, number> = {};
+  handles = new Map<string, { file: FakeFile; path: string; leaseKey: Buffer | null }>();
+  nextId = 1;
+  hang = false;
+  failRead: Error | null = null;
+  failWrite: Error | null = null;
+  leaseState = 7;
+  clock = T0.getTime();
+  breakCb: ((ev: BreakEvent) => Promise<void>) | null = null;
+  fs: SmbFsStat = { blockSize: 4096, totalBlocks: 1000, freeBlocks: 400, availBlocks: 300 };
+
+  /** Count one call of `name`. */
+  private count(name: string): void {
+    this.calls[name] = (this.calls[name] ?? 0) + 1;
+  }
+
+  add(path: string, data: Buffer | null, over: Partial<SmbStat> = {}): FakeFile {
+    const f = { data, stat: fakeStat(data === null, data?.length ?? 0, over), eas: new Map<string, Buffer>() };
+    this.files.set(path, f);
+    return f;
+  }
+
+  /** The data of `path` as a string (test convenience). */
+  text(path: string): string {
+    return this.find(path).data!.toString();
+  }
+
+  find(path: string): FakeFile {
+    const f = this.files.get(path);
+    if (!f) throw err(NtStatus.STATUS_OBJECT_NAME_NOT_FOUND);
+    return f;
+  }
+
+  private handle(fileId: Buffer) {
+    const h = this.handles.get(fileId.toString('hex'));
+    if (!h) throw err(NtStatus.STATUS_FILE_CLOSED);
+    return h;
+  }
+
+  private parentOf(path: string): string {
+    const i = path.lastIndexOf('\\');
+    return i < 0 ? '' : path.slice(0, i);
+  }
+
+  /** Mark data changed: size, a new mtime. */
+  private touch(f: FakeFile): void {
+    this.clock += 1000;
+    f.stat = { ...f.stat, size: f.data?.length ?? 0, lastWriteTime: new Date(this.clock), changeTime: new Date(this.clock) };
+  }
+
+  async stat(path: string): Promise<SmbStat> {
+    this.count('stat');
+    if (this.hang) return new Promise(() => {});
+    return this.find(path).stat;
+  }
+
+  async open(path: string, opts?: { directory?: boolean }): Promise<SmbOpen> {
+    this.count('open');
+    const r = await this.create(path, { access: 'read', disposition: 'open', ...(opts?.directory ? { directory: true } : {}) });
+    this.calls['create']!--;
+    return r;
+  }
+
+  async create(path: string, o: CreateOptions): Promise<CreateResult> {
+    this.count('create');
+    let f = this.files.get(path);
+    let action = 1;
+    if (f && o.disposition === 'create') throw err(NtStatus.STATUS_OBJECT_NAME_COLLISION);
+    if (!f) {
+      if (o.disposition === 'open' || o.disposition === 'overwrite') throw err(NtStatus.STATUS_OBJECT_NAME_NOT_FOUND);
+      const parent = this.files.get(this.parentOf(path));
+      if (!parent || parent.data !== null) throw err(NtStatus.STATUS_OBJECT_PATH_NOT_FOUND);
+      f = this.add(path, o.directory ? null : Buffer.alloc(0), { fileIndex: BigInt(100 + this.files.size) });
+      this.touch(f);
+      action = 2;
+    } else if (o.disposition === 'overwrite' || o.disposition === 'overwrite_if') {
+      if (f.data === null) throw err(NtStatus.STATUS_FILE_IS_A_DIRECTORY);
+      f.data = Buffer.alloc(0);
+      this.touch(f);
+      action = 3;
+    }
+    if (o.access !== 'read' && f.stat.attributes & 1) throw err(NtStatus.STATUS_ACCESS_DENIED);
+    const fileId = Buffer.alloc(16);
+    fileId.writeUInt32LE(this.nextId++);
+    const leaseKey = o.lease ? Buffer.from(fileId) : null;
+    this.handles.set(fileId.toString('hex'), { file: f, path, leaseKey });
+    return { fileId, stat: f.stat, createAction: action, leaseKey, leaseState: o.lease ? this.leaseState : 0 };
+  }
+
+  async close(fileId: Buffer): Promise<void> {
+    this.count('close');
+    if (!this.handles.delete(fileId.toString('hex'))) throw err(NtStatus.STATUS_FILE_CLOSED);
+  }
+
+  async read(fileId: Buffer, offset: number, length: number, dest: BvecqPos): Promise<number> {
+    this.count('read');
+    if (this.failRead) throw this.failRead;
+    const data = this.handle(fileId).file.data!;
+    const n = Math.max(0, Math.min(length, data.length - offset));
+    if (n > 0) dest.copyIn(data, offset, n);
+    return n;
+  }
+
+  async write(fileId: Buffer, offset: number, data: Buffer[]): Promise<number> {
+    this.count('write');
+    if (this.failWrite) throw this.failWrite;
+    const f = this.handle(fileId).file;
+    const buf = Buffer.concat(data);
+    const end = offset + buf.length;
+    if (end > f.data!.length) f.data = Buffer.concat([f.data!, Buffer.alloc(end - f.data!.length)]);
+    buf.copy(f.data!, offset);
+    this.touch(f);
+    return buf.length;
+  }
+
+  async flush(fileId: Buffer): Promise<void> {
+    this.count('flush');
+    this.handle(fileId);
+  }
+
+  async statHandle(fileId: Buffer): Promise<SmbStat> {
+    return this.handle(fileId).file.stat;
+  }
+
+  private resize(f: FakeFile, size: number): void {
+    const d = f.data!;
+    f.data = size <= d.length ? Buffer.from(d.subarray(0, size)) : Buffer.concat([d, Buffer.alloc(size - d.length)]);
+    this.touch(f);
+  }
+
+  async setEndOfFile(fileId: Buffer, size: number): Promise<void> {
+    this.count('setEndOfFile');
+    this.resize(this.handle(fileId).file, size);
+  }
+
+  private applyTimes(f: FakeFile, t: SmbTimes): void {
+    f.stat = {
+      ...f.stat,
+      ...(t.lastAccessTime ? { lastAccessTime: t.lastAccessTime } : {}),
+      ...(t.lastWriteTime ? { lastWriteTime: t.lastWriteTime } : {}),
+      ...(t.attributes !== undefined ? { attributes: t.attributes } : {}),
+    };
+  }
+
+  async setTimes(fileId: Buffer, t: SmbTimes): Promise<void> {
+    this.count('setTimes');
+    this.applyTimes(this.handle(fileId).file, t);
+  }
+
+  async renameHandle(fileId: Buffer, newPath: string, replace: boolean): Promise<void> {
+    await this.renamePath(this.handle(fileId).path, newPath, replace);
+  }
+
+  async setDeleteOnClose(): Promise<void> {}
+
+  async truncatePath(path: string, size: number): Promise<void> {
+    this.count('truncatePath');
+    this.resize(this.find(path), size);
+  }
+
+  async setTimesPath(path: string, t: SmbTimes): Promise<void> {
+    this.count('setTimesPath');
+    this.applyTimes(this.find(path), t);
+  }
+
+  async setAttributesPath(path: string, attributes: number): Promise<void> {
+    this.count('setAttributesPath');
+    const f = this.find(path);
+    f.stat = { ...f.stat, attributes: (attributes === 0x80 ? 0 : attributes) | (f.data === null ? 0x10 : 0) };
+  }
+
+  async renamePath(from: string, to: string, replace: boolean): Promise<void> {
+    this.count('renamePath');
+    const f = this.find(from);
+    const dst = this.files.get(to);
+    if (dst && (!replace || dst.data === null)) throw err(dst.data === null ? NtStatus.STATUS_ACCESS_DENIED : NtStatus.STATUS_OBJECT_NAME_COLLISION);
+    if (!this.files.has(this.parentOf(to))) throw err(NtStatus.STATUS_OBJECT_PATH_NOT_FOUND);
+    const moves: Array<[string, FakeFile]> = [];
+    for (const [p, x] of this.files) if (p === from || p.startsWith(from + '\\')) moves.push([p, x]);
+    for (const [p] of moves) this.files.delete(p);
+    for (const [p, x] of moves) this.files.set(to + p.slice(from.length), x);
+    for (const h of this.handles.values()) if (h.path === from || h.path.startsWith(from + '\\')) h.path = to + h.path.slice(from.length);
+    void f;
+  }
+
+  async unlinkPath(path: string): Promise<void> {
+    this.count('unlinkPath');
+    const f = this.find(path);
+    if (f.data === null) throw err(NtStatus.STATUS_FILE_IS_A_DIRECTORY);
+    if (f.stat.attributes & 1) throw err(NtStatus.STATUS_ACCESS_DENIED);
+    this.files.delete(path);
+  }
+
+  async rmdirPath(path: string): Promise<void> {
+    this.count('rmdirPath');
+    const f = this.find(path);
+    if (f.data !== null) throw err(NtStatus.STATUS_NOT_A_DIRECTORY);
+    for (const p of this.files.keys()) if (p.startsWith(path + '\\')) throw err(NtStatus.STATUS_DIRECTORY_NOT_EMPTY);
+    this.files.delete(path);
+  }
+
+  async mkdirPath(path: string): Promise<void> {
+    this.count('mkdirPath');
+    if (this.files.has(path)) throw err(NtStatus.STATUS_OBJECT_NAME_COLLISION);
+    this.add(path, null);
+  }
+
+  async linkPath(existing: string, newPath: string): Promise<void> {
+    this.count('linkPath');
+    const f = this.find(existing);
+    if (this.files.has(newPath)) throw err(NtStatus.STATUS_OBJECT_NAME_COLLISION);
+    f.stat = { ...f.stat, nlink: f.stat.nlink + 1 };
+    this.files.set(newPath, f);
+  }
+
+  async getEas(path: string): Promise<Array<{ name: string; value: Buffer }>> {
+    const f = this.find(path);
+    if (f.eas.size === 0) throw err(NtStatus.STATUS_NO_EAS_ON_FILE);
+    return [...f.eas].map(([name, value]) => ({ name, value }));
+  }
+
+  async setEa(path: string, name: string, value: Buffer | null): Promise<void> {
+    const f = this.find(path);
+    if (value === null) f.eas.delete(name);
+    else f.eas.set(name, value);
+  }
+
+  onBreak(cb: (ev: BreakEvent) => Promise<void>): void {
+    this.breakCb = cb;
+  }
+
+  /** Play a lease break to `newState` on the handle `fileId`. */
+  async breakLease(fileId: Buffer, newState: number): Promise<void> {
+    const h = this.handle(fileId);
+    await this.breakCb?.({ leaseKey: h.leaseKey, fileId, newState, ackRequired: true });
+  }
+
+  async listDirectory(fileId: Buffer): Promise<SmbDirEntry[]> {
+    this.count('list');
+    const dir = this.handle(fileId).path;
+    const st = this.find(dir).stat;
+    const out: SmbDirEntry[] = [{ name: '.', ...st }, { name: '..', ...st }];
+    for (const [p, f] of this.files) {
+      if (p !== '' && this.parentOf(p) === dir) out.push({ name: p.slice(p.lastIndexOf('\\') + 1), ...f.stat });
+    }
+    return out;
+  }
+
+  async statfs(): Promise<SmbFsStat> {
+    return this.fs;
+  }
+
+  async disconnect(): Promise<void> {}
+}
