@@ -12,6 +12,7 @@ import {
   decodeLeaseContextData,
   encodeCreateContexts,
   encodeCreateRequest,
+  encodeLeaseV1ContextData,
   encodeLeaseV2ContextData,
   parseCreateContexts,
 } from '../../../transport/pdu/create.js';
@@ -159,4 +160,14 @@ t.test('CREATE response malformed variants throw', async (t) => {
   const eof = Buffer.from(msg);
   eof.writeBigUInt64LE(1n << 60n, 64 + 48);
   t.type(thrown(() => decodeCreateResponse(eof)), SmbProtocolError, 'EndofFile above 2^53');
+});
+
+t.test('lease v1 request context data (2.2.13.2.8)', async (t) => {
+  t.equal(
+    hex(encodeLeaseV1ContextData({ leaseKey: FILE_ID, leaseState: 7 })),
+    hex(new ByteList().bytes(FILE_ID, 'LeaseKey').u32(7, 'LeaseState').u32(0, 'LeaseFlags').u64(0, 'LeaseDuration').toBuffer()),
+  );
+  const l = decodeLeaseContextData(encodeLeaseV1ContextData({ leaseKey: FILE_ID, leaseState: 3 }));
+  t.same([hex(l.leaseKey), l.leaseState, l.flags, l.epoch], [hex(FILE_ID), 3, 0, 0]);
+  t.throws(() => encodeLeaseV1ContextData({ leaseKey: Buffer.alloc(15), leaseState: 1 }));
 });

@@ -16,6 +16,7 @@ import {
   encodeFileBasicInformation,
   encodeFileDispositionInformation,
   encodeFileEndOfFileInformation,
+  encodeFileLinkInformation,
   encodeFileRenameInformation,
   filetimeToDate,
   timespecToFiletime,
@@ -124,5 +125,13 @@ t.test('SET_INFO encoders', async (t) => {
   t.equal(
     hex(encodeFileRenameInformation({ replaceIfExists: true, fileName: 'a\\b' })),
     hex(new ByteList().u8(1, 'ReplaceIfExists').zeros(7, 'Reserved').u64(0, 'RootDirectory').u32(6, 'FileNameLength').utf16('a\\b').toBuffer()),
+  );
+});
+
+t.test('FileLinkInformation (MS-FSCC 2.4.21.2, TYPE_2)', async (t) => {
+  t.equal(FileInfoClass.FileLinkInformation, 11);
+  t.equal(
+    hex(encodeFileLinkInformation({ replaceIfExists: false, fileName: 'd\\h' })),
+    hex(new ByteList().u8(0, 'ReplaceIfExists').zeros(7, 'Reserved').u64(0, 'RootDirectory').u32(6, 'FileNameLength').utf16('d\\h').toBuffer()),
   );
 });
