@@ -15,18 +15,46 @@
  * readaheadMax (and a quarter of the cache), and is issued asynchronously as
  * 'readahead' requests so many subrequests are in flight. A non-sequential
  * read resets it.
+ *
+ * Writes (when the filesystem gives write ops) are buffered in folios with a
+ * dirty range each, without reading first; see write() and the writeback
+ * section below. `zeroPoint`, after netfslib's zero_point, is the position
+ * from which the server is known to hold only zeros (or nothing): folios
+ * there are made without a read, and reads of them are zero-filled.
  */
 import { Bvecq } from './bvecq.js';
 import { NETFS_EINVAL, NetfsError } from './errors.js';
-import type { NetfsReadOps } from './ops.js';
+import type { NetfsReadOps, NetfsWriteOps } from './ops.js';
 import type { Folio, PageCache } from './page-cache.js';
 import { dispatchReadRequest } from './read-issue.js';
-import { IoRequest, type NetfsOrigin } from './request.js';
+import { IoRequest, WriteRequest, type NetfsOrigin } from './request.js';
+import { dispatchWriteRequest } from './write-issue.js';
 
 /** Default readahead ceiling: 8 MiB. */
 export const DEFAULT_READAHEAD_MAX = 8 * 1024 * 1024;
 /** Initial readahead window. */
 export const READAHEAD_INITIAL = 128 * 1024;
+/** Default per-file dirty bytes that start writeback: 16 MiB. */
+export const DEFAULT_DIRTY_THRESHOLD = 16 * 1024 * 1024;
+/** Default age of dirty data that starts writeback: 5 s. */
+export const DEFAULT_DIRTY_EXPIRE_MS = 5000;
+
+/**
+ * Why writeback runs. The background reasons (threshold, expire, pressure)
+ * skip folios whose last writeback failed, so a permanent error is not
+ * retried in a loop; the others retry them.
+ */
+export type NetfsWritebackReason =
+  | 'flush' // flush/fsync/close: everything dirty, then report the sticky error
+  | 'threshold' // this file's dirty bytes passed dirtyThreshold
+  | 'expire' // dirty data older than dirtyExpireMs
+  | 'pressure' // the page cache's dirty bytes passed half its budget
+  | 'lease-break' // the server wants the data
+  | 'unmount'
+  | 'streaming' // a partial folio must be cleaned before an unrelated write
+  | 'unbuffered'; // an unbuffered write overlaps dirty folios
+
+const BACKGROUND_REASONS: ReadonlySet<NetfsWritebackReason> = new Set(['threshold', 'expire', 'pressure']);
 
 export interface NetfsInodeOptions {
   /** Identifies the file's data in the shared page cache. */
@@ -37,6 +65,12 @@ export interface NetfsInodeOptions {
   cache: PageCache;
   /** Largest readahead window in bytes (default 8 MiB; 0 disables readahead). */
   readaheadMax?: number;
+  /** Write ops; without them write(), writeUnbuffered() and writeback throw EINVAL. */
+  writeOps?: NetfsWriteOps;
+  /** Dirty bytes of this file that start writeback (default 16 MiB). */
+  dirtyThreshold?: number;
+  /** Age in ms after which dirty data is written back (default 5000). */
+  dirtyExpireMs?: number;
 }
 
 /** Readahead state for one open file (after the kernel's file_ra_state). */
@@ -61,8 +95,20 @@ export class NetfsInode {
   readonly ops: NetfsReadOps;
   readonly cache: PageCache;
   readonly readaheadMax: number;
+  readonly writeOps: NetfsWriteOps | null;
+  readonly dirtyThreshold: number;
+  readonly dirtyExpireMs: number;
   private fileSize: number;
+  /** From here on the server holds only zeros (netfslib's zero_point). */
+  private zeroPoint: number;
   private readonly ra: ReadaheadState = { window: 0, prevStart: 0, prevEnd: 0, issuedTo: 0 };
+  /** First writeback error not yet reported by flush() (negative errno). */
+  private stickyError = 0;
+  /** The writeback pass in flight, and the one queued behind it. */
+  private wbActive: Promise<void> | null = null;
+  private wbNext: Promise<void> | null = null;
+  private wbNextAll = false;
+  private expireTimer: NodeJS.Timeout | null = null;
 
   constructor(opts: NetfsInodeOptions) {
     checkCount('size', opts.size);
@@ -70,6 +116,12 @@ export class NetfsInode {
     this.ops = opts.ops;
     this.cache = opts.cache;
     this.fileSize = opts.size;
+    this.zeroPoint = opts.size;
+    this.writeOps = opts.writeOps ?? null;
+    this.dirtyThreshold = opts.dirtyThreshold ?? DEFAULT_DIRTY_THRESHOLD;
+    this.dirtyExpireMs = opts.dirtyExpireMs ?? DEFAULT_DIRTY_EXPIRE_MS;
+    checkCount('dirtyThreshold', this.dirtyThreshold);
+    checkCount('dirtyExpireMs', this.dirtyExpireMs);
     const fs = opts.cache.folioSize;
     const want = opts.readaheadMax ?? DEFAULT_READAHEAD_MAX;
     checkCount('readaheadMax', want);
@@ -114,6 +166,11 @@ export class NetfsInode {
           // failed: read it once more ourselves before reporting the error.
           f = this.pin(first + i, first + i, own, held)[0]!;
           if (f.state === 'locked') await f.wait();
+        }
+        if (f.state === 'partial') {
+          // Written without a read: fetch the rest, the written bytes win.
+          const err = await this.fillFolio(f);
+          if (err !== 0) throw new NetfsError(err, `netfs: read of ${this.key} at ${f.start} failed (${err})`);
         }
         if (f.state === 'failed') {
           throw new NetfsError(f.error, `netfs: read of ${this.key} at ${f.start} failed (${f.error})`);
@@ -162,7 +219,7 @@ export class NetfsInode {
       start: run[0]!.start,
       len: run.length * fs,
       ops: this.ops,
-      fileSize: this.fileSize,
+      fileSize: this.serverEnd,
       cache: this.cache,
       folios: run,
     });
@@ -189,7 +246,7 @@ export class NetfsInode {
       if (!sequential) return;
     }
     const from = Math.max(ra.issuedTo, roundUp(end));
-    const to = Math.min(roundUp(end + ra.window), roundUp(this.fileSize));
+    const to = Math.min(roundUp(end + ra.window), roundUp(this.serverEnd));
     if (to - from < Math.max(fs, ra.window / 2)) return;
     ra.issuedTo = to;
     ra.window = Math.min(ra.window * 2, this.readaheadMax);
@@ -235,21 +292,298 @@ export class NetfsInode {
     return Math.max(0, Math.min(n, rreq.eofAt - pos));
   }
 
+
+  /** Where server reads stop: past it, bytes are zeros without asking. */
+  private get serverEnd(): number {
+    return Math.min(this.fileSize, this.zeroPoint);
+  }
+
+  /* ---- buffered writes ---- */
+
+  /** Dirty bytes of this file in the page cache (including those under writeback). */
+  get dirtyBytes(): number {
+    return this.cache.dirtyBytesOf(this.key);
+  }
+
+  /** The write ops, or EINVAL for a read-only inode. */
+  private requireWriteOps(): NetfsWriteOps {
+    if (!this.writeOps) throw new NetfsError(NETFS_EINVAL, `netfs: ${this.key} has no write ops`);
+    return this.writeOps;
+  }
+
   /**
-   * The file's size changed (truncate, extend, or seen on the server). Folios
-   * from the one holding the smaller of the two sizes on are dropped: their
-   * tail was zero-filled past the old size or lies past the new one.
+   * Buffered write of `src` at `pos`: copied into folios (made without a read
+   * where missing) whose dirty ranges grow to cover it; the file size grows at
+   * once. Returns src.length. Waits first while the page cache is over half
+   * full of dirty data. Errors of the later writeback are reported by flush().
+   */
+  async write(pos: number, src: Buffer): Promise<number> {
+    checkCount('position', pos);
+    checkCount('end', pos + src.length);
+    this.requireWriteOps();
+    if (src.length === 0) return 0;
+    this.cache.registerFlusher(this.key, () => this.writeback('pressure'));
+    await this.cache.throttle();
+    const fs = this.cache.folioSize;
+    let done = 0;
+    while (done < src.length) {
+      const p = pos + done;
+      const index = Math.floor(p / fs);
+      const from = p - index * fs;
+      const to = Math.min(fs, from + src.length - done);
+      const f = await this.folioForWrite(index, from, to);
+      // No await from here to markDirty: the folio is as folioForWrite left it.
+      src.copy(f.buf, from, done, done + to - from);
+      this.cache.markDirty(f, from, to);
+      done += to - from;
+      if (pos + done > this.fileSize) this.fileSize = pos + done;
+    }
+    if (this.dirtyBytes > this.dirtyThreshold) void this.writeback('threshold');
+    this.armExpiry();
+    return src.length;
+  }
+
+  /**
+   * A folio that can take bytes [from, to) now. Missing: made held without a
+   * read (zeroed and up to date past the zero point). Being read or gap
+   * filled: waited for. Partial with a valid range the write does not touch:
+   * one range per folio, so the old range is written back first (no read); if
+   * that fails, the folio is gap-filled so both ranges fit in one.
+   */
+  private async folioForWrite(index: number, from: number, to: number): Promise<Folio> {
+    let wroteBack = false;
+    for (;;) {
+      const f = this.cache.peek(this.key, index);
+      if (!f) return this.cache.createForWrite(this.key, index, index * this.cache.folioSize >= this.zeroPoint);
+      if (f.state === 'locked') {
+        await f.wait();
+        continue;
+      }
+      if (f.filling) {
+        await f.filling;
+        continue;
+      }
+      const touches = f.validTo > f.validFrom && from <= f.validTo && to >= f.validFrom;
+      if (f.state !== 'partial' || touches || (from === 0 && to === f.buf.length)) return f;
+      if (!f.dirty && f.writeback === 0) return f;
+      if (!wroteBack) {
+        wroteBack = true;
+        await this.writeback('streaming');
+        continue;
+      }
+      const err = await this.fillFolio(f);
+      if (err !== 0) throw new NetfsError(err, `netfs: write to ${this.key} at ${f.start + from} failed (${err})`);
+    }
+  }
+
+  /**
+   * Make a partial folio up to date: read the whole folio range from the
+   * server into a scratch buffer and copy in what lies outside the valid
+   * (written) range, which wins. Shared by concurrent callers; resolves to 0
+   * or a negative errno and leaves the folio partial on failure.
+   */
+  private fillFolio(f: Folio): Promise<number> {
+    if (f.filling) return f.filling;
+    const fs = this.cache.folioSize;
+    const scratch = Buffer.allocUnsafe(fs);
+    const rreq = new IoRequest({
+      origin: 'read',
+      start: f.start,
+      len: fs,
+      ops: this.ops,
+      fileSize: this.serverEnd,
+      chain: Bvecq.fromBuffers([scratch], f.start),
+    });
+    dispatchReadRequest(rreq);
+    f.filling = rreq.done.then(() => {
+      f.filling = null;
+      // Clamp at the size now: a truncate during the read zeroes past it.
+      if (rreq.error === 0) this.cache.markFilled(f, scratch, this.fileSize - f.start);
+      else this.cache.settleHeld(f);
+      return rreq.error;
+    });
+    return f.filling;
+  }
+
+  /* ---- unbuffered writes ---- */
+
+  /**
+   * Write `src` at `pos` straight to the server (cache=none): `src` is wrapped
+   * in a chain, no copy, and cut into subrequests of at most maxWriteSize().
+   * Dirty folios overlapping the range are written back first (so they cannot
+   * land later over these bytes); clean cached folios over it are dropped
+   * after, so a later buffered read is not stale. Returns src.length or
+   * rejects with NetfsError.
+   */
+  async writeUnbuffered(pos: number, src: Buffer): Promise<number> {
+    checkCount('position', pos);
+    checkCount('end', pos + src.length);
+    const ops = this.requireWriteOps();
+    if (src.length === 0) return 0;
+    const fs = this.cache.folioSize;
+    const first = Math.floor(pos / fs);
+    const last = Math.floor((pos + src.length - 1) / fs);
+    while (this.cache.hasDirtyIn(this.key, first, last)) {
+      await this.writeback('unbuffered');
+      if (this.stickyError !== 0) break;
+    }
+    const wreq = new WriteRequest({
+      origin: 'unbuffered-write',
+      ops,
+      start: pos,
+      chain: Bvecq.fromBuffers([src], pos),
+      onWritten: (_s, e) => this.written(e),
+    });
+    dispatchWriteRequest(wreq);
+    await wreq.done;
+    this.cache.invalidateRange(this.key, first, last);
+    if (wreq.error !== 0) throw new NetfsError(wreq.error, `netfs: unbuffered write of ${this.key} at ${pos} failed (${wreq.error})`);
+    if (pos + src.length > this.fileSize) this.fileSize = pos + src.length;
+    return src.length;
+  }
+
+  /** Bytes up to `end` are on the server: nothing past it there but zeros. */
+  private written(end: number): void {
+    if (end > this.zeroPoint) this.zeroPoint = end;
+  }
+
+  /* ---- writeback ---- */
+
+  /**
+   * Write back this file's dirty data. Passes are serialised per file (so two
+   * writes of one byte range are never in flight together and cannot land out
+   * of order); a call while one runs queues one more pass behind it, shared by
+   * every caller meanwhile. Never rejects: failures stay dirty and become the
+   * sticky error that flush() reports.
+   */
+  writeback(reason: NetfsWritebackReason): Promise<void> {
+    const all = !BACKGROUND_REASONS.has(reason);
+    if (!this.writeOps) return Promise.resolve();
+    if (!this.wbActive) return this.startPass(all);
+    this.wbNextAll ||= all;
+    if (!this.wbNext) {
+      this.wbNext = this.wbActive.then(() => {
+        this.wbNext = null;
+        const a = this.wbNextAll;
+        this.wbNextAll = false;
+        return this.startPass(a);
+      });
+    }
+    return this.wbNext;
+  }
+
+  /** Start one pass and make it the active one until it ends. */
+  private startPass(all: boolean): Promise<void> {
+    const p: Promise<void> = this.runPass(all).finally(() => {
+      if (this.wbActive === p) this.wbActive = null;
+    });
+    this.wbActive = p;
+    return p;
+  }
+
+  /**
+   * One pass: every dirty folio (see NetfsWritebackReason for which) in file
+   * order, as views in one write request, with gaps between dirty runs.
+   */
+  private async runPass(all: boolean): Promise<void> {
+    const folios = this.cache.beginWriteback(this.key, all);
+    if (folios.length === 0) return;
+    const wreq = new WriteRequest({
+      origin: 'writeback',
+      ops: this.writeOps!,
+      cache: this.cache,
+      folios,
+      onWritten: (_s, e) => this.written(e),
+    });
+    dispatchWriteRequest(wreq);
+    await wreq.done;
+    if (wreq.error !== 0 && this.stickyError === 0) this.stickyError = wreq.error;
+    if (this.dirtyBytes === 0) this.cache.unregisterFlusher(this.key);
+    else this.armExpiry();
+  }
+
+  /** Start the age timer (unref'd: it never keeps the process alive) if dirty data waits. */
+  private armExpiry(): void {
+    if (this.expireTimer || this.dirtyBytes === 0) return;
+    // Node fires a delay above 2^31-1 ms at once: clamp it (about 24.8 days).
+    this.expireTimer = setTimeout(
+      () => {
+        this.expireTimer = null;
+        void this.writeback('expire');
+      },
+      Math.min(this.dirtyExpireMs, 0x7fffffff),
+    );
+    this.expireTimer.unref();
+  }
+
+  /**
+   * flush/fsync/close: write back everything dirty and wait. Rejects with
+   * NetfsError if any writeback of this file failed since the last report
+   * (the sticky error, reported once and then cleared). Data that failed
+   * stays dirty: the next flush retries it; discard() drops it.
+   */
+  async flush(): Promise<void> {
+    await this.writeback('flush');
+    const err = this.stickyError;
+    if (err !== 0) {
+      this.stickyError = 0;
+      throw new NetfsError(err, `netfs: writeback of ${this.key} failed (${err})`);
+    }
+  }
+
+  /* ---- size and invalidation ---- */
+
+  /**
+   * Our own truncate or extend to `n`. Shrinking discards dirty bytes past n,
+   * zeroes the rest of the folio holding n and lowers the zero point;
+   * extending exposes zeros (a hole) that are never read from the server.
+   * Clean folios from the one holding the smaller size on are dropped.
+   * Writeback in flight is not waited for: use truncate() for that.
    */
   setSize(n: number): void {
     checkCount('size', n);
     if (n === this.fileSize) return;
+    if (n < this.fileSize) {
+      this.cache.truncateHeld(this.key, n);
+      if (n < this.zeroPoint) this.zeroPoint = n;
+    }
     this.cache.invalidateFrom(this.key, Math.floor(Math.min(n, this.fileSize) / this.cache.folioSize));
     this.fileSize = n;
   }
 
-  /** The file changed on the server: drop its cached folios and reset readahead. */
+  /**
+   * setSize(n) once no writeback is in flight, so no write issued before the
+   * truncate lands on the server after it (the filesystem then sets the
+   * server's end of file).
+   */
+  async truncate(n: number): Promise<void> {
+    checkCount('size', n);
+    while (this.wbActive) await this.wbActive;
+    this.setSize(n);
+  }
+
+  /**
+   * The file changed on the server: drop its clean cached folios and reset
+   * readahead. Dirty data is kept (flush first, e.g. on a lease break); the
+   * zero point is forgotten, so everything below the size is read again.
+   */
   invalidate(): void {
     this.cache.invalidateFile(this.key);
+    this.zeroPoint = Infinity;
+    this.ra.window = 0;
+    this.ra.prevStart = this.ra.prevEnd = this.ra.issuedTo = 0;
+  }
+
+  /**
+   * Drop every cached folio of the file, dirty ones included, and any sticky
+   * error: the file was deleted, or a lease break says the data is not ours.
+   * Writeback in flight finishes but changes nothing in the cache.
+   */
+  discard(): void {
+    if (this.expireTimer) clearTimeout(this.expireTimer);
+    this.expireTimer = null;
+    this.cache.discardFile(this.key);
+    this.stickyError = 0;
     this.ra.window = 0;
     this.ra.prevStart = this.ra.prevEnd = this.ra.issuedTo = 0;
   }

@@ -17,14 +17,14 @@
  * order.
  */
 import { Bvecq, type BvecqPos } from './bvecq.js';
-import type { NetfsReadOps } from './ops.js';
-import type { Folio, PageCache } from './page-cache.js';
+import type { NetfsReadOps, NetfsWriteOps } from './ops.js';
+import type { Folio, PageCache, WritebackFolio } from './page-cache.js';
 import { traceRreq } from './trace.js';
 
 /** Retries of one subrequest for retryable errors or no progress (read-retry.ts). */
 export const NETFS_MAX_RETRIES = 3;
 
-export type NetfsOrigin = 'read' | 'readahead' | 'unbuffered-read';
+export type NetfsOrigin = 'read' | 'readahead' | 'unbuffered-read' | 'writeback' | 'unbuffered-write';
 
 /** Where a subrequest's data comes from. */
 export type SubreqSource = 'server' | 'zero';
@@ -168,6 +168,136 @@ export class IoRequest {
   }
 
   /** Mark the request finished and wake whoever awaits `done`. */
+  finish(): void {
+    if (this.completed) return;
+    this.completed = true;
+    this.resolveDone();
+  }
+}
+
+/** One slice of a write request, handed to the filesystem. */
+export class WriteSubrequest {
+  readonly debugId: string;
+  state: SubreqState = 'in-progress';
+  /** Bytes the filesystem reported written for the current issue. */
+  transferred = 0;
+  /** Negative errno of the current issue, 0 if none. */
+  error = 0;
+  retryable = false;
+  retries = 0;
+  /** Bumped at each issue, so a late complete() of an earlier issue is ignored. */
+  issueGen = 0;
+  /** Next subrequest in file order. */
+  next: WriteSubrequest | null = null;
+
+  constructor(
+    readonly wreq: WriteRequest,
+    readonly index: number,
+    readonly start: number,
+    /** Bytes to write; cut down to what was written when a follow-up takes the rest. */
+    public len: number,
+    /** Private position at the first byte of this slice (never handed out). */
+    readonly sourceStart: BvecqPos,
+  ) {
+    this.debugId = `W=${wreq.debugId.toString(16).padStart(8, '0')}[${index.toString(16)}]`;
+  }
+
+  /** The request, under the name traces read. */
+  get rreq(): WriteRequest {
+    return this.wreq;
+  }
+
+  get end(): number {
+    return this.start + this.len;
+  }
+}
+
+export interface WriteRequestInit {
+  origin: 'writeback' | 'unbuffered-write';
+  ops: NetfsWriteOps;
+  /** Writeback: the folios' dirty ranges in file order (from PageCache.beginWriteback). */
+  cache?: PageCache;
+  folios?: WritebackFolio[];
+  /** Unbuffered: a chain over the caller's buffer from `start`, already loaded. */
+  chain?: Bvecq;
+  start?: number;
+  /** Called in file order as each written range is collected (zero point upkeep). */
+  onWritten?: (start: number, end: number) => void;
+}
+
+/**
+ * One write: dirty folio ranges (possibly with gaps between runs) or a
+ * caller's buffer. Same cursors as IoRequest; the chain is discontiguous
+ * where the runs are, and no subrequest spans a gap.
+ */
+export class WriteRequest {
+  readonly debugId = nextRequestId++;
+  readonly origin: 'writeback' | 'unbuffered-write';
+  readonly ops: NetfsWriteOps;
+  readonly cache: PageCache | null;
+  readonly folios: WritebackFolio[];
+  /** File span: first byte and bytes to the last (gaps included; for traces). */
+  readonly start: number;
+  readonly len: number;
+  readonly chain: Bvecq;
+  readonly loadPos: BvecqPos;
+  loadedTo: number;
+  foliosLoaded = 0;
+  readonly dispatchPos: BvecqPos;
+  submittedTo: number;
+  /** File position completion has reached, in file order. Only moves forward. */
+  collectedTo: number;
+  /** First permanent error (negative errno), 0 if none. */
+  error = 0;
+  subreqCount = 0;
+  front: WriteSubrequest | null = null;
+  back: WriteSubrequest | null = null;
+  readonly terminated: WriteSubrequest[] = [];
+  collectScheduled = false;
+  allIssued = false;
+  completed = false;
+  /** Folios handed back to the cache by the collector so far. */
+  foliosDone = 0;
+  readonly onWritten: ((start: number, end: number) => void) | null;
+  /** Settles (never rejects) once everything is collected. */
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+
+  constructor(init: WriteRequestInit) {
+    this.origin = init.origin;
+    this.ops = init.ops;
+    this.cache = init.cache ?? null;
+    this.folios = init.folios ?? [];
+    this.chain = init.chain ?? new Bvecq();
+    const first = this.folios[0];
+    const last = this.folios[this.folios.length - 1];
+    this.start = init.chain ? (init.start ?? 0) : (first?.from ?? 0);
+    this.len = init.chain ? this.chain.length : (last?.to ?? 0) - this.start;
+    this.loadedTo = init.chain ? this.start + this.chain.length : this.start;
+    this.loadPos = init.chain ? this.chain.at(this.chain.length) : this.chain.start();
+    this.dispatchPos = this.chain.start();
+    this.submittedTo = this.collectedTo = this.start;
+    this.onWritten = init.onWritten ?? null;
+    this.done = new Promise<void>((resolve) => (this.resolveDone = resolve));
+    traceRreq(this, 'new');
+  }
+
+  get end(): number {
+    return this.start + this.len;
+  }
+
+  appendSubreq(s: WriteSubrequest): void {
+    if (this.back) this.back.next = s;
+    else this.front = s;
+    this.back = s;
+  }
+
+  insertAfter(after: WriteSubrequest, s: WriteSubrequest): void {
+    s.next = after.next;
+    after.next = s;
+    if (this.back === after) this.back = s;
+  }
+
   finish(): void {
     if (this.completed) return;
     this.completed = true;

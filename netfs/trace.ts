@@ -13,12 +13,12 @@ export const netfsChannel = diagnostics_channel.channel(NETFS_TRACE_CHANNEL);
 
 /** Why a subrequest changed state. */
 export type NetfsSreqTrace =
-  | 'submit' // handed to ops.issueRead
+  | 'submit' // handed to ops.issueRead / ops.issueWrite
   | 'zero' // a range filled with zeros without the server (past the file size)
   | 'terminated' // the filesystem called complete()
   | 'dup-complete' // complete() called again for the same issue: ignored
   | 'too-much' // transferred > len: "too much data read", an error
-  | 'short' // transferred < len without eof: a follow-up will read the rest
+  | 'short' // transferred < len without eof: a follow-up will read (write) the rest
   | 'follow-up' // the follow-up subrequest for the rest of a short read
   | 'no-progress' // zero bytes without eof or error: retried within the bound
   | 'eof' // end of file: rest of the subrequest zero-filled
