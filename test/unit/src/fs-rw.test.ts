@@ -1,0 +1,359 @@
+/**
+ * The read-write filesystem through its FUSE handlers, against the in-memory
+ * FsTree, with real netfs inodes (netfs's own write path when it has one,
+ * write-through otherwise).
+ */
+import t from 'tap';
+import { NetfsInode, PageCache } from '../../../netfs/index.js';
+import { SmbFs, type InodeFactory } from '../../../src/fs.js';
+import { hasWritePath, WriteThroughInode, type FsInode } from '../../../src/fs-inode.js';
+import { O_APPEND, O_CREAT, O_EXCL, O_TRUNC } from '../../../src/fs-files.js';
+import { makeFuseOps } from '../../../src/fuse-ops.js';
+import { toFuseErrno } from '../../../src/errno.js';
+import { decodeMfSymlink, encodeMfSymlink } from '../../../src/mfsymlink.js';
+import type { CacheMode } from '../../../src/config.js';
+import { FakeTree } from '../../helpers/fake-tree.js';
+
+const O_RDWR = 2;
+const O_WRONLY = 1;
+
+function setup(over: { cache?: CacheMode; factory?: InodeFactory; leaseState?: number } = {}) {
+  const tree = new FakeTree();
+  if (over.leaseState !== undefined) tree.leaseState = over.leaseState;
+  tree.add('', null);
+  tree.add('docs', null);
+  tree.add('docs\\a.txt', Buffer.from('alpha\n'));
+  tree.add('hello.txt', Buffer.from('hello world\n'));
+  const cache = new PageCache({ maxBytes: 16 * 1024 * 1024, folioSize: 65536 });
+  const factory: InodeFactory = over.factory ?? ((key, size, ops) => {
+    const inode = new NetfsInode({ key, size, ops, cache, readaheadMax: 0 });
+    return hasWritePath(inode) ? inode : new WriteThroughInode(inode, ops);
+  });
+  let now = 1_000_000;
+  const fs = new SmbFs(tree, {
+    uid: 1, gid: 2, fileMode: 0o644, dirMode: 0o755, actimeoMs: 1000, rsize: 1 << 20, wsize: 1 << 20,
+    cache: over.cache ?? 'strict', now: () => now,
+  }, factory);
+  const ops = makeFuseOps(fs, { timeoutMs: 5000 }) as Record<string, (...a: unknown[]) => void>;
+  const call = (name: string, ...args: unknown[]) =>
+    new Promise<unknown[]>((resolve) => ops[name]!(...args, (...r: unknown[]) => resolve(r)));
+  const openFh = async (path: string, flags: number) => {
+    const [err, fh] = await call('open', path, flags) as [number, number];
+    if (err !== 0) throw new Error(`open ${path}: ${err}`);
+    return fh;
+  };
+  const write = async (path: string, fh: number, data: string | Buffer, pos: number) => {
+    const b = Buffer.isBuffer(data) ? data : Buffer.from(data);
+    return (await call('write', path, fh, b, b.length, pos))[0] as number;
+  };
+  const read = async (path: string, fh: number, len: number, pos: number) => {
+    const b = Buffer.alloc(len);
+    const [n] = await call('read', path, fh, b, len, pos) as [number];
+    if (n < 0) throw new Error(`read: ${n}`);
+    return b.subarray(0, n);
+  };
+  const close = async (path: string, fh: number) => {
+    const [e] = await call('flush', path, fh) as [number];
+    await call('release', path, fh);
+    return e;
+  };
+  const stat = async (path: string) => (await call('getattr', path)) as [number, { mode: number; size: number; mtime: Date; nlink: number }?];
+  return { tree, fs, call, openFh, write, read, close, stat, advance: (ms: number) => (now += ms) };
+}
+
+for (const cache of ['strict', 'loose', 'none'] as const) {
+  t.test(`create, write, read back, size before close (cache=${cache})`, async (t) => {
+    const { tree, call, write, read, close, stat } = setup({ cache });
+    t.same(await stat('/new.txt'), [-2], 'absent (cached negatively)');
+    const [err, fh] = await call('create', '/new.txt', 0o644) as [number, number];
+    t.equal(err, 0);
+    t.equal((await stat('/new.txt'))[1]!.size, 0, 'negative entry gone after create');
+    const [, list] = await call('readdir', '/') as [number, string[]];
+    t.ok(list.includes('new.txt'), 'parent listing invalidated');
+    t.equal(await write('/new.txt', fh, 'hello ', 0), 6);
+    t.equal(await write('/new.txt', fh, 'there', 6), 5);
+    t.equal((await stat('/new.txt'))[1]!.size, 11, 'size visible before close');
+    t.equal((await read('/new.txt', fh, 100, 0)).toString(), 'hello there');
+    t.equal(await write('/new.txt', fh, 'X', 20), 1, 'write past EOF');
+    t.same([...(await read('/new.txt', fh, 100, 0))].slice(11, 20), Array(9).fill(0), 'hole reads as zeros');
+    t.equal(await close('/new.txt', fh), 0);
+    t.equal(tree.find('new.txt').data!.length, 21);
+    t.equal(tree.text('new.txt').slice(0, 11), 'hello there');
+    t.equal((await stat('/new.txt'))[1]!.size, 21, 'server size after close');
+    t.equal(tree.handles.size, 0);
+  });
+}
+
+t.test('O_EXCL, O_TRUNC, O_WRONLY', async (t) => {
+  const { tree, fs, openFh, write, close, read } = setup();
+  t.equal(await fs.create('/hello.txt', O_CREAT | O_EXCL | O_RDWR).catch(toFuseErrno), -17, 'EEXIST');
+  const fh = await fs.create('/excl.txt', O_CREAT | O_EXCL | O_RDWR);
+  await close('/excl.txt', fh);
+  const tr = await openFh('/hello.txt', O_WRONLY | O_TRUNC);
+  t.equal(tree.find('hello.txt').data!.length, 0, 'truncated in the open');
+  await write('/hello.txt', tr, 'new', 0);
+  await close('/hello.txt', tr);
+  t.equal(tree.text('hello.txt'), 'new');
+  const r = await openFh('/hello.txt', 0);
+  t.equal((await read('/hello.txt', r, 100, 0)).toString(), 'new', 'no stale pages after the change');
+  t.equal(await write('/hello.txt', r, 'x', 0), -9, 'EBADF writing a read-only descriptor');
+  await close('/hello.txt', r);
+});
+
+t.test('O_APPEND from several descriptors never overwrites', async (t) => {
+  const { tree, openFh, write, close } = setup();
+  const a = await openFh('/hello.txt', O_WRONLY | O_APPEND);
+  const b = await openFh('/hello.txt', O_WRONLY | O_APPEND);
+  const writes: Array<Promise<number>> = [];
+  for (let i = 0; i < 20; i++) writes.push(write('/hello.txt', i % 2 ? a : b, `<${i}>`, 0));
+  await Promise.all(writes);
+  await close('/hello.txt', a);
+  await close('/hello.txt', b);
+  const text = tree.text('hello.txt');
+  t.ok(text.startsWith('hello world\n'), 'original kept');
+  for (let i = 0; i < 20; i++) t.ok(text.includes(`<${i}>`), `append ${i} present`);
+  t.equal(text.length, 12 + 20 * 3 + 10 * 1);
+});
+
+t.test('truncate and ftruncate, up and down', async (t) => {
+  const { tree, call, openFh, write, read, close, stat } = setup();
+  t.same(await call('truncate', '/hello.txt', 5), [0]);
+  t.equal(tree.text('hello.txt'), 'hello');
+  t.equal((await stat('/hello.txt'))[1]!.size, 5);
+  const fh = await openFh('/hello.txt', O_RDWR);
+  t.same(await call('ftruncate', '/hello.txt', fh, 8), [0]);
+  t.same([...(await read('/hello.txt', fh, 100, 0))], [...Buffer.from('hello'), 0, 0, 0]);
+  await write('/hello.txt', fh, 'abcdef', 0);
+  t.same(await call('ftruncate', '/hello.txt', fh, 2), [0]);
+  t.equal((await read('/hello.txt', fh, 100, 0)).toString(), 'ab');
+  t.equal((await stat('/hello.txt'))[1]!.size, 2);
+  await close('/hello.txt', fh);
+  t.equal(tree.text('hello.txt'), 'ab');
+});
+
+t.test('unlink of an open file: name gone at once, descriptor works, deleted on last close', async (t) => {
+  const { tree, call, openFh, write, read, close, stat } = setup();
+  const fh = await openFh('/docs/a.txt', O_RDWR);
+  t.same(await call('unlink', '/docs/a.txt'), [0]);
+  t.same(await stat('/docs/a.txt'), [-2], 'name gone');
+  const [, names] = await call('readdir', '/docs') as [number, string[]];
+  t.notOk(names.includes('a.txt'));
+  const hidden = [...tree.files.keys()].find((p) => p.startsWith('docs\\.smbfuse-deleted-'));
+  t.ok(hidden, 'silly-renamed to a hidden name');
+  await write('/docs/a.txt', fh, 'ALPHA', 0);
+  t.equal((await read('/docs/a.txt', fh, 100, 0)).toString(), 'ALPHA\n', 'still reads and writes');
+  await close('/docs/a.txt', fh);
+  t.notOk(tree.files.has(hidden!), 'deleted on last close');
+  t.same([...tree.files.keys()].filter((p) => p.startsWith('docs\\')), []);
+  t.same(await call('unlink', '/docs/nope'), [-2]);
+  t.same(await call('unlink', '/hello.txt'), [0], 'closed file: one unlink');
+  t.notOk(tree.files.has('hello.txt'));
+});
+
+t.test('rename: plain, over a file, over an open file, directories, across directories', async (t) => {
+  const { tree, call, openFh, write, read, close, stat } = setup();
+  t.same(await call('rename', '/hello.txt', '/docs/h.txt'), [0], 'across directories');
+  t.same(await stat('/hello.txt'), [-2]);
+  t.equal((await stat('/docs/h.txt'))[1]!.size, 12);
+  t.same(await call('rename', '/docs/h.txt', '/docs/a.txt'), [0], 'over an existing file');
+  t.equal(tree.text('docs\\a.txt'), 'hello world\n');
+  tree.add('old.txt', Buffer.from('old'));
+  const held = await openFh('/docs/a.txt', 0);
+  t.same(await call('rename', '/old.txt', '/docs/a.txt'), [0], 'over a file open here');
+  t.equal((await read('/docs/a.txt', held, 100, 0)).toString(), 'hello world\n', 'open descriptor keeps the old data');
+  await close('/docs/a.txt', held);
+  t.equal(tree.text('docs\\a.txt'), 'old');
+  t.same([...tree.files.keys()].filter((p) => p.includes('smbfuse-deleted')), [], 'replaced file deleted on close');
+
+  const fh = await openFh('/docs/a.txt', O_RDWR);
+  t.same(await call('rename', '/docs', '/moved'), [0], 'directory rename with an open file below');
+  t.same(await stat('/docs/a.txt'), [-2]);
+  await write('/moved/a.txt', fh, 'NEW', 0);
+  t.equal((await stat('/moved/a.txt'))[1]!.size, 3, 'open file followed the rename');
+  await close('/moved/a.txt', fh);
+  t.equal(tree.text('moved\\a.txt'), 'NEW');
+
+  tree.add('empty', null);
+  t.same(await call('rename', '/moved', '/empty'), [0], 'over an empty directory');
+  t.equal(tree.text('empty\\a.txt'), 'NEW');
+  tree.add('full', null);
+  tree.add('full\\x', Buffer.from('x'));
+  t.same(await call('rename', '/empty', '/full'), [-39], 'ENOTEMPTY over a non-empty directory');
+  t.same(await call('rename', '/empty', '/full/x'), [-20], 'ENOTDIR dir over file');
+  t.same(await call('rename', '/full/x', '/empty'), [-21], 'EISDIR file over dir');
+});
+
+t.test('mkdir, rmdir, ENOTEMPTY, ENAMETOOLONG, special characters', async (t) => {
+  const { tree, call, stat } = setup();
+  t.same(await stat('/d'), [-2]);
+  t.same(await call('mkdir', '/d', 0o755), [0]);
+  t.equal((await stat('/d'))[1]!.mode, 0o040755);
+  t.same(await call('mkdir', '/d', 0o755), [-17]);
+  const [e, fh] = await call('create', '/d/f', 0o644) as [number, number];
+  t.equal(e, 0);
+  await call('release', '/d/f', fh);
+  t.same(await call('rmdir', '/d'), [-39], 'ENOTEMPTY');
+  t.same(await call('unlink', '/d/f'), [0]);
+  t.same(await call('rmdir', '/d'), [0]);
+  t.same(await stat('/d'), [-2]);
+  t.same(await call('mkdir', '/' + 'x'.repeat(256), 0o755), [-36]);
+  t.same(await call('mkdir', '/' + 'x'.repeat(255), 0o755), [0]);
+  const [e2, f2] = await call('create', '/a:b?c*"<>|', 0o644) as [number, number];
+  t.equal(e2, 0);
+  await call('release', '/a:b?c*"<>|', f2);
+  t.ok(tree.files.has('a\uf022b\uf025c\uf021\uf020\uf023\uf024\uf027'), 'stored with the private-use mapping');
+  const [, names] = await call('readdir', '/') as [number, string[]];
+  t.ok(names.includes('a:b?c*"<>|'), 'round-trips');
+});
+
+t.test('chmod maps write bits to READONLY; chown accepted; utimens; link', async (t) => {
+  const { tree, call, stat } = setup();
+  t.same(await call('chmod', '/hello.txt', 0o444), [0]);
+  t.equal(tree.find('hello.txt').stat.attributes & 1, 1, 'READONLY set');
+  t.equal((await stat('/hello.txt'))[1]!.mode, 0o100444);
+  t.same(await call('chmod', '/hello.txt', 0o600), [0]);
+  t.equal(tree.find('hello.txt').stat.attributes & 1, 0, 'READONLY cleared');
+  const n = tree.calls['setAttributesPath'];
+  t.same(await call('chmod', '/hello.txt', 0o755), [0], 'other bits accepted');
+  t.equal(tree.calls['setAttributesPath'], n, 'no change sent');
+  t.same(await call('chmod', '/docs', 0o700), [0]);
+  t.same(await call('chown', '/hello.txt', 4242, 4242), [0], 'chown accepted (ignored)');
+  t.same(await call('chown', '/nope', 0, 0), [-2]);
+  const when = Date.UTC(2020, 0, 2);
+  t.same(await call('utimens', '/hello.txt', when, when), [0]);
+  t.equal((await stat('/hello.txt'))[1]!.mtime.getTime(), when);
+  t.same(await call('link', '/hello.txt', '/docs/hard'), [0]);
+  t.equal((await stat('/docs/hard'))[1]!.nlink, 2);
+  t.same(await call('chmod', '/hello.txt', 0o444), [0]);
+  t.same(await call('unlink', '/hello.txt'), [0], 'a READONLY file can still be removed');
+});
+
+t.test('mfsymlinks: format, symlink/readlink, getattr as a link', async (t) => {
+  const body = encodeMfSymlink('../some/target');
+  t.equal(body.length, 1067);
+  t.equal(body.toString('latin1', 0, 10), 'XSym\n0014\n');
+  t.match(body.toString('latin1', 10, 43), /^[0-9a-f]{32}\n$/);
+  t.equal(body.toString('latin1', 43, 58), '../some/target\n');
+  t.equal(body[1066], 0x20, 'space padding');
+  t.equal(decodeMfSymlink(body), '../some/target');
+  const bad = Buffer.from(body);
+  bad[45] = 0x41;
+  t.equal(decodeMfSymlink(bad), null, 'MD5 mismatch: not a link');
+  t.equal(decodeMfSymlink(body.subarray(1)), null);
+  t.equal(decodeMfSymlink(encodeMfSymlink('ünï/ç')), 'ünï/ç');
+  t.throws(() => encodeMfSymlink('x'.repeat(1025)));
+
+  const { tree, call, stat } = setup();
+  t.same(await call('symlink', 'docs/a.txt', '/ln'), [0]);
+  t.equal(tree.find('ln').data!.length, 1067);
+  const [, st] = await stat('/ln');
+  t.equal(st!.mode & 0o170000, 0o120000, 'S_IFLNK');
+  t.equal(st!.size, 10);
+  t.same(await call('readlink', '/ln'), [0, 'docs/a.txt']);
+  t.same(await call('readlink', '/hello.txt'), [-22]);
+  tree.add('plain1067', Buffer.alloc(1067, 0x41));
+  t.equal((await stat('/plain1067'))[1]!.mode & 0o170000, 0o100000, 'a 1067-byte ordinary file stays regular');
+  t.same(await call('symlink', 'x', '/ln'), [-17]);
+});
+
+t.test('xattrs: user.* ↔ EAs, other namespaces ENOTSUP', async (t) => {
+  const { tree, call } = setup();
+  t.same(await call('listxattr', '/hello.txt'), [0, []]);
+  t.same(await call('getxattr', '/hello.txt', 'user.k', 0), [-61]);
+  t.same(await call('setxattr', '/hello.txt', 'user.k', Buffer.from('v1'), 0, 0), [0]);
+  t.same(tree.find('hello.txt').eas.get('k'), Buffer.from('v1'), 'stored without the prefix');
+  t.same(await call('getxattr', '/hello.txt', 'user.k', 0), [0, Buffer.from('v1')]);
+  t.same(await call('listxattr', '/hello.txt'), [0, ['user.k']]);
+  t.same(await call('setxattr', '/hello.txt', 'user.k', Buffer.from('v2'), 0, 1 /* XATTR_CREATE */), [-17]);
+  t.same(await call('setxattr', '/hello.txt', 'user.z', Buffer.from('v2'), 0, 2 /* XATTR_REPLACE */), [-61]);
+  t.same(await call('removexattr', '/hello.txt', 'user.k'), [0]);
+  t.same(await call('removexattr', '/hello.txt', 'user.k'), [-61]);
+  t.same(await call('getxattr', '/hello.txt', 'security.selinux', 0), [-95]);
+  t.same(await call('setxattr', '/hello.txt', 'trusted.x', Buffer.from('v'), 0, 0), [-95]);
+});
+
+/** A scripted inode: records calls, and its flush fails once with `sticky`. */
+function stickyFactory(): { factory: InodeFactory; fail: (errno: number) => void } {
+  let pending = 0;
+  const factory: InodeFactory = (_key, size) => {
+    let sz = size;
+    let dirty = 0;
+    const inode: FsInode = {
+      get size() { return sz; },
+      get dirtyBytes() { return dirty; },
+      read: async () => 0,
+      readUnbuffered: async () => 0,
+      write: async (pos: number, buf: Buffer) => { dirty += buf.length; sz = Math.max(sz, pos + buf.length); },
+      writeUnbuffered: async () => {},
+      flush: async () => {
+        dirty = 0;
+        if (pending) {
+          const e = pending;
+          pending = 0;
+          throw Object.assign(new Error('write failed'), { code: 'NETFS_IO_ERROR', errno: e });
+        }
+      },
+      setSize: (n: number) => { sz = n; },
+      invalidate: () => {},
+      discard: () => {},
+    };
+    return inode;
+  };
+  return { factory, fail: (e) => (pending = e) };
+}
+
+t.test('a failed writeback is returned once by flush/fsync', async (t) => {
+  const { factory, fail } = stickyFactory();
+  const { call, openFh, write } = setup({ factory });
+  const fh = await openFh('/hello.txt', O_RDWR);
+  t.equal(await write('/hello.txt', fh, 'data', 0), 4, 'buffered write succeeds');
+  fail(-28);
+  t.same(await call('flush', '/hello.txt', fh), [-28], 'ENOSPC at close');
+  t.same(await call('flush', '/hello.txt', fh), [0], 'only once');
+  fail(-5);
+  t.same(await call('fsync', '/hello.txt', false, fh), [-5], 'fsync reports it too');
+  t.same(await call('fsync', '/hello.txt', false, fh), [0]);
+  t.same(await call('release', '/hello.txt', fh), [0]);
+});
+
+t.test('cache=strict: no R lease means no cached reads; a break flushes and drops pages', async (t) => {
+  const { tree, fs, openFh, read, write, close } = setup({ leaseState: 0 });
+  const fh = await openFh('/hello.txt', O_RDWR);
+  await read('/hello.txt', fh, 100, 0);
+  const reads = tree.calls['read'] ?? 0;
+  await read('/hello.txt', fh, 100, 0);
+  t.equal(tree.calls['read'], reads + 1, 'without R every read goes to the server');
+  await write('/hello.txt', fh, 'HELLO', 0);
+  t.equal(tree.text('hello.txt'), 'HELLO world\n', 'without W the write went through at once');
+  await close('/hello.txt', fh);
+
+  tree.leaseState = 7;
+  const g = await openFh('/hello.txt', O_RDWR);
+  await read('/hello.txt', g, 100, 0);
+  const r2 = tree.calls['read'] ?? 0;
+  await read('/hello.txt', g, 100, 0);
+  t.equal(tree.calls['read'], r2, 'with R reads hit the cache');
+  const h = fs.handles.getFile(g)!;
+  await tree.breakLease(h.fileId, 0);
+  t.equal(h.leaseState, 0, 'lease state follows the break');
+  tree.find('hello.txt').data = Buffer.from('changed elsewhere');
+  t.equal((await read('/hello.txt', g, 100, 0)).toString(), 'changed elsewhere', 'pages dropped on losing R');
+  await close('/hello.txt', g);
+});
+
+t.test('unmount writes back and closes everything', async (t) => {
+  const { tree, fs, openFh, write } = setup();
+  const fh = await openFh('/hello.txt', O_RDWR);
+  await write('/hello.txt', fh, 'BYE', 0);
+  await fs.closeAll();
+  t.equal(tree.text('hello.txt').slice(0, 3), 'BYE');
+  t.equal(tree.handles.size, 0);
+  t.equal(fs.handles.size, 0);
+});
+
+t.test('statfs on a read-write mount is not ST_RDONLY', async (t) => {
+  const { call } = setup();
+  const [, s] = await call('statfs', '/') as [number, { flag: number }];
+  t.equal(s.flag, 0);
+  void O_APPEND;
+});
