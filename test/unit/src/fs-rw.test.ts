@@ -26,7 +26,7 @@ function setup(over: { cache?: CacheMode; factory?: InodeFactory; leaseState?: n
   tree.add('hello.txt', Buffer.from('hello world\n'));
   const cache = new PageCache({ maxBytes: 16 * 1024 * 1024, folioSize: 65536 });
   const factory: InodeFactory = over.factory ?? ((key, size, ops) => {
-    const inode = new NetfsInode({ key, size, ops, cache, readaheadMax: 0 });
+    const inode = new NetfsInode({ key, size, ops, cache, readaheadMax: 0, writeOps: ops });
     return hasWritePath(inode) ? inode : new WriteThroughInode(inode, ops);
   });
   let now = 1_000_000;

@@ -26,7 +26,7 @@ function setup(over: { timeoutMs?: number; maxIdleInodes?: number; readOnly?: bo
   const made: string[] = [];
   const factory: InodeFactory = (key, size, ops) => {
     made.push(key);
-    const inode = new NetfsInode({ key, size, ops, cache, readaheadMax: 0 });
+    const inode = new NetfsInode({ key, size, ops, cache, readaheadMax: 0, writeOps: ops });
     return hasWritePath(inode) ? inode : new WriteThroughInode(inode, ops);
   };
   const fs = new SmbFs(tree, {
