@@ -58,6 +58,8 @@ export interface InodeSlot {
   appendTail: Promise<unknown>;
   /** Unlinked while open: delete `path` on the last close. */
   deleteOnClose: boolean;
+  /** Server CLOSEs of this file's handles in flight (a CLOSE after writes may set mtime). */
+  closing: Promise<unknown>;
 }
 
 export type OpenFile = FileHandle<InodeSlot>;
@@ -209,7 +211,7 @@ export class SmbFiles {
       const key = `${path}:${version}#${++this.seq}`;
       slot = {
         key, path, ops, inode: this.makeInode(key, st.size, ops), opens: 0, handles: new Set(), version,
-        written: false, lastWrite: null, appendTail: Promise.resolve(), deleteOnClose: false,
+        written: false, lastWrite: null, appendTail: Promise.resolve(), deleteOnClose: false, closing: Promise.resolve(),
       };
     } else if (truncated) {
       slot.inode.setSize(0);
@@ -318,7 +320,9 @@ export class SmbFiles {
     slot.ops.detach(h.fileId);
     slot.handles.delete(h);
     const last = --slot.opens === 0;
-    await this.tree.close(h.fileId).catch((e: unknown) => (err ??= e));
+    const closing = this.tree.close(h.fileId).catch((e: unknown) => (err ??= e));
+    slot.closing = Promise.all([slot.closing, closing]);
+    await closing;
     if (last) {
       if (this.open.get(slot.path) === slot) this.open.delete(slot.path);
       if (slot.deleteOnClose) {

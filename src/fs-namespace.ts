@@ -206,6 +206,8 @@ export async function truncate(fs: SmbFs, path: string, size: number): Promise<v
 export async function utimens(fs: SmbFs, path: string, atimeMs: number, mtimeMs: number): Promise<void> {
   fs.checkWritable();
   const times = { lastAccessTime: new Date(atimeMs), lastWriteTime: new Date(mtimeMs) };
+  // A CLOSE in flight after writes would set mtime again on the server: wait for it.
+  await fs.files.openSlot(path)?.closing;
   const slot = fs.files.openSlot(path);
   await fs.files.flushPath(path);
   const fileId = slot?.ops.writeHandle;
