@@ -55,6 +55,8 @@ export function oplockToLeaseState(level: number): number {
 
 interface LeaseEntry {
   key: Buffer;
+  /** Lower-cased share path the lease was granted on (until renamed or deleted). */
+  path: string | null;
   state: number;
   epoch: number;
   /** Hex FileIds of our open handles under this lease. */
@@ -65,6 +67,8 @@ export class LeaseTable extends EventEmitter<{ break: [SmbBreakRecord] }> {
   private readonly leases = new Map<string, LeaseEntry>();
   private readonly oplocks = new Map<string, { fileId: Buffer; level: number }>();
   private readonly byHandle = new Map<string, string>();
+  /** Lower-cased path → lease key hex, so opens of one file share one lease. */
+  private readonly byPath = new Map<string, string>();
   private handler: SmbBreakHandler | null = null;
 
   constructor(private readonly core: TreeCore) {
@@ -86,13 +90,44 @@ export class LeaseTable extends EventEmitter<{ break: [SmbBreakRecord] }> {
     return this.leases.get(key.toString('hex'))?.state;
   }
 
-  /** Record a lease granted on an open handle. */
-  addLease(fileId: Buffer, key: Buffer, state: number, epoch: number): void {
+  /**
+   * The key of a lease we hold on `path`, if any. Every open of one file
+   * should use one lease key: a second key for the same file makes the
+   * server break our own lease (MS-SMB2 3.3.5.9.8).
+   */
+  keyForPath(path: string): Buffer | undefined {
+    const k = this.byPath.get(path.toLowerCase());
+    return k === undefined ? undefined : this.leases.get(k)?.key;
+  }
+
+  /** `path` was renamed or deleted: later opens of that name get a new key. */
+  dropPath(path: string): void {
+    const p = path.toLowerCase();
+    const k = this.byPath.get(p);
+    if (k === undefined) return;
+    this.byPath.delete(p);
+    const e = this.leases.get(k);
+    if (e) e.path = null;
+  }
+
+  /** The file open as `fileId` was renamed: its lease no longer belongs to its old name. */
+  dropHandlePath(fileId: Buffer): void {
+    const k = this.byHandle.get(fileId.toString('hex'));
+    const e = k === undefined ? undefined : this.leases.get(k);
+    if (e?.path) this.dropPath(e.path);
+  }
+
+  /** Record a lease granted on an open handle of `path`. */
+  addLease(fileId: Buffer, key: Buffer, state: number, epoch: number, path: string | null = null): void {
     const k = key.toString('hex');
     let e = this.leases.get(k);
     if (!e) {
-      e = { key: Buffer.from(key), state, epoch, handles: new Set() };
+      e = { key: Buffer.from(key), path: null, state, epoch, handles: new Set() };
       this.leases.set(k, e);
+    }
+    if (path !== null && e.path === null) {
+      e.path = path.toLowerCase();
+      this.byPath.set(e.path, k);
     }
     e.state = state;
     e.epoch = Math.max(e.epoch, epoch);
@@ -115,7 +150,11 @@ export class LeaseTable extends EventEmitter<{ break: [SmbBreakRecord] }> {
     if (k === undefined) return;
     this.byHandle.delete(h);
     const e = this.leases.get(k);
-    if (e && (e.handles.delete(h), e.handles.size === 0)) this.leases.delete(k);
+    if (!e) return;
+    e.handles.delete(h);
+    if (e.handles.size > 0) return;
+    this.leases.delete(k);
+    if (e.path !== null && this.byPath.get(e.path) === k) this.byPath.delete(e.path);
   }
 
   /** Entry point for every server notification on the connection. */

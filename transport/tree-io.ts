@@ -34,7 +34,7 @@ import { decodeQueryInfoResponse, decodeSetInfoResponse, InfoType } from './pdu/
 import { decodeWriteResponse, encodeWriteRequest } from './pdu/write.js';
 import { LeaseTable, oplockToLeaseState } from './lease.js';
 import { expectStatus } from './session.js';
-import { nameError, statFromAll, statFromCreate, type TreeCore } from './tree-core.js';
+import { statFromAll, statFromCreate, type TreeCore } from './tree-core.js';
 import { SmbStatusError } from './errors.js';
 import { Dialect, type SmbCreateOptions, type SmbOpenResult, type SmbStat, type SmbTimes } from './types.js';
 
@@ -65,8 +65,26 @@ function leasing(core: TreeCore): boolean {
   return core.neg.dialect >= Dialect.SMB2_1 && (core.neg.capabilities & CAP_LEASING) !== 0;
 }
 
-/** CREATE with access, disposition and (optionally) a RWH lease or batch oplock. */
+/**
+ * CREATE with access, disposition and (optionally) a RWH lease or batch
+ * oplock. Without an explicit leaseKey, the key of a lease this tree already
+ * holds on the same path is reused; should the server refuse it
+ * (STATUS_INVALID_PARAMETER: the key belongs to another file now), the
+ * CREATE is retried once with a fresh key.
+ */
 export async function create(core: TreeCore, leases: LeaseTable, path: string, opts: SmbCreateOptions): Promise<SmbOpenResult> {
+  const reused = opts.lease && !opts.leaseKey && leasing(core) ? leases.keyForPath(path) : undefined;
+  try {
+    return await createOnce(core, leases, path, opts, opts.leaseKey ?? reused ?? null);
+  } catch (e) {
+    if (!reused || !(e instanceof SmbStatusError) || e.status !== NtStatus.STATUS_INVALID_PARAMETER) throw e;
+    leases.dropPath(path);
+    return createOnce(core, leases, path, opts, null);
+  }
+}
+
+/** One CREATE; `leaseKey` null means a new random key when a lease is wanted. */
+async function createOnce(core: TreeCore, leases: LeaseTable, path: string, opts: SmbCreateOptions, leaseKey: Buffer | null): Promise<SmbOpenResult> {
   let options = 0;
   if (opts.directory) options |= CreateOptions.FILE_DIRECTORY_FILE;
   if (opts.nonDirectory) options |= CreateOptions.FILE_NON_DIRECTORY_FILE;
@@ -75,7 +93,7 @@ export async function create(core: TreeCore, leases: LeaseTable, path: string, o
   let key: Buffer | null = null;
   if (opts.lease) {
     if (leasing(core)) {
-      key = opts.leaseKey ?? LeaseTable.newKey();
+      key = leaseKey ?? LeaseTable.newKey();
       const rwh = LeaseState.READ_CACHING | LeaseState.HANDLE_CACHING | LeaseState.WRITE_CACHING;
       const data = core.neg.dialect >= Dialect.SMB3_0 ? encodeLeaseV2ContextData({ leaseKey: key, leaseState: rwh }) : encodeLeaseV1ContextData({ leaseKey: key, leaseState: rwh });
       contexts.push({ name: CreateContextName.REQUEST_LEASE, data });
@@ -93,28 +111,24 @@ export async function create(core: TreeCore, leases: LeaseTable, path: string, o
     ...(contexts.length ? { contexts } : {}),
   });
   const r = await core.conn.request(m);
-  try {
-    expectStatus(r);
-  } catch (e) {
-    throw e instanceof SmbStatusError ? nameError(e, [path]) : e;
-  }
+  core.checkAll([r], [path]);
   const c = decodeCreateResponse(r.msg);
   const fileId = Buffer.from(c.fileId);
-  let leaseKey: Buffer | null = null;
+  let grantedKey: Buffer | null = null;
   let leaseState = 0;
   if (c.oplockLevel === OplockLevel.LEASE) {
     const ctx = c.contexts.find((x) => x.name === CreateContextName.REQUEST_LEASE);
     if (!ctx) throw new SmbProtocolError('CREATE granted a lease without a lease context');
     const l = decodeLeaseContextData(ctx.data);
-    leaseKey = Buffer.from(l.leaseKey);
+    grantedKey = Buffer.from(l.leaseKey);
     leaseState = l.leaseState;
-    if (key && !leaseKey.equals(key)) throw new SmbProtocolError('CREATE lease context carries another lease key');
-    leases.addLease(fileId, leaseKey, leaseState, l.epoch);
+    if (key && !grantedKey.equals(key)) throw new SmbProtocolError('CREATE lease context carries another lease key');
+    leases.addLease(fileId, grantedKey, leaseState, l.epoch, path);
   } else {
     leaseState = oplockToLeaseState(c.oplockLevel);
     leases.addOplock(fileId, c.oplockLevel);
   }
-  return { fileId, stat: statFromCreate(c), createAction: c.createAction, leaseKey, leaseState };
+  return { fileId, stat: statFromCreate(c), createAction: c.createAction, leaseKey: grantedKey, leaseState };
 }
 
 /**

@@ -161,6 +161,8 @@ export class Tree implements SmbRwTree {
   }
 
   renameHandle(fileId: Buffer, newPath: string, replace: boolean): Promise<void> {
+    this.leases.dropHandlePath(fileId);
+    this.leases.dropPath(newPath);
     return io.renameHandle(this.core, fileId, newPath, replace);
   }
 
@@ -181,14 +183,18 @@ export class Tree implements SmbRwTree {
   }
 
   renamePath(from: string, to: string, replace: boolean): Promise<void> {
+    this.leases.dropPath(from);
+    this.leases.dropPath(to);
     return ns.renamePath(this.core, from, to, replace);
   }
 
   unlinkPath(path: string): Promise<void> {
+    this.leases.dropPath(path);
     return ns.unlinkPath(this.core, path);
   }
 
   rmdirPath(path: string): Promise<void> {
+    this.leases.dropPath(path);
     return ns.rmdirPath(this.core, path);
   }
 

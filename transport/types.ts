@@ -86,7 +86,10 @@ export interface SmbCreateOptions {
    * on 2.1, v2 on 3.x), a batch oplock on 2.0.2.
    */
   lease?: boolean;
-  /** Lease key to use (reuse the key of other opens of the same file); default a new random key. */
+  /**
+   * Lease key to use. Default: the key of a lease this tree holds on the
+   * same path (so our own opens do not break each other), else a new one.
+   */
   leaseKey?: Buffer;
   /** Add DELETE access, needed by renameHandle and setDeleteOnClose. */
   delete?: boolean;

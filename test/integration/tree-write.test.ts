@@ -187,6 +187,32 @@ for (const [name, d] of dialects) {
       t.equal(await errnoOf(tree.stat(smb('no', 'such'))), E.ENOENT, 'missing parent');
     });
 
+    await t.test('opens of one file on one tree share a lease key', async (t) => {
+      await writeFile(local('same.txt'), 's');
+      let breaks = 0;
+      const count = (): void => void breaks++;
+      tree.leases.on('break', count);
+      t.teardown(() => tree.leases.off('break', count));
+      const a = await tree.create(smb('same.txt'), { access: 'readwrite', disposition: 'open', lease: true });
+      const b = await tree.create(smb('same.txt'), { access: 'read', disposition: 'open', lease: true });
+      if (d === Dialect.SMB2_0_2) {
+        t.equal(b.leaseState & 4, 0, 'a second batch oplock is not granted on 2.0.2');
+      } else {
+        t.same(b.leaseKey, a.leaseKey, 'same key reused');
+        t.equal(b.leaseState, 7, 'still RWH');
+      }
+      await tree.close(b.fileId);
+      await new Promise((r) => setTimeout(r, 50));
+      if (d !== Dialect.SMB2_0_2) t.equal(breaks, 0, 'no self-inflicted breaks (2.0.2 has no lease keys: its batch oplock breaks)');
+      // Renaming through a leaseless open breaks our H caching (Samba 4.17).
+      await tree.renamePath(smb('same.txt'), smb('moved.txt'), false);
+      await writeFile(local('same.txt'), 'new file under the old name');
+      const c = await tree.create(smb('same.txt'), { access: 'read', disposition: 'open', lease: true });
+      if (d !== Dialect.SMB2_0_2) t.not(c.leaseKey?.toString('hex'), a.leaseKey?.toString('hex'), 'a renamed-away lease is not reused for the new file');
+      await tree.close(c.fileId);
+      await tree.close(a.fileId);
+    });
+
     await t.test('lease or oplock break from a second client', async (t) => {
       await writeFile(local('shared.bin'), 'before');
       const f = await tree.create(smb('shared.bin'), { access: 'readwrite', disposition: 'open', lease: true });

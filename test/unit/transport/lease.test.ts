@@ -134,3 +134,21 @@ t.test('a malformed notification is dropped', async (t) => {
   const table = new LeaseTable(fakeCore([], []));
   t.doesNotThrow(() => table.onNotification(notification(new ByteList().u16(30).zeros(28))));
 });
+
+t.test('lease keys by path: reused while held, dropped on rename/unlink or last close', async (t) => {
+  const table = new LeaseTable(fakeCore([], []));
+  const other = Buffer.alloc(16, 0x42);
+  table.addLease(FILE_ID, KEY, 7, 1, 'Dir\\File.txt');
+  t.equal(hex(table.keyForPath('dir\\file.txt')!), hex(KEY), 'case-insensitive lookup');
+  table.addLease(other, KEY, 7, 1, 'dir\\file.txt');
+  table.forget(FILE_ID);
+  t.ok(table.keyForPath('dir\\file.txt'), 'kept while another handle holds it');
+  table.dropHandlePath(other);
+  t.equal(table.keyForPath('dir\\file.txt'), undefined, 'renamed handle: old name forgotten');
+  t.equal(table.stateOf(KEY), 7, 'the lease itself remains');
+  table.forget(other);
+  t.equal(table.stateOf(KEY), undefined);
+  table.addLease(FILE_ID, KEY, 7, 1, 'a');
+  table.dropPath('A');
+  t.equal(table.keyForPath('a'), undefined, 'dropPath');
+});
