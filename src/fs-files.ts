@@ -30,7 +30,9 @@ import { EBADF, EISDIR, EROFS, toFuseErrno, EACCES } from './errno.js';
 import type { FsInode, InodeFactory } from './fs-inode.js';
 import { HandleTable, type FileHandle } from './handles.js';
 import { fuseParent } from './path-map.js';
-import { LEASE_R, LEASE_W, type BreakEvent, type CreateDisposition, type FsTree } from './rw-tree.js';
+import { LEASE_R, LEASE_W, type SmbBreakEvent, type SmbCreateOptions, type SmbTree } from '../transport/types.js';
+
+type CreateDisposition = SmbCreateOptions['disposition'];
 import { SmbNetfsOps } from './smb-netfs-ops.js';
 
 export const O_ACCMODE = 3;
@@ -90,7 +92,7 @@ export class SmbFiles {
   private readonly pending = new Set<Promise<unknown>>();
 
   constructor(
-    private readonly tree: FsTree,
+    private readonly tree: SmbTree,
     private readonly o: FilesOptions,
     private readonly attrs: AttrCache<SmbStat>,
     private readonly smbPath: (p: string) => string,
@@ -408,7 +410,7 @@ export class SmbFiles {
   }
 
   /** A lease break: flush if W goes, drop pages if R goes; then the ack goes out. */
-  private async onBreak(ev: BreakEvent): Promise<void> {
+  private async onBreak(ev: SmbBreakEvent): Promise<void> {
     const hit = (h: OpenFile) =>
       (ev.leaseKey !== null && h.leaseKey != null && h.leaseKey.equals(ev.leaseKey)) ||
       (ev.fileId !== null && h.fileId.equals(ev.fileId));

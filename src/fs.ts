@@ -12,17 +12,15 @@
  * remembered per path and server version.
  */
 import { Bvecq } from '../netfs/bvecq.js';
-import type { SmbDirEntry, SmbFsStat, SmbStat } from '../transport/types.js';
+import type { SmbDirEntry, SmbFsStat, SmbStat, SmbTree } from '../transport/types.js';
 import { AttrCache } from './attr-cache.js';
 import type { CacheMode } from './config.js';
 import { ENOENT, ENOTDIR, EROFS, EACCES, toFuseErrno } from './errno.js';
 import { SmbFiles, versionOf, type DirEntryStat } from './fs-files.js';
 import type { InodeFactory } from './fs-inode.js';
 import { fuseJoin, fuseParent, fusePathToSmb, nameFromSmb } from './path-map.js';
-import { adaptTree, type FsTree, type ReadTree, type RwTreeOps } from './rw-tree.js';
 import { couldBeMfSymlink, decodeMfSymlink, MFSYMLINK_SIZE } from './mfsymlink.js';
 
-export type { FsTree } from './rw-tree.js';
 export type { InodeFactory } from './fs-inode.js';
 
 /** The stat shape fuse-native accepts (times as Dates). */
@@ -84,7 +82,7 @@ const BLKSIZE = 1024 * 1024;
 
 export class SmbFs {
   readonly attrs: AttrCache<SmbStat>;
-  readonly tree: FsTree;
+  readonly tree: SmbTree;
   readonly files: SmbFiles;
   readonly readOnly: boolean;
   /** mfsymlink answers by path: the server version read and the target (null: not a link). */
@@ -92,11 +90,11 @@ export class SmbFs {
   readonly now: () => number;
 
   constructor(
-    tree: ReadTree & Partial<RwTreeOps>,
+    tree: SmbTree,
     readonly opts: SmbFsOptions,
     makeInode: InodeFactory,
   ) {
-    this.tree = adaptTree(tree);
+    this.tree = tree;
     this.readOnly = opts.readOnly ?? false;
     this.now = opts.now ?? Date.now;
     this.attrs = new AttrCache<SmbStat>({ ttlMs: opts.actimeoMs, now: this.now });

@@ -6,7 +6,7 @@
  * stored as a deletion and reads back as ENODATA.
  */
 import { EEXIST, ENODATA, ENOTSUP, toFuseErrno } from './errno.js';
-import type { FsTree } from './rw-tree.js';
+import type { SmbTree } from '../transport/types.js';
 
 const PREFIX = 'user.';
 const XATTR_CREATE = 1;
@@ -19,7 +19,7 @@ export function eaName(name: string): string {
 }
 
 /** Every EA of the file; "no EAs on file" is an empty list. */
-async function eas(tree: FsTree, smbPath: string): Promise<Array<{ name: string; value: Buffer }>> {
+async function eas(tree: SmbTree, smbPath: string): Promise<Array<{ name: string; value: Buffer }>> {
   try {
     return await tree.getEas(smbPath);
   } catch (err) {
@@ -34,18 +34,18 @@ function findEa(eas: Array<{ name: string; value: Buffer }>, ea: string): { name
   return eas.find((e) => e.name.toLowerCase() === want);
 }
 
-export async function getXattr(tree: FsTree, smbPath: string, name: string): Promise<Buffer> {
+export async function getXattr(tree: SmbTree, smbPath: string, name: string): Promise<Buffer> {
   const ea = eaName(name);
   const found = findEa(await eas(tree, smbPath), ea);
   if (!found || found.value.length === 0) throw -ENODATA;
   return found.value;
 }
 
-export async function listXattr(tree: FsTree, smbPath: string): Promise<string[]> {
+export async function listXattr(tree: SmbTree, smbPath: string): Promise<string[]> {
   return (await eas(tree, smbPath)).filter((e) => e.value.length > 0).map((e) => PREFIX + e.name);
 }
 
-export async function setXattr(tree: FsTree, smbPath: string, name: string, value: Buffer, flags: number): Promise<void> {
+export async function setXattr(tree: SmbTree, smbPath: string, name: string, value: Buffer, flags: number): Promise<void> {
   const ea = eaName(name);
   if (flags & (XATTR_CREATE | XATTR_REPLACE)) {
     const exists = findEa(await eas(tree, smbPath), ea) !== undefined;
@@ -55,7 +55,7 @@ export async function setXattr(tree: FsTree, smbPath: string, name: string, valu
   await tree.setEa(smbPath, ea, value.length ? Buffer.from(value) : null);
 }
 
-export async function removeXattr(tree: FsTree, smbPath: string, name: string): Promise<void> {
+export async function removeXattr(tree: SmbTree, smbPath: string, name: string): Promise<void> {
   const ea = eaName(name);
   if (!findEa(await eas(tree, smbPath), ea)) throw -ENODATA;
   await tree.setEa(smbPath, ea, null);

@@ -42,12 +42,12 @@ import {
   type SmbOpenResult,
   type SmbStat,
   type SmbTimes,
-  type SmbRwTree,
+  type SmbTree,
 } from './types.js';
 
 const QUERY_DIRECTORY_RESTART = 0x01;
 
-export class Tree implements SmbRwTree {
+export class Tree implements SmbTree {
   private readonly core: TreeCore;
   /** Leases and oplocks held through this tree; emits 'break' after each break is handled. */
   readonly leases: LeaseTable;

@@ -114,6 +114,11 @@ export interface SmbTimes {
   attributes?: number;
 }
 
+/** Lease state bits (MS-SMB2 2.2.13.2.8): read, handle and write caching. */
+export const LEASE_R = 1;
+export const LEASE_H = 2;
+export const LEASE_W = 4;
+
 /** A server break of a lease (2.1+) or oplock (2.0.2). */
 export interface SmbBreakEvent {
   /** The lease's key (lease break), or null for an oplock break. */
@@ -126,7 +131,7 @@ export interface SmbBreakEvent {
   ackRequired: boolean;
 }
 
-/** A connected share (tree). All methods reject with an SmbError. */
+/** A connected share (tree), read and write. All methods reject with an SmbError. */
 export interface SmbTree {
   /** Largest READ payload the server accepts (negotiated MaxReadSize). */
   readonly maxReadSize: number;
@@ -145,16 +150,7 @@ export interface SmbTree {
   listDirectory(fileId: Buffer): Promise<SmbDirEntry[]>;
   statfs(): Promise<SmbFsStat>;
   disconnect(): Promise<void>;
-}
 
-/**
- * A share mounted read-write: SmbTree plus the write and namespace
- * operations. Kept as its own interface for now so that existing
- * implementations of SmbTree (the in-memory FakeTree of the FUSE handler
- * tests) stay valid; once they implement these members, fold them into
- * SmbTree.
- */
-export interface SmbRwTree extends SmbTree {
   /** Largest WRITE payload: negotiated MaxWriteSize, at most 8 MiB (64 KiB on 2.0.2). */
   readonly maxWriteSize: number;
   /** CREATE with the given access, disposition and caching request. */

@@ -1,5 +1,5 @@
 /**
- * An in-memory SMB share implementing the whole FsTree (read and write
+ * An in-memory SMB share implementing the whole SmbTree (read and write
  * sides) for src/ unit tests. Paths are SMB paths ('' root, '\' separators).
  * Handles refer to the file object, so they keep working across renames and
  * after a delete, as on a real server. Counters in `calls` let tests check
@@ -10,7 +10,7 @@ import type { BvecqPos } from '../../netfs/bvecq.js';
 import { SmbStatusError } from '../../transport/errors.js';
 import { NtStatus } from '../../transport/ntstatus.js';
 import type { SmbDirEntry, SmbFsStat, SmbOpen, SmbStat } from '../../transport/types.js';
-import type { BreakEvent, CreateOptions, CreateResult, FsTree, SmbTimes } from '../../src/rw-tree.js';
+import type { SmbBreakEvent as BreakEvent, SmbCreateOptions as CreateOptions, SmbOpenResult as CreateResult, SmbTree, SmbTimes } from '../../transport/types.js';
 
 export const T0 = new Date('2024-01-02T03:04:05Z');
 
@@ -29,7 +29,7 @@ export function fakeStat(isDirectory: boolean, size: number, over: Partial<SmbSt
 
 const err = (s: number) => new SmbStatusError(s, undefined, 5, 1n);
 
-export class FakeTree implements FsTree {
+export class FakeTree implements SmbTree {
   maxReadSize = 65536;
   maxWriteSize = 65536;
   files = new Map<string, FakeFile>();

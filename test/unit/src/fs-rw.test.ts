@@ -1,6 +1,6 @@
 /**
  * The read-write filesystem through its FUSE handlers, against the in-memory
- * FsTree, with real netfs inodes (netfs's own write path when it has one,
+ * SmbTree, with real netfs inodes (netfs's own write path when it has one,
  * write-through otherwise).
  */
 import t from 'tap';

@@ -10,14 +10,10 @@ import { accessSync, constants, mkdtempSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import type { BvecqPos } from '../../../netfs/bvecq.js';
 import { NetfsInode, PageCache } from '../../../netfs/index.js';
-import { SmbStatusError } from '../../../transport/errors.js';
-import { NtStatus } from '../../../transport/ntstatus.js';
-import type { SmbStat } from '../../../transport/types.js';
 import { SmbFs } from '../../../src/fs.js';
 import { WriteThroughInode } from '../../../src/fs-inode.js';
-import type { ReadTree } from '../../../src/rw-tree.js';
+import { FakeTree } from '../../helpers/fake-tree.js';
 import { makeFuseOps } from '../../../src/fuse-ops.js';
 import { checkMountPoint, extraFuseOptions, fuseOptionString, isMountPoint, mountFuse, mountPoints } from '../../../src/mount.js';
 
@@ -59,42 +55,13 @@ function haveFuse(): string | null {
 }
 
 t.test('a real mount of an in-memory tree', { skip: haveFuse() ?? false }, async (t) => {
-  const T0 = new Date('2024-05-06T07:08:09Z');
-  const st = (dir: boolean, size: number): SmbStat => ({
-    fileIndex: 1n, size, allocationSize: size, attributes: 0, isDirectory: dir,
-    creationTime: T0, lastAccessTime: T0, lastWriteTime: T0, changeTime: T0, nlink: 1,
-  });
   const data = Buffer.from('hello through FUSE\n');
-  const files = new Map<string, SmbStat>([['', st(true, 0)], ['d', st(true, 0)], ['d\\hello.txt', st(false, data.length)], ['a\uf022b', st(false, 0)]]);
-  const lookup = (p: string) => {
-    const s = files.get(p);
-    if (!s) throw new SmbStatusError(NtStatus.STATUS_OBJECT_NAME_NOT_FOUND, undefined, 5, 1n);
-    return s;
-  };
-  const opened = new Map<string, string>();
-  let next = 1;
-  const tree: ReadTree = {
-    maxReadSize: 65536,
-    async stat(p) { return lookup(p); },
-    async open(p) {
-      const fileId = Buffer.alloc(16);
-      fileId.writeUInt32LE(next++);
-      opened.set(fileId.toString('hex'), p);
-      return { fileId, stat: lookup(p) };
-    },
-    async close(id) { opened.delete(id.toString('hex')); },
-    async read(_id, off, len, dest: BvecqPos) {
-      const n = Math.max(0, Math.min(len, data.length - off));
-      dest.copyIn(data, off, n);
-      return n;
-    },
-    async listDirectory(id) {
-      const dir = opened.get(id.toString('hex'))!;
-      return [...files].filter(([p]) => p !== '' && (dir === '' ? !p.includes('\\') : p.startsWith(dir + '\\')))
-        .map(([p, s]) => ({ name: p.slice(p.lastIndexOf('\\') + 1), ...s }));
-    },
-    async statfs() { return { blockSize: 4096, totalBlocks: 100, freeBlocks: 50, availBlocks: 40 }; },
-  };
+  const tree = new FakeTree();
+  tree.add('', null);
+  tree.add('d', null);
+  tree.add('d\\hello.txt', data);
+  tree.add('a\uf022b', Buffer.alloc(0));
+  tree.fs = { blockSize: 4096, totalBlocks: 100, freeBlocks: 50, availBlocks: 40 };
   const cache = new PageCache({ maxBytes: 8 << 20 });
   const fs = new SmbFs(tree, { uid: 0, gid: 0, fileMode: 0o644, dirMode: 0o755, actimeoMs: 1000, rsize: 1 << 20, readOnly: true },
     (key, size, ops) => new WriteThroughInode(new NetfsInode({ key, size, ops, cache }), ops));
