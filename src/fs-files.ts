@@ -347,7 +347,7 @@ export class SmbFiles {
   /** Set the size of an open file: netfs first (drops dirty data past it), then the server. */
   async truncateSlot(slot: InodeSlot, size: number): Promise<void> {
     const run = async () => {
-      slot.inode.setSize(size);
+      await slot.inode.truncate(size);
       const fileId = slot.ops.writeHandle;
       if (fileId) await this.tree.setEndOfFile(fileId, size);
       else await this.tree.truncatePath(this.smbPath(slot.path), size);

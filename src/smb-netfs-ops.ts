@@ -145,21 +145,4 @@ export class SmbNetfsOps extends SmbNetfsReadOps implements NetfsWriteOps {
         }),
     );
   }
-
-  /**
-   * Write `buf` at `pos` straight to the server in WRITEs of at most
-   * maxWriteSize() (the write-through path used until netfs buffers writes).
-   */
-  async writeDirect(pos: number, buf: Buffer): Promise<void> {
-    const fileId = this.writeHandle;
-    if (!fileId) throw -EBADF;
-    const max = this.maxWriteSize();
-    let done = 0;
-    while (done < buf.length) {
-      const len = Math.min(max, buf.length - done);
-      const n = await this.wtree.write(fileId, pos + done, [buf.subarray(done, done + len)]);
-      if (n <= 0) throw -EIO;
-      done += Math.min(n, len);
-    }
-  }
 }

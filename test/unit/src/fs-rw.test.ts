@@ -6,7 +6,7 @@
 import t from 'tap';
 import { NetfsInode, PageCache } from '../../../netfs/index.js';
 import { SmbFs, type InodeFactory } from '../../../src/fs.js';
-import { hasWritePath, WriteThroughInode, type FsInode } from '../../../src/fs-inode.js';
+import type { FsInode } from '../../../src/fs-inode.js';
 import { O_APPEND, O_CREAT, O_EXCL, O_TRUNC } from '../../../src/fs-files.js';
 import { makeFuseOps } from '../../../src/fuse-ops.js';
 import { toFuseErrno } from '../../../src/errno.js';
@@ -27,7 +27,7 @@ function setup(over: { cache?: CacheMode; factory?: InodeFactory; leaseState?: n
   const cache = new PageCache({ maxBytes: 16 * 1024 * 1024, folioSize: 65536 });
   const factory: InodeFactory = over.factory ?? ((key, size, ops) => {
     const inode = new NetfsInode({ key, size, ops, cache, readaheadMax: 0, writeOps: ops });
-    return hasWritePath(inode) ? inode : new WriteThroughInode(inode, ops);
+    return inode;
   });
   let now = 1_000_000;
   const fs = new SmbFs(tree, {
@@ -294,6 +294,7 @@ function stickyFactory(): { factory: InodeFactory; fail: (errno: number) => void
         }
       },
       setSize: (n: number) => { sz = n; },
+      truncate: async (n: number) => { sz = n; },
       invalidate: () => {},
       discard: () => {},
     };

@@ -7,7 +7,7 @@ import { NetfsInode, PageCache } from '../../../netfs/index.js';
 import { SmbStatusError } from '../../../transport/errors.js';
 import { NtStatus } from '../../../transport/ntstatus.js';
 import { SmbFs, type InodeFactory } from '../../../src/fs.js';
-import { hasWritePath, WriteThroughInode } from '../../../src/fs-inode.js';
+
 import { makeFuseOps } from '../../../src/fuse-ops.js';
 import { FakeTree, T0 } from '../../helpers/fake-tree.js';
 
@@ -27,7 +27,7 @@ function setup(over: { timeoutMs?: number; maxIdleInodes?: number; readOnly?: bo
   const factory: InodeFactory = (key, size, ops) => {
     made.push(key);
     const inode = new NetfsInode({ key, size, ops, cache, readaheadMax: 0, writeOps: ops });
-    return hasWritePath(inode) ? inode : new WriteThroughInode(inode, ops);
+    return inode;
   };
   const fs = new SmbFs(tree, {
     uid: 1234, gid: 5678, fileMode: 0o644, dirMode: 0o755, actimeoMs: 1000, rsize: 1 << 20, readOnly: over.readOnly ?? true,

@@ -12,7 +12,6 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { NetfsInode, PageCache } from '../../../netfs/index.js';
 import { SmbFs } from '../../../src/fs.js';
-import { WriteThroughInode } from '../../../src/fs-inode.js';
 import { FakeTree } from '../../helpers/fake-tree.js';
 import { makeFuseOps } from '../../../src/fuse-ops.js';
 import { checkMountPoint, extraFuseOptions, fuseOptionString, isMountPoint, mountFuse, mountPoints } from '../../../src/mount.js';
@@ -64,7 +63,7 @@ t.test('a real mount of an in-memory tree', { skip: haveFuse() ?? false }, async
   tree.fs = { blockSize: 4096, totalBlocks: 100, freeBlocks: 50, availBlocks: 40 };
   const cache = new PageCache({ maxBytes: 8 << 20 });
   const fs = new SmbFs(tree, { uid: 0, gid: 0, fileMode: 0o644, dirMode: 0o755, actimeoMs: 1000, rsize: 1 << 20, readOnly: true },
-    (key, size, ops) => new WriteThroughInode(new NetfsInode({ key, size, ops, cache }), ops));
+    (key, size, ops) => new NetfsInode({ key, size, ops, cache, writeOps: ops }));
   const mnt = mkdtempSync(join(tmpdir(), 'smbfuse-mount-'));
   let gone = false;
   const m = await mountFuse(makeFuseOps(fs, { timeoutMs: 5000 }),
