@@ -7,7 +7,7 @@
  */
 import type { NetfsReadOps, NetfsReadSubrequestView, NetfsWriteOps, NetfsWriteSubrequestView } from '../netfs/ops.js';
 import type { SmbTree } from '../transport/types.js';
-import { EBADF, EIO, toFuseErrno } from './errno.js';
+import { EBADF, toFuseErrno } from './errno.js';
 
 /** The tree methods the bridge uses. */
 export type SmbReadTree = Pick<SmbTree, 'read' | 'maxReadSize'>;
