@@ -32,71 +32,16 @@
 #   SMBFUSE_MAIN    the CLI to run (default dist/src/main.js)
 # Exit status: 0 when the aim is met, 1 when not, 2 when a step failed.
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
-ROOT=$(pwd)
-
-log() { printf 'bench-read: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 2; }
+BENCH_NAME=bench-read
+. "$(dirname "${BASH_SOURCE[0]}")/bench-lib.sh"
+cd "$ROOT"
 
 SIZE_MB=${BENCH_SIZE_MB:-1024}
 REPEAT=${BENCH_REPEAT:-1}
 BYTES=$((SIZE_MB * 1024 * 1024))
 
-OWN_SMB_DIR=
-SMBFUSE_PID=
-NULL_PID=
-MOUNTS=()
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/smbfuse-bench-mnt.XXXXXX")
-
-# mounted DIR: true while DIR is a mount point (from /proc/mounts, no extra tools).
-mounted() { awk -v m="$1" '$2 == m { found = 1 } END { exit !found }' /proc/mounts; }
-
-# stop_child PID: SIGTERM, wait up to 10 s, then SIGKILL. Only PIDs we started.
-stop_child() {
-  local pid=$1
-  [ -n "$pid" ] || return 0
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }; sleep 0.1; done
-  log "pid $pid ignored SIGTERM; SIGKILL"
-  kill -KILL "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-  local rc=$?
-  for m in "${MOUNTS[@]}"; do
-    if mounted "$m"; then timeout 10 fusermount -u "$m" 2>/dev/null || timeout 10 fusermount -uz "$m" 2>/dev/null || true; fi
-  done
-  stop_child "$SMBFUSE_PID"
-  stop_child "$NULL_PID"
-  rm -f "$WORK"/*.log; rmdir "$WORK"/* "$WORK" 2>/dev/null || true
-  if [ -n "$OWN_SMB_DIR" ]; then bash "$ROOT/scripts/samba-stop.sh" --keep "$OWN_SMB_DIR" || true; fi
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# now: seconds since the epoch with nanoseconds.
-now() { date +%s.%N; }
-# mbps BYTES T0 T1: throughput in MB/s.
-mbps() { awk -v b="$1" -v a="$2" -v z="$3" 'BEGIN { printf "%.0f", b / 1e6 / (z - a) }'; }
-# best A B: the larger number.
-best() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b ? a : b) }'; }
-
 # --- server ---------------------------------------------------------------------
-if [ -n "${SMB_PORT:-}" ] && [ -n "${SMB_SHARE_PATH:-}" ]; then
-  log "using the running Samba on ${SMB_HOST:-127.0.0.1}:$SMB_PORT"
-else
-  OWN_SMB_DIR=${BENCH_DIR:-/tmp/smbfuse-bench}
-  if [ -f "$OWN_SMB_DIR/smbd.pid" ] && kill -0 "$(cat "$OWN_SMB_DIR/smbd.pid")" 2>/dev/null; then
-    die "a server is already running in $OWN_SMB_DIR; set SMB_* to use it or stop it"
-  fi
-  eval "$(timeout 600 bash "$ROOT/scripts/samba-start.sh" "$OWN_SMB_DIR")"
-fi
-HOST=${SMB_HOST:-127.0.0.1}
-USER_=${SMB_USER:-smbtest}
-PASS=${SMB_PASS:-smbtest-pass-1}
+bench_server /tmp/smbfuse-bench
 
 # --- test file --------------------------------------------------------------------
 BIG=$SMB_SHARE_PATH/big
@@ -112,7 +57,7 @@ timeout 120 cat "$BIG" > /dev/null
 SMBCLIENT=0
 for _ in $(seq "$REPEAT"); do
   t0=$(now)
-  timeout 300 smbclient "//$HOST/test" -p "$SMB_PORT" -U "$USER_%$PASS" -c 'get big /dev/null' >/dev/null 2>&1 ||
+  smbc 'get big /dev/null' >/dev/null 2>&1 ||
     die "smbclient get failed"
   t1=$(now)
   SMBCLIENT=$(best "$SMBCLIENT" "$(mbps "$BYTES" "$t0" "$t1")")
@@ -120,33 +65,6 @@ done
 log "smbclient get: $SMBCLIENT MB/s"
 
 # --- (b) smbfuse --------------------------------------------------------------------
-# bench_mount NAME MNT CMD…: starts CMD in the background (its PID in BG_PID) and
-# waits up to 20 s for MNT to become a mount point; fails if CMD exits first.
-bench_mount() {
-  local name=$1 mnt=$2; shift 2
-  mkdir -p "$mnt"
-  MOUNTS+=("$mnt")
-  "$@" </dev/null >"$WORK/$name.log" 2>&1 &
-  BG_PID=$!
-  for _ in $(seq 200); do
-    mounted "$mnt" && return 0
-    if ! kill -0 "$BG_PID" 2>/dev/null; then
-      wait "$BG_PID" 2>/dev/null || true
-      log "$name exited before mounting; its output:"; sed 's/^/  /' "$WORK/$name.log" >&2
-      BG_PID=; return 1
-    fi
-    sleep 0.1
-  done
-  log "$name did not mount $mnt within 20 s; its output:"; sed 's/^/  /' "$WORK/$name.log" >&2
-  return 1
-}
-
-# bench_unmount MNT PID: fusermount -u, then wait for / stop the process.
-bench_unmount() {
-  timeout 30 fusermount -u "$1" || { log "fusermount -u $1 failed; lazy unmount"; timeout 10 fusermount -uz "$1" || true; }
-  stop_child "$2"
-}
-
 # dd_read FILE: prints MB/s of dd bs=1M reading FILE to /dev/null.
 dd_read() {
   local t0 t1
@@ -158,27 +76,18 @@ dd_read() {
 
 SMBFUSE=0
 SMBFUSE_OK=1
-MAIN=${SMBFUSE_MAIN:-$ROOT/dist/src/main.js}
-if [ ! -f "$MAIN" ]; then
-  log "smbfuse: $MAIN is missing (build with: npx tsc -p .); cannot measure smbfuse"
-  SMBFUSE_OK=
-else
-  opts="port=$SMB_PORT,username=$USER_,password=$PASS${SMBFUSE_OPTS:+,$SMBFUSE_OPTS}"
-  for i in $(seq "$REPEAT"); do
-    mnt=$WORK/smbfuse$i
-    if ! bench_mount smbfuse "$mnt" node "$MAIN" "//$HOST/test" "$mnt" -o "$opts" -f; then
-      SMBFUSE_OK=; break
-    fi
-    SMBFUSE_PID=$BG_PID
-    if r=$(dd_read "$mnt/big"); then
-      SMBFUSE=$(best "$SMBFUSE" "$r")
-    else
-      log "dd through smbfuse failed or timed out"; SMBFUSE_OK=
-    fi
-    bench_unmount "$mnt" "$SMBFUSE_PID"; SMBFUSE_PID=
-    [ -n "$SMBFUSE_OK" ] || break
-  done
-fi
+for i in $(seq "$REPEAT"); do
+  mnt=$WORK/smbfuse$i
+  smbfuse_mount smbfuse "$mnt" || { SMBFUSE_OK=; break; }
+  pid=$BG_PID
+  if r=$(dd_read "$mnt/big"); then
+    SMBFUSE=$(best "$SMBFUSE" "$r")
+  else
+    log "dd through smbfuse failed or timed out"; SMBFUSE_OK=
+  fi
+  bench_unmount "$mnt" "$pid"
+  [ -n "$SMBFUSE_OK" ] || break
+done
 [ -n "$SMBFUSE_OK" ] && log "smbfuse dd: $SMBFUSE MB/s"
 
 # --- (c) fuse-null ------------------------------------------------------------------
@@ -187,10 +96,10 @@ for i in $(seq "$REPEAT"); do
   mnt=$WORK/null$i
   bench_mount fuse-null "$mnt" node "$ROOT/scripts/fuse-null.mjs" "$mnt" --size "$BYTES" ||
     die "fuse-null would not mount"
-  NULL_PID=$BG_PID
+  pid=$BG_PID
   r=$(dd_read "$mnt/big") || die "dd through fuse-null failed"
   NULL=$(best "$NULL" "$r")
-  bench_unmount "$mnt" "$NULL_PID"; NULL_PID=
+  bench_unmount "$mnt" "$pid"
 done
 log "fuse-null dd: $NULL MB/s"
 
