@@ -25,7 +25,8 @@ export interface AttrCacheOptions {
 
 export class AttrCache<T> {
   private readonly attrs = new Map<string, Entry<T>>();
-  private readonly dirs = new Map<string, { expires: number; names: string[] }>();
+  /** Listings: names in server order, and lower-cased for SMB's case-insensitive lookups. */
+  private readonly dirs = new Map<string, { expires: number; names: string[]; folded: Set<string> }>();
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
@@ -75,7 +76,38 @@ export class AttrCache<T> {
   setDir(dir: string, entries: ReadonlyArray<{ name: string; stat: T }>, childPath: (dir: string, name: string) => string): void {
     if (this.ttlMs <= 0) return;
     for (const e of entries) this.put(childPath(dir, e.name), e.stat);
-    this.dirs.set(dir, { expires: this.now() + this.ttlMs, names: entries.map((e) => e.name) });
+    const names = entries.map((e) => e.name);
+    this.dirs.set(dir, { expires: this.now() + this.ttlMs, names, folded: new Set(names.map(fold)) });
+  }
+
+  /**
+   * Whether the live listing of `dir` shows that `name` does not exist (no
+   * entry equal to it ignoring case, as the server matches names), so a
+   * lookup needs no round trip. False when no listing is cached.
+   */
+  knownAbsent(dir: string, name: string): boolean {
+    if (this.getDir(dir) === undefined) return false;
+    return !this.dirs.get(dir)!.folded.has(fold(name));
+  }
+
+  /**
+   * We created `name` in `dir`: keep a cached listing in step (instead of
+   * dropping it) and forget the directory's own attributes (its times changed).
+   */
+  childAdded(dir: string, name: string): void {
+    this.attrs.delete(dir);
+    const d = this.dirs.get(dir);
+    if (!d || d.folded.has(fold(name))) return;
+    d.names.push(name);
+    d.folded.add(fold(name));
+  }
+
+  /** We removed `name` from `dir`: the counterpart of childAdded. */
+  childRemoved(dir: string, name: string): void {
+    this.attrs.delete(dir);
+    const d = this.dirs.get(dir);
+    if (!d || !d.folded.delete(fold(name))) return;
+    d.names = d.names.filter((n) => fold(n) !== fold(name));
   }
 
   /** Forget `path` (attributes and listing) and, unless `exact`, everything under it. */
@@ -110,4 +142,9 @@ export class AttrCache<T> {
       this.attrs.delete(oldest);
     }
   }
+}
+
+/** Names as the server compares them: case-insensitively. */
+function fold(name: string): string {
+  return name.toLowerCase();
 }

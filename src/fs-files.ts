@@ -158,7 +158,7 @@ export class SmbFiles {
     if (this.o.readOnly) throw -EROFS;
     const disp: CreateDisposition = flags & O_EXCL ? 'create' : flags & O_TRUNC ? 'overwrite_if' : 'open_if';
     const fh = await this.openWith(path, flags, disp, true);
-    this.attrs.invalidate(fuseParent(path), true);
+    this.attrs.childAdded(fuseParent(path), path.slice(path.lastIndexOf('/') + 1));
     return fh;
   }
 

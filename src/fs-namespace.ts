@@ -39,10 +39,18 @@ export function checkName(path: string): void {
   if (nameToSmb(name).length > MAX_NAME_UNITS) throw -ENAMETOOLONG;
 }
 
-/** Drop `path` (and below it unless `exact`) and its parent's listing from the caches. */
-function changed(fs: SmbFs, path: string, exact = true): void {
+/**
+ * Drop `path` (and below it unless `exact`) from the caches, and the parent's
+ * listing — or, when the change only `added` or `removed` the name, keep that
+ * listing in step so later lookups of absent names need no round trip.
+ */
+function changed(fs: SmbFs, path: string, exact = true, how?: 'added' | 'removed'): void {
   fs.attrs.invalidate(path, exact);
-  fs.attrs.invalidate(fuseParent(path), true);
+  const parent = fuseParent(path);
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  if (how === 'added') fs.attrs.childAdded(parent, name);
+  else if (how === 'removed') fs.attrs.childRemoved(parent, name);
+  else fs.attrs.invalidate(parent, true);
   if (exact) fs.links.delete(path);
   else for (const k of [...fs.links.keys()]) if (k === path || k.startsWith(path + '/')) fs.links.delete(k);
 }
@@ -95,7 +103,7 @@ export async function unlink(fs: SmbFs, path: string): Promise<void> {
   if (slot) return sillyRename(fs, slot);
   await unlinkOnServer(fs, path);
   fs.files.dropIdle(path);
-  changed(fs, path);
+  changed(fs, path, true, 'removed');
   fs.attrs.setNegative(path);
 }
 
@@ -142,13 +150,15 @@ export async function mkdir(fs: SmbFs, path: string): Promise<void> {
   fs.checkWritable();
   checkName(path);
   await fs.tree.mkdirPath(fs.smbPath(path));
-  changed(fs, path);
+  changed(fs, path, true, 'added');
+  // We just made it, so it is empty: lookups inside it need no round trip.
+  fs.attrs.setDir(path, [], fuseJoin);
 }
 
 export async function rmdir(fs: SmbFs, path: string): Promise<void> {
   fs.checkWritable();
   await fs.tree.rmdirPath(fs.smbPath(path));
-  changed(fs, path, false);
+  changed(fs, path, false, 'removed');
   fs.attrs.setNegative(path);
 }
 

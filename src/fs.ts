@@ -129,6 +129,11 @@ export class SmbFs {
     const c = this.attrs.get(path);
     if (c?.kind === 'hit') return this.files.overlay(path, c.stat);
     if (c?.kind === 'negative') throw -ENOENT;
+    if (path !== '/' && this.attrs.knownAbsent(fuseParent(path), path.slice(path.lastIndexOf('/') + 1))) {
+      // The cached listing of the parent already says there is no such name.
+      this.attrs.setNegative(path);
+      throw -ENOENT;
+    }
     try {
       const st = await this.tree.stat(this.smbPath(path));
       this.attrs.set(path, st);

@@ -57,3 +57,21 @@ t.test('ttl 0 disables; bound on entries', async (t) => {
   t.equal(small.get('/1'), undefined);
   t.ok(small.get('/3'));
 });
+
+t.test('a cached listing answers lookups of absent names, case-insensitively', async (t) => {
+  let now = 0;
+  const c = new AttrCache<number>({ ttlMs: 1000, now: () => now });
+  t.equal(c.knownAbsent('/d', 'x'), false, 'no listing: unknown');
+  c.setDir('/d', [{ name: 'Readme.TXT', stat: 1 }], fuseJoin);
+  t.equal(c.knownAbsent('/d', 'other'), true);
+  t.equal(c.knownAbsent('/d', 'README.txt'), false, 'the server would match it ignoring case');
+  c.set('/d', 9);
+  c.childAdded('/d', 'new');
+  t.equal(c.knownAbsent('/d', 'NEW'), false, 'our own create is in the listing');
+  t.equal(c.get('/d'), undefined, 'the directory attributes are dropped (times changed)');
+  t.same(c.getDir('/d'), ['Readme.TXT', 'new']);
+  c.childRemoved('/d', 'readme.txt');
+  t.equal(c.knownAbsent('/d', 'Readme.TXT'), true, 'removal keeps the listing in step');
+  now = 1000;
+  t.equal(c.knownAbsent('/d', 'other'), false, 'an expired listing says nothing');
+});

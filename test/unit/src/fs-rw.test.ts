@@ -358,3 +358,21 @@ t.test('statfs on a read-write mount is not ST_RDONLY', async (t) => {
   t.equal(s.flag, 0);
   void O_APPEND;
 });
+
+t.test('creating files in a new directory needs no lookup round trips', async (t) => {
+  const { tree, call } = setup();
+  t.same(await call('mkdir', '/fresh', 0o755), [0]);
+  const before = tree.calls.stat ?? 0;
+  for (let i = 0; i < 20; i++) {
+    t.same(await call('getattr', `/fresh/f${i}`), [-2], 'absent name answered from the listing');
+    const [err, fh] = await call('create', `/fresh/f${i}`, 0o644) as [number, number];
+    t.equal(err, 0);
+    await call('release', `/fresh/f${i}`, fh);
+  }
+  t.equal(tree.calls.stat ?? 0, before, 'no stat round trip for absent names');
+  const [, names] = await call('readdir', '/fresh') as [number, string[]];
+  t.equal(names.length, 22, 'the listing shows every file created');
+  t.same(await call('unlink', '/fresh/f0'), [0]);
+  t.same(await call('getattr', '/fresh/f0'), [-2]);
+  t.same(await call('rmdir', '/fresh'), [-39], 'ENOTEMPTY still comes from the server');
+});
