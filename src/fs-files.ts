@@ -321,10 +321,13 @@ export class SmbFiles {
     }
     slot.ops.detach(h.fileId);
     slot.handles.delete(h);
-    const last = --slot.opens === 0;
+    slot.opens--;
     const closing = this.tree.close(h.fileId).catch((e: unknown) => (err ??= e));
     slot.closing = Promise.all([slot.closing, closing]);
     await closing;
+    // Counted after the CLOSE: the file may have been opened again meanwhile,
+    // and then this was not the last close (its slot and size must stay).
+    const last = slot.opens === 0;
     if (last) {
       if (this.open.get(slot.path) === slot) this.open.delete(slot.path);
       if (slot.deleteOnClose) {
@@ -335,7 +338,10 @@ export class SmbFiles {
         if (slot.written) this.attrs.invalidate(slot.path, true);
         slot.written = false;
         slot.lastWrite = null;
-        if (slot.version !== '' && this.mode !== 'none') this.idle.set(slot.path, slot);
+        // Under cache=strict cached data lives only as long as a lease, and the
+        // lease ends with our last handle; only cache=loose keeps pages across
+        // opens (checked against the server's times and size at the next open).
+        if (slot.version !== '' && this.mode === 'loose') this.idle.set(slot.path, slot);
         else slot.inode.invalidate();
       }
     } else if (slot.written) {

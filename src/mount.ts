@@ -36,8 +36,11 @@ export function fuseOptionString(base: string, extra: readonly string[]): string
 /**
  * The extra libfuse options for an smbfuse mount: `ro` for read-only mounts;
  * big writes (128 KiB FUSE writes instead of 4 KiB); with cache=none no
- * kernel page cache either (direct_io), otherwise the kernel keeps pages
- * across opens while mtime and size are unchanged (auto_cache).
+ * kernel page cache either (direct_io). Otherwise the kernel drops its pages
+ * of a file at every open (no auto_cache/keep_cache): libfuse's auto_cache
+ * would compare against attributes up to actimeo old and keep stale pages
+ * after another client's change, breaking close-to-open. Data survives in
+ * our own page cache, whose version check uses the CREATE reply's times.
  */
 export function extraFuseOptions(o: { unc: string; allowOther: boolean; actimeoMs: number; readOnly?: boolean; cache?: string }): string[] {
   const secs = String(o.actimeoMs / 1000);
@@ -47,7 +50,7 @@ export function extraFuseOptions(o: { unc: string; allowOther: boolean; actimeoM
     'max_write=1048576',
     `fsname=${escapeOpt(o.unc)}`,
     'subtype=smbfuse',
-    o.cache === 'none' ? 'direct_io' : 'auto_cache',
+    ...(o.cache === 'none' ? ['direct_io'] : []),
     `entry_timeout=${secs}`,
     `attr_timeout=${secs}`,
     `negative_timeout=${secs}`,

@@ -61,7 +61,7 @@ export function accessFor(opts: SmbCreateOptions): number {
 }
 
 /** Whether this connection can ask for a lease rather than an oplock. */
-function leasing(core: TreeCore): boolean {
+export function leasing(core: TreeCore): boolean {
   return core.neg.dialect >= Dialect.SMB2_1 && (core.neg.capabilities & CAP_LEASING) !== 0;
 }
 
@@ -83,6 +83,13 @@ export async function create(core: TreeCore, leases: LeaseTable, path: string, o
   }
 }
 
+/** A REQUEST_LEASE create context for RWH caching under `key` (v2 on 3.x, v1 on 2.1). */
+export function leaseContext(core: TreeCore, key: Buffer): CreateContext {
+  const rwh = LeaseState.READ_CACHING | LeaseState.HANDLE_CACHING | LeaseState.WRITE_CACHING;
+  const data = core.neg.dialect >= Dialect.SMB3_0 ? encodeLeaseV2ContextData({ leaseKey: key, leaseState: rwh }) : encodeLeaseV1ContextData({ leaseKey: key, leaseState: rwh });
+  return { name: CreateContextName.REQUEST_LEASE, data };
+}
+
 /** One CREATE; `leaseKey` null means a new random key when a lease is wanted. */
 async function createOnce(core: TreeCore, leases: LeaseTable, path: string, opts: SmbCreateOptions, leaseKey: Buffer | null): Promise<SmbOpenResult> {
   let options = 0;
@@ -94,9 +101,7 @@ async function createOnce(core: TreeCore, leases: LeaseTable, path: string, opts
   if (opts.lease) {
     if (leasing(core)) {
       key = leaseKey ?? LeaseTable.newKey();
-      const rwh = LeaseState.READ_CACHING | LeaseState.HANDLE_CACHING | LeaseState.WRITE_CACHING;
-      const data = core.neg.dialect >= Dialect.SMB3_0 ? encodeLeaseV2ContextData({ leaseKey: key, leaseState: rwh }) : encodeLeaseV1ContextData({ leaseKey: key, leaseState: rwh });
-      contexts.push({ name: CreateContextName.REQUEST_LEASE, data });
+      contexts.push(leaseContext(core, key));
       oplock = OplockLevel.LEASE;
     } else {
       oplock = OplockLevel.BATCH;

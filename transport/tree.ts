@@ -14,7 +14,7 @@ import { SmbProtocolError } from './errors.js';
 import { creditChargeFor, SmbMessage } from './message.js';
 import { NtStatus } from './ntstatus.js';
 import { decodeCloseResponse } from './pdu/close.js';
-import { CreateOptions, decodeCreateResponse, FileAccess } from './pdu/create.js';
+import { CreateOptions, decodeCreateResponse, FileAccess, OplockLevel } from './pdu/create.js';
 import {
   decodeFileAllInformation,
   decodeFileFsFullSizeInformation,
@@ -23,7 +23,7 @@ import {
   filetimeToDate,
 } from './pdu/fscc.js';
 import { LeaseTable } from './lease.js';
-import { RELATED_FILE_ID, statFromAll, statFromCreate, TreeCore } from './tree-core.js';
+import { RELATED_FILE_ID, statFromAll, statFromCreate, TreeCore, type CreateSpec } from './tree-core.js';
 import * as io from './tree-io.js';
 import * as ns from './tree-namespace.js';
 import { Smb2Command } from './pdu/header.js';
@@ -91,16 +91,44 @@ export class Tree implements SmbTree {
   }
 
   /** CREATE + QUERY_INFO(`infoClass`) + CLOSE in one round trip; returns the info bytes. */
-  private async queryPath(path: string, infoType: number, infoClass: number, outLen: number): Promise<Buffer> {
-    const create = this.core.createMsg(path, { desiredAccess: FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE });
+  private async queryPath(
+    path: string,
+    infoType: number,
+    infoClass: number,
+    outLen: number,
+    spec: CreateSpec = { desiredAccess: FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE },
+  ): Promise<Buffer> {
+    const create = this.core.createMsg(path, spec);
     const query = this.core.queryInfoMsg(RELATED_FILE_ID, infoType, infoClass, outLen);
     const rs = await this.core.compound([create, query, this.core.closeMsg(RELATED_FILE_ID)]);
     this.core.checkAll(rs.slice(0, 2), [path], { 1: [NtStatus.STATUS_SUCCESS, NtStatus.STATUS_BUFFER_OVERFLOW] });
     return decodeQueryInfoResponse(rs[1]!.msg).outputBuffer;
   }
 
+  /**
+   * Attributes of `path`. Where leases exist (2.1+) the stat opens with read
+   * access, which is not a "stat open": the server first breaks another
+   * client's write caching, so their cached writes reach it and the size we
+   * get includes them (a plain attributes-only open would see a stale size).
+   * Our own lease key goes along, so our own leases are not broken. A file we
+   * may not read, or one opened without read sharing, falls back to an
+   * attributes-only open.
+   */
   async stat(path: string): Promise<SmbStat> {
-    return statFromAll(decodeFileAllInformation(await this.queryPath(path, InfoType.FILE, FileInfoClass.FileAllInformation, 4096)));
+    const all = (spec?: CreateSpec) => this.queryPath(path, InfoType.FILE, FileInfoClass.FileAllInformation, 4096, spec);
+    if (!io.leasing(this.core)) return statFromAll(decodeFileAllInformation(await all()));
+    const key = this.leases.keyForPath(path);
+    const spec: CreateSpec = {
+      desiredAccess: FileAccess.FILE_READ_DATA | FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE,
+      ...(key ? { requestedOplockLevel: OplockLevel.LEASE, contexts: [io.leaseContext(this.core, key)] } : {}),
+    };
+    try {
+      return statFromAll(decodeFileAllInformation(await all(spec)));
+    } catch (e) {
+      const s = (e as { status?: number }).status;
+      if (s !== NtStatus.STATUS_ACCESS_DENIED && s !== NtStatus.STATUS_SHARING_VIOLATION) throw e;
+      return statFromAll(decodeFileAllInformation(await all()));
+    }
   }
 
   async open(path: string, opts: { directory?: boolean } = {}): Promise<SmbOpen> {
