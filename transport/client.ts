@@ -10,10 +10,13 @@ import { encodeLogoffRequest } from './pdu/misc.js';
 import { expectStatus, negotiate, sessionSetup, type Negotiated, type SessionState } from './session.js';
 import { echo, startKeepalive } from './keepalive.js';
 import { Tree } from './tree.js';
+import { needsValidateNegotiate, validateNegotiate } from './validate-negotiate.js';
 import type { Dialect, SmbConnectOptions } from './types.js';
 
 export class SmbClient {
   private readonly trees = new Set<Tree>();
+  /** FSCTL_VALIDATE_NEGOTIATE_INFO has run (after the first TREE_CONNECT). */
+  private validated = false;
 
   private constructor(
     private readonly conn: SmbConnection,
@@ -53,6 +56,15 @@ export class SmbClient {
 
   async treeConnect(share: string): Promise<Tree> {
     const t = await Tree.connect(this.conn, this.negotiated, this.session, this.opts.host, share);
+    if (!this.validated && needsValidateNegotiate(this.negotiated, this.session)) {
+      try {
+        await validateNegotiate(this.conn, this.negotiated, this.session, t.treeId);
+      } catch (e) {
+        this.conn.close(e as Error);
+        throw e;
+      }
+    }
+    this.validated = true;
     this.trees.add(t);
     return t;
   }

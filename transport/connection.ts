@@ -4,6 +4,7 @@
  * path. Each request (or compound) goes to the socket as a single gathered
  * write: cork, write the prefix+header+body and each payload slice, uncork.
  */
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { Credits } from './credits.js';
@@ -31,6 +32,19 @@ export interface ServerNotification {
 
 const UNSOLICITED_MID = 0xffffffffffffffffn;
 
+/**
+ * Security events of the transport ({ event: 'bad-signature' | 'unsigned-reply',
+ * command, messageId, message }): a reply refused for its signature. The
+ * connection is reset right after the event.
+ */
+export const transportChannel = diagnosticsChannel.channel('smbfuse:transport');
+export interface TransportEvent {
+  event: 'bad-signature' | 'unsigned-reply';
+  command: number;
+  messageId: bigint;
+  message: string;
+}
+
 export interface ConnectionEvents {
   notification: [ServerNotification];
   close: [Error | null];
@@ -46,6 +60,8 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
   private closed: Error | null = null;
   /** Received bytes that verified badly or broke the framing end the connection. */
   lastFatal: Error | null = null;
+  /** Requests signed and replies whose signature verified (tests, diagnostics). */
+  readonly signStats = { signed: 0, verified: 0 };
   /** When bytes last arrived (for the keepalive's idle check). */
   lastReceiveAt = Date.now();
 
@@ -185,7 +201,10 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     );
     m.body.copy(head, SMB2_HEADER_SIZE);
     const parts = [head, ...m.payload];
-    if (sign) signer.sign(parts);
+    if (sign) {
+      signer.sign(parts);
+      this.signStats.signed++;
+    }
     m.wire = parts;
     return parts;
   }
@@ -302,10 +321,21 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     const signed = (h.flags & Smb2Flags.SIGNED) !== 0;
     if (!signed) {
       if (!signer.required || h.status === NtStatus.STATUS_PENDING) return null;
-      return new SmbProtocolError(`unsigned reply to command ${h.command} where a signature is required`);
+      return this.refused(h, 'unsigned-reply', `unsigned reply to command ${h.command} (mid ${h.messageId}) where a signature is required`);
     }
-    if (signer.verify(fragments())) return null;
-    return new SmbProtocolError(`bad signature on reply to command ${h.command} (mid ${h.messageId})`);
+    if (signer.verify(fragments())) {
+      this.signStats.verified++;
+      return null;
+    }
+    return this.refused(h, 'bad-signature', `bad signature on reply to command ${h.command} (mid ${h.messageId}); connection reset`);
+  }
+
+  /** Log a refused reply on the 'smbfuse:transport' channel; the error to fail with. */
+  private refused(h: Smb2Header, event: TransportEvent['event'], message: string): SmbProtocolError {
+    if (transportChannel.hasSubscribers) {
+      transportChannel.publish({ event, command: h.command, messageId: h.messageId, message } satisfies TransportEvent);
+    }
+    return new SmbProtocolError(message);
   }
 
   private failMid(h: Smb2Header, e: Error): void {

@@ -41,6 +41,8 @@ export interface Negotiated {
   preauthHash: Buffer | null;
   /** The server's SPNEGO hint from the NEGOTIATE response. */
   securityBuffer: Buffer;
+  /** What this client sent in NEGOTIATE (for FSCTL_VALIDATE_NEGOTIATE_INFO). */
+  sent: { clientGuid: Buffer; dialects: Dialect[]; securityMode: number; capabilities: number };
 }
 
 /** The dialects to offer, between the options' floor and ceiling. */
@@ -72,17 +74,20 @@ export async function negotiate(conn: SmbConnection, opts: SmbConnectOptions): P
   const dialects = dialectsToOffer(opts);
   if (dialects.length === 0) throw new SmbProtocolError('no SMB dialect lies within the vers= limits');
   const offers311 = dialects.includes(Dialect.SMB3_1_1);
-  const body = encodeNegotiateRequest({
-    dialects,
-    securityMode: SECURITY_SIGNING_ENABLED,
-    capabilities: dialects.some((d) => d >= Dialect.SMB2_1) ? CAP_LARGE_MTU | CAP_DFS : 0,
+  const sent = {
     clientGuid: randomBytes(16),
+    dialects,
+    securityMode: opts.sign ? SECURITY_SIGNING_ENABLED | SECURITY_SIGNING_REQUIRED : SECURITY_SIGNING_ENABLED,
+    capabilities: dialects.some((d) => d >= Dialect.SMB2_1) ? CAP_LARGE_MTU | CAP_DFS : 0,
+  };
+  const body = encodeNegotiateRequest({
+    ...sent,
     ...(offers311
       ? {
           contexts: {
             preauthSalt: randomBytes(32),
             ciphers: [],
-            signingAlgorithms: [2, 1, 0],
+            signingAlgorithms: opts.signingAlgorithms ?? [2, 1, 0],
           },
         }
       : {}),
@@ -101,7 +106,11 @@ export async function negotiate(conn: SmbConnection, opts: SmbConnectOptions): P
   if (dialect === Dialect.SMB3_1_1) {
     if (n.contexts.preauthHashAlgorithm !== 1) throw new SmbProtocolError('3.1.1 server did not select SHA-512 pre-auth integrity');
     preauthHash = preauthHashUpdate(preauthHashUpdate(PREAUTH_HASH_INITIAL, concat(m.wire)), r.msg);
-    if (n.contexts.signingAlgorithm !== undefined) signingAlgo = signingAlgoFromId(n.contexts.signingAlgorithm);
+    const sa = n.contexts.signingAlgorithm;
+    if (sa !== undefined) {
+      if (!(opts.signingAlgorithms ?? [2, 1, 0]).includes(sa)) throw new SmbProtocolError(`server chose signing algorithm ${sa}, which was not offered`);
+      signingAlgo = signingAlgoFromId(sa);
+    }
   }
   conn.multiCredit = dialect >= Dialect.SMB2_1 && (n.capabilities & CAP_LARGE_MTU) !== 0;
   const cap = conn.multiCredit ? 8 * 1024 * 1024 : 65536;
@@ -116,6 +125,7 @@ export async function negotiate(conn: SmbConnection, opts: SmbConnectOptions): P
     signingAlgo,
     preauthHash,
     securityBuffer: n.securityBuffer,
+    sent,
   };
 }
 
@@ -174,7 +184,7 @@ export async function sessionSetup(conn: SmbConnection, neg: Negotiated, opts: S
   if (isGuest && !opts.guest) {
     throw new SmbAuthError(`server accepted user '${opts.username}' only as guest (wrong password or unknown user?); use -o guest to mount as guest`);
   }
-  const signingRequired = (neg.securityMode & SECURITY_SIGNING_REQUIRED) !== 0;
+  const signingRequired = (neg.securityMode & SECURITY_SIGNING_REQUIRED) !== 0 || opts.sign === true;
   let signingKey: Buffer | null = null;
   if (!isGuest && !anonymous && auth.sessionKey.some((b) => b !== 0)) {
     signingKey = neg.dialect >= Dialect.SMB3_0 ? deriveSmb3Keys(auth.sessionKey, neg.dialect, hash, 128).signingKey : auth.sessionKey;
@@ -186,6 +196,8 @@ export async function sessionSetup(conn: SmbConnection, neg: Negotiated, opts: S
     if (signingRequired && neg.dialect >= Dialect.SMB3_0 && !signed) {
       throw new SmbProtocolError('SESSION_SETUP reply is unsigned where signing is required');
     }
+  } else if (opts.sign) {
+    throw new SmbAuthError('sign was asked for but a guest or anonymous session has no signing key');
   } else if (signingRequired && !opts.guest) {
     throw new SmbAuthError('server requires signing but the session has no key');
   }

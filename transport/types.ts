@@ -26,6 +26,16 @@ export interface SmbConnectOptions {
   /** Lowest and highest dialect to offer (default: all five). */
   minDialect?: Dialect;
   maxDialect?: Dialect;
+  /**
+   * `sign` (mount.cifs): sign every request and verify every reply even when
+   * the server does not require signing; a session that cannot sign fails.
+   */
+  sign?: boolean;
+  /**
+   * 3.1.1 SMB2_SIGNING_CAPABILITIES to offer, in order of preference
+   * (SigningAlgorithmId values; default GMAC, CMAC, HMAC-SHA256).
+   */
+  signingAlgorithms?: number[];
   /** Milliseconds before a connect or a request without reply fails. */
   timeoutMs?: number;
   /** Probe an idle connection with ECHO after this many ms (default 60000; 0: never). */
