@@ -354,7 +354,7 @@ export class NetfsInode {
     let wroteBack = false;
     for (;;) {
       const f = this.cache.peek(this.key, index);
-      if (!f) return this.cache.createForWrite(this.key, index, index * this.cache.folioSize >= this.zeroPoint);
+      if (!f) return this.cache.createForWrite(this.key, index, index * this.cache.folioSize >= this.zeroPoint, from, to);
       if (f.state === 'locked') {
         await f.wait();
         continue;

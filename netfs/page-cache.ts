@@ -363,14 +363,22 @@ export class PageCache {
   /**
    * A new folio for a write at (key, index), held from the start and never
    * read: zero-filled and up to date when the server is known to hold only
-   * zeros there (`zeroed`), else 'partial' with nothing valid yet.
+   * zeros there (`zeroed`), else 'partial' with nothing valid yet. The caller
+   * is about to copy bytes [writeFrom, writeTo) in (synchronously, before any
+   * await), so only the rest is zeroed: zeroing whole folios was the largest
+   * cost of a streaming write.
    */
-  createForWrite(key: string, index: number, zeroed: boolean): Folio {
+  createForWrite(key: string, index: number, zeroed: boolean, writeFrom = 0, writeTo = 0): Folio {
     const k = folioKey(key, index);
     if (this.locked.has(k) || this.lru.has(k) || this.held.has(k)) throw new Error(`page cache: folio ${index} of ${key} exists`);
     const f = new Folio(key, index, index * this.folioSize, this.allocBuffer());
     if (zeroed) {
-      f.buf.fill(0);
+      if (writeTo > writeFrom) {
+        f.buf.fill(0, 0, writeFrom);
+        f.buf.fill(0, writeTo);
+      } else {
+        f.buf.fill(0);
+      }
       f.state = 'uptodate';
     } else {
       f.state = 'partial';
