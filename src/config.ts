@@ -74,7 +74,17 @@ export type CacheMode = 'strict' | 'loose' | 'none';
 export type ParseResult =
   | { kind: 'help' }
   | { kind: 'version' }
-  | { kind: 'mount'; config: MountConfig; warnings: string[] };
+  | {
+      kind: 'mount';
+      config: MountConfig;
+      warnings: string[];
+      /**
+       * No password came from password=, user=name%pw, the credentials file
+       * or PASSWD, and this is not a guest mount: the CLI asks on the
+       * terminal or fails.
+       */
+      needsPassword: boolean;
+    };
 
 /** What the parser may look at besides argv, so tests can substitute it. */
 export interface ParseEnv {
@@ -108,6 +118,7 @@ Mount an SMB2/3 share through FUSE (read-write unless ro).
 
   -o opts   comma-separated mount options (mount.cifs names):
             username=, password=, credentials=FILE, domain=, port=445, guest,
+            sec=ntlmssp|ntlmv2|none (none = anonymous guest),
             vers=2.0|2.1|3|3.0|3.02|3.1.1, uid=, gid=, file_mode=0755,
             dir_mode=0755, actimeo=1, rsize=, wsize=, cache=strict|loose|none,
             cache_size=256M, readahead=8M, timeout=30, allow_other,
@@ -115,7 +126,8 @@ Mount an SMB2/3 share through FUSE (read-write unless ro).
   -f        stay in the foreground
   -h        show this help
   -V        show the version
-Environment: USER (default user name), PASSWD (password).`;
+Environment: USER (default user name), PASSWD (password).
+Without a password (and not guest) it asks on the terminal, if there is one.`;
 
 const DEFAULTS = {
   port: 445,
@@ -158,7 +170,7 @@ const ALIASES: Record<string, string> = {
 const FLAGS = new Set(['guest', 'ro', 'rw', 'allow_other', 'debug']);
 /** Options that need a value. */
 const VALUED = new Set([
-  'port', 'username', 'password', 'credentials', 'domain', 'vers', 'uid', 'gid',
+  'port', 'username', 'password', 'credentials', 'domain', 'sec', 'vers', 'uid', 'gid',
   'file_mode', 'dir_mode', 'actimeo', 'rsize', 'wsize', 'cache', 'cache_size', 'readahead', 'timeout',
 ]);
 
@@ -193,9 +205,9 @@ export function parseArgs(argv: readonly string[], pe: ParseEnv = processParseEn
   const unc = parseUnc(positional[0]!);
   const opts = splitOptions(optStrings);
   const warnings: string[] = [];
-  const config = buildConfig(unc, resolvePath(pe.cwd, positional[1]!), opts, pe, warnings);
+  const { config, needsPassword } = buildConfig(unc, resolvePath(pe.cwd, positional[1]!), opts, pe, warnings);
   config.foreground = foreground;
-  return { kind: 'mount', config, warnings };
+  return { kind: 'mount', config, warnings, needsPassword };
 }
 
 /** `//host/share[/prefix]` or `\\host\share[\prefix]`, host possibly `[v6]`. */
@@ -250,7 +262,7 @@ function buildConfig(
   opts: Array<[string, string | undefined]>,
   pe: ParseEnv,
   warnings: string[],
-): MountConfig {
+): { config: MountConfig; needsPassword: boolean } {
   const c: MountConfig = {
     ...unc,
     port: DEFAULTS.port,
@@ -277,6 +289,7 @@ function buildConfig(
   };
   const explicit: { username?: string; password?: string; domain?: string } = {};
   let cred: { username?: string; password?: string; domain?: string } = {};
+  let anonymous = false;
   for (const [name, value] of opts) {
     if (FLAGS.has(name)) {
       if (value !== undefined) throw new ConfigError(`smbfuse: option '${name}' takes no value`);
@@ -289,10 +302,26 @@ function buildConfig(
     else if (name === 'password') explicit.password = value;
     else if (name === 'domain') explicit.domain = value;
     else if (name === 'credentials') cred = readCredentials(resolvePath(pe.cwd, value), pe, warnings);
-    else applyValued(c, name, value, pe);
+    else if (name === 'sec') {
+      anonymous = parseSec(value);
+      if (anonymous) c.guest = true;
+    } else applyValued(c, name, value, pe);
   }
-  resolveIdentity(c, explicit, cred, pe.env);
-  return c;
+  const needsPassword = resolveIdentity(c, explicit, cred, pe.env);
+  if (anonymous) c.username = '';
+  return { config: c, needsPassword };
+}
+
+/**
+ * mount.cifs `sec=`: NTLMSSP with NTLMv2 is what we speak (`ntlmssp`, and
+ * `ntlmv2`, which the kernel also sends inside NTLMSSP); `none` is an
+ * anonymous (null user) guest session. Returns whether it was `none`.
+ */
+function parseSec(value: string): boolean {
+  const v = value.toLowerCase();
+  if (v === 'none') return true;
+  if (v === 'ntlmssp' || v === 'ntlmv2') return false;
+  throw new ConfigError(`smbfuse: sec=${value} is not supported (use sec=ntlmssp, sec=ntlmv2 or sec=none)`);
 }
 
 /** Set a no-value option. */
@@ -367,13 +396,15 @@ function failWith(e: Error): never {
 /**
  * Settle username/password/domain. mount.cifs accepts `user=DOMAIN/name`
  * (or `DOMAIN\name`) and `user=name%password`; USER and PASSWD come last.
+ * Returns true when no password was given anywhere and this is not a guest
+ * mount (an empty `password=` or an empty PASSWD counts as given).
  */
 function resolveIdentity(
   c: MountConfig,
   explicit: { username?: string; password?: string; domain?: string },
   cred: { username?: string; password?: string; domain?: string },
   env: Record<string, string | undefined>,
-): void {
+): boolean {
   let user = explicit.username ?? cred.username ?? env['USER'] ?? '';
   let password = explicit.password ?? cred.password;
   let domain = explicit.domain ?? cred.domain;
@@ -388,9 +419,11 @@ function resolveIdentity(
     user = user.slice(sep + 1);
   }
   c.username = user;
-  c.password = password ?? env['PASSWD'] ?? '';
+  password ??= env['PASSWD'];
+  c.password = password ?? '';
   c.domain = domain ?? '';
   if (c.guest) c.password = '';
+  return password === undefined && !c.guest;
 }
 
 /**

@@ -18,6 +18,12 @@
  *      if nothing arrives in 20 s it kills the child and says so.
  * Foreground (-f): the same steps in one process; errors go to stderr.
  *
+ * Password: when none was given (password=, credentials=, PASSWD) and the
+ * mount is not a guest one, the parent asks on the terminal without echo
+ * (src/prompt.ts) before starting the child; with no terminal on stdin it
+ * fails at once. The password is never logged and never part of an error
+ * line (describeConnectError names the user only).
+ *
  * Shutdown: SIGINT/SIGTERM, or the kernel unmounting us (fusermount -u),
  * write back dirty data, close open handles, disconnect the tree, log off,
  * and exit 0.
@@ -33,6 +39,7 @@ import { SmbFs } from './fs.js';
 import { makeFuseOps } from './fuse-ops.js';
 import { checkMountPoint, mountFuse, type Mounted } from './mount.js';
 import { netfsInodeFactory } from './netfs-inodes.js';
+import { PromptCancelled, passwordPrompt, readHidden } from './prompt.js';
 
 const CHILD_ENV = 'SMBFUSE_CHILD';
 const READY_FD = 3;
@@ -288,6 +295,28 @@ async function runDemo(mountpoint?: string): Promise<void> {
   );
 }
 
+/**
+ * No password was given: ask on the terminal (no echo) when stdin is one,
+ * else fail; a pipe or /dev/null on stdin must never hang or be read.
+ */
+async function askPassword(c: MountConfig): Promise<string> {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) {
+    process.stderr.write('smbfuse: no password given (use password=, credentials= or PASSWD)\n');
+    process.exit(1);
+  }
+  const out = process.stderr.isTTY || !process.stdout.isTTY ? process.stderr : process.stdout;
+  try {
+    return await readHidden(passwordPrompt(c.username, c.unc), stdin, out);
+  } catch (e) {
+    if (e instanceof PromptCancelled) {
+      process.stderr.write(`smbfuse: ${e.message}\n`);
+      process.exit(e.how === 'interrupt' ? 130 : 1);
+    }
+    throw e;
+  }
+}
+
 async function main(argv: string[]): Promise<void> {
   if (process.env[CHILD_ENV] === '1') return runChild();
   if (argv.length === 0 || argv[0] === '--demo') return runDemo(argv[1]);
@@ -316,6 +345,7 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write(mpErr + '\n');
     process.exit(1);
   }
+  if (parsed.needsPassword) c.password = await askPassword(c);
   if (!c.foreground) process.exit(await runBackground(c));
   await runMount(c, (line) => {
     if (line === null) return;
