@@ -41,6 +41,13 @@ export function fuseOptionString(base: string, extra: readonly string[]): string
  * would compare against attributes up to actimeo old and keep stale pages
  * after another client's change, breaking close-to-open. Data survives in
  * our own page cache, whose version check uses the CREATE reply's times.
+ *
+ * Access: without `allow_other` the kernel lets only the mounting user in
+ * (everyone else gets EACCES, whatever the modes say). With it, others are
+ * let in and `default_permissions` has the kernel check every access against
+ * the attributes we report (uid=, gid=, file_mode=, dir_mode=) like a local
+ * file system. As root, allow_other needs no `user_allow_other` in
+ * /etc/fuse.conf (that only limits fusermount for other users).
  */
 export function extraFuseOptions(o: { unc: string; allowOther: boolean; actimeoMs: number; readOnly?: boolean; cache?: string }): string[] {
   const secs = String(o.actimeoMs / 1000);
