@@ -12,7 +12,9 @@ import { SmbProtocolError, SmbTimeoutError, SmbTransportError } from './errors.j
 import type { SmbMessage, SmbResponse } from './message.js';
 import { NtStatus } from './ntstatus.js';
 import { decodeHeader, encodeHeader, Smb2Command, Smb2Flags, SMB2_HEADER_SIZE, type Smb2Header } from './pdu/header.js';
+import { decodeReadResponseFixed, READ_RESPONSE_FIXED_END } from './pdu/read.js';
 import { Receiver, type DecantedRead, type DecantTarget } from './receiver.js';
+import type { SessionCipher, TransformOpener } from './transform.js';
 
 /** Per-session signing, registered by the session once its keys exist. */
 export interface Signer {
@@ -31,6 +33,15 @@ export interface ServerNotification {
 }
 
 const UNSOLICITED_MID = 0xffffffffffffffffn;
+
+/** Encryption of one session: its cipher, and where it applies. */
+interface SessionSeal {
+  cipher: SessionCipher;
+  /** Every message of the session (SESSION_FLAG_ENCRYPT_DATA or `seal`). */
+  all: boolean;
+  /** Trees whose share requires encryption (SHI1005_FLAGS_ENCRYPT_DATA). */
+  trees: Set<number>;
+}
 
 /**
  * Security events of the transport ({ event: 'bad-signature' | 'unsigned-reply',
@@ -54,8 +65,11 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
   readonly credits = new Credits();
   /** false for 2.0.2: CreditCharge is sent as 0 and every request costs one id. */
   multiCredit = false;
-  private readonly outstanding = new Map<bigint, { msg: SmbMessage; timer: NodeJS.Timeout | null }>();
+  private readonly outstanding = new Map<bigint, { msg: SmbMessage; timer: NodeJS.Timeout | null; sealed: boolean }>();
   private readonly signers = new Map<bigint, Signer>();
+  private readonly seals = new Map<bigint, SessionSeal>();
+  /** Messages sent encrypted and transform frames decrypted (tests, diagnostics). */
+  readonly sealStats = { sealed: 0, opened: 0 };
   private readonly receiver: Receiver;
   private closed: Error | null = null;
   /** Received bytes that verified badly or broke the framing end the connection. */
@@ -88,7 +102,8 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
       const sink: { conn: SmbConnection | null } = { conn: null };
       const receiver = new Receiver({
         decantTarget: (h, len) => sink.conn!.decantTarget(h, len),
-        onFrame: (f) => sink.conn!.onFrame(f),
+        onFrame: (f, sealedBy) => sink.conn!.onFrame(f, sealedBy),
+        openTransform: (h, n) => sink.conn!.openTransform(h, n),
         onDecanted: (r) => sink.conn!.onDecanted(r),
         onBadDecant: (h, e) => sink.conn!.failMid(h, e),
         onFatal: (e) => sink.conn!.destroy(e),
@@ -131,12 +146,38 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
   }
 
   /**
+   * Encrypt the session's traffic with `cipher`: every message when `all`,
+   * else only messages to trees added by sealTree(). null removes it.
+   */
+  setEncryption(sessionId: bigint, cipher: SessionCipher | null, all: boolean): void {
+    if (cipher) this.seals.set(sessionId, { cipher, all, trees: new Set() });
+    else this.seals.delete(sessionId);
+  }
+
+  /** Messages to this tree are encrypted (a share that requires encryption). */
+  sealTree(sessionId: bigint, treeId: number): void {
+    const s = this.seals.get(sessionId);
+    if (!s) throw new SmbProtocolError(`tree 0x${treeId.toString(16)} requires encryption but the session has no keys`);
+    s.trees.add(treeId);
+  }
+
+  /** The cipher a message (or compound) must be sent with, or null for plain. */
+  private sealFor(members: SmbMessage[]): SessionCipher | null {
+    const s = this.seals.get(members[0]!.sessionId);
+    if (!s) return null;
+    if (s.all || members.some((m) => s.trees.has(m.treeId))) return s.cipher;
+    return null;
+  }
+
+  /**
    * Send one message or a compound (linked by `next`). Resolves when it is on
-   * the wire; each member's response arrives on its own `done`.
+   * the wire; each member's response arrives on its own `done`. An encrypted
+   * message is one transform buffer (length prefix included): still one write.
    */
   async send(first: SmbMessage): Promise<void> {
     if (this.closed) throw this.closed;
     const members = first.members();
+    const seal = this.sealFor(members);
     const charges = members.map((m) => (this.multiCredit ? m.creditCharge : 1));
     const total = charges.reduce((a, b) => a + b, 0);
     let mid = await this.credits.acquire(total);
@@ -146,11 +187,18 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     members.forEach((m, i) => {
       m.messageId = mid;
       mid += BigInt(charges[i]!);
-      const parts = this.frameMember(m, i === members.length - 1, charges[i]!, total);
+      const parts = this.frameMember(m, i === members.length - 1, charges[i]!, total, seal !== null);
       for (const p of parts) frameLen += p.length;
       frags.push(...parts);
-      this.track(m);
+      this.track(m, seal !== null);
     });
+    if (seal) {
+      const out = seal.seal(frags, 4);
+      this.sealStats.sealed++;
+      out.writeUInt32BE(out.length - 4, 0);
+      this.socket.write(out);
+      return;
+    }
     const prefix = Buffer.allocUnsafe(4);
     prefix.writeUInt32BE(frameLen, 0);
     this.writeGathered([prefix, ...frags]);
@@ -171,13 +219,14 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
    * Encode one member: header, body, padding to 8 bytes unless last, then
    * payload slices (only a last member may carry payload). Signs if needed.
    */
-  private frameMember(m: SmbMessage, last: boolean, charge: number, totalCharge: number): Buffer[] {
+  private frameMember(m: SmbMessage, last: boolean, charge: number, totalCharge: number, sealed: boolean): Buffer[] {
     const payloadLen = m.payloadLength;
     if (payloadLen > 0 && !last) throw new Error('payload only allowed on the last compound member');
     const len = SMB2_HEADER_SIZE + m.body.length + payloadLen;
     const pad = last ? 0 : (8 - (len % 8)) % 8;
     const signer = this.signers.get(m.sessionId);
-    const sign = signer !== undefined && (signer.required || m.forceSign) && m.sessionId !== 0n;
+    // An encrypted message is not signed: the AEAD tag covers it.
+    const sign = !sealed && signer !== undefined && (signer.required || m.forceSign) && m.sessionId !== 0n;
     let flags = m.flags;
     if (m.related) flags |= Smb2Flags.RELATED_OPERATIONS;
     if (sign) flags |= Smb2Flags.SIGNED;
@@ -217,10 +266,10 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     s.uncork();
   }
 
-  private track(m: SmbMessage): void {
+  private track(m: SmbMessage, sealed: boolean): void {
     const timer = this.timeoutMs > 0 ? setTimeout(() => this.timeout(m), this.timeoutMs) : null;
     timer?.unref();
-    this.outstanding.set(m.messageId, { msg: m, timer });
+    this.outstanding.set(m.messageId, { msg: m, timer, sealed });
   }
 
   private timeout(m: SmbMessage): void {
@@ -234,6 +283,8 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     if (h.command !== Smb2Command.READ || h.status !== NtStatus.STATUS_SUCCESS) return null;
     const o = this.outstanding.get(h.messageId);
     if (!o || !o.msg.readDest) return null;
+    // A plain reply where an encrypted one is due must not reach the chain.
+    if (this.mustBeSealed(h, o.sealed)) return null;
     return { dest: o.msg.readDest, max: o.msg.readMax };
   }
 
@@ -251,8 +302,28 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     o.complete({ header: h, msg: r.head, decanted: r.dataLength });
   }
 
-  /** A whole frame: split compounds, absorb interim replies, deliver. */
-  private onFrame(frame: Buffer): void {
+  /** A transform frame begins: the opener of its session, or a protocol error. */
+  private openTransform(header: Buffer, bodyLength: number): TransformOpener {
+    const sid = header.readBigUInt64LE(44);
+    const s = this.seals.get(sid);
+    if (!s) throw new SmbProtocolError(`server sent an encrypted frame for session 0x${sid.toString(16)}, which does not encrypt`);
+    this.sealStats.opened++;
+    return s.cipher.open(header, bodyLength);
+  }
+
+  /** A plain reply where encryption is due: the session or the request was encrypted. */
+  private mustBeSealed(h: Smb2Header, requestSealed: boolean): boolean {
+    if (requestSealed) return true;
+    if (h.messageId === UNSOLICITED_MID) return false;
+    const s = this.seals.get(h.sessionId);
+    return s !== undefined && (s.all || s.trees.has(h.treeId));
+  }
+
+  /**
+   * A whole frame: split compounds, absorb interim replies, deliver.
+   * `sealedBy` is the session of the transform it was decrypted from.
+   */
+  private onFrame(frame: Buffer, sealedBy?: bigint): void {
     if (frame.readUInt32BE(0) !== 0xfe534d42) {
       const kind = frame[0] === 0xfd ? 'an encrypted (transform) frame, which this session did not negotiate' : 'a frame that is not SMB2';
       this.destroy(new SmbProtocolError(`server sent ${kind}`));
@@ -272,12 +343,20 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
         this.destroy(new SmbProtocolError(`compound NextCommand ${h.nextCommand} runs past the frame`));
         return;
       }
-      this.deliver(h, frame.subarray(off, end));
+      if (sealedBy !== undefined && h.sessionId !== sealedBy) {
+        this.destroy(new SmbProtocolError(`decrypted message of session 0x${h.sessionId.toString(16)} came in a transform of session 0x${sealedBy.toString(16)}`));
+        return;
+      }
+      if (sealedBy === undefined && this.mustBeSealed(h, this.outstanding.get(h.messageId)?.sealed ?? false)) {
+        this.destroy(new SmbProtocolError(`unencrypted reply to command ${h.command} (mid ${h.messageId}) where encryption is required; connection reset`));
+        return;
+      }
+      this.deliver(h, frame.subarray(off, end), sealedBy !== undefined);
       off = end;
     }
   }
 
-  private deliver(h: Smb2Header, msg: Buffer): void {
+  private deliver(h: Smb2Header, msg: Buffer, sealed = false): void {
     this.credits.grant(h.creditRequest, 0);
     if (h.messageId === UNSOLICITED_MID && h.command === Smb2Command.OPLOCK_BREAK) {
       this.emit('notification', { header: h, msg });
@@ -295,6 +374,15 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     }
     const m = this.take(h);
     if (!m) return;
+    if (sealed) {
+      // Authenticated by the AEAD tag; a READ's payload is decanted now, from the plaintext.
+      if (m.readDest && h.command === Smb2Command.READ && h.status === NtStatus.STATUS_SUCCESS && h.nextCommand === 0) {
+        this.decantPlain(m, h, msg);
+        return;
+      }
+      m.complete({ header: h, msg, sealed: true });
+      return;
+    }
     const sig = this.checkSignature(h, () => [msg]);
     if (sig) {
       m.fail(sig);
@@ -302,6 +390,24 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
       return;
     }
     m.complete({ header: h, msg });
+  }
+
+  /** Copy a decrypted READ reply's payload into the message's chain and complete it. */
+  private decantPlain(m: SmbMessage, h: Smb2Header, msg: Buffer): void {
+    try {
+      const { dataOffset, dataLength } = decodeReadResponseFixed(msg);
+      if (dataLength > 0 && dataOffset < READ_RESPONSE_FIXED_END) throw new SmbProtocolError(`READ DataOffset ${dataOffset} inside the fixed part`);
+      if (dataLength > 0 && dataOffset + dataLength > msg.length) {
+        throw new SmbProtocolError(`READ data (${dataOffset}+${dataLength}) runs past the message (${msg.length})`);
+      }
+      if (dataLength > m.readMax) throw new SmbProtocolError(`too much data read: ${dataLength} > ${m.readMax} asked`);
+      if (dataLength > 0 && m.readDest!.copyIn(msg, dataOffset, dataLength) !== dataLength) {
+        throw new SmbProtocolError('READ destination chain too short');
+      }
+      m.complete({ header: h, msg: msg.subarray(0, dataLength > 0 ? dataOffset : READ_RESPONSE_FIXED_END), decanted: dataLength, sealed: true });
+    } catch (e) {
+      m.fail(e instanceof SmbProtocolError ? e : new SmbProtocolError(String(e)));
+    }
   }
 
   /** Remove the outstanding entry for a reply; undefined for unknown or late replies. */

@@ -19,6 +19,8 @@ export interface SmbResponse {
   msg: Buffer;
   /** For a decanted READ: payload bytes written at the message's readDest. */
   decanted?: number;
+  /** It came encrypted: its AEAD tag verified (it carries no signature). */
+  sealed?: boolean;
 }
 
 export class SmbMessage {

@@ -4,12 +4,16 @@
  * gathers the whole frame for parsing or, for a READ response the sink wants
  * decanted, keeps only header + fixed part and moves the payload straight
  * from the socket chunks into the waiting chain, chunk by chunk as they arrive.
+ * A transform (encrypted) frame is decrypted chunk by chunk straight from the
+ * queue (XFORM) and its verified plaintext handed on whole; a READ payload in
+ * it is copied into the chain after decryption.
  */
 import type { BvecqPos } from '../netfs/bvecq.js';
 import { SmbProtocolError } from './errors.js';
-import { decodeHeader, SMB2_HEADER_SIZE, type Smb2Header } from './pdu/header.js';
+import { decodeHeader, SMB2_HEADER_SIZE, SMB2_TRANSFORM_HEADER_SIZE, type Smb2Header } from './pdu/header.js';
 import { decodeReadResponseFixed, READ_RESPONSE_FIXED_END } from './pdu/read.js';
 import { RxQueue } from './rx-queue.js';
+import type { TransformOpener } from './transform.js';
 
 /** Largest frame accepted: 8 MiB payloads plus headers, compounds and transforms. */
 export const MAX_FRAME = 16 * 1024 * 1024 + 65536;
@@ -36,8 +40,18 @@ export interface DecantedRead {
 export interface ReceiverSink {
   /** Decide whether this READ response should be decanted, and where to. */
   decantTarget(header: Smb2Header, frameLength: number): DecantTarget | null;
-  /** A whole frame, contiguous (a view where it sat in one chunk). */
-  onFrame(frame: Buffer): void;
+  /**
+   * A whole frame, contiguous (a view where it sat in one chunk); or, with
+   * `sealedBy`, the plaintext of a transform frame of that session whose tag
+   * has verified.
+   */
+  onFrame(frame: Buffer, sealedBy?: bigint): void;
+  /**
+   * Start decrypting a transform frame (52-byte header given, `bodyLength`
+   * ciphertext bytes to follow). Throws SmbProtocolError when the session
+   * has no keys. Without this hook transform frames go to onFrame whole.
+   */
+  openTransform?(header: Buffer, bodyLength: number): TransformOpener;
   onDecanted(read: DecantedRead): void;
   /** A decant target was refused as malformed; the frame was skipped. */
   onBadDecant(header: Smb2Header, err: SmbProtocolError): void;
@@ -50,6 +64,7 @@ type State =
   | { s: 'head'; frameLen: number }
   | { s: 'whole'; frameLen: number }
   | { s: 'skip'; left: number }
+  | { s: 'xform'; left: number; opener: TransformOpener }
   | {
       s: 'decant';
       frameLen: number;
@@ -181,6 +196,18 @@ export class Receiver {
         this.state = { s: 'len' };
         return true;
       }
+      case 'xform': {
+        // Decrypt chunk by chunk as the ciphertext sits in the queue; the
+        // plaintext goes anywhere only after final() has verified the tag.
+        if (st.left > 0) {
+          st.left -= rx.consume(st.left, (v) => st.opener.update(v));
+          if (st.left > 0) return false;
+        }
+        const plain = st.opener.final();
+        this.state = { s: 'len' };
+        this.sink.onFrame(plain, st.opener.header.sessionId);
+        return true;
+      }
       case 'decant': {
         if (st.left > 0) {
           if (rx.size === 0) return false;
@@ -207,6 +234,14 @@ export class Receiver {
     const want = Math.min(frameLen, READ_RESPONSE_FIXED_END);
     if (rx.size < Math.min(frameLen, SMB2_HEADER_SIZE)) return false;
     const magic = rx.peek(4);
+    if (magic[0] === 0xfd && this.sink.openTransform) {
+      if (frameLen < SMB2_TRANSFORM_HEADER_SIZE + SMB2_HEADER_SIZE) throw new SmbProtocolError(`transform frame of ${frameLen} bytes is too short`);
+      // The 52-byte header is small: copy it out; the ciphertext stays in the chunks.
+      const hdr = Buffer.from(rx.take(SMB2_TRANSFORM_HEADER_SIZE));
+      const bodyLength = frameLen - SMB2_TRANSFORM_HEADER_SIZE;
+      this.state = { s: 'xform', left: bodyLength, opener: this.sink.openTransform(hdr, bodyLength) };
+      return true;
+    }
     if (magic[0] !== 0xfe || frameLen < READ_RESPONSE_FIXED_END) {
       // Transforms, SMB1 and short frames are parsed whole by the sink.
       this.state = { s: 'whole', frameLen };

@@ -69,6 +69,14 @@ export class RxQueue {
     });
   }
 
+  /**
+   * Consume up to `n` bytes, handing each as a view of the chunk it sits in
+   * (no copy) to `fn`; returns how many were consumed (limited by what is queued).
+   */
+  consume(n: number, fn: (v: Buffer) => void): number {
+    return this.forEachView(Math.min(n, this.size), fn);
+  }
+
   /** Consume `n` bytes, visiting them as chunk views; returns n. */
   private forEachView(n: number, fn: (v: Buffer) => void): number {
     let left = n;

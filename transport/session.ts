@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { SmbConnection } from './connection.js';
 import { deriveSmb3Keys, PREAUTH_HASH_INITIAL, preauthHashUpdate } from './crypto.js';
+import { encryptionCapabilities, negotiatedCipher, OFFERED_CIPHERS, startEncryption, type SessionCipher } from './transform.js';
 import { SmbAuthError, SmbProtocolError, SmbStatusError } from './errors.js';
 import { SmbMessage, type SmbResponse } from './message.js';
 import { clientSignature, decodeChallenge, encodeAuthenticate, encodeNegotiate } from './ntlm.js';
@@ -37,6 +38,8 @@ export interface Negotiated {
   maxReadSize: number;
   maxWriteSize: number;
   signingAlgo: SigningAlgo;
+  /** The cipher NEGOTIATE settled (transform.ts Cipher id), 0 when the connection cannot encrypt. */
+  cipher: number;
   /** 3.1.1 connection pre-auth hash after NEGOTIATE. */
   preauthHash: Buffer | null;
   /** The server's SPNEGO hint from the NEGOTIATE response. */
@@ -78,7 +81,7 @@ export async function negotiate(conn: SmbConnection, opts: SmbConnectOptions): P
     clientGuid: randomBytes(16),
     dialects,
     securityMode: opts.sign ? SECURITY_SIGNING_ENABLED | SECURITY_SIGNING_REQUIRED : SECURITY_SIGNING_ENABLED,
-    capabilities: dialects.some((d) => d >= Dialect.SMB2_1) ? CAP_LARGE_MTU | CAP_DFS : 0,
+    capabilities: (dialects.some((d) => d >= Dialect.SMB2_1) ? CAP_LARGE_MTU | CAP_DFS : 0) | encryptionCapabilities(dialects),
   };
   const body = encodeNegotiateRequest({
     ...sent,
@@ -86,7 +89,7 @@ export async function negotiate(conn: SmbConnection, opts: SmbConnectOptions): P
       ? {
           contexts: {
             preauthSalt: randomBytes(32),
-            ciphers: [],
+            ciphers: [...OFFERED_CIPHERS],
             signingAlgorithms: opts.signingAlgorithms ?? [2, 1, 0],
           },
         }
@@ -125,6 +128,7 @@ export async function negotiate(conn: SmbConnection, opts: SmbConnectOptions): P
     signingAlgo,
     preauthHash,
     securityBuffer: n.securityBuffer,
+    cipher: negotiatedCipher(dialect, n.capabilities, n.contexts.cipher),
     sent,
   };
 }
@@ -137,6 +141,8 @@ export interface SessionState {
   signingRequired: boolean;
   signingKey: Buffer | null;
   signingAlgo: SigningAlgo;
+  /** The session's cipher when it has one (encrypts all of it, or only trees that require it). */
+  cipher?: SessionCipher | null;
 }
 
 /**
@@ -211,5 +217,6 @@ export async function sessionSetup(conn: SmbConnection, neg: Negotiated, opts: S
       verify: (f) => verifyMessage(algo, key, f),
     });
   }
+  state.cipher = startEncryption(conn, neg, sessionId, signingKey ? auth.sessionKey : null, hash, s2.sessionFlags, opts);
   return state;
 }

@@ -21,6 +21,7 @@
  * CCM takes its data in one update() call only, so CCM gathers first.
  */
 import { createCipheriv, createDecipheriv, randomBytes, type CipherCCM, type CipherGCM, type DecipherCCM, type DecipherGCM } from 'node:crypto';
+import { deriveSmb3Keys } from './crypto.js';
 import { SmbProtocolError } from './errors.js';
 import { decodeTransformHeader, encodeTransformHeader, SMB2_TRANSFORM_HEADER_SIZE, TRANSFORM_FLAG_ENCRYPTED, type TransformHeader } from './pdu/header.js';
 import { Cipher } from './pdu/negotiate.js';
@@ -224,4 +225,79 @@ export class SessionCipher {
     o.update(frame.subarray(SMB2_TRANSFORM_HEADER_SIZE));
     return o.final();
   }
+}
+
+/** SMB2_GLOBAL_CAP_ENCRYPTION (MS-SMB2 2.2.3): 3.0 and 3.0.2 encryption. */
+const CAP_ENCRYPTION = 0x40;
+/** SMB2_SESSION_FLAG_ENCRYPT_DATA (MS-SMB2 2.2.6). */
+const SESSION_FLAG_ENCRYPT_DATA = 0x4;
+const SMB3_0 = 0x0300;
+const SMB3_0_2 = 0x0302;
+const SMB3_1_1 = 0x0311;
+
+/**
+ * NEGOTIATE capability bits for encryption: CAP_ENCRYPTION whenever a 3.x
+ * dialect is offered. MS-SMB2 defines the bit for 3.0/3.0.2, but Samba also
+ * answers a 3.1.1-only NEGOTIATE with no encryption context unless the
+ * client sets it (as Windows and Linux clients do).
+ */
+export function encryptionCapabilities(dialects: readonly number[]): number {
+  return dialects.some((d) => d >= SMB3_0) ? CAP_ENCRYPTION : 0;
+}
+
+/**
+ * The cipher a NEGOTIATE settled (0: none). 3.1.1 names it in its
+ * encryption context (it must be one we offered); 3.0 and 3.0.2 use
+ * AES-128-CCM when the server has CAP_ENCRYPTION; 2.x cannot encrypt.
+ */
+export function negotiatedCipher(dialect: number, capabilities: number, contextCipher: number | undefined): number {
+  if (dialect === SMB3_1_1) {
+    if (!contextCipher) return 0;
+    if (!OFFERED_CIPHERS.includes(contextCipher)) throw new SmbProtocolError(`server chose ${cipherName(contextCipher)}, which was not offered`);
+    return contextCipher;
+  }
+  if (dialect === SMB3_0 || dialect === SMB3_0_2) return (capabilities & CAP_ENCRYPTION) !== 0 ? Cipher.AES_128_CCM : 0;
+  return 0;
+}
+
+/** Where startEncryption registers a session's cipher. */
+export interface EncryptionHost {
+  setEncryption(sessionId: bigint, cipher: SessionCipher | null, all: boolean): void;
+}
+
+/**
+ * After SESSION_SETUP: derive the session's cipher keys (L = 256 for the
+ * AES-256 ciphers, MS-SMB2 3.2.5.3.1) and register the cipher on the
+ * connection. It applies to every message when the server set
+ * SESSION_FLAG_ENCRYPT_DATA or the user asked for `seal`; otherwise only to
+ * trees whose share requires it. `seal` on a server, dialect or session that
+ * cannot encrypt is an error, never a silent plain mount.
+ * `sessionKey` is null for guest and anonymous sessions (no keys).
+ */
+export function startEncryption(
+  host: EncryptionHost,
+  neg: { dialect: number; cipher: number },
+  sessionId: bigint,
+  sessionKey: Buffer | null,
+  preauthHash: Buffer | null,
+  sessionFlags: number,
+  opts: { seal?: boolean },
+): SessionCipher | null {
+  const required = (sessionFlags & SESSION_FLAG_ENCRYPT_DATA) !== 0;
+  if (!neg.cipher || !sessionKey) {
+    if (opts.seal) {
+      throw new SmbProtocolError(
+        !neg.cipher
+          ? 'seal requested but the server/dialect does not support encryption'
+          : 'seal requested but a guest or anonymous session has no keys to encrypt with',
+      );
+    }
+    if (required) throw new SmbProtocolError('server requires encryption for this session but it has no cipher or keys');
+    return null;
+  }
+  const spec = cipherSpec(neg.cipher);
+  const keys = deriveSmb3Keys(sessionKey, neg.dialect, preauthHash, spec.keyBits);
+  const c = new SessionCipher(neg.cipher, sessionId, keys.encryptionKey, keys.decryptionKey);
+  host.setEncryption(sessionId, c, required || opts.seal === true);
+  return c;
 }

@@ -10,7 +10,7 @@
  */
 import type { BvecqPos } from '../netfs/bvecq.js';
 import type { ServerNotification, SmbConnection } from './connection.js';
-import { SmbProtocolError } from './errors.js';
+import { SmbProtocolError, SmbStatusError } from './errors.js';
 import { creditChargeFor, SmbMessage } from './message.js';
 import { NtStatus } from './ntstatus.js';
 import { decodeCloseResponse } from './pdu/close.js';
@@ -30,7 +30,7 @@ import { Smb2Command } from './pdu/header.js';
 import { decodeQueryDirectoryResponse, encodeQueryDirectoryRequest, parseFileIdBothDirectoryInformation } from './pdu/query-directory.js';
 import { decodeQueryInfoResponse, InfoType } from './pdu/query-info.js';
 import { encodeReadRequest } from './pdu/read.js';
-import { decodeTreeConnectResponse, encodeTreeConnectRequest, encodeTreeDisconnectRequest } from './pdu/tree-connect.js';
+import { decodeTreeConnectResponse, encodeTreeConnectRequest, encodeTreeDisconnectRequest, ShareFlags } from './pdu/tree-connect.js';
 import { expectStatus, type Negotiated, type SessionState } from './session.js';
 import {
   Dialect,
@@ -80,8 +80,20 @@ export class Tree implements SmbTree {
     // 3.1.1 requires a signed TREE_CONNECT whenever the session has keys.
     m.forceSign = neg.dialect === Dialect.SMB3_1_1 && session.signingKey !== null;
     const r = await conn.request(m);
+    if (r.header.status === NtStatus.STATUS_ACCESS_DENIED && neg.dialect < Dialect.SMB3_0) {
+      // Samba (and Windows) refuse a share that requires encryption to SMB 2.x this way.
+      throw new SmbStatusError(r.header.status, undefined, Smb2Command.TREE_CONNECT, r.header.messageId,
+        `share '${share}' refused; if it requires encryption, SMB ${neg.dialect === Dialect.SMB2_1 ? '2.1' : '2.0.2'} cannot do it (use vers=3.0 or later)`);
+    }
     expectStatus(r);
     const t = decodeTreeConnectResponse(r.msg);
+    // MS-SMB2 3.2.5.5: a share that requires encryption has every later request on the tree encrypted.
+    if ((t.shareFlags & ShareFlags.ENCRYPT_DATA) !== 0 && neg.dialect >= Dialect.SMB3_0) {
+      if (!session.cipher) {
+        throw new SmbProtocolError(`share '${share}' requires encryption but this session cannot encrypt (guest, or no cipher negotiated)`);
+      }
+      conn.sealTree(session.sessionId, r.header.treeId);
+    }
     return new Tree(conn, neg, session, r.header.treeId, t.shareFlags);
   }
 

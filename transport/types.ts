@@ -36,6 +36,11 @@ export interface SmbConnectOptions {
    * (SigningAlgorithmId values; default GMAC, CMAC, HMAC-SHA256).
    */
   signingAlgorithms?: number[];
+  /**
+   * `seal` (mount.cifs): encrypt every message after SESSION_SETUP (SMB 3.x);
+   * a server, dialect or session that cannot encrypt fails the connect.
+   */
+  seal?: boolean;
   /** Milliseconds before a connect or a request without reply fails. */
   timeoutMs?: number;
   /** Probe an idle connection with ECHO after this many ms (default 60000; 0: never). */

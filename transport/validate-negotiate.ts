@@ -80,8 +80,9 @@ export async function validateNegotiate(conn: SmbConnection, neg: Negotiated, se
     const why = e instanceof SmbError ? e.message : String(e);
     throw new SmbDowngradeError(`VALIDATE_NEGOTIATE_INFO got no reply (${why}): the server saw a different NEGOTIATE than this client sent`);
   }
-  // The connection verified the signature of a signed reply; an unsigned one proves nothing.
-  if ((r.header.flags & Smb2Flags.SIGNED) === 0) {
+  // The connection verified the signature of a signed reply (or the AEAD tag of
+  // an encrypted one); an unsigned, unencrypted one proves nothing.
+  if ((r.header.flags & Smb2Flags.SIGNED) === 0 && !r.sealed) {
     throw new SmbDowngradeError(`unsigned VALIDATE_NEGOTIATE_INFO reply (${statusName(r.header.status)})`);
   }
   if (r.header.status !== NtStatus.STATUS_SUCCESS) {
