@@ -40,6 +40,8 @@ export interface MountConfig {
   password: string;
   domain: string;
   guest: boolean;
+  /** `sign`: sign every request and verify every reply even if the server does not ask. */
+  sign: boolean;
   minDialect?: Dialect;
   maxDialect?: Dialect;
   /** `ro`: answer EROFS to every change (default read-write, as mount.cifs). */
@@ -122,7 +124,7 @@ Mount an SMB2/3 share through FUSE (read-write unless ro).
             vers=2.0|2.1|3|3.0|3.02|3.1.1, uid=, gid=, file_mode=0755,
             dir_mode=0755, actimeo=1, rsize=, wsize=, cache=strict|loose|none,
             cache_size=256M, readahead=8M, timeout=30, allow_other,
-            ro, rw (the default), debug
+            ro, rw (the default), sign, debug
   -f        stay in the foreground
   -h        show this help
   -V        show the version
@@ -167,7 +169,7 @@ const ALIASES: Record<string, string> = {
 };
 
 /** Options that take no value. */
-const FLAGS = new Set(['guest', 'ro', 'rw', 'allow_other', 'debug']);
+const FLAGS = new Set(['guest', 'ro', 'rw', 'allow_other', 'debug', 'sign']);
 /** Options that need a value. */
 const VALUED = new Set([
   'port', 'username', 'password', 'credentials', 'domain', 'sec', 'vers', 'uid', 'gid',
@@ -271,6 +273,7 @@ function buildConfig(
     password: '',
     domain: '',
     guest: false,
+    sign: false,
     readOnly: false,
     uid: pe.uid,
     gid: pe.gid,
@@ -332,6 +335,7 @@ function applyFlag(c: MountConfig, name: string): void {
     case 'ro': c.readOnly = true; break;
     case 'allow_other': c.allowOther = true; break;
     case 'debug': c.debug = true; break;
+    case 'sign': c.sign = true; break;
   }
 }
 

@@ -29,6 +29,7 @@
  * and exit 0.
  */
 import { spawn } from 'node:child_process';
+import diagnosticsChannel from 'node:diagnostics_channel';
 import { closeSync, readFileSync, writeSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { connect } from '../transport/index.js';
@@ -131,10 +132,13 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void): P
     password: c.password,
     domain: c.domain,
     guest: c.guest,
+    ...(c.sign ? { sign: true } : {}),
     timeoutMs: Math.min(c.timeoutMs, CONNECT_DEADLINE_MS),
     ...(c.minDialect !== undefined ? { minDialect: c.minDialect } : {}),
     ...(c.maxDialect !== undefined ? { maxDialect: c.maxDialect } : {}),
   };
+  // Refused replies (bad or missing signatures) are logged, one line each.
+  if (c.debug || c.foreground) diagnosticsChannel.subscribe('smbfuse:transport', (m) => process.stderr.write(`smbfuse: ${(m as { message: string }).message}\n`));
   const hostPort = `${c.host}:${c.port}`;
   let client: Client | undefined;
   let tree: SmbTree;

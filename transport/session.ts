@@ -48,6 +48,11 @@ export interface Negotiated {
   sent: { clientGuid: Buffer; dialects: Dialect[]; securityMode: number; capabilities: number };
 }
 
+/** 2.0.2, 2.1, 3.0, 3.0.2, 3.1.1 (as vers= writes them, 3.02 aside). */
+export function dialectName(d: number): string {
+  return d === Dialect.SMB3_0 ? '3.0' : `${d >> 8}.${(d >> 4) & 0xf}${d & 0xf ? `.${d & 0xf}` : ''}`;
+}
+
 /** The dialects to offer, between the options' floor and ceiling. */
 export function dialectsToOffer(opts: Pick<SmbConnectOptions, 'minDialect' | 'maxDialect'>): Dialect[] {
   const lo = opts.minDialect ?? Dialect.SMB2_0_2;
@@ -98,6 +103,10 @@ export async function negotiate(conn: SmbConnection, opts: SmbConnectOptions): P
   const m = message(Smb2Command.NEGOTIATE, body);
   m.creditRequest = 64;
   const r = await conn.request(m);
+  if (r.header.status === NtStatus.STATUS_NOT_SUPPORTED) {
+    const names = dialects.map(dialectName).join(', ');
+    throw new SmbStatusError(r.header.status, undefined, Smb2Command.NEGOTIATE, r.header.messageId, `the server accepts none of the dialects offered (${names}); check vers=`);
+  }
   expectStatus(r);
   const n: NegotiateResponse = decodeNegotiateResponse(r.msg);
   const dialect = n.dialectRevision as Dialect;
