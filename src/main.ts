@@ -300,6 +300,23 @@ async function runDemo(mountpoint?: string): Promise<void> {
 }
 
 /**
+ * A foreground mount is its own daemon: if the password came on our command
+ * line (password=, user=name%pw), overwrite /proc/self/cmdline. Node's
+ * process.title writes over the original argv memory (libuv), so the text
+ * the kernel shows becomes the title, with the password masked. Background
+ * mounts need none of this: the child's argv never holds the password.
+ */
+function hidePasswordFromCmdline(argv: readonly string[], password: string): void {
+  if (password === '' || !argv.some((a) => a.includes(password))) return;
+  const shown = argv.map((a) => a.split(password).join('********'));
+  try {
+    process.title = [process.argv0, process.argv[1] ?? 'smbfuse', ...shown].join(' ');
+  } catch {
+    // No way to change the title here; nothing more we can do.
+  }
+}
+
+/**
  * No password was given: ask on the terminal (no echo) when stdin is one,
  * else fail; a pipe or /dev/null on stdin must never hang or be read.
  */
@@ -350,6 +367,7 @@ async function main(argv: string[]): Promise<void> {
     process.exit(1);
   }
   if (parsed.needsPassword) c.password = await askPassword(c);
+  else if (c.foreground) hidePasswordFromCmdline(argv, c.password);
   if (!c.foreground) process.exit(await runBackground(c));
   await runMount(c, (line) => {
     if (line === null) return;

@@ -210,6 +210,30 @@ t.test('-o debug in the foreground logs no password', async (t) => {
   t.notOk((stderr + stdout).includes(samba.pass), 'the password is not in the debug output');
 });
 
+t.test('foreground with password= in -o: the password is masked in /proc/PID/cmdline', async (t) => {
+  const mnt = await withMountPoint(t);
+  const child = spawn(process.execPath, [cliPath, samba.url, mnt, '-f', '-o', `${base(samba)},username=${samba.user},password=${samba.pass}`], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, PASSWD: '' },
+  });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+  const deadline = Date.now() + 20000;
+  while (!(await isMounted(mnt)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  t.ok(await isMounted(mnt), `mounted in the foreground ${stderr}`);
+  const cmdline = await readFile(`/proc/${child.pid}/cmdline`, 'utf8');
+  t.notOk(cmdline.includes(samba.pass), `password not in cmdline: ${JSON.stringify(cmdline.replace(/\0+$/, ''))}`);
+  t.match(cmdline, `password=********`, 'shown masked');
+  t.match(cmdline, mnt, 'the mount point is still shown');
+  const environ = await readFile(`/proc/${child.pid}/environ`);
+  t.equal(environ.indexOf(samba.pass), -1, 'nor in environ');
+  await roundTrip(t, mnt, 'fg-masked.txt');
+  child.kill('SIGTERM');
+  t.equal(await exited, 0, 'clean exit on SIGTERM');
+  t.equal(await isMounted(mnt), false, 'unmounted');
+});
+
 t.test('no password and no terminal: fails at once, asks nothing', async (t) => {
   const mnt = await withMountPoint(t);
   const r = await runCli([samba.url, mnt, '-o', `${base(samba)},username=${samba.user}`], { PASSWD: undefined });
