@@ -40,6 +40,8 @@ export interface MountConfig {
   password: string;
   domain: string;
   guest: boolean;
+  /** `seal`: encrypt every message (SMB 3.x); the mount fails if the server or dialect cannot. */
+  seal: boolean;
   /** `sign`: sign every request and verify every reply even if the server does not ask. */
   sign: boolean;
   minDialect?: Dialect;
@@ -123,7 +125,7 @@ Mount an SMB2/3 share through FUSE (read-write unless ro).
             sec=ntlmssp|ntlmv2|none (none = anonymous guest),
             vers=2.0|2.1|3|3.0|3.02|3.1.1, uid=, gid=, file_mode=0755,
             dir_mode=0755, actimeo=1, rsize=, wsize=, cache=strict|loose|none,
-            cache_size=256M, readahead=8M, timeout=30, allow_other,
+            cache_size=256M, readahead=8M, timeout=30, allow_other, seal,
             ro, rw (the default), sign, debug
   -f        stay in the foreground
   -h        show this help
@@ -169,7 +171,7 @@ const ALIASES: Record<string, string> = {
 };
 
 /** Options that take no value. */
-const FLAGS = new Set(['guest', 'ro', 'rw', 'allow_other', 'debug', 'sign']);
+const FLAGS = new Set(['guest', 'ro', 'rw', 'allow_other', 'debug', 'seal', 'sign']);
 /** Options that need a value. */
 const VALUED = new Set([
   'port', 'username', 'password', 'credentials', 'domain', 'sec', 'vers', 'uid', 'gid',
@@ -273,6 +275,7 @@ function buildConfig(
     password: '',
     domain: '',
     guest: false,
+    seal: false,
     sign: false,
     readOnly: false,
     uid: pe.uid,
@@ -335,6 +338,7 @@ function applyFlag(c: MountConfig, name: string): void {
     case 'ro': c.readOnly = true; break;
     case 'allow_other': c.allowOther = true; break;
     case 'debug': c.debug = true; break;
+    case 'seal': c.seal = true; break;
     case 'sign': c.sign = true; break;
   }
 }

@@ -132,6 +132,7 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void): P
     password: c.password,
     domain: c.domain,
     guest: c.guest,
+    ...(c.seal ? { seal: true } : {}),
     ...(c.sign ? { sign: true } : {}),
     timeoutMs: Math.min(c.timeoutMs, CONNECT_DEADLINE_MS),
     ...(c.minDialect !== undefined ? { minDialect: c.minDialect } : {}),
