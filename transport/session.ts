@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { SmbConnection } from './connection.js';
 import { deriveSmb3Keys, PREAUTH_HASH_INITIAL, preauthHashUpdate } from './crypto.js';
-import { encryptionCapabilities, negotiatedCipher, OFFERED_CIPHERS, startEncryption, type SessionCipher } from './transform.js';
+import { encryptionCapabilities, negotiatedCipher, offeredCiphers, startEncryption, type SessionCipher } from './transform.js';
 import { SmbAuthError, SmbProtocolError, SmbStatusError } from './errors.js';
 import { SmbMessage, type SmbResponse } from './message.js';
 import { clientSignature, decodeChallenge, encodeAuthenticate, encodeNegotiate } from './ntlm.js';
@@ -94,7 +94,7 @@ export async function negotiate(conn: SmbConnection, opts: SmbConnectOptions): P
       ? {
           contexts: {
             preauthSalt: randomBytes(32),
-            ciphers: [...OFFERED_CIPHERS],
+            ciphers: offeredCiphers(),
             signingAlgorithms: opts.signingAlgorithms ?? [2, 1, 0],
           },
         }

@@ -53,6 +53,21 @@ const SPECS: Record<number, CipherSpec> = {
 /** The ciphers a 3.1.1 client offers, most preferred first. */
 export const OFFERED_CIPHERS: readonly number[] = [Cipher.AES_128_GCM, Cipher.AES_128_CCM, Cipher.AES_256_GCM, Cipher.AES_256_CCM];
 
+/**
+ * The ciphers this client offers: OFFERED_CIPHERS, or for benchmarks and
+ * tests the list in SMBFUSE_TEST_CIPHERS (names such as `aes-256-gcm`,
+ * comma-separated, in order of preference).
+ */
+export function offeredCiphers(env: Record<string, string | undefined> = process.env): number[] {
+  const v = env['SMBFUSE_TEST_CIPHERS'];
+  if (!v) return [...OFFERED_CIPHERS];
+  return v.split(',').map((n) => {
+    const s = Object.values(SPECS).find((x) => x.name === n.trim().toLowerCase());
+    if (!s) throw new RangeError(`SMBFUSE_TEST_CIPHERS: unknown cipher '${n}'`);
+    return s.id;
+  });
+}
+
 /** The spec of a cipher id; throws SmbProtocolError for an id we do not know. */
 export function cipherSpec(id: number): CipherSpec {
   const s = SPECS[id];
@@ -253,7 +268,7 @@ export function encryptionCapabilities(dialects: readonly number[]): number {
 export function negotiatedCipher(dialect: number, capabilities: number, contextCipher: number | undefined): number {
   if (dialect === SMB3_1_1) {
     if (!contextCipher) return 0;
-    if (!OFFERED_CIPHERS.includes(contextCipher)) throw new SmbProtocolError(`server chose ${cipherName(contextCipher)}, which was not offered`);
+    if (!offeredCiphers().includes(contextCipher)) throw new SmbProtocolError(`server chose ${cipherName(contextCipher)}, which was not offered`);
     return contextCipher;
   }
   if (dialect === SMB3_0 || dialect === SMB3_0_2) return (capabilities & CAP_ENCRYPTION) !== 0 ? Cipher.AES_128_CCM : 0;

@@ -9,7 +9,7 @@
 import t from 'tap';
 import { deriveSmb3Keys } from '../../../transport/crypto.js';
 import { SmbProtocolError } from '../../../transport/errors.js';
-import { Cipher, OFFERED_CIPHERS, SessionCipher, cipherSpec } from '../../../transport/transform.js';
+import { Cipher, OFFERED_CIPHERS, SessionCipher, cipherSpec, offeredCiphers } from '../../../transport/transform.js';
 import { Dialect } from '../../../transport/types.js';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -185,4 +185,11 @@ t.test('round trips for every cipher, messages of many sizes and fragmentings', 
     t.throws(() => new SessionCipher(id, 1n, Buffer.alloc(kb === 16 ? 32 : 16), b), RangeError, 'wrong key length');
   }
   t.throws(() => cipherSpec(9), SmbProtocolError);
+});
+
+t.test('SMBFUSE_TEST_CIPHERS narrows the offer (benchmarks)', async (t) => {
+  t.same(offeredCiphers({}), OFFERED_CIPHERS);
+  t.same(offeredCiphers({ SMBFUSE_TEST_CIPHERS: 'aes-256-gcm' }), [Cipher.AES_256_GCM]);
+  t.same(offeredCiphers({ SMBFUSE_TEST_CIPHERS: 'AES-128-CCM, aes-256-ccm' }), [Cipher.AES_128_CCM, Cipher.AES_256_CCM]);
+  t.throws(() => offeredCiphers({ SMBFUSE_TEST_CIPHERS: 'des' }), RangeError);
 });
