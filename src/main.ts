@@ -92,7 +92,11 @@ export function describeConnectError(e: unknown, c: MountConfig): string {
       return `${head} login failed for user '${c.username}' (${name})`;
     }
     if (name === 'STATUS_BAD_NETWORK_NAME') return `${head} share '${c.share}' not found (${name})`;
-    if (name === 'STATUS_ACCESS_DENIED') return `${head} access denied (${name})`;
+    if (name === 'STATUS_ACCESS_DENIED') {
+      // Keep the transport's explanation when it has one (e.g. a share that needs encryption).
+      const why = msg.includes(': ') ? `: ${msg.slice(msg.indexOf(': ') + 2)}` : '';
+      return `${head} access denied (${name})${why}`;
+    }
     return `${head} ${msg}`;
   }
   if (err?.code === 'SMB_ERR_AUTH') return `${head} login failed for user '${c.username}': ${msg}`;

@@ -48,3 +48,5 @@ t.test('busy mount point', async (t) => {
   t.equal(await isMounted(busy), true, 'the first mount is untouched');
   await mkdir(busy, { recursive: true }).catch(() => {});
 });
+t.test('SMB 2.x against a share that requires encryption says why', (t) =>
+  expectFailure(t, [samba.urlFor('encrypted'), mnt, '-o', base(',vers=2.1')], /access denied.*encryption.*vers=3\.0/i));
