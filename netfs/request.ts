@@ -71,6 +71,61 @@ export class Subrequest {
   }
 }
 
+/**
+ * What read and write requests share: the subrequest list the issuer appends
+ * to while the collector walks it from the front, the collector's bookkeeping,
+ * and the `done` promise that settles once everything is collected.
+ */
+abstract class RequestBase<S extends { next: S | null }> {
+  readonly debugId = nextRequestId++;
+  subreqCount = 0;
+  /** Oldest subrequest not yet collected. */
+  front: S | null = null;
+  /** Newest subrequest in the list. */
+  back: S | null = null;
+  /** Subrequests terminated but not yet examined by the collector. */
+  readonly terminated: S[] = [];
+  collectScheduled = false;
+  /** All of the range has subrequests (the issuer has finished). */
+  allIssued = false;
+  completed = false;
+  /** Settles (never rejects) once everything is collected. */
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+
+  abstract readonly start: number;
+  abstract readonly len: number;
+
+  constructor() {
+    this.done = new Promise<void>((resolve) => (this.resolveDone = resolve));
+  }
+
+  get end(): number {
+    return this.start + this.len;
+  }
+
+  /** Link a subrequest at the back of the list. */
+  appendSubreq(s: S): void {
+    if (this.back) this.back.next = s;
+    else this.front = s;
+    this.back = s;
+  }
+
+  /** Link a follow-up right after `after`, keeping file order. */
+  insertAfter(after: S, s: S): void {
+    s.next = after.next;
+    after.next = s;
+    if (this.back === after) this.back = s;
+  }
+
+  /** Mark the request finished and wake whoever awaits `done`. */
+  finish(): void {
+    if (this.completed) return;
+    this.completed = true;
+    this.resolveDone();
+  }
+}
+
 export interface IoRequestInit {
   origin: NetfsOrigin;
   /** File range. */
@@ -87,8 +142,7 @@ export interface IoRequestInit {
 }
 
 /** One contiguous read of a file range. */
-export class IoRequest {
-  readonly debugId = nextRequestId++;
+export class IoRequest extends RequestBase<Subrequest> {
   readonly origin: NetfsOrigin;
   readonly start: number;
   readonly len: number;
@@ -112,27 +166,14 @@ export class IoRequest {
   error = 0;
   /** File position where the server reported end of file (Infinity if it did not). */
   eofAt = Infinity;
-  subreqCount = 0;
-  /** Oldest subrequest not yet collected. */
-  front: Subrequest | null = null;
-  /** Newest subrequest in the list. */
-  back: Subrequest | null = null;
-  /** Subrequests terminated but not yet examined by the collector. */
-  readonly terminated: Subrequest[] = [];
-  collectScheduled = false;
-  /** All of the range has subrequests (the issuer has finished). */
-  allIssued = false;
-  completed = false;
   /** Folios finished by the collector so far. */
   foliosUnlocked = 0;
   /** Folios starting before this position overlap a failed subrequest. */
   badTo: number;
   badError = 0;
-  /** Settles (never rejects) once the whole range is collected. */
-  readonly done: Promise<void>;
-  private resolveDone!: () => void;
 
   constructor(init: IoRequestInit) {
+    super();
     this.origin = init.origin;
     this.start = init.start;
     this.len = init.len;
@@ -145,33 +186,7 @@ export class IoRequest {
     this.loadPos = init.chain ? this.chain.at(this.chain.length) : this.chain.start();
     this.dispatchPos = this.chain.start();
     this.submittedTo = this.collectedTo = this.badTo = init.start;
-    this.done = new Promise<void>((resolve) => (this.resolveDone = resolve));
     traceRreq(this, 'new');
-  }
-
-  get end(): number {
-    return this.start + this.len;
-  }
-
-  /** Link a subrequest at the back of the list. */
-  appendSubreq(s: Subrequest): void {
-    if (this.back) this.back.next = s;
-    else this.front = s;
-    this.back = s;
-  }
-
-  /** Link a follow-up right after `after`, keeping file order. */
-  insertAfter(after: Subrequest, s: Subrequest): void {
-    s.next = after.next;
-    after.next = s;
-    if (this.back === after) this.back = s;
-  }
-
-  /** Mark the request finished and wake whoever awaits `done`. */
-  finish(): void {
-    if (this.completed) return;
-    this.completed = true;
-    this.resolveDone();
   }
 }
 
@@ -230,8 +245,7 @@ export interface WriteRequestInit {
  * caller's buffer. Same cursors as IoRequest; the chain is discontiguous
  * where the runs are, and no subrequest spans a gap.
  */
-export class WriteRequest {
-  readonly debugId = nextRequestId++;
+export class WriteRequest extends RequestBase<WriteSubrequest> {
   readonly origin: 'writeback' | 'unbuffered-write';
   readonly ops: NetfsWriteOps;
   readonly cache: PageCache | null;
@@ -249,21 +263,12 @@ export class WriteRequest {
   collectedTo: number;
   /** First permanent error (negative errno), 0 if none. */
   error = 0;
-  subreqCount = 0;
-  front: WriteSubrequest | null = null;
-  back: WriteSubrequest | null = null;
-  readonly terminated: WriteSubrequest[] = [];
-  collectScheduled = false;
-  allIssued = false;
-  completed = false;
   /** Folios handed back to the cache by the collector so far. */
   foliosDone = 0;
   readonly onWritten: ((start: number, end: number) => void) | null;
-  /** Settles (never rejects) once everything is collected. */
-  readonly done: Promise<void>;
-  private resolveDone!: () => void;
 
   constructor(init: WriteRequestInit) {
+    super();
     this.origin = init.origin;
     this.ops = init.ops;
     this.cache = init.cache ?? null;
@@ -278,29 +283,6 @@ export class WriteRequest {
     this.dispatchPos = this.chain.start();
     this.submittedTo = this.collectedTo = this.start;
     this.onWritten = init.onWritten ?? null;
-    this.done = new Promise<void>((resolve) => (this.resolveDone = resolve));
     traceRreq(this, 'new');
-  }
-
-  get end(): number {
-    return this.start + this.len;
-  }
-
-  appendSubreq(s: WriteSubrequest): void {
-    if (this.back) this.back.next = s;
-    else this.front = s;
-    this.back = s;
-  }
-
-  insertAfter(after: WriteSubrequest, s: WriteSubrequest): void {
-    s.next = after.next;
-    after.next = s;
-    if (this.back === after) this.back = s;
-  }
-
-  finish(): void {
-    if (this.completed) return;
-    this.completed = true;
-    this.resolveDone();
   }
 }
