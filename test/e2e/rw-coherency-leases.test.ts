@@ -5,23 +5,18 @@
  * data before B reads (A writes and keeps the file open without fsync).
  */
 import t from 'tap';
-import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { mountShare, unmount } from '../helpers/mount.js';
-import { fillRandom, prng } from '../helpers/rw.js';
+import { fillRandom, freshShareDir, localTempDir, prng } from '../helpers/rw.js';
 import { startSamba } from '../helpers/samba.js';
 
 const samba = await startSamba();
 t.teardown(() => samba.stop());
 
 const dirName = 'e2e-rw-leases-Ψ-été';
-const serverDir = path.join(samba.sharePath, dirName);
-await rm(serverDir, { recursive: true, force: true });
-await mkdir(serverDir);
-t.teardown(() => rm(serverDir, { recursive: true, force: true }));
-const local = await mkdtemp(path.join(tmpdir(), 'smbfuse-rw-lease-'));
-t.teardown(() => rm(local, { recursive: true, force: true }));
+const serverDir = await freshShareDir(t, samba.sharePath, dirName);
+const local = await localTempDir(t, 'smbfuse-rw-lease-');
 
 const mntA = await mountShare(samba, 'test', ['cache=strict']);
 t.teardown(() => unmount(mntA));

@@ -5,27 +5,21 @@
  * both regions intact afterwards, through both mounts and on the server.
  *
  * Close-to-open and the lease-break flush between the two mounts are in
- * rw-coherency-leases.test.ts (kept out of the suite until the bugs it shows
- * are fixed).
+ * rw-coherency-leases.test.ts.
  */
 import t, { type Test } from 'tap';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { mountShare, unmount } from '../helpers/mount.js';
-import { fillRandom, prng, q, sh } from '../helpers/rw.js';
+import { fillRandom, freshShareDir, localTempDir, prng, q, sh } from '../helpers/rw.js';
 import { startSamba } from '../helpers/samba.js';
 
 const samba = await startSamba();
 t.teardown(() => samba.stop());
 
 const dirName = 'e2e-rw-coherency-Ψ-été';
-const serverDir = path.join(samba.sharePath, dirName);
-await rm(serverDir, { recursive: true, force: true });
-await mkdir(serverDir);
-t.teardown(() => rm(serverDir, { recursive: true, force: true }));
-const local = await mkdtemp(path.join(tmpdir(), 'smbfuse-rw-coh-'));
-t.teardown(() => rm(local, { recursive: true, force: true }));
+const serverDir = await freshShareDir(t, samba.sharePath, dirName);
+const local = await localTempDir(t, 'smbfuse-rw-coh-');
 
 const mntA = await mountShare(samba, 'test', ['cache=strict']);
 t.teardown(() => unmount(mntA));

@@ -9,19 +9,17 @@
  */
 import t from 'tap';
 import { constants } from 'node:fs';
-import { chmod, link, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, rmdir, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, open, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { mountShare, unmount } from '../helpers/mount.js';
-import { q, sh } from '../helpers/rw.js';
+import { freshShareDir, q, sh } from '../helpers/rw.js';
 import { startSamba } from '../helpers/samba.js';
 
 const samba = await startSamba();
 t.teardown(() => samba.stop());
 
-const dirName = 'e2e-rw-posix-pending-Λάμδα-ü';
-const serverDir = path.join(samba.sharePath, dirName);
-await rm(serverDir, { recursive: true, force: true });
-t.teardown(() => rm(serverDir, { recursive: true, force: true }));
+const dirName = 'e2e-rw-posix-more-Λάμδα-ü';
+const serverDir = await freshShareDir(t, samba.sharePath, dirName, { create: false });
 const mnt = await mountShare(samba, 'test', ['cache=strict']);
 t.teardown(() => unmount(mnt));
 const top = path.join(mnt, dirName);

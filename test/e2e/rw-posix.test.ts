@@ -4,23 +4,21 @@
  * before close, zero-filled holes, unlink of an open file, ENOTEMPTY, names with
  * `: * ? " < > |`, ENAMETOOLONG, renames, chmod a-w / u+w, symlinks, and user.* extended attributes (with setfattr/getfattr from the `attr`
  * package; skipped, loudly, when they are not installed). O_APPEND from two
- * descriptors and hard links are in rw-posix-pending.test.ts (kept out of the suite until the bug it shows is fixed).
+ * descriptors and hard links are in rw-posix-more.test.ts.
  */
 import t from 'tap';
 import { constants } from 'node:fs';
-import { chmod, lstat, mkdir, open, readdir, readFile, readlink, rename, rm, rmdir, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { chmod, lstat, mkdir, open, readdir, readFile, readlink, rename, rmdir, stat, symlink, unlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { mountShare, unmount } from '../helpers/mount.js';
-import { q, sh } from '../helpers/rw.js';
+import { freshShareDir, q, sh } from '../helpers/rw.js';
 import { startSamba } from '../helpers/samba.js';
 
 const samba = await startSamba();
 t.teardown(() => samba.stop());
 
 const dirName = 'e2e-rw-posix-Λάμδα-ü';
-const serverDir = path.join(samba.sharePath, dirName);
-await rm(serverDir, { recursive: true, force: true });
-t.teardown(() => rm(serverDir, { recursive: true, force: true }));
+const serverDir = await freshShareDir(t, samba.sharePath, dirName, { create: false });
 const mnt = await mountShare(samba, 'test', ['cache=strict']);
 t.teardown(() => unmount(mnt));
 const top = path.join(mnt, dirName);

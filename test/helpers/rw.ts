@@ -101,3 +101,33 @@ export async function makeSourceTree(root: string, files: number, seed = 7): Pro
   }
   return out;
 }
+
+/**
+ * A test file's own directory in the share: `dirName` under the share's
+ * server-side path, emptied first and removed in teardown. Returns its
+ * server-side path (the same name appears under every mount of the share).
+ */
+export async function freshShareDir(
+  t: { teardown(fn: () => unknown): void },
+  sharePath: string,
+  dirName: string,
+  opts: { create?: boolean } = {},
+): Promise<string> {
+  const { mkdir, rm } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const serverDir = join(sharePath, dirName);
+  await rm(serverDir, { recursive: true, force: true });
+  if (opts.create !== false) await mkdir(serverDir);
+  t.teardown(() => rm(serverDir, { recursive: true, force: true }));
+  return serverDir;
+}
+
+/** A local temp dir removed in teardown. */
+export async function localTempDir(t: { teardown(fn: () => unknown): void }, prefix: string): Promise<string> {
+  const { mkdtemp, rm } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  return dir;
+}
