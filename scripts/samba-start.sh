@@ -61,9 +61,10 @@ ensure_packages() {
   local need=()
   command -v smbd >/dev/null 2>&1 || [ -x /usr/sbin/smbd ] || need+=(samba)
   command -v smbclient >/dev/null 2>&1 || need+=(smbclient)
-  # Mounting needs fusermount (to unmount) and the tests drive the mount with rsync.
+  # Mounting needs fusermount (to unmount); the tests drive the mount with rsync and setfattr/getfattr.
   command -v fusermount >/dev/null 2>&1 || need+=(fuse)
   command -v rsync >/dev/null 2>&1 || need+=(rsync)
+  command -v setfattr >/dev/null 2>&1 || need+=(attr)
   [ ${#need[@]} -eq 0 ] && return 0
   [ "$(id -u)" -eq 0 ] || die "missing ${need[*]} and not root: apt-get install -y ${need[*]}"
   log "installing ${need[*]} with apt"
