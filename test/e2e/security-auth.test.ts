@@ -21,6 +21,10 @@ import { cliPath, isMounted, makeMountPoint, runCli, unmount, type CliResult } f
 import { startSamba, type SambaServer } from '../helpers/samba.js';
 
 const samba = await startSamba();
+// The suite runner exports the test server's password (SMB_PASS, and inside
+// SMB_TEST_URL); the CLI children inherit our environment, so drop every
+// variable holding it before checking that it appears in no daemon's environ.
+for (const [k, v] of Object.entries(process.env)) if (v?.includes(samba.pass)) delete process.env[k];
 t.teardown(() => samba.stop());
 
 /** PIDs of smbfuse processes whose command line names main.js and `mnt`. */
