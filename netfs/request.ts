@@ -37,37 +37,51 @@ export type SubreqState = 'in-progress' | 'terminated' | 'done' | 'failed';
 
 let nextRequestId = 1;
 
-/** One slice of a request, handed to the filesystem (or zero-filled). */
-export class Subrequest {
+/** What read and write subrequests share: the issue/completion state. */
+abstract class SubrequestBase<S> {
   readonly debugId: string;
   state: SubreqState = 'in-progress';
   /** Bytes the filesystem reported for the current issue. */
   transferred = 0;
   /** Negative errno of the current issue, 0 if none. */
   error = 0;
-  eof = false;
   retryable = false;
   retries = 0;
   /** Bumped at each issue, so a late complete() of an earlier issue is ignored. */
   issueGen = 0;
   /** Next subrequest in file order. */
-  next: Subrequest | null = null;
+  next: S | null = null;
 
   constructor(
-    readonly rreq: IoRequest,
+    kind: 'R' | 'W',
+    requestId: number,
     readonly index: number,
     readonly start: number,
-    /** Bytes wanted; cut down to what arrived when a follow-up takes the rest. */
+    /** Bytes wanted; cut down to what was done when a follow-up takes the rest. */
     public len: number,
-    readonly source: SubreqSource,
-    /** Private position at the first byte of this slice (never handed out). */
-    readonly destStart: BvecqPos,
   ) {
-    this.debugId = `R=${rreq.debugId.toString(16).padStart(8, '0')}[${index.toString(16)}]`;
+    this.debugId = `${kind}=${requestId.toString(16).padStart(8, '0')}[${index.toString(16)}]`;
   }
 
   get end(): number {
     return this.start + this.len;
+  }
+}
+
+/** One slice of a read request, handed to the filesystem (or zero-filled). */
+export class Subrequest extends SubrequestBase<Subrequest> {
+  eof = false;
+
+  constructor(
+    readonly rreq: IoRequest,
+    index: number,
+    start: number,
+    len: number,
+    readonly source: SubreqSource,
+    /** Private position at the first byte of this slice (never handed out). */
+    readonly destStart: BvecqPos,
+  ) {
+    super('R', rreq.debugId, index, start, len);
   }
 }
 
@@ -191,39 +205,21 @@ export class IoRequest extends RequestBase<Subrequest> {
 }
 
 /** One slice of a write request, handed to the filesystem. */
-export class WriteSubrequest {
-  readonly debugId: string;
-  state: SubreqState = 'in-progress';
-  /** Bytes the filesystem reported written for the current issue. */
-  transferred = 0;
-  /** Negative errno of the current issue, 0 if none. */
-  error = 0;
-  retryable = false;
-  retries = 0;
-  /** Bumped at each issue, so a late complete() of an earlier issue is ignored. */
-  issueGen = 0;
-  /** Next subrequest in file order. */
-  next: WriteSubrequest | null = null;
-
+export class WriteSubrequest extends SubrequestBase<WriteSubrequest> {
   constructor(
     readonly wreq: WriteRequest,
-    readonly index: number,
-    readonly start: number,
-    /** Bytes to write; cut down to what was written when a follow-up takes the rest. */
-    public len: number,
+    index: number,
+    start: number,
+    len: number,
     /** Private position at the first byte of this slice (never handed out). */
     readonly sourceStart: BvecqPos,
   ) {
-    this.debugId = `W=${wreq.debugId.toString(16).padStart(8, '0')}[${index.toString(16)}]`;
+    super('W', wreq.debugId, index, start, len);
   }
 
   /** The request, under the name traces read. */
   get rreq(): WriteRequest {
     return this.wreq;
-  }
-
-  get end(): number {
-    return this.start + this.len;
   }
 }
 

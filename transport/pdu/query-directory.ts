@@ -115,19 +115,29 @@ function walkEntries(buf: Buffer, fixed: number, what: string, parse: (r: Reader
   }
 }
 
+/**
+ * The fields FileIdBoth- and FileIdFullDirectoryInformation share, from
+ * FileIndex through EaSize (MS-FSCC 2.4.17 / 2.4.18); leaves the reader at
+ * the first field where they differ.
+ */
+function readCommonEntryFields(r: Reader) {
+  r.skip(4); // FileIndex (position in the directory; not used)
+  const creationTime = r.u64();
+  const lastAccessTime = r.u64();
+  const lastWriteTime = r.u64();
+  const changeTime = r.u64();
+  const endOfFile = r.u64n();
+  const allocationSize = r.u64n();
+  const fileAttributes = r.u32();
+  const nameLen = r.u32();
+  const eaSize = r.u32();
+  return { creationTime, lastAccessTime, lastWriteTime, changeTime, endOfFile, allocationSize, fileAttributes, nameLen, eaSize };
+}
+
 /** Parse a FileIdBothDirectoryInformation buffer (MS-FSCC 2.4.17). */
 export function parseFileIdBothDirectoryInformation(buf: Buffer): DirEntry[] {
   return walkEntries(buf, FILE_ID_BOTH_DIR_INFO_FIXED, 'FileIdBothDirectoryInformation', (r) => {
-    r.skip(4); // FileIndex (position in the directory; not used)
-    const creationTime = r.u64();
-    const lastAccessTime = r.u64();
-    const lastWriteTime = r.u64();
-    const changeTime = r.u64();
-    const endOfFile = r.u64n();
-    const allocationSize = r.u64n();
-    const fileAttributes = r.u32();
-    const nameLen = r.u32();
-    const eaSize = r.u32();
+    const { nameLen, ...common } = readCommonEntryFields(r);
     const shortLen = r.u8();
     r.skip(1);
     const short = r.bytes(24);
@@ -136,32 +146,17 @@ export function parseFileIdBothDirectoryInformation(buf: Buffer): DirEntry[] {
     const name = r.utf16(nameLen);
     if (shortLen > 24 || shortLen % 2) throw new SmbProtocolError(`ShortNameLength ${shortLen}`);
     const shortName = short.toString('utf16le', 0, shortLen);
-    return {
-      name, fileIndex, endOfFile, allocationSize, fileAttributes,
-      creationTime, lastAccessTime, lastWriteTime, changeTime, eaSize, shortName,
-    };
+    return { name, fileIndex, ...common, shortName };
   });
 }
 
 /** Parse a FileIdFullDirectoryInformation buffer (MS-FSCC 2.4.18). */
 export function parseFileIdFullDirectoryInformation(buf: Buffer): DirEntry[] {
   return walkEntries(buf, FILE_ID_FULL_DIR_INFO_FIXED, 'FileIdFullDirectoryInformation', (r) => {
-    r.skip(4); // FileIndex
-    const creationTime = r.u64();
-    const lastAccessTime = r.u64();
-    const lastWriteTime = r.u64();
-    const changeTime = r.u64();
-    const endOfFile = r.u64n();
-    const allocationSize = r.u64n();
-    const fileAttributes = r.u32();
-    const nameLen = r.u32();
-    const eaSize = r.u32();
+    const { nameLen, ...common } = readCommonEntryFields(r);
     r.skip(4); // Reserved
     const fileIndex = r.u64();
     const name = r.utf16(nameLen);
-    return {
-      name, fileIndex, endOfFile, allocationSize, fileAttributes,
-      creationTime, lastAccessTime, lastWriteTime, changeTime, eaSize,
-    };
+    return { name, fileIndex, ...common };
   });
 }
