@@ -88,10 +88,8 @@ export class FakeReadOps implements NetfsReadOps {
   /** Bytes actually copied into chains. */
   bytesServed = 0;
   private readonly attempts = new Map<number, number>();
-  private readonly batch: (() => void)[] = [];
   private readonly hung: NetfsReadSubrequestView[] = [];
-  private batchScheduled = false;
-  private readonly random: () => number;
+  private readonly deliverer: Deliverer;
   inFlight = 0;
   maxInFlight = 0;
 
@@ -101,7 +99,7 @@ export class FakeReadOps implements NetfsReadOps {
     this.timing = opts.timing ?? 'immediate';
     this.reportEof = opts.reportEof ?? true;
     this.action = opts.action ?? (() => ({ kind: 'ok' }));
-    this.random = rng(opts.seed ?? 1);
+    this.deliverer = new Deliverer(() => this.timing, rng(opts.seed ?? 1));
   }
 
   maxReadSize(): number {
@@ -120,12 +118,12 @@ export class FakeReadOps implements NetfsReadOps {
       this.hung.push(sub);
       return;
     }
-    this.deliver(() => this.serve(sub, act));
+    this.deliverer.deliver(() => this.serve(sub, act));
   }
 
   /** Complete every hung subrequest normally. */
   release(): void {
-    for (const sub of this.hung.splice(0)) this.deliver(() => this.serve(sub, { kind: 'ok' }));
+    for (const sub of this.hung.splice(0)) this.deliverer.deliver(() => this.serve(sub, { kind: 'ok' }));
   }
 
   /** Total bytes asked of the server for issues whose start lies in [from, to). */
@@ -133,40 +131,6 @@ export class FakeReadOps implements NetfsReadOps {
     let n = 0;
     for (const r of this.issued) if (r.start >= from && r.start < to) n += r.len;
     return n;
-  }
-
-  /** Run `fn` according to the timing mode. */
-  private deliver(fn: () => void): void {
-    switch (this.timing) {
-      case 'sync':
-        return fn();
-      case 'immediate':
-        setImmediate(fn);
-        return;
-      case 'timer':
-        setTimeout(fn, Math.floor(this.random() * 4));
-        return;
-      default:
-        this.batch.push(fn);
-        if (!this.batchScheduled) {
-          this.batchScheduled = true;
-          setImmediate(() => this.flush());
-        }
-    }
-  }
-
-  /** Deliver a batch in reverse or random order. */
-  private flush(): void {
-    this.batchScheduled = false;
-    const b = this.batch.splice(0);
-    if (this.timing === 'reverse') b.reverse();
-    else {
-      for (let i = b.length - 1; i > 0; i--) {
-        const j = Math.floor(this.random() * (i + 1));
-        [b[i], b[j]] = [b[j]!, b[i]!];
-      }
-    }
-    for (const fn of b) fn();
   }
 
   /** Copy data into the subrequest's dest and complete it as `act` says. */
