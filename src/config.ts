@@ -66,6 +66,8 @@ export interface MountConfig {
   cacheSize: number;
   readahead: number;
   timeoutMs: number;
+  /** Probe an idle connection with ECHO after this long (echo_interval; 0: never). */
+  echoIntervalMs: number;
   allowOther: boolean;
   debug: boolean;
   foreground: boolean;
@@ -125,8 +127,8 @@ Mount an SMB2/3 share through FUSE (read-write unless ro).
             sec=ntlmssp|ntlmv2|none (none = anonymous guest),
             vers=2.0|2.1|3|3.0|3.02|3.1.1, uid=, gid=, file_mode=0755,
             dir_mode=0755, actimeo=1, rsize=, wsize=, cache=strict|loose|none,
-            cache_size=256M, readahead=8M, timeout=30, allow_other, seal,
-            ro, rw (the default), sign, debug
+            cache_size=256M, readahead=8M, timeout=30, echo_interval=60,
+            allow_other, seal, ro, rw (the default), sign, debug
   -f        stay in the foreground
   -h        show this help
   -V        show the version
@@ -143,6 +145,7 @@ const DEFAULTS = {
   cacheSize: 256 * 1024 * 1024,
   readahead: 8 * 1024 * 1024,
   timeoutMs: 30_000,
+  echoIntervalMs: 60_000,
 } as const;
 
 /** vers= values and the dialect range each one offers. */
@@ -176,6 +179,7 @@ const FLAGS = new Set(['guest', 'ro', 'rw', 'allow_other', 'debug', 'seal', 'sig
 const VALUED = new Set([
   'port', 'username', 'password', 'credentials', 'domain', 'sec', 'vers', 'uid', 'gid',
   'file_mode', 'dir_mode', 'actimeo', 'rsize', 'wsize', 'cache', 'cache_size', 'readahead', 'timeout',
+  'echo_interval',
 ]);
 
 /**
@@ -289,6 +293,7 @@ function buildConfig(
     cacheSize: DEFAULTS.cacheSize,
     readahead: DEFAULTS.readahead,
     timeoutMs: DEFAULTS.timeoutMs,
+    echoIntervalMs: DEFAULTS.echoIntervalMs,
     allowOther: false,
     debug: false,
     foreground: false,
@@ -369,6 +374,7 @@ function applyValued(c: MountConfig, name: string, value: string, pe: ParseEnv):
     case 'file_mode': c.fileMode = parseMode(value) ?? failWith(bad()); break;
     case 'dir_mode': c.dirMode = parseMode(value) ?? failWith(bad()); break;
     case 'actimeo': c.actimeoMs = (parseUint(value) ?? failWith(bad())) * 1000; break;
+    case 'echo_interval': c.echoIntervalMs = (parseUint(value) ?? failWith(bad())) * 1000; break;
     case 'timeout': {
       const n = parseUint(value);
       if (!n) throw bad();

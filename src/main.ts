@@ -138,7 +138,9 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void): P
     guest: c.guest,
     ...(c.seal ? { seal: true } : {}),
     ...(c.sign ? { sign: true } : {}),
-    timeoutMs: Math.min(c.timeoutMs, CONNECT_DEADLINE_MS),
+    // Per request; connecting as a whole is bounded by CONNECT_DEADLINE_MS below.
+    timeoutMs: c.timeoutMs,
+    echoIntervalMs: c.echoIntervalMs,
     ...(c.minDialect !== undefined ? { minDialect: c.minDialect } : {}),
     ...(c.maxDialect !== undefined ? { maxDialect: c.maxDialect } : {}),
   };

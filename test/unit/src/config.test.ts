@@ -92,6 +92,10 @@ t.test('every option', async (t) => {
     allowOther: true, debug: true, foreground: true, mountpoint: '/mnt/x',
   });
   t.match(cfg(['//h/s', '/m', '-o', 'uid=42,gid=43']).config, { uid: 42, gid: 43 });
+  t.equal(cfg(['//h/s', '/m']).config.echoIntervalMs, 60000, 'echo_interval defaults to 60 s as mount.cifs');
+  t.equal(cfg(['//h/s', '/m', '-o', 'echo_interval=5']).config.echoIntervalMs, 5000);
+  t.equal(cfg(['//h/s', '/m', '-o', 'echo_interval=0']).config.echoIntervalMs, 0, '0 turns the keepalive off');
+  throwsLine(t, ['//h/s', '/m', '-o', 'echo_interval=soon'], "smbfuse: bad value for echo_interval: 'soon'");
   t.match(cfg(['//h/s', '/m', '-o', 'user=x,pass=y,dom=D']).config, { username: 'x', password: 'y', domain: 'D' });
 });
 
