@@ -28,8 +28,8 @@ if ! npx tsc -p .; then
   log "BUILD FAILED: tests that need dist/ will fail; the run will fail"
 fi
 # tap loads tests without type checking, so check the tests' types here.
-log "type-checking the tests (npx tsc -p tsconfig.test.json)"
-if ! npx tsc -p tsconfig.test.json; then
+log "type-checking the tests (npx tsc -p test/tsconfig.json)"
+if ! npx tsc -p test/tsconfig.json; then
   build_ok=
   log "TYPE CHECK OF TESTS FAILED: the run will fail"
 fi
