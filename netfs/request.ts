@@ -86,12 +86,27 @@ export class Subrequest extends SubrequestBase<Subrequest> {
 }
 
 /**
- * What read and write requests share: the subrequest list the issuer appends
- * to while the collector walks it from the front, the collector's bookkeeping,
- * and the `done` promise that settles once everything is collected.
+ * What read and write requests share: the chain and its load and dispatch
+ * cursors, the subrequest list the issuer appends to while the collector
+ * walks it from the front, the collector's bookkeeping, and the `done`
+ * promise that settles once everything is collected.
  */
 abstract class RequestBase<S extends { next: S | null }> {
   readonly debugId = nextRequestId++;
+  readonly start: number;
+  readonly chain: Bvecq;
+  /** Where the next folio is appended (end of loaded buffer). */
+  readonly loadPos: BvecqPos;
+  loadedTo: number;
+  /** Folios appended to the chain so far. */
+  foliosLoaded = 0;
+  /** Where the next subrequest's slice starts. */
+  readonly dispatchPos: BvecqPos;
+  submittedTo: number;
+  /** File position completion has reached, in file order. Only moves forward. */
+  collectedTo: number;
+  /** First (permanent) error, a negative errno; 0 if none. */
+  error = 0;
   subreqCount = 0;
   /** Oldest subrequest not yet collected. */
   front: S | null = null;
@@ -107,10 +122,19 @@ abstract class RequestBase<S extends { next: S | null }> {
   readonly done: Promise<void>;
   private resolveDone!: () => void;
 
-  abstract readonly start: number;
   abstract readonly len: number;
 
-  constructor() {
+  /**
+   * `chain` given: a caller's buffer, already loaded from `start`; otherwise
+   * an empty chain that folios are loaded into as the issuer goes.
+   */
+  constructor(start: number, chain?: Bvecq) {
+    this.start = start;
+    this.chain = chain ?? new Bvecq();
+    this.loadedTo = chain ? start + chain.length : start;
+    this.loadPos = chain ? this.chain.at(chain.length) : this.chain.start();
+    this.dispatchPos = this.chain.start();
+    this.submittedTo = this.collectedTo = start;
     this.done = new Promise<void>((resolve) => (this.resolveDone = resolve));
   }
 
@@ -158,26 +182,12 @@ export interface IoRequestInit {
 /** One contiguous read of a file range. */
 export class IoRequest extends RequestBase<Subrequest> {
   readonly origin: NetfsOrigin;
-  readonly start: number;
   readonly len: number;
   readonly ops: NetfsReadOps;
   readonly fileSize: number;
   readonly cache: PageCache | null;
   /** Locked folios this request fills, in file order (empty when unbuffered). */
   readonly folios: Folio[];
-  readonly chain: Bvecq;
-  /** Where the next folio is appended (end of loaded buffer). */
-  readonly loadPos: BvecqPos;
-  loadedTo: number;
-  /** Folios appended to the chain so far. */
-  foliosLoaded = 0;
-  /** Where the next subrequest's slice starts. */
-  readonly dispatchPos: BvecqPos;
-  submittedTo: number;
-  /** File position completion has reached, in file order. Only moves forward. */
-  collectedTo: number;
-  /** First error (negative errno), 0 if none. */
-  error = 0;
   /** File position where the server reported end of file (Infinity if it did not). */
   eofAt = Infinity;
   /** Folios finished by the collector so far. */
@@ -187,19 +197,14 @@ export class IoRequest extends RequestBase<Subrequest> {
   badError = 0;
 
   constructor(init: IoRequestInit) {
-    super();
+    super(init.start, init.chain);
     this.origin = init.origin;
-    this.start = init.start;
     this.len = init.len;
     this.ops = init.ops;
     this.fileSize = init.fileSize;
     this.cache = init.cache ?? null;
     this.folios = init.folios ?? [];
-    this.chain = init.chain ?? new Bvecq();
-    this.loadedTo = init.chain ? init.start + init.chain.length : init.start;
-    this.loadPos = init.chain ? this.chain.at(this.chain.length) : this.chain.start();
-    this.dispatchPos = this.chain.start();
-    this.submittedTo = this.collectedTo = this.badTo = init.start;
+    this.badTo = init.start;
     traceRreq(this, 'new');
   }
 }
@@ -246,38 +251,20 @@ export class WriteRequest extends RequestBase<WriteSubrequest> {
   readonly ops: NetfsWriteOps;
   readonly cache: PageCache | null;
   readonly folios: WritebackFolio[];
-  /** File span: first byte and bytes to the last (gaps included; for traces). */
-  readonly start: number;
+  /** Bytes from `start` to the last byte (gaps included; for traces). */
   readonly len: number;
-  readonly chain: Bvecq;
-  readonly loadPos: BvecqPos;
-  loadedTo: number;
-  foliosLoaded = 0;
-  readonly dispatchPos: BvecqPos;
-  submittedTo: number;
-  /** File position completion has reached, in file order. Only moves forward. */
-  collectedTo: number;
-  /** First permanent error (negative errno), 0 if none. */
-  error = 0;
   /** Folios handed back to the cache by the collector so far. */
   foliosDone = 0;
   readonly onWritten: ((start: number, end: number) => void) | null;
 
   constructor(init: WriteRequestInit) {
-    super();
+    const folios = init.folios ?? [];
+    super(init.chain ? (init.start ?? 0) : (folios[0]?.from ?? 0), init.chain);
     this.origin = init.origin;
     this.ops = init.ops;
     this.cache = init.cache ?? null;
-    this.folios = init.folios ?? [];
-    this.chain = init.chain ?? new Bvecq();
-    const first = this.folios[0];
-    const last = this.folios[this.folios.length - 1];
-    this.start = init.chain ? (init.start ?? 0) : (first?.from ?? 0);
-    this.len = init.chain ? this.chain.length : (last?.to ?? 0) - this.start;
-    this.loadedTo = init.chain ? this.start + this.chain.length : this.start;
-    this.loadPos = init.chain ? this.chain.at(this.chain.length) : this.chain.start();
-    this.dispatchPos = this.chain.start();
-    this.submittedTo = this.collectedTo = this.start;
+    this.folios = folios;
+    this.len = init.chain ? this.chain.length : (folios[folios.length - 1]?.to ?? 0) - this.start;
     this.onWritten = init.onWritten ?? null;
     traceRreq(this, 'new');
   }
