@@ -15,7 +15,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Bvecq } from '../../netfs/bvecq.js';
 import { NetfsInode, PageCache } from '../../netfs/index.js';
-import { SmbNetfsReadOps } from '../../src/smb-netfs-ops.js';
+import { SmbNetfsOps } from '../../src/smb-netfs-ops.js';
 import { connect, Dialect, SmbProtocolError, type SmbConnectOptions } from '../../transport/index.js';
 import type { TransportEvent } from '../../transport/connection.js';
 import { Smb2Command } from '../../transport/pdu/header.js';
@@ -105,7 +105,7 @@ t.test('sign through netfs: the reader gets EIO and never the tampered bytes; th
   const tree = await client.treeConnect('test');
   const f = await tree.open(`${dirName}\\data.bin`);
   const cache = new PageCache({ maxBytes: 64 * 1024 * 1024, folioSize: 64 * 1024 });
-  const inode = new NetfsInode({ key: 'tamper', size: content.length, ops: new SmbNetfsReadOps(tree, 256 * 1024, f.fileId), cache, readaheadMax: 0 });
+  const inode = new NetfsInode({ key: 'tamper', size: content.length, ops: new SmbNetfsOps(tree, 256 * 1024, 256 * 1024, f.fileId), cache, readaheadMax: 0 });
   const dst = Buffer.alloc(512 * 1024);
   const err = await inode.read(0, dst.length, dst).catch((e: unknown) => e);
   t.ok(flip.flipped(), 'the proxy flipped a bit in the first READ reply');
