@@ -130,34 +130,44 @@ export function nameError(e: SmbStatusError, paths: readonly string[]): SmbStatu
   return new SmbStatusError(NtStatus.STATUS_NAME_TOO_LONG, undefined, e.command, e.messageId, 'server said STATUS_OBJECT_NAME_INVALID for a name component over 255 bytes');
 }
 
-/** SmbStat from a CREATE response (no index number or link count there). */
-export function statFromCreate(c: CreateResponse): SmbStat {
+/** The times, sizes and attributes every SMB2 info shape carries. */
+interface StatFields {
+  endOfFile: number;
+  allocationSize: number;
+  fileAttributes: number;
+  creationTime: bigint;
+  lastAccessTime: bigint;
+  lastWriteTime: bigint;
+  changeTime: bigint;
+}
+
+/** SmbStat from the common fields, with what only some shapes know. */
+function statOf(f: StatFields, fileIndex: bigint, nlink: number, directory = false): SmbStat {
   return {
-    fileIndex: 0n,
-    size: c.endOfFile,
-    allocationSize: c.allocationSize,
-    attributes: c.fileAttributes,
-    isDirectory: (c.fileAttributes & FILE_ATTRIBUTE_DIRECTORY) !== 0,
-    creationTime: filetimeToDate(c.creationTime),
-    lastAccessTime: filetimeToDate(c.lastAccessTime),
-    lastWriteTime: filetimeToDate(c.lastWriteTime),
-    changeTime: filetimeToDate(c.changeTime),
-    nlink: 1,
+    fileIndex,
+    size: f.endOfFile,
+    allocationSize: f.allocationSize,
+    attributes: f.fileAttributes,
+    isDirectory: directory || (f.fileAttributes & FILE_ATTRIBUTE_DIRECTORY) !== 0,
+    creationTime: filetimeToDate(f.creationTime),
+    lastAccessTime: filetimeToDate(f.lastAccessTime),
+    lastWriteTime: filetimeToDate(f.lastWriteTime),
+    changeTime: filetimeToDate(f.changeTime),
+    nlink,
   };
+}
+
+/** SmbStat from a CREATE response (no file index there). */
+export function statFromCreate(c: CreateResponse): SmbStat {
+  return statOf(c, 0n, 1);
 }
 
 /** SmbStat from FileAllInformation. */
 export function statFromAll(info: FileAllInformation): SmbStat {
-  return {
-    fileIndex: info.indexNumber,
-    size: info.endOfFile,
-    allocationSize: info.allocationSize,
-    attributes: info.fileAttributes,
-    isDirectory: info.directory || (info.fileAttributes & FILE_ATTRIBUTE_DIRECTORY) !== 0,
-    creationTime: filetimeToDate(info.creationTime),
-    lastAccessTime: filetimeToDate(info.lastAccessTime),
-    lastWriteTime: filetimeToDate(info.lastWriteTime),
-    changeTime: filetimeToDate(info.changeTime),
-    nlink: Math.max(1, info.numberOfLinks),
-  };
+  return statOf(info, info.indexNumber, Math.max(1, info.numberOfLinks), info.directory);
+}
+
+/** SmbStat from a directory entry (entries carry no link count). */
+export function statFromEntry(e: StatFields & { fileIndex: bigint }): SmbStat {
+  return statOf(e, e.fileIndex, 1);
 }

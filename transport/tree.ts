@@ -19,11 +19,9 @@ import {
   decodeFileAllInformation,
   decodeFileFsFullSizeInformation,
   FileInfoClass,
-  FILE_ATTRIBUTE_DIRECTORY,
-  filetimeToDate,
 } from './pdu/fscc.js';
 import { LeaseTable } from './lease.js';
-import { RELATED_FILE_ID, statFromAll, statFromCreate, TreeCore, type CreateSpec } from './tree-core.js';
+import { RELATED_FILE_ID, statFromAll, statFromCreate, statFromEntry, TreeCore, type CreateSpec } from './tree-core.js';
 import * as io from './tree-io.js';
 import * as ns from './tree-namespace.js';
 import { Smb2Command } from './pdu/header.js';
@@ -279,19 +277,7 @@ export class Tree implements SmbTree {
       expectStatus(r);
       for (const e of parseFileIdBothDirectoryInformation(decodeQueryDirectoryResponse(r.msg).outputBuffer)) {
         if (e.name === '.' || e.name === '..') continue;
-        out.push({
-          name: e.name,
-          fileIndex: e.fileIndex,
-          size: e.endOfFile,
-          allocationSize: e.allocationSize,
-          attributes: e.fileAttributes,
-          isDirectory: (e.fileAttributes & FILE_ATTRIBUTE_DIRECTORY) !== 0,
-          creationTime: filetimeToDate(e.creationTime),
-          lastAccessTime: filetimeToDate(e.lastAccessTime),
-          lastWriteTime: filetimeToDate(e.lastWriteTime),
-          changeTime: filetimeToDate(e.changeTime),
-          nlink: 1,
-        });
+        out.push({ name: e.name, ...statFromEntry(e) });
       }
     }
   }
