@@ -34,6 +34,15 @@ export interface ServerNotification {
 
 const UNSOLICITED_MID = 0xffffffffffffffffn;
 
+/** A request on the wire, waiting for its reply. */
+interface Outstanding {
+  msg: SmbMessage;
+  /** Credits it spent (returned to the window when it is answered or given up). */
+  charge: number;
+  timer: NodeJS.Timeout | null;
+  sealed: boolean;
+}
+
 /** Encryption of one session: its cipher, and where it applies. */
 interface SessionSeal {
   cipher: SessionCipher;
@@ -44,13 +53,14 @@ interface SessionSeal {
 }
 
 /**
- * Security events of the transport ({ event: 'bad-signature' | 'unsigned-reply',
- * command, messageId, message }): a reply refused for its signature. The
- * connection is reset right after the event.
+ * Security events of the transport ({ event: 'bad-signature' | 'unsigned-reply' |
+ * 'session-mismatch', command, messageId, message }): a reply refused for its
+ * signature or for naming another session than its request. The connection is
+ * reset right after the event.
  */
 export const transportChannel = diagnosticsChannel.channel('smbfuse:transport');
 export interface TransportEvent {
-  event: 'bad-signature' | 'unsigned-reply';
+  event: 'bad-signature' | 'unsigned-reply' | 'session-mismatch';
   command: number;
   messageId: bigint;
   message: string;
@@ -65,7 +75,7 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
   readonly credits = new Credits();
   /** false for 2.0.2: CreditCharge is sent as 0 and every request costs one id. */
   multiCredit = false;
-  private readonly outstanding = new Map<bigint, { msg: SmbMessage; timer: NodeJS.Timeout | null; sealed: boolean }>();
+  private readonly outstanding = new Map<bigint, Outstanding>();
   private readonly signers = new Map<bigint, Signer>();
   private readonly seals = new Map<bigint, SessionSeal>();
   /** Messages sent encrypted and transform frames decrypted (tests, diagnostics). */
@@ -180,8 +190,13 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     const seal = this.sealFor(members);
     const charges = members.map((m) => (this.multiCredit ? m.creditCharge : 1));
     const total = charges.reduce((a, b) => a + b, 0);
-    let mid = await this.credits.acquire(total);
-    if (this.closed) throw this.closed;
+    // One deadline covers the wait for credits and the wait for the reply.
+    const deadline = this.timeoutMs > 0 ? Date.now() + this.timeoutMs : 0;
+    let mid = await this.credits.acquire(total, { timeoutMs: this.timeoutMs, urgent: first.urgent });
+    if (this.closed) {
+      this.credits.settle(total);
+      throw this.closed;
+    }
     const frags: Buffer[] = [];
     let frameLen = 0;
     members.forEach((m, i) => {
@@ -190,7 +205,7 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
       const parts = this.frameMember(m, i === members.length - 1, charges[i]!, total, seal !== null);
       for (const p of parts) frameLen += p.length;
       frags.push(...parts);
-      this.track(m, seal !== null);
+      this.track(m, charges[i]!, seal !== null, deadline);
     });
     if (seal) {
       const out = seal.seal(frags, 4);
@@ -266,40 +281,49 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     s.uncork();
   }
 
-  private track(m: SmbMessage, sealed: boolean): void {
-    const timer = this.timeoutMs > 0 ? setTimeout(() => this.timeout(m), this.timeoutMs) : null;
+  private track(m: SmbMessage, charge: number, sealed: boolean, deadline: number): void {
+    const timer = deadline > 0 ? setTimeout(() => this.timeout(m), Math.max(1, deadline - Date.now())) : null;
     timer?.unref();
-    this.outstanding.set(m.messageId, { msg: m, timer, sealed });
+    this.outstanding.set(m.messageId, { msg: m, charge, timer, sealed });
   }
 
   private timeout(m: SmbMessage): void {
-    if (this.outstanding.get(m.messageId)?.msg !== m) return;
+    const o = this.outstanding.get(m.messageId);
+    if (o?.msg !== m) return;
     this.outstanding.delete(m.messageId);
+    this.credits.settle(o.charge);
     m.fail(new SmbTimeoutError(`no reply to command ${m.command} (mid ${m.messageId}) in ${this.timeoutMs} ms`));
   }
 
-  /** Decant only successful, non-compound READ replies to a message with a destination. */
+  /**
+   * Decant only successful, non-compound READ replies to a message with a
+   * destination, and only replies that can pass the checks deliver() makes
+   * (same session, signed where required); the rest arrive whole and are
+   * refused there.
+   */
   private decantTarget(h: Smb2Header, _frameLen: number): DecantTarget | null {
     if (h.command !== Smb2Command.READ || h.status !== NtStatus.STATUS_SUCCESS) return null;
     const o = this.outstanding.get(h.messageId);
     if (!o || !o.msg.readDest) return null;
     // A plain reply where an encrypted one is due must not reach the chain.
     if (this.mustBeSealed(h, o.sealed)) return null;
+    if (h.sessionId !== o.msg.sessionId) return null;
+    if ((h.flags & Smb2Flags.SIGNED) === 0 && this.signers.get(o.msg.sessionId)?.required) return null;
     return { dest: o.msg.readDest, max: o.msg.readMax };
   }
 
   private onDecanted(r: DecantedRead): void {
     const h = r.header;
-    this.credits.grant(h.creditRequest, 0);
+    this.credits.grant(h.creditRequest);
     const o = this.take(h);
     if (!o) return;
-    const sig = this.checkSignature(h, () => [r.head, ...r.destStart.clone().slices(r.dataLength), r.tail]);
-    if (sig) {
-      o.fail(sig);
-      this.destroy(sig);
+    const checked = this.checkReply(o, h, () => [r.head, ...r.destStart.clone().slices(r.dataLength), r.tail]);
+    if (checked instanceof Error) {
+      o.fail(checked);
+      this.destroy(checked);
       return;
     }
-    o.complete({ header: h, msg: r.head, decanted: r.dataLength });
+    o.complete({ header: h, msg: r.head, decanted: r.dataLength, verified: checked });
   }
 
   /** A transform frame begins: the opener of its session, or a protocol error. */
@@ -357,7 +381,7 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
   }
 
   private deliver(h: Smb2Header, msg: Buffer, sealed = false): void {
-    this.credits.grant(h.creditRequest, 0);
+    this.credits.grant(h.creditRequest);
     if (h.messageId === UNSOLICITED_MID && h.command === Smb2Command.OPLOCK_BREAK) {
       this.emit('notification', { header: h, msg });
       return;
@@ -375,6 +399,12 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     const m = this.take(h);
     if (!m) return;
     if (sealed) {
+      if (m.sessionId !== 0n && h.sessionId !== m.sessionId) {
+        const e = this.sessionMismatch(m, h);
+        m.fail(e);
+        this.destroy(e);
+        return;
+      }
       // Authenticated by the AEAD tag; a READ's payload is decanted now, from the plaintext.
       if (m.readDest && h.command === Smb2Command.READ && h.status === NtStatus.STATUS_SUCCESS && h.nextCommand === 0) {
         this.decantPlain(m, h, msg);
@@ -383,13 +413,13 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
       m.complete({ header: h, msg, sealed: true });
       return;
     }
-    const sig = this.checkSignature(h, () => [msg]);
-    if (sig) {
-      m.fail(sig);
-      this.destroy(sig);
+    const checked = this.checkReply(m, h, () => [msg]);
+    if (checked instanceof Error) {
+      m.fail(checked);
+      this.destroy(checked);
       return;
     }
-    m.complete({ header: h, msg });
+    m.complete({ header: h, msg, verified: checked });
   }
 
   /** Copy a decrypted READ reply's payload into the message's chain and complete it. */
@@ -416,24 +446,42 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     if (!o) return undefined;
     this.outstanding.delete(h.messageId);
     if (o.timer) clearTimeout(o.timer);
-    this.credits.inFlight = Math.max(0, this.credits.inFlight - (this.multiCredit ? o.msg.creditCharge : 1));
+    this.credits.settle(o.charge);
     return o.msg;
   }
 
-  /** null if the reply's signature is acceptable, else the error to fail with. */
-  private checkSignature(h: Smb2Header, fragments: () => Buffer[]): Error | null {
-    const signer = this.signers.get(h.sessionId);
-    if (!signer) return null;
+  /**
+   * Check a plain reply against the request it answers: it must name the
+   * request's session (a reply is matched by MessageId alone, so its own
+   * SessionId is attacker-chosen and never picks the key), and it is verified
+   * with that session's signer. Returns whether a signature verified, or the
+   * error to fail with.
+   */
+  private checkReply(req: SmbMessage, h: Smb2Header, fragments: () => Buffer[]): boolean | Error {
+    // SESSION_SETUP's first request carries 0 and learns its id from the reply.
+    if (req.sessionId !== 0n && h.sessionId !== req.sessionId) return this.sessionMismatch(req, h);
+    const signer = this.signers.get(req.sessionId);
+    if (!signer) return false;
     const signed = (h.flags & Smb2Flags.SIGNED) !== 0;
     if (!signed) {
-      if (!signer.required || h.status === NtStatus.STATUS_PENDING) return null;
-      return this.refused(h, 'unsigned-reply', `unsigned reply to command ${h.command} (mid ${h.messageId}) where a signature is required`);
+      // A request signed on purpose (3.1.1 TREE_CONNECT, VALIDATE_NEGOTIATE) gets a signed answer.
+      const due = signer.required || (req.forceSign && h.status === NtStatus.STATUS_SUCCESS);
+      if (!due || h.status === NtStatus.STATUS_PENDING) return false;
+      return this.refused(h, 'unsigned-reply', `unsigned reply to command ${h.command} (mid ${h.messageId}) where a signature is required; connection reset`);
     }
     if (signer.verify(fragments())) {
       this.signStats.verified++;
-      return null;
+      return true;
     }
     return this.refused(h, 'bad-signature', `bad signature on reply to command ${h.command} (mid ${h.messageId}); connection reset`);
+  }
+
+  private sessionMismatch(req: SmbMessage, h: Smb2Header): SmbProtocolError {
+    return this.refused(
+      h,
+      'session-mismatch',
+      `reply to command ${h.command} (mid ${h.messageId}) names session 0x${h.sessionId.toString(16)}, its request 0x${req.sessionId.toString(16)}; connection reset`,
+    );
   }
 
   /** Log a refused reply on the 'smbfuse:transport' channel; the error to fail with. */
@@ -445,7 +493,7 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
   }
 
   private failMid(h: Smb2Header, e: Error): void {
-    this.credits.grant(h.creditRequest, 0);
+    this.credits.grant(h.creditRequest);
     this.take(h)?.fail(e);
   }
 

@@ -15,6 +15,7 @@ import { expectStatus } from './session.js';
 export async function echo(conn: SmbConnection, sessionId = 0n): Promise<void> {
   const m = new SmbMessage(Smb2Command.ECHO, encodeEchoRequest());
   m.sessionId = sessionId;
+  m.urgent = true;
   const r = await conn.request(m);
   expectStatus(r);
   decodeEchoResponse(r.msg);

@@ -21,6 +21,8 @@ export interface SmbResponse {
   decanted?: number;
   /** It came encrypted: its AEAD tag verified (it carries no signature). */
   sealed?: boolean;
+  /** Its signature verified with the key of the request's session. */
+  verified?: boolean;
 }
 
 export class SmbMessage {
@@ -39,6 +41,8 @@ export class SmbMessage {
   next: SmbMessage | null = null;
   /** Sign even where the session does not require it (3.1.1 TREE_CONNECT). */
   forceSign = false;
+  /** Take credits ahead of queued requests (ECHO: a probe must not wait behind bulk I/O). */
+  urgent = false;
   /** Mark this member as related to the previous one (RELATED_OPERATIONS). */
   related = false;
   /** READ responses are decanted here (at most readMax bytes). */

@@ -21,7 +21,7 @@ import type { SmbConnection } from './connection.js';
 import { SmbError, SmbProtocolError } from './errors.js';
 import { SmbMessage } from './message.js';
 import { NtStatus, statusName } from './ntstatus.js';
-import { Smb2Command, Smb2Flags } from './pdu/header.js';
+import { Smb2Command } from './pdu/header.js';
 import {
   decodeIoctlResponse,
   decodeValidateNegotiateInfoResponse,
@@ -80,10 +80,11 @@ export async function validateNegotiate(conn: SmbConnection, neg: Negotiated, se
     const why = e instanceof SmbError ? e.message : String(e);
     throw new SmbDowngradeError(`VALIDATE_NEGOTIATE_INFO got no reply (${why}): the server saw a different NEGOTIATE than this client sent`);
   }
-  // The connection verified the signature of a signed reply (or the AEAD tag of
-  // an encrypted one); an unsigned, unencrypted one proves nothing.
-  if ((r.header.flags & Smb2Flags.SIGNED) === 0 && !r.sealed) {
-    throw new SmbDowngradeError(`unsigned VALIDATE_NEGOTIATE_INFO reply (${statusName(r.header.status)})`);
+  // Only a signature that verified with this session's key (or the AEAD tag of
+  // an encrypted reply) proves the answer came from the server; a SIGNED flag
+  // proves nothing, since anyone on the path can set it.
+  if (!r.verified && !r.sealed) {
+    throw new SmbDowngradeError(`VALIDATE_NEGOTIATE_INFO reply not authenticated (${statusName(r.header.status)})`);
   }
   if (r.header.status !== NtStatus.STATUS_SUCCESS) {
     throw new SmbDowngradeError(`VALIDATE_NEGOTIATE_INFO failed with ${statusName(r.header.status)}`);

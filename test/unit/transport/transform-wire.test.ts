@@ -44,7 +44,7 @@ async function pair(t: Test) {
   t.teardown(() => conn.close());
   await new Promise((r) => setImmediate(r));
   conn.multiCredit = true;
-  conn.credits.grant(200, 0);
+  conn.credits.grant(200);
   const frameOf = (need: number) =>
     new Promise<Buffer>((r) => {
       onData = () => {

@@ -26,7 +26,7 @@ const neg = {
 const session = { sessionId: 0x1234n, isGuest: false, signingKey: Buffer.alloc(16), signingRequired: false, signingAlgo: 'aes-cmac' } as SessionState;
 
 /** An IOCTL response message with a VALIDATE_NEGOTIATE_INFO output. */
-function reply(o: { dialect?: number; guid?: Buffer; securityMode?: number; capabilities?: number; signed?: boolean; status?: number } = {}): SmbResponse {
+function reply(o: { dialect?: number; guid?: Buffer; securityMode?: number; capabilities?: number; signed?: boolean; verified?: boolean; status?: number } = {}): SmbResponse {
   const msg = Buffer.alloc(64 + 48 + 24);
   encodeHeader(
     { creditCharge: 1, status: o.status ?? 0, command: Smb2Command.IOCTL, creditRequest: 1, flags: 1 | (o.signed === false ? 0 : Smb2Flags.SIGNED), nextCommand: 0, messageId: 5n, asyncId: 0n, treeId: 9, sessionId: 0x1234n, signature: Buffer.alloc(16) },
@@ -42,7 +42,8 @@ function reply(o: { dialect?: number; guid?: Buffer; securityMode?: number; capa
   (o.guid ?? serverGuid).copy(msg, 116);
   msg.writeUInt16LE(o.securityMode ?? 1, 132);
   msg.writeUInt16LE(o.dialect ?? Dialect.SMB3_0_2, 134);
-  return { header: { status: o.status ?? 0, flags: 1 | (o.signed === false ? 0 : Smb2Flags.SIGNED) }, msg } as unknown as SmbResponse;
+  const verified = o.signed !== false && o.verified !== false;
+  return { header: { status: o.status ?? 0, flags: 1 | (o.signed === false ? 0 : Smb2Flags.SIGNED) }, msg, verified } as unknown as SmbResponse;
 }
 
 function fakeConn(answer: SmbResponse | Error): { conn: SmbConnection; sent: SmbMessage[] } {
@@ -86,7 +87,8 @@ const bad: [string, Parameters<typeof reply>[0], RegExp][] = [
   ['another server GUID', { guid: Buffer.alloc(16, 1) }, /server GUID/],
   ['another security mode', { securityMode: 3 }, /security mode 3 vs 1/],
   ['other capabilities', { capabilities: 0x7f }, /capabilities 0x7f vs 0x2f/],
-  ['an unsigned reply', { signed: false }, /unsigned VALIDATE_NEGOTIATE_INFO reply/],
+  ['an unsigned reply', { signed: false }, /VALIDATE_NEGOTIATE_INFO reply not authenticated/],
+  ['a SIGNED flag whose signature the connection did not verify', { verified: false }, /VALIDATE_NEGOTIATE_INFO reply not authenticated/],
   ['a failed reply', { status: 0xc0000010 }, /failed with STATUS_INVALID_DEVICE_REQUEST/],
 ];
 for (const [name, o, re] of bad) {

@@ -27,7 +27,7 @@ t.test('one socket write per WRITE, payload not copied', async (t) => {
   const conn = await SmbConnection.open('127.0.0.1', port, 5000);
   t.teardown(() => conn.close());
   conn.multiCredit = true;
-  conn.credits.grant(100, 0);
+  conn.credits.grant(100);
 
   const socket = (conn as unknown as { socket: net.Socket }).socket;
   const calls: { kind: string; chunks: Buffer[] }[] = [];
