@@ -432,6 +432,13 @@ export class SmbFiles {
   }
 
   /** Unmount: wait for operations in flight, write back every file, close every handle. */
+  /** Bytes written and not yet on the server, over every open file. */
+  get dirtyBytes(): number {
+    let n = 0;
+    for (const slot of this.open.values()) n += slot.inode.dirtyBytes;
+    return n;
+  }
+
   async closeAll(): Promise<void> {
     await Promise.allSettled([...this.pending]);
     for (const slot of this.open.values()) await slot.inode.flush().catch(() => {});

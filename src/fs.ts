@@ -308,6 +308,11 @@ export class SmbFs {
     };
   }
 
+  /** Bytes written through the mount and not yet on the server. */
+  get dirtyBytes(): number {
+    return this.files.dirtyBytes;
+  }
+
   /** Unmount: write back every open file, close every handle; never throws. */
   async closeAll(): Promise<void> {
     await this.files.closeAll();

@@ -114,6 +114,11 @@ export function describeConnectError(e: unknown, c: MountConfig): string {
 }
 
 /** Reject with a MountFailure if `p` takes longer than `ms`. */
+/** How long an unmount may spend writing back and closing: two request timeouts, at least 30 s. */
+function shutdownDeadlineMs(timeoutMs: number): number {
+  return Math.max(30_000, 2 * timeoutMs);
+}
+
 function withDeadline<T>(p: Promise<T>, ms: number, line: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const t = new Promise<never>((_, reject) => {
@@ -171,16 +176,30 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void): P
   let stopping = false;
   // Shutdown writes back every file's dirty data and closes every handle
   // (fs.closeAll) before the tree is disconnected and the session logged
-  // off (client.close), so nothing written is lost.
+  // off (client.close), so nothing written is lost. Every request is bounded
+  // by timeout=, and the whole shutdown by a deadline after which what could
+  // not be written is reported, never dropped silently. A second SIGINT or
+  // SIGTERM during shutdown means "stop now".
   const shutdown = async (why: string) => {
-    if (stopping) return;
+    if (stopping) {
+      if (why !== 'unmounted by the kernel') {
+        process.stderr.write(`smbfuse: ${why} again: stopping now; ${fs.dirtyBytes} bytes written through the mount were not written back\n`);
+        process.exit(1);
+      }
+      return;
+    }
     stopping = true;
     trace?.(`shutting down (${why})`);
     await mounted?.unmount().catch(() => {});
-    await fs.closeAll();
-    await client!.close().catch(() => {});
+    const bound = shutdownDeadlineMs(c.timeoutMs);
+    const flushed = await withDeadline(fs.closeAll().then(() => true), bound, '').catch(() => false);
+    const lost = fs.dirtyBytes;
+    if (!flushed || lost > 0) {
+      process.stderr.write(`smbfuse: ${c.unc}: could not write back ${lost} bytes within ${bound / 1000} s (server gone or not answering); they are lost\n`);
+    }
+    await withDeadline(client!.close(), c.timeoutMs + 1000, '').catch(() => {});
     if (c.demoServerDir) stopDemoServer(c.demoServerDir);
-    process.exit(0);
+    process.exit(flushed && lost === 0 ? 0 : 1);
   };
   try {
     mounted = await mountFuse(

@@ -11,7 +11,7 @@ import type { SmbTree } from '../transport/types.js';
 import { EBADF, toFuseErrno } from './errno.js';
 
 /** The tree methods the bridge uses. */
-export type SmbIoTree = Pick<SmbTree, 'read' | 'maxReadSize' | 'write' | 'maxWriteSize'>;
+export type SmbIoTree = Pick<SmbTree, 'read' | 'maxReadSize' | 'write' | 'maxWriteSize' | 'transferBudget'>;
 
 /** Complete a subrequest with a failed call's error; transport failures may succeed after reconnect. */
 function failed(subreq: { complete(r: { transferred: number; error: number; retryable: boolean }): void }, err: unknown): void {
@@ -86,22 +86,28 @@ export class SmbNetfsOps implements NetfsReadOps, NetfsWriteOps {
     return Math.max(1, Math.min(this.wsize, this.tree.maxWriteSize || this.wsize));
   }
 
-  /** Issue one READ for the subrequest; a short read means end of file. */
+  /**
+   * Issue one READ for the subrequest, no larger than the credits in hand
+   * allow (netfs continues a short transfer with a follow-up); a reply short
+   * of what was asked means end of file.
+   */
   issueRead(subreq: NetfsReadSubrequestView): void {
     const fileId = this.fileIds[this.fileIds.length - 1];
     if (!fileId) return subreq.complete({ transferred: 0, error: -EBADF });
-    call(() => this.tree.read(fileId, subreq.start, subreq.len, subreq.dest)).then(
-      (n) => subreq.complete({ transferred: n, eof: n < subreq.len }),
+    const len = Math.min(subreq.len, this.tree.transferBudget);
+    call(() => this.tree.read(fileId, subreq.start, len, subreq.dest)).then(
+      (n) => subreq.complete({ transferred: n, eof: n < len }),
       (err: unknown) => failed(subreq, err),
     );
   }
 
-  /** Issue one WRITE for the subrequest; completes with the bytes the server took. */
+  /** Issue one WRITE for the subrequest (sized to the credits in hand); completes with the bytes the server took. */
   issueWrite(subreq: NetfsWriteSubrequestView): void {
     const fileId = this.writeHandle;
     if (!fileId) return subreq.complete({ transferred: 0, error: -EBADF });
-    call(() => this.tree.write(fileId, subreq.start, subreq.source.clone().slices(subreq.len))).then(
-      (n) => subreq.complete({ transferred: Math.min(n, subreq.len) }),
+    const len = Math.min(subreq.len, this.tree.transferBudget);
+    call(() => this.tree.write(fileId, subreq.start, subreq.source.clone().slices(len))).then(
+      (n) => subreq.complete({ transferred: Math.min(n, len) }),
       (err: unknown) => failed(subreq, err),
     );
   }

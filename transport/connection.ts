@@ -146,6 +146,11 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     });
   }
 
+  /** Bytes a READ or WRITE can carry without waiting: 64 KiB a credit in hand (any size on 2.0.2, one credit each). */
+  get transferBudget(): number {
+    return this.multiCredit ? Math.max(1, this.credits.available) * 65536 : Number.MAX_SAFE_INTEGER;
+  }
+
   get isClosed(): boolean {
     return this.closed !== null;
   }

@@ -71,6 +71,10 @@ export class Tree implements SmbTree {
     return this.neg.maxWriteSize;
   }
 
+  get transferBudget(): number {
+    return this.conn.transferBudget;
+  }
+
   /** TREE_CONNECT to \\host\share. */
   static async connect(conn: SmbConnection, neg: Negotiated, session: SessionState, host: string, share: string): Promise<Tree> {
     const m = new SmbMessage(Smb2Command.TREE_CONNECT, encodeTreeConnectRequest({ path: `\\\\${host}\\${share}` }));

@@ -150,6 +150,11 @@ export interface SmbBreakEvent {
 export interface SmbTree {
   /** Largest READ payload the server accepts (negotiated MaxReadSize). */
   readonly maxReadSize: number;
+  /**
+   * Bytes one READ or WRITE can carry right now without waiting for credits.
+   * A server may keep the client short; sizing transfers to this keeps them moving.
+   */
+  readonly transferBudget: number;
   /** Stat one path in one round trip (CREATE+QUERY_INFO+CLOSE compound). */
   stat(path: string): Promise<SmbStat>;
   /** Open for reading (files) or listing (directories). */

@@ -32,6 +32,7 @@ const err = (s: number) => new SmbStatusError(s, undefined, 5, 1n);
 export class FakeTree implements SmbTree {
   maxReadSize = 65536;
   maxWriteSize = 65536;
+  transferBudget = Number.MAX_SAFE_INTEGER;
   files = new Map<string, FakeFile>();
   calls: Record<string, number> = {};
   handles = new Map<string, { file: FakeFile; path: string; leaseKey: Buffer | null }>();

@@ -20,8 +20,18 @@ const FLAG_SIGNED = 0x8;
 /** Which way a frame travels. */
 export type Direction = 'toServer' | 'toClient';
 
-/** Edits a frame in place (its length is fixed). `index` counts frames of this direction over all connections. */
-export type FrameHook = (frame: Buffer, index: number) => void;
+/** Sends a frame (without its length prefix) on one relayed connection, as if its peer had sent it. */
+export interface Relay {
+  toClient(frame: Buffer): void;
+  toServer(frame: Buffer): void;
+}
+
+/**
+ * Edits a frame in place (its length is fixed). `index` counts frames of this
+ * direction over all connections. Returning 'drop' swallows the frame; `relay`
+ * lets the hook answer in the server's (or client's) place.
+ */
+export type FrameHook = (frame: Buffer, index: number, relay: Relay) => void | 'drop';
 
 export interface TamperProxy {
   host: string;
@@ -91,10 +101,16 @@ export function startProxy(opts: ProxyOptions): Promise<TamperProxy> {
         end();
       });
     }
+    const send = (to: net.Socket) => (frame: Buffer) => {
+      const prefix = Buffer.alloc(4);
+      prefix.writeUInt32BE(frame.length, 0);
+      to.write(Buffer.concat([prefix, frame]));
+    };
+    const inject: Relay = { toClient: send(client), toServer: send(upstream) };
     const relay = (dir: Direction, to: net.Socket) =>
       new Framer((prefix, frame) => {
         const i = counts[dir]++;
-        opts[dir]?.(frame, i);
+        if (opts[dir]?.(frame, i, inject) === 'drop') return;
         to.write(Buffer.concat([prefix, frame]));
       }, end);
     const up = relay('toServer', upstream);
