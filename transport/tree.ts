@@ -262,8 +262,9 @@ export class Tree implements SmbTree {
 
   async listDirectory(fileId: Buffer): Promise<SmbDirEntry[]> {
     const out: SmbDirEntry[] = [];
-    const outLen = Math.min(this.neg.maxTransactSize, 1024 * 1024);
     for (let first = true; ; first = false) {
+      // Sized to the credits in hand, so a stingy server slows a listing rather than failing it.
+      const outLen = Math.min(this.neg.maxTransactSize, 1024 * 1024, this.conn.transferBudget);
       const m = this.msg(
         Smb2Command.QUERY_DIRECTORY,
         encodeQueryDirectoryRequest({
