@@ -30,13 +30,15 @@
  */
 import { spawn } from 'node:child_process';
 import diagnosticsChannel from 'node:diagnostics_channel';
-import { closeSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, readFileSync, writeSync } from 'node:fs';
+import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect } from '../transport/index.js';
 import type { SmbConnectOptions, SmbTree } from '../transport/types.js';
 import { ConfigError, USAGE, parseArgs, type MountConfig } from './config.js';
 import { startDemo, stopDemoServer } from './demo.js';
 import { SmbFs } from './fs.js';
+import { loadSmbFuse, MissingSystemLibrary } from './fuse-binding.js';
 import { makeFuseOps } from './fuse-ops.js';
 import { checkMountPoint, mountFuse, type Mounted } from './mount.js';
 import { netfsInodeFactory } from './netfs-inodes.js';
@@ -114,6 +116,18 @@ export function describeConnectError(e: unknown, c: MountConfig): string {
 }
 
 /** Reject with a MountFailure if `p` takes longer than `ms`. */
+/** Why this machine cannot mount FUSE filesystems (libfuse or fusermount missing), or null. */
+async function fuseMissing(): Promise<string | null> {
+  try {
+    await loadSmbFuse();
+  } catch (e) {
+    if (e instanceof MissingSystemLibrary) return e.message;
+    throw e;
+  }
+  const onPath = (process.env.PATH ?? '/usr/bin:/bin').split(':').some((d) => d && existsSync(path.join(d, 'fusermount')));
+  return onPath ? null : 'fusermount is not installed (Debian/Ubuntu: apt-get install fuse)';
+}
+
 /** How long an unmount may spend writing back and closing: two request timeouts, at least 30 s. */
 function shutdownDeadlineMs(timeoutMs: number): number {
   return Math.max(30_000, 2 * timeoutMs);
@@ -134,6 +148,9 @@ function withDeadline<T>(p: Promise<T>, ms: number, line: string): Promise<T> {
 async function runMount(c: MountConfig, ready: (line: string | null) => void): Promise<void> {
   const mpErr = checkMountPoint(c.mountpoint);
   if (mpErr) return ready(mpErr);
+  // Before any network traffic: a machine without libfuse or fusermount gets one line saying what to install.
+  const fuseErr = await fuseMissing();
+  if (fuseErr) return ready(`smbfuse: ${fuseErr}`);
   const copts: SmbConnectOptions = {
     host: c.host,
     port: c.port,

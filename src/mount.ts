@@ -1,11 +1,8 @@
 /**
  * The fuse-native instance and the mount's lifecycle.
  *
- * libfuse options: fuse-native builds libfuse's `-o a,b,c` argument in its
- * (internal) method `_fuseOptions()` from a fixed list of `opts` fields, and
- * has no field for `big_writes`, `ro`, `auto_cache`, `negative_timeout`, ...
- * SmbFuse subclasses Fuse and overrides that one method to append our extra
- * options (fuseOptionString). Everything else about fuse-native is unchanged.
+ * libfuse options: see mount-options.ts; fuse-native itself is loaded only
+ * when mounting (fuse-binding.ts).
  *
  * Noticing an external unmount: when the kernel unmounts us (`fusermount -u`,
  * `umount`), libfuse's loop thread inside fuse-native ends silently: there is
@@ -13,74 +10,11 @@
  * small read per second) and call `onGone` once our mount point disappears.
  */
 import { readFileSync, statSync } from 'node:fs';
-import Fuse from 'fuse-native';
+import type Fuse from 'fuse-native';
+import { loadSmbFuse } from './fuse-binding.js';
+import { extraFuseOptions } from './mount-options.js';
 
-/** Escape a value for libfuse's option parser (',' and '\' are special). */
-function escapeOpt(v: string): string {
-  return v.replace(/\\/g, '\\\\').replace(/,/g, '\\,');
-}
-
-/**
- * Append `extra` options to the `-o…` string fuse-native built (which may be
- * ''), skipping any already present.
- */
-export function fuseOptionString(base: string, extra: readonly string[]): string {
-  const have = base.startsWith('-o') ? base.slice(2).split(',').filter((s) => s !== '') : [];
-  for (const e of extra) if (!have.includes(e)) have.push(e);
-  const out = have.length ? '-o' + have.join(',') : '';
-  // fuse-native.c copies the string into a 1024-byte buffer.
-  if (Buffer.byteLength(out) > 1023) throw new Error('FUSE option string too long');
-  return out;
-}
-
-/**
- * The extra libfuse options for an smbfuse mount: `ro` for read-only mounts;
- * big writes (128 KiB FUSE writes instead of 4 KiB); with cache=none no
- * kernel page cache either (direct_io). Otherwise the kernel drops its pages
- * of a file at every open (no auto_cache/keep_cache): libfuse's auto_cache
- * would compare against attributes up to actimeo old and keep stale pages
- * after another client's change, breaking close-to-open. Data survives in
- * our own page cache, whose version check uses the CREATE reply's times.
- *
- * Access: without `allow_other` the kernel lets only the mounting user in
- * (everyone else gets EACCES, whatever the modes say). With it, others are
- * let in and `default_permissions` has the kernel check every access against
- * the attributes we report (uid=, gid=, file_mode=, dir_mode=) like a local
- * file system. As root, allow_other needs no `user_allow_other` in
- * /etc/fuse.conf (that only limits fusermount for other users).
- */
-export function extraFuseOptions(o: { unc: string; allowOther: boolean; actimeoMs: number; readOnly?: boolean; cache?: string }): string[] {
-  const secs = String(o.actimeoMs / 1000);
-  const out = [
-    ...(o.readOnly ? ['ro'] : []),
-    'big_writes',
-    'max_write=1048576',
-    `fsname=${escapeOpt(o.unc)}`,
-    'subtype=smbfuse',
-    ...(o.cache === 'none' ? ['direct_io'] : []),
-    `entry_timeout=${secs}`,
-    `attr_timeout=${secs}`,
-    `negative_timeout=${secs}`,
-  ];
-  if (o.allowOther) out.push('default_permissions');
-  return out;
-}
-
-/** fuse-native with extra libfuse options appended to its option string. */
-export class SmbFuse extends Fuse {
-  constructor(
-    mnt: string,
-    ops: object,
-    opts: ConstructorParameters<typeof Fuse>[2],
-    private readonly extraOptions: readonly string[],
-  ) {
-    super(mnt, ops, opts);
-  }
-
-  override _fuseOptions(): string {
-    return fuseOptionString(super._fuseOptions(), this.extraOptions);
-  }
-}
+export { extraFuseOptions, fuseOptionString } from './mount-options.js';
 
 /** Decode the octal escapes (\040 etc.) mountinfo uses in paths. */
 function unescapeMountinfo(s: string): string {
@@ -138,7 +72,7 @@ export interface MountOptions {
 }
 
 export interface Mounted {
-  fuse: SmbFuse;
+  fuse: Fuse;
   /** Unmount (if still mounted) and stop watching; never throws. */
   unmount(): Promise<void>;
 }
@@ -148,7 +82,8 @@ export interface Mounted {
  * INIT (fuse-native calls back from its init handler), i.e. the mount is
  * usable. `onGone` runs once if the mount disappears without unmount().
  */
-export function mountFuse(ops: object, o: MountOptions, onGone: () => void): Promise<Mounted> {
+export async function mountFuse(ops: object, o: MountOptions, onGone: () => void): Promise<Mounted> {
+  const SmbFuse = await loadSmbFuse();
   const fuse = new SmbFuse(
     o.mountpoint,
     ops,

@@ -1,0 +1,58 @@
+/**
+ * libfuse's option string for an smbfuse mount. fuse-native builds libfuse's
+ * `-o a,b,c` argument in its (internal) method `_fuseOptions()` from a fixed
+ * list of `opts` fields, and has no field for `big_writes`, `ro`,
+ * `negative_timeout`, ...; fuse-binding.ts subclasses Fuse and overrides that
+ * one method to append the options built here.
+ */
+
+/** Escape a value for libfuse's option parser (',' and '\' are special). */
+function escapeOpt(v: string): string {
+  return v.replace(/\\/g, '\\\\').replace(/,/g, '\\,');
+}
+
+/**
+ * Append `extra` options to the `-o…` string fuse-native built (which may be
+ * ''), skipping any already present.
+ */
+export function fuseOptionString(base: string, extra: readonly string[]): string {
+  const have = base.startsWith('-o') ? base.slice(2).split(',').filter((s) => s !== '') : [];
+  for (const e of extra) if (!have.includes(e)) have.push(e);
+  const out = have.length ? '-o' + have.join(',') : '';
+  // fuse-native.c copies the string into a 1024-byte buffer.
+  if (Buffer.byteLength(out) > 1023) throw new Error('FUSE option string too long');
+  return out;
+}
+
+/**
+ * The extra libfuse options for an smbfuse mount: `ro` for read-only mounts;
+ * big writes (128 KiB FUSE writes instead of 4 KiB); with cache=none no
+ * kernel page cache either (direct_io). Otherwise the kernel drops its pages
+ * of a file at every open (no auto_cache/keep_cache): libfuse's auto_cache
+ * would compare against attributes up to actimeo old and keep stale pages
+ * after another client's change, breaking close-to-open. Data survives in
+ * our own page cache, whose version check uses the CREATE reply's times.
+ *
+ * Access: without `allow_other` the kernel lets only the mounting user in
+ * (everyone else gets EACCES, whatever the modes say). With it, others are
+ * let in and `default_permissions` has the kernel check every access against
+ * the attributes we report (uid=, gid=, file_mode=, dir_mode=) like a local
+ * file system. As root, allow_other needs no `user_allow_other` in
+ * /etc/fuse.conf (that only limits fusermount for other users).
+ */
+export function extraFuseOptions(o: { unc: string; allowOther: boolean; actimeoMs: number; readOnly?: boolean; cache?: string }): string[] {
+  const secs = String(o.actimeoMs / 1000);
+  const out = [
+    ...(o.readOnly ? ['ro'] : []),
+    'big_writes',
+    'max_write=1048576',
+    `fsname=${escapeOpt(o.unc)}`,
+    'subtype=smbfuse',
+    ...(o.cache === 'none' ? ['direct_io'] : []),
+    `entry_timeout=${secs}`,
+    `attr_timeout=${secs}`,
+    `negative_timeout=${secs}`,
+  ];
+  if (o.allowOther) out.push('default_permissions');
+  return out;
+}
