@@ -293,7 +293,7 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     this.credits.grant(h.creditRequest, 0);
     const o = this.take(h);
     if (!o) return;
-    const sig = this.checkSignature(h, () => [r.head, ...r.destStart.clone().slices(r.dataLength), r.tail]);
+    const sig = this.checkSignature(h, o, () => [r.head, ...r.destStart.clone().slices(r.dataLength), r.tail]);
     if (sig) {
       o.fail(sig);
       this.destroy(sig);
@@ -383,7 +383,7 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
       m.complete({ header: h, msg, sealed: true });
       return;
     }
-    const sig = this.checkSignature(h, () => [msg]);
+    const sig = this.checkSignature(h, m, () => [msg]);
     if (sig) {
       m.fail(sig);
       this.destroy(sig);
@@ -421,9 +421,17 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
   }
 
   /** null if the reply's signature is acceptable, else the error to fail with. */
-  private checkSignature(h: Smb2Header, fragments: () => Buffer[]): Error | null {
+  private checkSignature(h: Smb2Header, request: SmbMessage, fragments: () => Buffer[]): Error | null {
     const signer = this.signers.get(h.sessionId);
     if (!signer) return null;
+    // Signatures are checked only where signing is required (by the server or
+    // `sign`) or the request itself was signed (3.1.1 TREE_CONNECT,
+    // VALIDATE_NEGOTIATE): MS-SMB2 3.2.5.1.3 verifies only when
+    // Session.SigningRequired, and so does the Linux client (smb2_check_receive
+    // runs only with server->sign). Elsewhere an unsigned reply is accepted, so
+    // checking a signed one adds nothing, and it breaks servers that sign
+    // compounded replies wrongly (impacket: before adding NextCommand/padding).
+    if (!signer.required && !request.forceSign) return null;
     const signed = (h.flags & Smb2Flags.SIGNED) !== 0;
     if (!signed) {
       if (!signer.required || h.status === NtStatus.STATUS_PENDING) return null;
