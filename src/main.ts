@@ -178,10 +178,11 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void): P
     })();
     setup.catch(() => {});
     tree = await withDeadline(setup, CONNECT_DEADLINE_MS, `smbfuse: ${c.unc}: no answer from ${hostPort} within ${CONNECT_DEADLINE_MS / 1000} s`);
-    if (c.prefixPath) {
-      const st = await tree.stat(c.prefixPath);
-      if (!st.isDirectory) throw new MountFailure(`smbfuse: ${c.unc}: not a directory`);
-    }
+    // The root (or prefix) is opened before mounting, so a server whose
+    // replies cannot be used (e.g. signatures that do not verify under `sign`)
+    // fails the mount here instead of failing every call with EIO.
+    const st = await tree.stat(c.prefixPath);
+    if (!st.isDirectory) throw new MountFailure(`smbfuse: ${c.unc}: not a directory`);
   } catch (e) {
     await client?.close().catch(() => {});
     return ready(describeConnectError(e, c));

@@ -467,6 +467,14 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     if (req.sessionId !== 0n && h.sessionId !== req.sessionId) return this.sessionMismatch(req, h);
     const signer = this.signers.get(req.sessionId);
     if (!signer) return false;
+    // Signatures are checked only where signing is required (by the server or
+    // `sign`) or the request itself was signed (3.1.1 TREE_CONNECT,
+    // VALIDATE_NEGOTIATE): MS-SMB2 3.2.5.1.3 verifies only when
+    // Session.SigningRequired, and so does the Linux client (smb2_check_receive
+    // runs only with server->sign). Elsewhere an unsigned reply is accepted, so
+    // checking a signed one adds nothing, and it breaks servers that sign
+    // compounded replies wrongly (impacket: before adding NextCommand/padding).
+    if (!signer.required && !req.forceSign) return false;
     const signed = (h.flags & Smb2Flags.SIGNED) !== 0;
     if (!signed) {
       // A request signed on purpose (3.1.1 TREE_CONNECT, VALIDATE_NEGOTIATE) gets a signed answer.
