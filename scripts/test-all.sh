@@ -34,6 +34,18 @@ if ! npx tsc -p test/tsconfig.json; then
   log "TYPE CHECK OF TESTS FAILED: the run will fail"
 fi
 
+# --- impacket -------------------------------------------------------------------
+# The interop tests run impacket's SMB server as a second implementation
+# (samba-start.sh below installs the rest of what the tests need).
+if [ ! -e /usr/share/doc/python3-impacket/examples/smbserver.py ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    log "installing python3-impacket with apt"
+    DEBIAN_FRONTEND=noninteractive apt-get update >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-impacket >&2
+  else
+    log "python3-impacket is missing and we are not root: the interop tests will fail (apt-get install python3-impacket)"
+  fi
+fi
+
 # --- Samba ----------------------------------------------------------------------
 SMB_DIR=
 cleanup() {
