@@ -185,7 +185,8 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void): P
   try {
     mounted = await mountFuse(
       ops,
-      { ...c, opTimeoutMs: c.timeoutMs + 5000 },
+      // Capped at the largest timer Node can hold (longer ones fire at once).
+      { ...c, opTimeoutMs: Math.min(c.timeoutMs + 5000, 2 ** 31 - 1) },
       () => void shutdown('unmounted by the kernel'),
     );
   } catch (e) {
