@@ -18,15 +18,18 @@ import { creditChargeFor } from './message.js';
 import { NtStatus } from './ntstatus.js';
 import { FileInfoClass } from './pdu/fscc.js';
 import { Smb2Command } from './pdu/header.js';
-import { decodeQueryDirectoryResponse, encodeQueryDirectoryRequest, parseFileIdBothDirectoryInformation } from './pdu/query-directory.js';
+import {
+  decodeQueryDirectoryResponse,
+  encodeQueryDirectoryRequest,
+  parseFileIdBothDirectoryInformation,
+  QueryDirectoryFlags,
+} from './pdu/query-directory.js';
 import { expectStatus } from './session.js';
 import { statFromEntry, type TreeCore } from './tree-core.js';
 import type { SmbDirEntry } from './types.js';
 
 /** Most names one listing may hold (a few hundred MB of entries). */
 export const MAX_LISTING_ENTRIES = 1_000_000;
-
-const SMB2_RESTART_SCANS = 0x01;
 
 /** Every entry of the open directory `fileId`; see the bounds above. */
 export async function listDirectory(core: TreeCore, fileId: Buffer, signal?: AbortSignal): Promise<SmbDirEntry[]> {
@@ -39,7 +42,7 @@ export async function listDirectory(core: TreeCore, fileId: Buffer, signal?: Abo
       Smb2Command.QUERY_DIRECTORY,
       encodeQueryDirectoryRequest({
         fileInformationClass: FileInfoClass.FileIdBothDirectoryInformation,
-        flags: first ? SMB2_RESTART_SCANS : 0,
+        flags: first ? QueryDirectoryFlags.RESTART_SCANS : 0,
         fileIndex: 0,
         fileId,
         fileName: '*',
