@@ -326,18 +326,13 @@ function buildConfig(
   let anonymous = false;
   let prev = '';
   for (const [name, value] of opts) {
-    // A bad item right after password= is most likely the rest of a password
-    // with a single comma in it: say so without echoing any of it.
-    const afterPassword = prev === 'password';
-    prev = name;
-    try {
-      applyOption(name, value);
-    } catch (e) {
-      if (afterPassword && e instanceof ConfigError) {
-        throw new ConfigError("smbfuse: bad option after password= (write a comma in a password as ',,')", e.exitCode);
-      }
-      throw e;
+    // An unknown item right after password= is most likely the rest of a
+    // password with a single comma in it: say so without echoing any of it.
+    if (prev === 'password' && !FLAGS.has(name) && !VALUED.has(name)) {
+      throw new ConfigError("smbfuse: unknown option after password= (write a comma in a password as ',,')");
     }
+    prev = name;
+    applyOption(name, value);
   }
   function applyOption(name: string, value: string | undefined): void {
     if (FLAGS.has(name)) {

@@ -19,7 +19,7 @@ const cases: Array<[string, string, RegExp, string?]> = [
   ['echo_interval beyond the timer limit', 'echo_interval=2147484', /^smbfuse: bad value for echo_interval: /],
   ['actimeo beyond the timer limit', 'actimeo=99999999', /^smbfuse: bad value for actimeo: /],
   ['rsize too small', 'rsize=1', /^smbfuse: bad value for rsize: '1' \(4K to 16M\)$/],
-  ['a password with a single comma', 'username=u,password=hunter2,Tail0fSecret', /^smbfuse: bad option after password= \(write a comma in a password as ',,'\)$/, 'Tail0fSecret'],
+  ['a password with a single comma', 'username=u,password=hunter2,Tail0fSecret', /^smbfuse: unknown option after password= \(write a comma in a password as ',,'\)$/, 'Tail0fSecret'],
   ['a missing credentials file', 'credentials=/nonexistent/Payroll-creds', /^smbfuse: cannot read the credentials= file \(ENOENT\)$/, 'Payroll'],
 ];
 

@@ -171,7 +171,7 @@ t.test('errors are one clear line', async (t) => {
   throwsLine(t, ['//h/s'], /need \/\/HOST\/SHARE and MOUNTPOINT/);
   throwsLine(t, ['//h/s', '/m', 'extra'], "smbfuse: unexpected argument 'extra'");
   throwsLine(t, ['h/s', '/m'], /bad share 'h\/s'/);
-  throwsLine(t, ['//h/s', '/m', '-o', 'password=hunter2,bogus=1'], "smbfuse: bad option after password= (write a comma in a password as ',,')");
+  throwsLine(t, ['//h/s', '/m', '-o', 'password=hunter2,bogus=1'], "smbfuse: unknown option after password= (write a comma in a password as ',,')");
   throwsLine(t, ['//h/s', '/m', '-o', 'password=hunter2,ro,bogus=1'], "smbfuse: unknown option 'bogus'");
 });
 
