@@ -324,14 +324,15 @@ function buildConfig(
   const explicit: { username?: string; password?: string; domain?: string } = {};
   let cred: { username?: string; password?: string; domain?: string } = {};
   let anonymous = false;
-  let prev = '';
+  let afterPassword = false;
   for (const [name, value] of opts) {
-    // An unknown item right after password= is most likely the rest of a
-    // password with a single comma in it: say so without echoing any of it.
-    if (prev === 'password' && !FLAGS.has(name) && !VALUED.has(name)) {
+    // An unknown item right after a password (password=, user=name%pw) is
+    // most likely the rest of it, cut at a single comma: say so without
+    // echoing any of it.
+    if (afterPassword && !FLAGS.has(name) && !VALUED.has(name)) {
       throw new ConfigError("smbfuse: unknown option after password= (write a comma in a password as ',,')");
     }
-    prev = name;
+    afterPassword = name === 'password' || (name === 'username' && value?.includes('%') === true);
     applyOption(name, value);
   }
   function applyOption(name: string, value: string | undefined): void {

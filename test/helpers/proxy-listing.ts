@@ -105,3 +105,11 @@ export function freshNamesEveryReply(): FrameHook {
     }
   };
 }
+
+/** toServer hook: cut every QUERY_DIRECTORY request's OutputBufferLength to `len`, so a listing takes many replies. */
+export function shrinkOutputBuffer(len: number): FrameHook {
+  return (frame) => {
+    if (!queryDirectory(frame, false)) return;
+    frame.writeUInt32LE(len, HDR + 28); // OutputBufferLength (MS-SMB2 2.2.33)
+  };
+}

@@ -5,8 +5,8 @@
  *  - SMB2_RESTART_SCANS set on every request, so the server hands back the
  *    same entries forever;
  * each listing fails with SmbProtocolError after two requests (not
- * thousands), well within a second. An abandoned listing sends nothing more,
- * and the untampered proxy still lists everything.
+ * thousands), well within a second. An abandoned listing sends nothing more;
+ * untampered, or spread over many small replies, everything is listed.
  */
 import t from 'tap';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { connect, SmbProtocolError, type SmbConnectOptions, type SmbTree } from '../../transport/index.js';
 import { SmbCancelledError } from '../../transport/errors.js';
 import { startProxy, type FrameHook } from '../helpers/proxy.js';
-import { countQueries, emptyInsteadOfNoMoreFiles, restartEveryScan } from '../helpers/proxy-listing.js';
+import { countQueries, emptyInsteadOfNoMoreFiles, restartEveryScan, shrinkOutputBuffer } from '../helpers/proxy-listing.js';
 import { startSamba } from '../helpers/samba.js';
 
 const samba = await startSamba();
@@ -58,6 +58,16 @@ t.test('control: untampered, every entry is listed and the loop ends on STATUS_N
   t.equal(entries.length, FILES);
   t.same(new Set(entries.map((e) => e.name)), new Set(Array.from({ length: FILES }, (_, i) => `f${i}`)));
   t.equal(queries(), 2, 'one reply with entries, one STATUS_NO_MORE_FILES');
+});
+
+t.test('control: a listing spread over many small replies still ends with every entry once', async (t) => {
+  const { tree, queries } = await treeVia(shrinkOutputBuffer(512));
+  const dir = await tree.open(dirName, { directory: true });
+  const entries = await tree.listDirectory(dir.fileId);
+  await tree.close(dir.fileId);
+  t.equal(entries.length, FILES);
+  t.equal(new Set(entries.map((e) => e.name)).size, FILES, 'no name twice');
+  t.ok(queries() > 5, `${queries()} requests of 512 bytes each`);
 });
 
 t.test('success with an empty buffer instead of STATUS_NO_MORE_FILES: fails after two requests', async (t) => {

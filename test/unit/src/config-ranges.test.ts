@@ -48,6 +48,7 @@ function errorLine(t: Test, opts: string, pe = env()): string {
 
 t.test("a doubled comma is a literal comma (mount.cifs ',,' escape)", async (t) => {
   t.equal(config('password=a,,b').password, 'a,b');
+  t.equal(config('user=joe%a,,b').password, 'a,b', 'in user=name%password too');
   t.equal(config('password=a,,b,ro').password, 'a,b', 'followed by another option');
   t.equal(config('password=a,,b,ro').readOnly, true);
   t.equal(config('password=,,').password, ',', 'just a comma');
@@ -64,6 +65,8 @@ t.test('error lines never echo a password or the credentials= value', async (t) 
   t.notOk(unescaped.includes('tail-of-secret'), 'the rest of a password with one comma is not printed');
   t.notOk(unescaped.includes('hunter2'));
   t.equal(unescaped, "smbfuse: unknown option after password= (write a comma in a password as ',,')", 'says how to write the comma');
+  const inUser = errorLine(t, 'user=joe%hunter2,tail-of-secret');
+  t.notOk(inUser.includes('tail-of-secret'), 'nor the rest of a user=name%password');
   const withEquals = errorLine(t, 'pass=hunter2,s3cret=x');
   t.notOk(withEquals.includes('s3cret'), 'not even when the tail holds an =');
   // A known option after password= is taken as that option.
