@@ -123,7 +123,7 @@ export const USAGE = `usage: smbfuse //HOST/SHARE MOUNTPOINT [-o opt[,opt...]] [
 
 Mount an SMB2/3 share through FUSE (read-write unless ro).
 
-  -o opts   comma-separated mount options (mount.cifs names):
+  -o opts   comma-separated mount options (mount.cifs names; ',,' is a comma):
             username=, password=, credentials=FILE, domain=, port=445, guest,
             sec=ntlmssp|ntlmv2|none (none = anonymous guest),
             vers=2.0|2.1|3|3.0|3.02|3.1.1, uid=, gid=, file_mode=0755,
