@@ -8,7 +8,8 @@
  * option, then the credentials file, then the environment (USER, PASSWD).
  *
  * The password is carried in the config (the child process needs it) but is
- * never printed: use describeConfig() for anything shown to a person.
+ * never printed: use describeConfig() for anything shown to a person. Error
+ * lines never echo the value of password= or credentials=.
  */
 import { readFileSync, statSync } from 'node:fs';
 import { Dialect } from '../transport/types.js';
@@ -122,7 +123,7 @@ export const USAGE = `usage: smbfuse //HOST/SHARE MOUNTPOINT [-o opt[,opt...]] [
 
 Mount an SMB2/3 share through FUSE (read-write unless ro).
 
-  -o opts   comma-separated mount options (mount.cifs names):
+  -o opts   comma-separated mount options (mount.cifs names; ',,' is a comma):
             username=, password=, credentials=FILE, domain=, port=445, guest,
             sec=ntlmssp|ntlmv2|none (none = anonymous guest),
             vers=2.0|2.1|3|3.0|3.02|3.1.1, uid=, gid=, file_mode=0755,
@@ -249,11 +250,15 @@ export function parseUnc(s: string): { host: string; share: string; prefixPath: 
   };
 }
 
-/** Split `-o` strings on commas into [name, value|undefined] pairs. */
-function splitOptions(optStrings: readonly string[]): Array<[string, string | undefined]> {
+/**
+ * Split `-o` strings on commas into [name, value|undefined] pairs. As in
+ * mount.cifs, a doubled comma is a literal comma inside the current item
+ * (`password=a,,b` is the password `a,b`), read left to right.
+ */
+export function splitOptions(optStrings: readonly string[]): Array<[string, string | undefined]> {
   const out: Array<[string, string | undefined]> = [];
   for (const s of optStrings) {
-    for (const item of s.split(',')) {
+    for (const item of splitEscaped(s)) {
       if (item === '') continue;
       const eq = item.indexOf('=');
       const rawName = (eq < 0 ? item : item.slice(0, eq)).trim().toLowerCase();
@@ -261,6 +266,24 @@ function splitOptions(optStrings: readonly string[]): Array<[string, string | un
     }
   }
   return out;
+}
+
+/** `a,b,,c` → ['a', 'b,c']. */
+function splitEscaped(s: string): string[] {
+  const items: string[] = [];
+  let cur = '';
+  for (let i = 0; i < s.length; i++) {
+    if (s[i] !== ',') cur += s[i];
+    else if (s[i + 1] === ',') {
+      cur += ',';
+      i++;
+    } else {
+      items.push(cur);
+      cur = '';
+    }
+  }
+  items.push(cur);
+  return items;
 }
 
 /** Apply options over defaults and the environment; validate everything. */
@@ -301,11 +324,22 @@ function buildConfig(
   const explicit: { username?: string; password?: string; domain?: string } = {};
   let cred: { username?: string; password?: string; domain?: string } = {};
   let anonymous = false;
+  let afterPassword = false;
   for (const [name, value] of opts) {
+    // An unknown item right after a password (password=, user=name%pw) is
+    // most likely the rest of it, cut at a single comma: say so without
+    // echoing any of it.
+    if (afterPassword && !FLAGS.has(name) && !VALUED.has(name)) {
+      throw new ConfigError("smbfuse: unknown option after password= (write a comma in a password as ',,')");
+    }
+    afterPassword = name === 'password' || (name === 'username' && value?.includes('%') === true);
+    applyOption(name, value);
+  }
+  function applyOption(name: string, value: string | undefined): void {
     if (FLAGS.has(name)) {
       if (value !== undefined) throw new ConfigError(`smbfuse: option '${name}' takes no value`);
       applyFlag(c, name);
-      continue;
+      return;
     }
     if (!VALUED.has(name)) throw new ConfigError(`smbfuse: unknown option '${name}'`);
     if (value === undefined) throw new ConfigError(`smbfuse: option '${name}' needs a value`);
@@ -348,16 +382,39 @@ function applyFlag(c: MountConfig, name: string): void {
   }
 }
 
+/** Whole seconds a Node timer can hold: setTimeout fires at once past 2^31-1 ms. */
+export const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+/**
+ * Numeric options: how the value is read and the range it must fall in
+ * (inclusive). rsize/wsize: at least a page, at most the receiver's 16 MiB
+ * frame bound; cache_size: at least four 256 KiB folios.
+ */
+const seconds = (min: number) => ({ parse: parseUint, min, max: MAX_TIMER_SECONDS, range: `${min} to ${MAX_TIMER_SECONDS} seconds` });
+const NUMERIC: Record<string, { parse: (s: string) => number | undefined; min: number; max: number; range: string }> = {
+  port: { parse: parseUint, min: 1, max: 65535, range: '1 to 65535' },
+  actimeo: seconds(0),
+  timeout: seconds(1),
+  echo_interval: seconds(0),
+  rsize: { parse: parseSize, min: 4096, max: 16 * 1024 ** 2, range: '4K to 16M' },
+  wsize: { parse: parseSize, min: 4096, max: 16 * 1024 ** 2, range: '4K to 16M' },
+  cache_size: { parse: parseSize, min: 1024 ** 2, max: 1024 ** 4, range: '1M to 1T' },
+  readahead: { parse: parseSize, min: 0, max: 1024 ** 3, range: '0 to 1G' },
+};
+
+/** The value of numeric option `name`, or a ConfigError naming its range. */
+function numericOption(name: string, value: string): number {
+  const r = NUMERIC[name]!;
+  const n = r.parse(value);
+  if (n !== undefined && n >= r.min && n <= r.max) return n;
+  throw new ConfigError(`smbfuse: bad value for ${name}: '${value}' (${r.range})`);
+}
+
 /** Set one option that has a value (not the identity options). */
 function applyValued(c: MountConfig, name: string, value: string, pe: ParseEnv): void {
   const bad = () => new ConfigError(`smbfuse: bad value for ${name}: '${value}'`);
   switch (name) {
-    case 'port': {
-      const n = parseUint(value);
-      if (n === undefined || n < 1 || n > 65535) throw bad();
-      c.port = n;
-      break;
-    }
+    case 'port': c.port = numericOption(name, value); break;
     case 'vers': {
       if (value === 'default') {
         delete c.minDialect;
@@ -373,32 +430,17 @@ function applyValued(c: MountConfig, name: string, value: string, pe: ParseEnv):
     case 'gid': c.gid = lookupId(value, '/etc/group', pe) ?? failWith(bad()); break;
     case 'file_mode': c.fileMode = parseMode(value) ?? failWith(bad()); break;
     case 'dir_mode': c.dirMode = parseMode(value) ?? failWith(bad()); break;
-    case 'actimeo': c.actimeoMs = (parseUint(value) ?? failWith(bad())) * 1000; break;
-    case 'echo_interval': c.echoIntervalMs = (parseUint(value) ?? failWith(bad())) * 1000; break;
-    case 'timeout': {
-      const n = parseUint(value);
-      if (!n) throw bad();
-      c.timeoutMs = n * 1000;
-      break;
-    }
-    case 'rsize': {
-      const n = parseSize(value);
-      if (!n) throw bad();
-      c.rsize = n;
-      break;
-    }
-    case 'wsize': {
-      const n = parseSize(value);
-      if (!n) throw bad();
-      c.wsize = n;
-      break;
-    }
+    case 'actimeo': c.actimeoMs = numericOption(name, value) * 1000; break;
+    case 'echo_interval': c.echoIntervalMs = numericOption(name, value) * 1000; break;
+    case 'timeout': c.timeoutMs = numericOption(name, value) * 1000; break;
+    case 'rsize': c.rsize = numericOption(name, value); break;
+    case 'wsize': c.wsize = numericOption(name, value); break;
     case 'cache':
       if (value !== 'strict' && value !== 'loose' && value !== 'none') throw bad();
       c.cache = value;
       break;
-    case 'cache_size': c.cacheSize = parseSize(value) ?? failWith(bad()); break;
-    case 'readahead': c.readahead = parseSize(value) ?? failWith(bad()); break;
+    case 'cache_size': c.cacheSize = numericOption(name, value); break;
+    case 'readahead': c.readahead = numericOption(name, value); break;
   }
 }
 
@@ -454,11 +496,11 @@ export function readCredentials(
   try {
     text = pe.readFile(path);
     if ((pe.fileMode(path) & 0o077) !== 0) {
-      warnings.push(`smbfuse: warning: credentials file ${path} is readable by group or others`);
+      warnings.push('smbfuse: warning: the credentials= file is readable by group or others');
     }
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code ?? 'error';
-    throw new ConfigError(`smbfuse: cannot read credentials file ${path} (${code})`, 1);
+    throw new ConfigError(`smbfuse: cannot read the credentials= file (${code})`, 1);
   }
   const out: { username?: string; password?: string; domain?: string } = {};
   for (const raw of text.split(/\r?\n/)) {
@@ -478,7 +520,7 @@ export function readCredentials(
 /** A decimal number or a name looked up in a passwd/group-format file. */
 function lookupId(value: string, file: string, pe: ParseEnv): number | undefined {
   const n = parseUint(value);
-  if (n !== undefined) return n <= 0xffffffff ? n : undefined;
+  if (n !== undefined) return n < 0xffffffff ? n : undefined; // 2^32-1 is (uid_t)-1, "no id"
   let text: string;
   try {
     text = pe.readFile(file);
@@ -487,7 +529,10 @@ function lookupId(value: string, file: string, pe: ParseEnv): number | undefined
   }
   for (const line of text.split('\n')) {
     const f = line.split(':');
-    if (f[0] === value && f[2] !== undefined) return parseUint(f[2]);
+    if (f[0] === value && f[2] !== undefined) {
+      const id = parseUint(f[2]);
+      return id !== undefined && id < 0xffffffff ? id : undefined;
+    }
   }
   return undefined;
 }
@@ -506,11 +551,11 @@ export function parseMode(s: string): number | undefined {
   return n <= 0o7777 ? n : undefined;
 }
 
-/** Bytes with an optional K/M/G suffix (powers of 1024, `KB`/`KiB` too). */
+/** Bytes with an optional K/M/G/T suffix (powers of 1024, `KB`/`KiB` too). */
 export function parseSize(s: string): number | undefined {
-  const m = /^(\d+)\s*([kmg])?(i?b)?$/i.exec(s.trim());
+  const m = /^(\d+)\s*([kmgt])?(i?b)?$/i.exec(s.trim());
   if (!m) return undefined;
-  const mult = { k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[(m[2] ?? '').toLowerCase()] ?? 1;
+  const mult = { k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4 }[(m[2] ?? '').toLowerCase()] ?? 1;
   if (m[3] && !m[2] && m[3].toLowerCase() !== 'b') return undefined;
   const n = Number(m[1]) * mult;
   return Number.isSafeInteger(n) ? n : undefined;

@@ -18,7 +18,8 @@ import type { CacheMode } from './config.js';
 import { ENOENT, ENOTDIR, EROFS, EACCES, toFuseErrno } from './errno.js';
 import { SmbFiles, versionOf, type DirEntryStat } from './fs-files.js';
 import type { InodeFactory } from './fs-inode.js';
-import { fuseJoin, fuseParent, fusePathToSmb, nameFromSmb } from './path-map.js';
+import { DroppedNameLog, linuxName } from './dir-names.js';
+import { fuseJoin, fuseParent, fusePathToSmb } from './path-map.js';
 import { couldBeMfSymlink, decodeMfSymlink, MFSYMLINK_SIZE } from './mfsymlink.js';
 
 export type { InodeFactory } from './fs-inode.js';
@@ -69,6 +70,8 @@ export interface SmbFsOptions {
   prefixPath?: string;
   /** Inodes kept after their last close (default 1024). */
   maxIdleInodes?: number;
+  /** Where notices go (names skipped in listings); default: nowhere. */
+  log?: (line: string) => void;
   now?: () => number;
 }
 
@@ -88,6 +91,7 @@ export class SmbFs {
   /** mfsymlink answers by path: the server version read and the target (null: not a link). */
   readonly links = new Map<string, { version: string; target: string | null }>();
   readonly now: () => number;
+  private readonly droppedNames: DroppedNameLog;
 
   constructor(
     tree: SmbTree,
@@ -97,6 +101,7 @@ export class SmbFs {
     this.tree = tree;
     this.readOnly = opts.readOnly ?? false;
     this.now = opts.now ?? Date.now;
+    this.droppedNames = new DroppedNameLog(opts.log ?? (() => {}));
     this.attrs = new AttrCache<SmbStat>({ ttlMs: opts.actimeoMs, now: this.now });
     this.files = new SmbFiles(
       this.tree,
@@ -200,8 +205,12 @@ export class SmbFs {
     };
   }
 
-  /** Entries of directory `path` (no '.'/'..'), from the cache or the server. */
-  async listDir(path: string): Promise<DirEntryStat[]> {
+  /**
+   * Entries of directory `path`, from the cache or the server; names that
+   * cannot be Linux names (dir-names.ts) are dropped and logged once.
+   * `signal` abandons a listing still running when the FUSE call gave up.
+   */
+  async listDir(path: string, signal?: AbortSignal): Promise<DirEntryStat[]> {
     const names = this.attrs.getDir(path);
     if (names) {
       const cached: DirEntryStat[] = [];
@@ -216,21 +225,25 @@ export class SmbFs {
     let raw: SmbDirEntry[];
     try {
       if (!open.stat.isDirectory) throw -ENOTDIR;
-      raw = await this.tree.listDirectory(open.fileId);
+      raw = await this.tree.listDirectory(open.fileId, signal);
     } finally {
       await this.tree.close(open.fileId).catch(() => {});
     }
     this.attrs.set(path, open.stat);
-    const entries: DirEntryStat[] = raw
-      .filter((e) => e.name !== '.' && e.name !== '..')
-      .map((e) => ({ name: nameFromSmb(e.name), stat: e }));
+    const entries: DirEntryStat[] = [];
+    for (const e of raw) {
+      if (e.name === '.' || e.name === '..') continue; // the server's own self and parent entries
+      const n = linuxName(e.name);
+      if ('name' in n) entries.push({ name: n.name, stat: e });
+      else this.droppedNames.note(path, e.name, n.reason);
+    }
     this.attrs.setDir(path, entries, fuseJoin);
     return entries;
   }
 
   /** readdir: names with '.' and '..' first, and a stat for each. */
-  async readdir(path: string): Promise<{ names: string[]; stats: FuseStat[] }> {
-    const entries = await this.listDir(path);
+  async readdir(path: string, signal?: AbortSignal): Promise<{ names: string[]; stats: FuseStat[] }> {
+    const entries = await this.listDir(path, signal);
     const self = this.toFuseStat(await this.statSmb(path));
     let parent = self;
     if (path !== '/') parent = await this.getattr(fuseParent(path)).catch(() => self);

@@ -4,7 +4,8 @@
  * Rules every handler keeps:
  *  - it never throws: failures become a negative errno via toFuseErrno();
  *  - it answers within `timeoutMs` (the transport timeout): past that it
- *    answers -ETIMEDOUT and the late result is dropped;
+ *    answers -ETIMEDOUT, aborts the signal handed to the work (a directory
+ *    listing stops there) and drops the late result;
  *  - on a read-only mount anything that would change the share answers -EROFS.
  *
  * The file-system logic lives in fs.ts, fs-files.ts and fs-namespace.ts.
@@ -31,13 +32,13 @@ export type FuseOps = Record<string, (...args: never[]) => void>;
 
 /**
  * Run `fn` and answer `cb` once: with `ok(result)` on success, with a
- * negative errno on failure or after `timeoutMs`.
+ * negative errno on failure or after `timeoutMs` (then `fn`'s signal aborts).
  */
 function answer<T>(
   o: FuseOpsOptions,
   name: string,
   path: string,
-  fn: () => Promise<T> | T,
+  fn: (signal: AbortSignal) => Promise<T> | T,
   ok: (v: T) => void,
   fail: (errno: number) => void,
 ): void {
@@ -49,10 +50,14 @@ function answer<T>(
     o.trace?.(`${name} ${path} -> ${what}`);
     f();
   };
-  const timer = setTimeout(() => finish(() => fail(-ETIMEDOUT), 'ETIMEDOUT'), o.timeoutMs);
+  const abandoned = new AbortController();
+  const timer = setTimeout(() => {
+    finish(() => fail(-ETIMEDOUT), 'ETIMEDOUT');
+    abandoned.abort();
+  }, o.timeoutMs);
   let p: Promise<T>;
   try {
-    p = Promise.resolve(fn());
+    p = Promise.resolve(fn(abandoned.signal));
   } catch (e) {
     p = Promise.reject(e);
   }
@@ -81,7 +86,7 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
       answer(o, 'fgetattr', path, () => fs.getattr(path), (st) => cb(0, st), (e) => cb(e));
     },
     readdir(path: string, cb: (err: number, names?: string[], stats?: FuseStat[]) => void) {
-      answer(o, 'readdir', path, () => fs.readdir(path), (r) => cb(0, r.names, r.stats), (e) => cb(e));
+      answer(o, 'readdir', path, (signal) => fs.readdir(path, signal), (r) => cb(0, r.names, r.stats), (e) => cb(e));
     },
     opendir(path: string, _flags: number, cb: Cb<[number?]>) {
       answer(o, 'opendir', path, () => fs.opendir(path), (fh) => cb(0, fh), (e) => cb(e));

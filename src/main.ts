@@ -187,7 +187,8 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void): P
     await client?.close().catch(() => {});
     return ready(describeConnectError(e, c));
   }
-  const fs = new SmbFs(tree, c, netfsInodeFactory(c));
+  // Notices (names skipped in listings) reach stderr in the foreground; a background daemon has none.
+  const fs = new SmbFs(tree, { ...c, log: (l) => process.stderr.write(`smbfuse: ${l}\n`) }, netfsInodeFactory(c));
   const trace = c.debug ? (l: string) => process.stderr.write(`smbfuse: ${l}\n`) : undefined;
   const ops = makeFuseOps(fs, { timeoutMs: c.timeoutMs, ...(trace ? { trace } : {}) });
   let mounted: Mounted | undefined;
@@ -222,7 +223,8 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void): P
   try {
     mounted = await mountFuse(
       ops,
-      { ...c, opTimeoutMs: c.timeoutMs + 5000 },
+      // Capped at the largest timer Node can hold (longer ones fire at once).
+      { ...c, opTimeoutMs: Math.min(c.timeoutMs + 5000, 2 ** 31 - 1) },
       () => void shutdown('unmounted by the kernel'),
     );
   } catch (e) {

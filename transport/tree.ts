@@ -5,8 +5,8 @@
  *
  * The Tree is the facade; the work lives in tree-core.ts (message builders),
  * tree-io.ts (per-handle: create, write, flush, query/set info),
- * tree-namespace.ts (one-round-trip path compounds) and lease.ts (leases,
- * oplocks and their breaks).
+ * tree-namespace.ts (one-round-trip path compounds), tree-list.ts (bounded
+ * directory listing) and lease.ts (leases, oplocks and their breaks).
  */
 import type { BvecqPos } from '../netfs/bvecq.js';
 import type { ServerNotification, SmbConnection } from './connection.js';
@@ -21,11 +21,11 @@ import {
   FileInfoClass,
 } from './pdu/fscc.js';
 import { LeaseTable } from './lease.js';
-import { RELATED_FILE_ID, statFromAll, statFromCreate, statFromEntry, TreeCore, type CreateSpec } from './tree-core.js';
+import { RELATED_FILE_ID, statFromAll, statFromCreate, TreeCore, type CreateSpec } from './tree-core.js';
 import * as io from './tree-io.js';
+import { listDirectory } from './tree-list.js';
 import * as ns from './tree-namespace.js';
 import { Smb2Command } from './pdu/header.js';
-import { decodeQueryDirectoryResponse, encodeQueryDirectoryRequest, parseFileIdBothDirectoryInformation } from './pdu/query-directory.js';
 import { decodeQueryInfoResponse, InfoType } from './pdu/query-info.js';
 import { encodeReadRequest } from './pdu/read.js';
 import { decodeTreeConnectResponse, encodeTreeConnectRequest, encodeTreeDisconnectRequest, ShareFlags } from './pdu/tree-connect.js';
@@ -42,8 +42,6 @@ import {
   type SmbTimes,
   type SmbTree,
 } from './types.js';
-
-const QUERY_DIRECTORY_RESTART = 0x01;
 
 export class Tree implements SmbTree {
   private readonly core: TreeCore;
@@ -260,31 +258,8 @@ export class Tree implements SmbTree {
     this.leases.onBreak(cb);
   }
 
-  async listDirectory(fileId: Buffer): Promise<SmbDirEntry[]> {
-    const out: SmbDirEntry[] = [];
-    for (let first = true; ; first = false) {
-      // Sized to the credits in hand, so a stingy server slows a listing rather than failing it.
-      const outLen = Math.min(this.neg.maxTransactSize, 1024 * 1024, this.conn.transferBudget);
-      const m = this.msg(
-        Smb2Command.QUERY_DIRECTORY,
-        encodeQueryDirectoryRequest({
-          fileInformationClass: FileInfoClass.FileIdBothDirectoryInformation,
-          flags: first ? QUERY_DIRECTORY_RESTART : 0,
-          fileIndex: 0,
-          fileId,
-          fileName: '*',
-          outputBufferLength: outLen,
-        }),
-        creditChargeFor(outLen),
-      );
-      const r = await this.conn.request(m);
-      if (r.header.status === NtStatus.STATUS_NO_MORE_FILES) return out;
-      expectStatus(r);
-      for (const e of parseFileIdBothDirectoryInformation(decodeQueryDirectoryResponse(r.msg).outputBuffer)) {
-        if (e.name === '.' || e.name === '..') continue;
-        out.push({ name: e.name, ...statFromEntry(e) });
-      }
-    }
+  listDirectory(fileId: Buffer, signal?: AbortSignal): Promise<SmbDirEntry[]> {
+    return listDirectory(this.core, fileId, signal);
   }
 
   async statfs(): Promise<SmbFsStat> {

@@ -166,8 +166,12 @@ export interface SmbTree {
    * end of file, 0 at or past it.
    */
   read(fileId: Buffer, offset: number, length: number, dest: BvecqPos): Promise<number>;
-  /** Every entry of an open directory (without '.' and '..'). */
-  listDirectory(fileId: Buffer): Promise<SmbDirEntry[]>;
+  /**
+   * Every entry of an open directory (without '.' and '..'), each name once.
+   * Fails when a reply makes no progress or past a million names; `signal`
+   * stops it before its next request (the caller gave up).
+   */
+  listDirectory(fileId: Buffer, signal?: AbortSignal): Promise<SmbDirEntry[]>;
   statfs(): Promise<SmbFsStat>;
   disconnect(): Promise<void>;
 

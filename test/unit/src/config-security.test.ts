@@ -98,8 +98,8 @@ t.test('credentials file permission warning', async (t) => {
     const w: string[] = [];
     readCredentials('/c', env({ files, modes: { '/c': mode } }), w);
     t.equal(w.length, warn ? 1 : 0, `mode ${mode.toString(8)}: ${warn ? 'warns' : 'quiet'}`);
-    if (warn) t.match(w[0], /^smbfuse: warning: credentials file \/c is readable by group or others$/);
+    if (warn) t.match(w[0], /^smbfuse: warning: the credentials= file is readable by group or others$/);
     t.notOk(w.join('').includes('topsecret'));
   }
-  t.throws(() => mount('credentials=/missing'), /cannot read credentials file \/missing \(ENOENT\)/);
+  t.throws(() => mount('credentials=/missing'), /^smbfuse: cannot read the credentials= file \(ENOENT\)$/);
 });

@@ -1,0 +1,115 @@
+/**
+ * Tampering-proxy hooks (test/helpers/proxy.ts) for directory listings:
+ * QUERY_DIRECTORY requests and replies, edited in place (lengths fixed).
+ * They work on unsigned, unencrypted sessions (the test share's default).
+ */
+import { NtStatus } from '../../transport/ntstatus.js';
+import { Smb2Command } from '../../transport/pdu/header.js';
+import { QueryDirectoryFlags } from '../../transport/pdu/query-directory.js';
+import { frameHeader, type FrameHook } from './proxy.js';
+
+const HDR = 64;
+/** FileIdBothDirectoryInformation (MS-FSCC 2.4.17): FileNameLength and FileName offsets. */
+const NAME_LEN_AT = 60;
+const NAME_AT = 104;
+
+/** Single QUERY_DIRECTORY message of the given direction, or null. */
+function queryDirectory(frame: Buffer, response: boolean) {
+  const h = frameHeader(frame);
+  if (!h || h.command !== Smb2Command.QUERY_DIRECTORY || h.response !== response || h.nextCommand !== 0) return null;
+  return h;
+}
+
+/** toServer hook counting QUERY_DIRECTORY requests. */
+export function countQueries(): { hook: FrameHook; count: () => number } {
+  let n = 0;
+  return { hook: (f) => void (queryDirectory(f, false) && n++), count: () => n };
+}
+
+/**
+ * toClient hook: every STATUS_NO_MORE_FILES reply becomes STATUS_SUCCESS with
+ * an empty OutputBuffer. The error body (StructureSize 9, 8 bytes + 1) has
+ * exactly the size of an empty success body, so the frame length holds.
+ */
+export function emptyInsteadOfNoMoreFiles(): { hook: FrameHook; rewritten: () => number } {
+  let n = 0;
+  const hook: FrameHook = (frame) => {
+    const h = queryDirectory(frame, true);
+    if (!h || h.status !== NtStatus.STATUS_NO_MORE_FILES || frame.length < HDR + 9) return;
+    frame.writeUInt32LE(0, 8); // Status
+    frame.writeUInt16LE(9, HDR); // StructureSize
+    frame.writeUInt16LE(HDR + 8, HDR + 2); // OutputBufferOffset
+    frame.writeUInt32LE(0, HDR + 4); // OutputBufferLength
+    n++;
+  };
+  return { hook, rewritten: () => n };
+}
+
+/** toServer hook: set SMB2_RESTART_SCANS on every QUERY_DIRECTORY, so the server lists the same entries forever. */
+export function restartEveryScan(): FrameHook {
+  return (frame) => {
+    if (!queryDirectory(frame, false)) return;
+    frame[HDR + 3]! |= QueryDirectoryFlags.RESTART_SCANS;
+  };
+}
+
+/**
+ * toClient hook: in successful QUERY_DIRECTORY replies, replace each name
+ * that is a key of `names` by its value (same UTF-16 length, checked here).
+ * `rewritten()` counts replaced names.
+ */
+export function renameEntries(names: Record<string, string>): { hook: FrameHook; rewritten: () => number } {
+  for (const [from, to] of Object.entries(names)) {
+    if (from.length !== to.length) throw new Error(`renameEntries: ${JSON.stringify(from)} and ${JSON.stringify(to)} differ in length`);
+  }
+  let n = 0;
+  const hook: FrameHook = (frame) => {
+    const h = queryDirectory(frame, true);
+    if (!h || h.status !== 0) return;
+    const off = frame.readUInt16LE(HDR + 2);
+    const end = off + frame.readUInt32LE(HDR + 4);
+    for (let e = off; e + NAME_AT <= end; ) {
+      const next = frame.readUInt32LE(e);
+      const len = frame.readUInt32LE(e + NAME_LEN_AT);
+      const to = names[frame.toString('utf16le', e + NAME_AT, e + NAME_AT + len)];
+      if (to !== undefined) {
+        frame.write(to, e + NAME_AT, len, 'utf16le');
+        n++;
+      }
+      if (next === 0) break;
+      e += next;
+    }
+  };
+  return { hook, rewritten: () => n };
+}
+
+/**
+ * toClient hook: in successful QUERY_DIRECTORY replies, the first character
+ * of every name becomes one that differs per reply (U+4E00 + reply number),
+ * so with restartEveryScan() each reply brings names never seen before: a
+ * listing that never ends and always makes progress.
+ */
+export function freshNamesEveryReply(): FrameHook {
+  let reply = 0;
+  return (frame) => {
+    const h = queryDirectory(frame, true);
+    if (!h || h.status !== 0) return;
+    const mark = 0x4e00 + (reply++ % 0x5000);
+    const off = frame.readUInt16LE(HDR + 2);
+    const end = off + frame.readUInt32LE(HDR + 4);
+    for (let e = off; e + NAME_AT <= end; ) {
+      const next = frame.readUInt32LE(e);
+      if (frame.readUInt32LE(e + NAME_LEN_AT) >= 2) frame.writeUInt16LE(mark, e + NAME_AT);
+      if (next === 0) break;
+      e += next;
+    }
+  };
+}
+
+/** toServer hook: cut every QUERY_DIRECTORY request's OutputBufferLength to `len`, so a listing takes many replies. */
+export function shrinkOutputBuffer(len: number): FrameHook {
+  return (frame) => {
+    if (!queryDirectory(frame, false)) return;
+    frame.writeUInt32LE(len, HDR + 28); // OutputBufferLength (MS-SMB2 2.2.33)
+  };
+}
