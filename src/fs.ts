@@ -265,8 +265,9 @@ export class SmbFs {
     return this.files.createFile(path, flags);
   }
 
-  read(fh: number, buf: Buffer, len: number, pos: number): Promise<number> {
-    return this.files.read(fh, buf, len, pos);
+  /** `buf` is on loan until `answered` aborts (see SmbFiles.read). */
+  read(fh: number, buf: Buffer, len: number, pos: number, answered?: AbortSignal): Promise<number> {
+    return this.files.read(fh, buf, len, pos, answered);
   }
 
   release(fh: number): Promise<void> {

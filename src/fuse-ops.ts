@@ -5,6 +5,11 @@
  *  - it never throws: failures become a negative errno via toFuseErrno();
  *  - it answers within `timeoutMs` (the transport timeout): past that it
  *    answers -ETIMEDOUT and the late result is dropped;
+ *  - buffers fuse-native passes in (read, write, setxattr) are libfuse's and
+ *    are freed once the call is answered, which a timeout can do while work
+ *    still runs: that work gets an AbortSignal that aborts before any answer,
+ *    writes to a read buffer stop there, and data to be written is copied out
+ *    before the first wait;
  *  - on a read-only mount anything that would change the share answers -EROFS.
  *
  * The file-system logic lives in fs.ts, fs-files.ts and fs-namespace.ts.
@@ -31,28 +36,31 @@ export type FuseOps = Record<string, (...args: never[]) => void>;
 
 /**
  * Run `fn` and answer `cb` once: with `ok(result)` on success, with a
- * negative errno on failure or after `timeoutMs`.
+ * negative errno on failure or after `timeoutMs`. The signal `fn` gets
+ * aborts just before the answer, whichever it is.
  */
 function answer<T>(
   o: FuseOpsOptions,
   name: string,
   path: string,
-  fn: () => Promise<T> | T,
+  fn: (answered: AbortSignal) => Promise<T> | T,
   ok: (v: T) => void,
   fail: (errno: number) => void,
 ): void {
   let done = false;
+  const answered = new AbortController();
   const finish = (f: () => void, what: string) => {
     if (done) return;
     done = true;
     clearTimeout(timer);
+    answered.abort();
     o.trace?.(`${name} ${path} -> ${what}`);
     f();
   };
   const timer = setTimeout(() => finish(() => fail(-ETIMEDOUT), 'ETIMEDOUT'), o.timeoutMs);
   let p: Promise<T>;
   try {
-    p = Promise.resolve(fn());
+    p = Promise.resolve(fn(answered.signal));
   } catch (e) {
     p = Promise.reject(e);
   }
@@ -101,7 +109,7 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
       answer(o, 'create', path, () => fs.create(path, O_CREAT | 2), (fh) => cb(0, fh), (e) => cb(e));
     },
     read(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) {
-      answer(o, 'read', path, () => fs.read(fd, buf, len, pos), (n) => cb(n), (e) => cb(e));
+      answer(o, 'read', path, (answered) => fs.read(fd, buf, len, pos, answered), (n) => cb(n), (e) => cb(e));
     },
     write(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) {
       answer(o, 'write', path, () => fs.files.write(fd, buf, len, pos), (n) => cb(n), (e) => cb(e));
@@ -162,7 +170,8 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
       run('chown', path, () => ns.chown(fs, path), cb);
     },
     setxattr(path: string, name: string, value: Buffer, _position: number, flags: number, cb: Cb) {
-      run('setxattr', path, () => ns.setxattr(fs, path, name, value, flags), cb);
+      const own = Buffer.from(value); // libfuse's buffer: copied before any wait
+      run('setxattr', path, () => ns.setxattr(fs, path, name, own, flags), cb);
     },
     getxattr(path: string, name: string, _position: number, cb: Cb<[Buffer?]>) {
       answer(o, 'getxattr', path, () => ns.getxattr(fs, path, name), (v) => cb(0, v), (e) => cb(e));
