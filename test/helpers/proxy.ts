@@ -42,6 +42,8 @@ export interface TamperProxy {
   readonly counts: Record<Direction, number>;
   /** Client connections accepted so far. */
   readonly connections: number;
+  /** Client connections still open (neither side has closed). */
+  readonly openConnections: number;
   close(): Promise<void>;
 }
 
@@ -96,8 +98,11 @@ export function startProxy(opts: ProxyOptions): Promise<TamperProxy> {
   };
   const counts: Record<Direction, number> = { toServer: 0, toClient: 0 };
   let connections = 0;
+  const clients = new Set<net.Socket>();
   const server = net.createServer((client) => {
     connections++;
+    clients.add(client);
+    client.on('close', () => clients.delete(client));
     const upstream = net.connect({ host: opts.host, port: opts.port });
     sockets.add(client);
     sockets.add(upstream);
@@ -135,6 +140,9 @@ export function startProxy(opts: ProxyOptions): Promise<TamperProxy> {
         counts,
         get connections() {
           return connections;
+        },
+        get openConnections() {
+          return clients.size;
         },
         close: () =>
           new Promise<void>((res) => {
