@@ -17,13 +17,13 @@ const TIMEOUT_MS = 50;
 const SENTINEL = 0xee;
 const O_RDWR = 2;
 
-function setup(cache: CacheMode) {
+function setup(cache: CacheMode, cacheBytes = 16 * 1024 * 1024) {
   const tree = new FakeTree();
   tree.add('', null);
   const content = Buffer.alloc(200_000);
   for (let i = 0; i < content.length; i++) content[i] = (i * 7) & 0x7f; // never the sentinel
   tree.add('f.bin', Buffer.from(content));
-  const pages = new PageCache({ maxBytes: 16 * 1024 * 1024, folioSize: 65536 });
+  const pages = new PageCache({ maxBytes: cacheBytes, folioSize: 65536 });
   const fs = new SmbFs(tree, {
     uid: 1, gid: 2, fileMode: 0o644, dirMode: 0o755, actimeoMs: 1000, rsize: 1 << 20, wsize: 1 << 20, cache, now: () => 0,
   }, (key, size, ops) => new NetfsInode({ key, size, ops, cache: pages, readaheadMax: 0, writeOps: ops }));
@@ -93,6 +93,28 @@ for (const cache of ['none', 'strict', 'loose'] as const) {
     t.same(await call('release', '/f.bin', fh), [0]);
   });
 }
+
+t.test('a write held in throttling (cache full of dirty data) copies nothing after its answer', async (t) => {
+  const { tree, call, content, holdServer } = setup('strict', 4 * 65536);
+  const [e, fh] = (await call('open', '/f.bin', O_RDWR)) as [number, number];
+  t.equal(e, 0);
+  const dirty = Buffer.alloc(3 * 65536, 0x44);
+  t.same(await call('write', '/f.bin', fh, dirty, dirty.length, 0), [dirty.length], 'three folios dirty: over half the cache');
+  const release = holdServer(); // the writeback that throttling starts is held
+  const data = Buffer.alloc(5000, 0x41);
+  const [n] = (await call('write', '/f.bin', fh, data, data.length, 1000)) as [number];
+  t.equal(n, -110, 'answered ETIMEDOUT while throttled');
+  data.fill(SENTINEL);
+  release();
+  await settle();
+  t.same(await call('flush', '/f.bin', fh), [0], 'written back');
+  const onServer = tree.find('f.bin').data!;
+  t.notOk(onServer.includes(SENTINEL), 'no byte written after the answer reached the server');
+  const range = onServer.subarray(1000, 6000);
+  t.ok(range.equals(Buffer.alloc(5000, 0x41)) || range.equals(Buffer.alloc(5000, 0x44)), 'the range holds the bytes given or those before');
+  t.ok(onServer.subarray(3 * 65536).equals(content.subarray(3 * 65536)), 'the rest unchanged');
+  t.same(await call('release', '/f.bin', fh), [0]);
+});
 
 t.test('an append answered ETIMEDOUT behind a held append sends only what was given', async (t) => {
   const { tree, call, content, holdServer } = setup('none');
