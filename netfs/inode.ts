@@ -24,7 +24,7 @@
  */
 import { Bvecq } from './bvecq.js';
 import { NETFS_ECANCELED, NETFS_EINVAL, NetfsError } from './errors.js';
-import type { NetfsReadOps, NetfsWriteOps } from './ops.js';
+import type { NetfsCallerGone, NetfsReadOps, NetfsWriteOps } from './ops.js';
 import type { Folio, PageCache } from './page-cache.js';
 import { dispatchReadRequest } from './read-issue.js';
 import { IoRequest, WriteRequest, type NetfsOrigin } from './request.js';
@@ -144,10 +144,10 @@ export class NetfsInode {
    * the bytes copied (clamped to the file size and dst; 0 at or after EOF).
    * Rejects with NetfsError if the server read of a needed folio failed; the
    * failed folios are not cached, so a later read asks the server again.
-   * `dst` may be on loan: once `signal` aborts (its owner stopped waiting) it
+   * `dst` may be on loan: once `signal.aborted` is set (its owner stopped waiting) it
    * is not written any more and the read rejects with ECANCELED.
    */
-  async read(pos: number, len: number, dst: Buffer, signal?: AbortSignal): Promise<number> {
+  async read(pos: number, len: number, dst: Buffer, signal?: NetfsCallerGone): Promise<number> {
     checkCount('position', pos);
     checkCount('length', len);
     const end = Math.min(pos + Math.min(len, dst.length), this.fileSize);

@@ -27,6 +27,7 @@ import type { SmbStat } from '../transport/types.js';
 import type { AttrCache } from './attr-cache.js';
 import type { CacheMode } from './config.js';
 import { EBADF, ECANCELED, EISDIR, EROFS, toFuseErrno, EACCES } from './errno.js';
+import type { NetfsCallerGone } from '../netfs/ops.js';
 import type { FsInode, InodeFactory } from './fs-inode.js';
 import { HandleTable, type FileHandle } from './handles.js';
 import { fuseParent } from './path-map.js';
@@ -239,10 +240,10 @@ export class SmbFiles {
   /**
    * read: cached or straight from the server, as the cache mode allows.
    * `buf` is libfuse's and is freed once the call is answered, which a
-   * timeout can do before the I/O ends (`answered` aborts then): it is only
+   * timeout can do before the I/O ends (`answered.aborted` is set then): it is only
    * written while the call waits, never handed to the transport.
    */
-  async read(fh: number, buf: Buffer, len: number, pos: number, answered?: AbortSignal): Promise<number> {
+  async read(fh: number, buf: Buffer, len: number, pos: number, answered?: NetfsCallerGone): Promise<number> {
     const h = this.handles.getFile(fh);
     if (!h) throw -EBADF;
     const n = Math.min(len, buf.length);

@@ -2,6 +2,7 @@
  * What the filesystem needs of a netfs inode: the narrow interface src/ codes
  * against (NetfsInode provides it; tests script it).
  */
+import type { NetfsCallerGone } from '../netfs/ops.js';
 import type { SmbNetfsOps } from './smb-netfs-ops.js';
 
 export interface FsInode {
@@ -9,8 +10,8 @@ export interface FsInode {
   readonly size: number;
   /** Bytes written but not yet sent to the server. */
   readonly dirtyBytes: number;
-  /** Through the page cache; `dst` is not written once `signal` has aborted. */
-  read(pos: number, len: number, dst: Buffer, signal?: AbortSignal): Promise<number>;
+  /** Through the page cache; `dst` is not written once `signal.aborted` is set. */
+  read(pos: number, len: number, dst: Buffer, signal?: NetfsCallerGone): Promise<number>;
   /** Straight from the server into `dst`, which must be our own memory. */
   readUnbuffered(pos: number, len: number, dst: Buffer): Promise<number>;
   /**

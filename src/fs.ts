@@ -12,6 +12,7 @@
  * remembered per path and server version.
  */
 import { Bvecq } from '../netfs/bvecq.js';
+import type { NetfsCallerGone } from '../netfs/ops.js';
 import type { SmbDirEntry, SmbFsStat, SmbStat, SmbTree } from '../transport/types.js';
 import { AttrCache } from './attr-cache.js';
 import type { CacheMode } from './config.js';
@@ -265,8 +266,8 @@ export class SmbFs {
     return this.files.createFile(path, flags);
   }
 
-  /** `buf` is on loan until `answered` aborts (see SmbFiles.read). */
-  read(fh: number, buf: Buffer, len: number, pos: number, answered?: AbortSignal): Promise<number> {
+  /** `buf` is on loan until `answered.aborted` is set (see SmbFiles.read). */
+  read(fh: number, buf: Buffer, len: number, pos: number, answered?: NetfsCallerGone): Promise<number> {
     return this.files.read(fh, buf, len, pos, answered);
   }
 

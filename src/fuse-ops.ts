@@ -7,7 +7,7 @@
  *    answers -ETIMEDOUT and the late result is dropped;
  *  - buffers fuse-native passes in (read, write, setxattr) are libfuse's and
  *    are freed once the call is answered, which a timeout can do while work
- *    still runs: that work gets an AbortSignal that aborts before any answer,
+ *    still runs: that work gets a flag (`aborted`) set before any answer,
  *    writes to a read buffer stop there, and data to be written is copied out
  *    before the first wait;
  *  - on a read-only mount anything that would change the share answers -EROFS.
@@ -17,6 +17,7 @@
  * fuse-native callback conventions: `cb(errno, value?)` with errno 0 or
  * negative, except read/write which answer `cb(bytes)` or `cb(-errno)`.
  */
+import type { NetfsCallerGone } from '../netfs/ops.js';
 import { EPERM, EROFS, ETIMEDOUT, toFuseErrno } from './errno.js';
 import type { FuseStat, FuseStatfs, SmbFs } from './fs.js';
 import { O_CREAT } from './fs-files.js';
@@ -36,31 +37,31 @@ export type FuseOps = Record<string, (...args: never[]) => void>;
 
 /**
  * Run `fn` and answer `cb` once: with `ok(result)` on success, with a
- * negative errno on failure or after `timeoutMs`. The signal `fn` gets
- * aborts just before the answer, whichever it is.
+ * negative errno on failure or after `timeoutMs`. The flag `fn` gets is
+ * set just before the answer, whichever it is.
  */
 function answer<T>(
   o: FuseOpsOptions,
   name: string,
   path: string,
-  fn: (answered: AbortSignal) => Promise<T> | T,
+  fn: (answered: NetfsCallerGone) => Promise<T> | T,
   ok: (v: T) => void,
   fail: (errno: number) => void,
 ): void {
   let done = false;
-  const answered = new AbortController();
+  const answered = { aborted: false };
   const finish = (f: () => void, what: string) => {
     if (done) return;
     done = true;
     clearTimeout(timer);
-    answered.abort();
+    answered.aborted = true;
     o.trace?.(`${name} ${path} -> ${what}`);
     f();
   };
   const timer = setTimeout(() => finish(() => fail(-ETIMEDOUT), 'ETIMEDOUT'), o.timeoutMs);
   let p: Promise<T>;
   try {
-    p = Promise.resolve(fn(answered.signal));
+    p = Promise.resolve(fn(answered));
   } catch (e) {
     p = Promise.reject(e);
   }
