@@ -7,6 +7,8 @@
 /** Negative errno values netfs produces on its own. */
 export const NETFS_EIO = -5;
 export const NETFS_EINVAL = -22;
+/** The caller stopped waiting (its signal aborted): its buffer is no longer ours to write. */
+export const NETFS_ECANCELED = -125;
 
 /** An I/O error on a file range, surfaced once to the caller of a read. */
 export class NetfsError extends Error {

@@ -23,8 +23,8 @@
  * there are made without a read, and reads of them are zero-filled.
  */
 import { Bvecq } from './bvecq.js';
-import { NETFS_EINVAL, NetfsError } from './errors.js';
-import type { NetfsReadOps, NetfsWriteOps } from './ops.js';
+import { NETFS_ECANCELED, NETFS_EINVAL, NetfsError } from './errors.js';
+import type { NetfsCallerGone, NetfsReadOps, NetfsWriteOps } from './ops.js';
 import type { Folio, PageCache } from './page-cache.js';
 import { dispatchReadRequest } from './read-issue.js';
 import { IoRequest, WriteRequest, type NetfsOrigin } from './request.js';
@@ -144,8 +144,10 @@ export class NetfsInode {
    * the bytes copied (clamped to the file size and dst; 0 at or after EOF).
    * Rejects with NetfsError if the server read of a needed folio failed; the
    * failed folios are not cached, so a later read asks the server again.
+   * `dst` may be on loan: once `signal.aborted` is set (its owner stopped waiting) it
+   * is not written any more and the read rejects with ECANCELED.
    */
-  async read(pos: number, len: number, dst: Buffer): Promise<number> {
+  async read(pos: number, len: number, dst: Buffer, signal?: NetfsCallerGone): Promise<number> {
     checkCount('position', pos);
     checkCount('length', len);
     const end = Math.min(pos + Math.min(len, dst.length), this.fileSize);
@@ -175,6 +177,8 @@ export class NetfsInode {
         if (f.state === 'failed') {
           throw new NetfsError(f.error, `netfs: read of ${this.key} at ${f.start} failed (${f.error})`);
         }
+        // Checked right before the copy, with no wait between: dst is still lent to us.
+        if (signal?.aborted) throw new NetfsError(NETFS_ECANCELED, `netfs: read of ${this.key} at ${pos} abandoned by its caller`);
         const from = Math.max(pos, f.start);
         const to = Math.min(end, f.start + f.buf.length);
         f.buf.copy(dst, from - pos, from - f.start, to - f.start);
@@ -271,7 +275,9 @@ export class NetfsInode {
   /**
    * Read straight from the server into `dst` (no page cache, no copy): `dst` is
    * wrapped in a chain that the subrequests decant into. Returns the bytes read,
-   * fewer than asked when the server reports end of file.
+   * fewer than asked when the server reports end of file. `dst` must be the
+   * caller's own memory, not a loan: a straggling reply may still land in it
+   * after the call has ended.
    */
   async readUnbuffered(pos: number, len: number, dst: Buffer): Promise<number> {
     checkCount('position', pos);
@@ -316,6 +322,9 @@ export class NetfsInode {
    * where missing) whose dirty ranges grow to cover it; the file size grows at
    * once. Returns src.length. Waits first while the page cache is over half
    * full of dirty data. Errors of the later writeback are reported by flush().
+   * `src` may be on loan until the caller is answered, which can happen while
+   * this waits: it is read only before the first wait, so whatever must wait
+   * first works from a copy taken before it.
    */
   async write(pos: number, src: Buffer): Promise<number> {
     checkCount('position', pos);
@@ -323,24 +332,46 @@ export class NetfsInode {
     this.requireWriteOps();
     if (src.length === 0) return 0;
     this.cache.registerFlusher(this.key, () => this.writeback('pressure'));
-    await this.cache.throttle();
+    let data = src;
+    if (this.cache.overDirtyLimit) {
+      data = Buffer.from(src);
+      await this.cache.throttle();
+    }
     const fs = this.cache.folioSize;
     let done = 0;
-    while (done < src.length) {
+    while (done < data.length) {
       const p = pos + done;
       const index = Math.floor(p / fs);
       const from = p - index * fs;
-      const to = Math.min(fs, from + src.length - done);
-      const f = await this.folioForWrite(index, from, to);
-      // No await from here to markDirty: the folio is as folioForWrite left it.
-      src.copy(f.buf, from, done, done + to - from);
+      const to = Math.min(fs, from + data.length - done);
+      let f = this.folioNow(index, from, to);
+      if (!f) {
+        if (data === src) data = Buffer.from(src);
+        f = await this.folioForWrite(index, from, to);
+      }
+      // No await from here to markDirty: the folio is as folioNow/folioForWrite left it.
+      data.copy(f.buf, from, done, done + to - from);
       this.cache.markDirty(f, from, to);
       done += to - from;
       if (pos + done > this.fileSize) this.fileSize = pos + done;
     }
     if (this.dirtyBytes > this.dirtyThreshold) void this.writeback('threshold');
     this.armExpiry();
-    return src.length;
+    return data.length;
+  }
+
+  /**
+   * The folio that can take bytes [from, to) without waiting (made held
+   * without a read where missing), or null when folioForWrite must wait.
+   */
+  private folioNow(index: number, from: number, to: number): Folio | null {
+    const f = this.cache.peek(this.key, index);
+    if (!f) return this.cache.createForWrite(this.key, index, index * this.cache.folioSize >= this.zeroPoint, from, to);
+    if (f.state === 'locked' || f.filling) return null;
+    const touches = f.validTo > f.validFrom && from <= f.validTo && to >= f.validFrom;
+    if (f.state !== 'partial' || touches || (from === 0 && to === f.buf.length)) return f;
+    if (!f.dirty && f.writeback === 0) return f;
+    return null;
   }
 
   /**
@@ -353,8 +384,9 @@ export class NetfsInode {
   private async folioForWrite(index: number, from: number, to: number): Promise<Folio> {
     let wroteBack = false;
     for (;;) {
-      const f = this.cache.peek(this.key, index);
-      if (!f) return this.cache.createForWrite(this.key, index, index * this.cache.folioSize >= this.zeroPoint, from, to);
+      const now = this.folioNow(index, from, to);
+      if (now) return now;
+      const f = this.cache.peek(this.key, index)!;
       if (f.state === 'locked') {
         await f.wait();
         continue;
@@ -363,9 +395,6 @@ export class NetfsInode {
         await f.filling;
         continue;
       }
-      const touches = f.validTo > f.validFrom && from <= f.validTo && to >= f.validFrom;
-      if (f.state !== 'partial' || touches || (from === 0 && to === f.buf.length)) return f;
-      if (!f.dirty && f.writeback === 0) return f;
       if (!wroteBack) {
         wroteBack = true;
         await this.writeback('streaming');
@@ -413,7 +442,8 @@ export class NetfsInode {
    * Dirty folios overlapping the range are written back first (so they cannot
    * land later over these bytes); clean cached folios over it are dropped
    * after, so a later buffered read is not stale. Returns src.length or
-   * rejects with NetfsError.
+   * rejects with NetfsError. `src` must be the caller's own memory, not a
+   * loan: it is sent (and resent on retry) while the call runs.
    */
   async writeUnbuffered(pos: number, src: Buffer): Promise<number> {
     checkCount('position', pos);

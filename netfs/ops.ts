@@ -6,6 +6,15 @@
  */
 import type { BvecqPos } from './bvecq.js';
 
+/**
+ * Set by a caller that stops waiting (the shape of AbortSignal's flag, without
+ * its event machinery, which costs tens of microseconds per call): from then
+ * on a buffer it lent is not written any more.
+ */
+export interface NetfsCallerGone {
+  readonly aborted: boolean;
+}
+
 /** A slice of a read request, handed to NetfsReadOps.issueRead. */
 export interface NetfsReadSubrequestView {
   /** Debug id "R=<rreq>[<index>]" for traces and logs. */

@@ -577,6 +577,11 @@ export class PageCache {
     this.flushers.delete(key);
   }
 
+  /** Whether throttle() would wait now (dirty bytes over half the budget). */
+  get overDirtyLimit(): boolean {
+    return this.dirtyBytes > this.maxBytes / 2;
+  }
+
   /**
    * Back-pressure for writers: while dirty bytes exceed half the budget,
    * start writeback of every registered file and wait for it. Gives up when a
@@ -584,7 +589,7 @@ export class PageCache {
    * is slowed, never wedged.
    */
   async throttle(): Promise<void> {
-    while (this.dirtyBytes > this.maxBytes / 2) {
+    while (this.overDirtyLimit) {
       const before = this.dirtyBytes;
       await Promise.all([...this.flushers.values()].map((fn) => fn()));
       if (this.dirtyBytes >= before) return;

@@ -26,7 +26,8 @@ import { LRUCache } from 'lru-cache';
 import type { SmbStat } from '../transport/types.js';
 import type { AttrCache } from './attr-cache.js';
 import type { CacheMode } from './config.js';
-import { EBADF, EISDIR, EROFS, toFuseErrno, EACCES } from './errno.js';
+import { EBADF, ECANCELED, EISDIR, EROFS, toFuseErrno, EACCES } from './errno.js';
+import type { NetfsCallerGone } from '../netfs/ops.js';
 import type { FsInode, InodeFactory } from './fs-inode.js';
 import { HandleTable, type FileHandle } from './handles.js';
 import { fuseParent } from './path-map.js';
@@ -236,15 +237,25 @@ export class SmbFiles {
     return slot;
   }
 
-  /** read: cached or straight from the server, as the cache mode allows. */
-  async read(fh: number, buf: Buffer, len: number, pos: number): Promise<number> {
+  /**
+   * read: cached or straight from the server, as the cache mode allows.
+   * `buf` is libfuse's and is freed once the call is answered, which a
+   * timeout can do before the I/O ends (`answered.aborted` is set then): it is only
+   * written while the call waits, never handed to the transport.
+   */
+  async read(fh: number, buf: Buffer, len: number, pos: number, answered?: NetfsCallerGone): Promise<number> {
     const h = this.handles.getFile(fh);
     if (!h) throw -EBADF;
     const n = Math.min(len, buf.length);
     if (n <= 0) return 0;
     const slot = h.inode;
-    if (this.cachesReads(slot) || slot.inode.dirtyBytes > 0) return slot.inode.read(pos, n, buf.subarray(0, n));
-    return slot.inode.readUnbuffered(pos, n, buf.subarray(0, n));
+    if (this.cachesReads(slot) || slot.inode.dirtyBytes > 0) return slot.inode.read(pos, n, buf.subarray(0, n), answered);
+    // The server's bytes land in memory of our own, then one copy while the caller waits.
+    const own = Buffer.allocUnsafe(n);
+    const got = await slot.inode.readUnbuffered(pos, n, own);
+    if (answered?.aborted) throw -ECANCELED;
+    own.copy(buf, 0, 0, got);
+    return got;
   }
 
   /**
@@ -256,8 +267,14 @@ export class SmbFiles {
     const h = this.handles.getFile(fh);
     if (!h || !h.writable) return Promise.reject(-EBADF);
     const slot = h.inode;
-    const data = buf.subarray(0, Math.min(len, buf.length));
-    if (data.length === 0) return Promise.resolve(0);
+    const view = buf.subarray(0, Math.min(len, buf.length));
+    if (view.length === 0) return Promise.resolve(0);
+    // `buf` is libfuse's, freed once the call is answered, which a timeout can
+    // do at any wait. A buffered write copies it into folios before its first
+    // wait (NetfsInode.write), on the path chosen synchronously below; an
+    // append (waits for the one before) or an unbuffered write takes a copy now.
+    const copyNow = h.append || (!this.buffersWrites(slot) && !this.cachesReads(slot));
+    const data = copyNow ? Buffer.from(view) : view;
     const run = async () => {
       const at = h.append ? slot.inode.size : pos;
       await this.writeAt(slot, at, data);

@@ -2,6 +2,7 @@
  * What the filesystem needs of a netfs inode: the narrow interface src/ codes
  * against (NetfsInode provides it; tests script it).
  */
+import type { NetfsCallerGone } from '../netfs/ops.js';
 import type { SmbNetfsOps } from './smb-netfs-ops.js';
 
 export interface FsInode {
@@ -9,11 +10,16 @@ export interface FsInode {
   readonly size: number;
   /** Bytes written but not yet sent to the server. */
   readonly dirtyBytes: number;
-  read(pos: number, len: number, dst: Buffer): Promise<number>;
+  /** Through the page cache; `dst` is not written once `signal.aborted` is set. */
+  read(pos: number, len: number, dst: Buffer, signal?: NetfsCallerGone): Promise<number>;
+  /** Straight from the server into `dst`, which must be our own memory. */
   readUnbuffered(pos: number, len: number, dst: Buffer): Promise<number>;
-  /** Buffered write: copy into the page cache, mark dirty, extend the size. */
+  /**
+   * Buffered write: copy into the page cache, mark dirty, extend the size.
+   * `buf` is read only before the first wait (copied first if it must wait).
+   */
   write(pos: number, buf: Buffer): Promise<unknown>;
-  /** Write straight to the server from `buf`. */
+  /** Write straight to the server from `buf`, which must be our own memory. */
   writeUnbuffered(pos: number, buf: Buffer): Promise<unknown>;
   /** Write back dirty data; rejects (once) with the sticky write error. */
   flush(): Promise<void>;

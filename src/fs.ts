@@ -12,7 +12,8 @@
  * remembered per path and server version.
  */
 import { Bvecq } from '../netfs/bvecq.js';
-import type { SmbDirEntry, SmbFsStat, SmbStat, SmbTree } from '../transport/types.js';
+import type { NetfsCallerGone } from '../netfs/ops.js';
+import type { CallerGone, SmbDirEntry, SmbFsStat, SmbStat, SmbTree } from '../transport/types.js';
 import { AttrCache } from './attr-cache.js';
 import type { CacheMode } from './config.js';
 import { ENOENT, ENOTDIR, EROFS, EACCES, toFuseErrno } from './errno.js';
@@ -210,7 +211,7 @@ export class SmbFs {
    * cannot be Linux names (dir-names.ts) are dropped and logged once.
    * `signal` abandons a listing still running when the FUSE call gave up.
    */
-  async listDir(path: string, signal?: AbortSignal): Promise<DirEntryStat[]> {
+  async listDir(path: string, signal?: CallerGone): Promise<DirEntryStat[]> {
     const names = this.attrs.getDir(path);
     if (names) {
       const cached: DirEntryStat[] = [];
@@ -242,7 +243,7 @@ export class SmbFs {
   }
 
   /** readdir: names with '.' and '..' first, and a stat for each. */
-  async readdir(path: string, signal?: AbortSignal): Promise<{ names: string[]; stats: FuseStat[] }> {
+  async readdir(path: string, signal?: CallerGone): Promise<{ names: string[]; stats: FuseStat[] }> {
     const entries = await this.listDir(path, signal);
     const self = this.toFuseStat(await this.statSmb(path));
     let parent = self;
@@ -278,8 +279,9 @@ export class SmbFs {
     return this.files.createFile(path, flags);
   }
 
-  read(fh: number, buf: Buffer, len: number, pos: number): Promise<number> {
-    return this.files.read(fh, buf, len, pos);
+  /** `buf` is on loan until `answered.aborted` is set (see SmbFiles.read). */
+  read(fh: number, buf: Buffer, len: number, pos: number, answered?: NetfsCallerGone): Promise<number> {
+    return this.files.read(fh, buf, len, pos, answered);
   }
 
   release(fh: number): Promise<void> {

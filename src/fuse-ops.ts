@@ -4,8 +4,13 @@
  * Rules every handler keeps:
  *  - it never throws: failures become a negative errno via toFuseErrno();
  *  - it answers within `timeoutMs` (the transport timeout): past that it
- *    answers -ETIMEDOUT, aborts the signal handed to the work (a directory
- *    listing stops there) and drops the late result;
+ *    answers -ETIMEDOUT and the late result is dropped (a directory listing
+ *    checks the flag below and sends no more requests);
+ *  - buffers fuse-native passes in (read, write, setxattr) are libfuse's and
+ *    are freed once the call is answered, which a timeout can do while work
+ *    still runs: that work gets a flag (`aborted`) set before any answer,
+ *    writes to a read buffer stop there, and data to be written is copied out
+ *    before the first wait;
  *  - on a read-only mount anything that would change the share answers -EROFS.
  *
  * The file-system logic lives in fs.ts, fs-files.ts and fs-namespace.ts.
@@ -13,6 +18,7 @@
  * fuse-native callback conventions: `cb(errno, value?)` with errno 0 or
  * negative, except read/write which answer `cb(bytes)` or `cb(-errno)`.
  */
+import type { NetfsCallerGone } from '../netfs/ops.js';
 import { EPERM, EROFS, ETIMEDOUT, toFuseErrno } from './errno.js';
 import type { FuseStat, FuseStatfs, SmbFs } from './fs.js';
 import { O_CREAT } from './fs-files.js';
@@ -32,32 +38,31 @@ export type FuseOps = Record<string, (...args: never[]) => void>;
 
 /**
  * Run `fn` and answer `cb` once: with `ok(result)` on success, with a
- * negative errno on failure or after `timeoutMs` (then `fn`'s signal aborts).
+ * negative errno on failure or after `timeoutMs`. The flag `fn` gets is
+ * set just before the answer, whichever it is.
  */
 function answer<T>(
   o: FuseOpsOptions,
   name: string,
   path: string,
-  fn: (signal: AbortSignal) => Promise<T> | T,
+  fn: (answered: NetfsCallerGone) => Promise<T> | T,
   ok: (v: T) => void,
   fail: (errno: number) => void,
 ): void {
   let done = false;
+  const answered = { aborted: false };
   const finish = (f: () => void, what: string) => {
     if (done) return;
     done = true;
     clearTimeout(timer);
+    answered.aborted = true;
     o.trace?.(`${name} ${path} -> ${what}`);
     f();
   };
-  const abandoned = new AbortController();
-  const timer = setTimeout(() => {
-    finish(() => fail(-ETIMEDOUT), 'ETIMEDOUT');
-    abandoned.abort();
-  }, o.timeoutMs);
+  const timer = setTimeout(() => finish(() => fail(-ETIMEDOUT), 'ETIMEDOUT'), o.timeoutMs);
   let p: Promise<T>;
   try {
-    p = Promise.resolve(fn(abandoned.signal));
+    p = Promise.resolve(fn(answered));
   } catch (e) {
     p = Promise.reject(e);
   }
@@ -86,7 +91,7 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
       answer(o, 'fgetattr', path, () => fs.getattr(path), (st) => cb(0, st), (e) => cb(e));
     },
     readdir(path: string, cb: (err: number, names?: string[], stats?: FuseStat[]) => void) {
-      answer(o, 'readdir', path, (signal) => fs.readdir(path, signal), (r) => cb(0, r.names, r.stats), (e) => cb(e));
+      answer(o, 'readdir', path, (answered) => fs.readdir(path, answered), (r) => cb(0, r.names, r.stats), (e) => cb(e));
     },
     opendir(path: string, _flags: number, cb: Cb<[number?]>) {
       answer(o, 'opendir', path, () => fs.opendir(path), (fh) => cb(0, fh), (e) => cb(e));
@@ -106,7 +111,7 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
       answer(o, 'create', path, () => fs.create(path, O_CREAT | 2), (fh) => cb(0, fh), (e) => cb(e));
     },
     read(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) {
-      answer(o, 'read', path, () => fs.read(fd, buf, len, pos), (n) => cb(n), (e) => cb(e));
+      answer(o, 'read', path, (answered) => fs.read(fd, buf, len, pos, answered), (n) => cb(n), (e) => cb(e));
     },
     write(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) {
       answer(o, 'write', path, () => fs.files.write(fd, buf, len, pos), (n) => cb(n), (e) => cb(e));
@@ -167,7 +172,8 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
       run('chown', path, () => ns.chown(fs, path), cb);
     },
     setxattr(path: string, name: string, value: Buffer, _position: number, flags: number, cb: Cb) {
-      run('setxattr', path, () => ns.setxattr(fs, path, name, value, flags), cb);
+      const own = Buffer.from(value); // libfuse's buffer: copied before any wait
+      run('setxattr', path, () => ns.setxattr(fs, path, name, own, flags), cb);
     },
     getxattr(path: string, name: string, _position: number, cb: Cb<[Buffer?]>) {
       answer(o, 'getxattr', path, () => ns.getxattr(fs, path, name), (v) => cb(0, v), (e) => cb(e));

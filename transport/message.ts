@@ -45,7 +45,10 @@ export class SmbMessage {
   urgent = false;
   /** Mark this member as related to the previous one (RELATED_OPERATIONS). */
   related = false;
-  /** READ responses are decanted here (at most readMax bytes). */
+  /**
+   * READ responses are decanted here (at most readMax bytes): memory the
+   * daemon owns, never a buffer on loan (see DecantTarget).
+   */
   readDest: BvecqPos | null = null;
   readMax = 0;
   /** Bytes actually put on the wire (length prefix excluded), for pre-auth hashing. */

@@ -7,6 +7,10 @@
  * A transform (encrypted) frame is decrypted chunk by chunk straight from the
  * queue (XFORM) and its verified plaintext handed on whole; a READ payload in
  * it is copied into the chain after decryption.
+ *
+ * A destination that cannot take the whole payload (shorter than the sink
+ * said) costs only that reply: the rest of the payload is drained and
+ * dropped, the sink hears of it through onBadDecant, and the stream goes on.
  */
 import type { BvecqPos } from '../netfs/bvecq.js';
 import { SmbProtocolError } from './errors.js';
@@ -18,7 +22,12 @@ import type { TransformOpener } from './transform.js';
 /** Largest frame accepted: 8 MiB payloads plus headers, compounds and transforms. */
 export const MAX_FRAME = 16 * 1024 * 1024 + 65536;
 
-/** Where a decanted READ's bytes go. */
+/**
+ * Where a decanted READ's bytes go. The socket may be handed a view of it
+ * before the bytes arrive, and Node keeps that view's raw pointer until its
+ * next read: the memory must belong to the daemon (a folio, a buffer of our
+ * own), never to someone who can free it meanwhile (a FUSE request's buffer).
+ */
 export interface DecantTarget {
   dest: BvecqPos;
   max: number;
@@ -53,7 +62,10 @@ export interface ReceiverSink {
    */
   openTransform?(header: Buffer, bodyLength: number): TransformOpener;
   onDecanted(read: DecantedRead): void;
-  /** A decant target was refused as malformed; the frame was skipped. */
+  /**
+   * A decant was refused as malformed, or its destination could not take the
+   * payload; either way the frame was skipped or drained and dropped.
+   */
   onBadDecant(header: Smb2Header, err: SmbProtocolError): void;
   /** The stream is unusable (bad length prefix, oversized frame). */
   onFatal(err: SmbProtocolError): void;
@@ -70,13 +82,14 @@ type State =
       frameLen: number;
       header: Smb2Header;
       head: Buffer;
-      dest: BvecqPos;
+      /** null once the destination has run out: the rest is drained. */
+      dest: BvecqPos | null;
       destStart: BvecqPos;
       left: number;
       dataLength: number;
       tailLen: number;
     }
-  | { s: 'tail'; read: Omit<DecantedRead, 'tail'>; tailLen: number };
+  | { s: 'tail'; read: Omit<DecantedRead, 'tail'>; tailLen: number; dropped: boolean };
 
 /** Size of the scratch buffers that socket reads land in outside payloads. */
 const SCRATCH_SIZE = 256 * 1024;
@@ -117,7 +130,7 @@ export class Receiver {
    */
   readBuffer(): Buffer {
     const st = this.state;
-    if (st.s === 'decant' && st.left > 0 && this.rx.size === 0) {
+    if (st.s === 'decant' && st.dest && st.left > 0 && this.rx.size === 0) {
       const v = st.dest.peekView(st.left);
       if (v.length >= DIRECT_MIN || v.length === st.left) {
         this.direct = true;
@@ -136,7 +149,7 @@ export class Receiver {
   filled(n: number): void {
     if (this.dead || n <= 0) return;
     const st = this.state;
-    if (this.direct && st.s === 'decant') {
+    if (this.direct && st.s === 'decant' && st.dest) {
       st.dest.advance(n);
       st.left -= n;
       this.run();
@@ -211,18 +224,23 @@ export class Receiver {
       case 'decant': {
         if (st.left > 0) {
           if (rx.size === 0) return false;
-          st.left -= rx.decant(st.dest, st.left);
+          const k = Math.min(st.left, rx.size);
+          if (!st.dest) rx.skip(k);
+          else if (rx.decant(st.dest, k) < k) st.dest = null;
+          st.left -= k;
           if (st.left > 0) return false;
         }
         const { header, head, destStart, dataLength, frameLen } = st;
-        this.state = { s: 'tail', read: { header, head, destStart, dataLength, frameLength: frameLen }, tailLen: st.tailLen };
+        const read = { header, head, destStart, dataLength, frameLength: frameLen };
+        this.state = { s: 'tail', read, tailLen: st.tailLen, dropped: st.dest === null };
         return true;
       }
       case 'tail': {
         if (rx.size < st.tailLen) return false;
         const tail = rx.take(st.tailLen);
         this.state = { s: 'len' };
-        this.sink.onDecanted({ ...st.read, tail });
+        if (st.dropped) this.sink.onBadDecant(st.read.header, new SmbProtocolError(`READ destination too short for ${st.read.dataLength} bytes; reply dropped`));
+        else this.sink.onDecanted({ ...st.read, tail });
         return true;
       }
     }

@@ -59,14 +59,16 @@ export class RxQueue {
   }
 
   /**
-   * Move up to `n` bytes from the front of the queue into the chain at
-   * `dest` (advancing it); returns how many moved (limited by what is queued).
+   * Consume min(n, size) bytes from the front of the queue, copying them into
+   * the chain at `dest` (advancing it) as far as the chain reaches; returns how
+   * many landed there. Bytes past the chain's end are dropped, not kept.
    */
   decant(dest: BvecqPos, n: number): number {
-    return this.forEachView(Math.min(n, this.size), (v) => {
-      const k = dest.copyIn(v, 0, v.length);
-      if (k !== v.length) throw new RangeError('rx-queue: destination chain too short');
+    let placed = 0;
+    this.forEachView(Math.min(n, this.size), (v) => {
+      placed += dest.copyIn(v, 0, v.length);
     });
+    return placed;
   }
 
   /**

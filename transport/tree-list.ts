@@ -7,7 +7,7 @@
  *    listing with SmbProtocolError rather than ending it quietly: a partial
  *    listing passed off as whole would mislead `rsync --delete` and the like;
  *  - count: at most MAX_LISTING_ENTRIES names, then SmbProtocolError;
- *  - time: the caller's AbortSignal (the FUSE call answered ETIMEDOUT and
+ *  - time: the caller's flag (the FUSE call answered ETIMEDOUT and
  *    gave up) is checked before every request, so an abandoned listing
  *    sends at most the one request already in flight.
  * A name repeated within one listing is kept once (a directory holds each
@@ -26,13 +26,13 @@ import {
 } from './pdu/query-directory.js';
 import { expectStatus } from './session.js';
 import { statFromEntry, type TreeCore } from './tree-core.js';
-import type { SmbDirEntry } from './types.js';
+import type { CallerGone, SmbDirEntry } from './types.js';
 
 /** Most names one listing may hold (a few hundred MB of entries). */
 export const MAX_LISTING_ENTRIES = 1_000_000;
 
 /** Every entry of the open directory `fileId`; see the bounds above. */
-export async function listDirectory(core: TreeCore, fileId: Buffer, signal?: AbortSignal): Promise<SmbDirEntry[]> {
+export async function listDirectory(core: TreeCore, fileId: Buffer, signal?: CallerGone): Promise<SmbDirEntry[]> {
   const out: SmbDirEntry[] = [];
   const seen = new Set<string>();
   for (let first = true; ; first = false) {

@@ -32,6 +32,7 @@ import { decodeTreeConnectResponse, encodeTreeConnectRequest, encodeTreeDisconne
 import { expectStatus, type Negotiated, type SessionState } from './session.js';
 import {
   Dialect,
+  type CallerGone,
   type SmbBreakEvent,
   type SmbCreateOptions,
   type SmbDirEntry,
@@ -258,7 +259,7 @@ export class Tree implements SmbTree {
     this.leases.onBreak(cb);
   }
 
-  listDirectory(fileId: Buffer, signal?: AbortSignal): Promise<SmbDirEntry[]> {
+  listDirectory(fileId: Buffer, signal?: CallerGone): Promise<SmbDirEntry[]> {
     return listDirectory(this.core, fileId, signal);
   }
 

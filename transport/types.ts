@@ -146,6 +146,11 @@ export interface SmbBreakEvent {
   ackRequired: boolean;
 }
 
+/** Set once the caller has stopped waiting (its FUSE call was answered): work it started should stop. */
+export interface CallerGone {
+  readonly aborted: boolean;
+}
+
 /** A connected share (tree), read and write. All methods reject with an SmbError. */
 export interface SmbTree {
   /** Largest READ payload the server accepts (negotiated MaxReadSize). */
@@ -171,7 +176,7 @@ export interface SmbTree {
    * Fails when a reply makes no progress or past a million names; `signal`
    * stops it before its next request (the caller gave up).
    */
-  listDirectory(fileId: Buffer, signal?: AbortSignal): Promise<SmbDirEntry[]>;
+  listDirectory(fileId: Buffer, signal?: CallerGone): Promise<SmbDirEntry[]>;
   statfs(): Promise<SmbFsStat>;
   disconnect(): Promise<void>;
 

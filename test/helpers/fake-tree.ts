@@ -3,7 +3,9 @@
  * sides) for src/ unit tests. Paths are SMB paths ('' root, '\' separators).
  * Handles refer to the file object, so they keep working across renames and
  * after a delete, as on a real server. Counters in `calls` let tests check
- * round trips; `failWrite` makes WRITEs fail; `leaseState` is what CREATE
+ * round trips; `failWrite` makes WRITEs fail; `slowIo`, while set, holds
+ * READs, WRITEs and EA queries before they touch any data (a slow server, or a socket
+ * that has not taken the bytes yet); `leaseState` is what CREATE
  * grants when a lease is asked for; `breakLease` plays a server break.
  */
 import type { BvecqPos } from '../../netfs/bvecq.js';
@@ -40,6 +42,7 @@ export class FakeTree implements SmbTree {
   hang = false;
   failRead: Error | null = null;
   failWrite: Error | null = null;
+  slowIo: Promise<void> | null = null;
   leaseState = 7;
   clock = T0.getTime();
   breakCb: ((ev: BreakEvent) => Promise<void>) | null = null;
@@ -130,6 +133,7 @@ export class FakeTree implements SmbTree {
 
   async read(fileId: Buffer, offset: number, length: number, dest: BvecqPos): Promise<number> {
     this.count('read');
+    if (this.slowIo) await this.slowIo;
     if (this.failRead) throw this.failRead;
     const data = this.handle(fileId).file.data!;
     const n = Math.max(0, Math.min(length, data.length - offset));
@@ -139,6 +143,7 @@ export class FakeTree implements SmbTree {
 
   async write(fileId: Buffer, offset: number, data: Buffer[]): Promise<number> {
     this.count('write');
+    if (this.slowIo) await this.slowIo;
     if (this.failWrite) throw this.failWrite;
     const f = this.handle(fileId).file;
     const buf = Buffer.concat(data);
@@ -250,6 +255,7 @@ export class FakeTree implements SmbTree {
   }
 
   async getEas(path: string): Promise<Array<{ name: string; value: Buffer }>> {
+    if (this.slowIo) await this.slowIo;
     const f = this.find(path);
     if (f.eas.size === 0) throw err(NtStatus.STATUS_NO_EAS_ON_FILE);
     return [...f.eas].map(([name, value]) => ({ name, value }));

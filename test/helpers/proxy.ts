@@ -5,7 +5,10 @@
  * look at (and change) each SMB2 message before it is passed on.
  *
  * Hooks get the frame without its prefix and may edit it in place; the
- * length never changes. Frames are bounded (16 MiB + 64 KiB, as the
+ * length never changes. A hook may also hold a frame back (FrameHold): it is
+ * sent later while the frames behind it pass, with extra frames sent to the
+ * same side meanwhile (holdReply: a late reply after a forged interim one).
+ * Frames are bounded (16 MiB + 64 KiB, as the
  * client's receiver); a larger length or a non-zero type byte ends that
  * connection. close() stops listening and destroys every relayed socket.
  */
@@ -28,10 +31,17 @@ export interface Relay {
 
 /**
  * Edits a frame in place (its length is fixed). `index` counts frames of this
- * direction over all connections. Returning 'drop' swallows the frame; `relay`
- * lets the hook answer in the server's (or client's) place.
+ * direction over all connections. Returning 'drop' swallows the frame, a
+ * FrameHold holds it back; `relay` lets the hook answer in the server's (or
+ * client's) place.
  */
-export type FrameHook = (frame: Buffer, index: number, relay: Relay) => void | 'drop';
+export type FrameHook = (frame: Buffer, index: number, relay: Relay) => void | 'drop' | FrameHold;
+
+/** Send the frame `delayMs` from now; each of `extra` (frames without prefix) after its own delay. */
+export interface FrameHold {
+  delayMs: number;
+  extra?: { afterMs: number; frame: Buffer }[];
+}
 
 export interface TamperProxy {
   host: string;
@@ -40,6 +50,8 @@ export interface TamperProxy {
   readonly counts: Record<Direction, number>;
   /** Client connections accepted so far. */
   readonly connections: number;
+  /** Client connections still open (neither side has closed). */
+  readonly openConnections: number;
   close(): Promise<void>;
 }
 
@@ -83,10 +95,22 @@ class Framer {
 /** Start the proxy in front of host:port. */
 export function startProxy(opts: ProxyOptions): Promise<TamperProxy> {
   const sockets = new Set<net.Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  /** Write `frame` (no prefix) to `to` after `ms`, unless the socket has gone by then. */
+  const later = (to: net.Socket, ms: number, frame: Buffer) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer);
+      if (!to.destroyed) to.write(withPrefix(frame));
+    }, ms);
+    timers.add(timer);
+  };
   const counts: Record<Direction, number> = { toServer: 0, toClient: 0 };
   let connections = 0;
+  const clients = new Set<net.Socket>();
   const server = net.createServer((client) => {
     connections++;
+    clients.add(client);
+    client.on('close', () => clients.delete(client));
     const upstream = net.connect({ host: opts.host, port: opts.port });
     sockets.add(client);
     sockets.add(upstream);
@@ -110,8 +134,11 @@ export function startProxy(opts: ProxyOptions): Promise<TamperProxy> {
     const relay = (dir: Direction, to: net.Socket) =>
       new Framer((prefix, frame) => {
         const i = counts[dir]++;
-        if (opts[dir]?.(frame, i, inject) === 'drop') return;
-        to.write(Buffer.concat([prefix, frame]));
+        const hold = opts[dir]?.(frame, i, inject);
+        if (hold === 'drop') return;
+        if (!hold) return void to.write(Buffer.concat([prefix, frame]));
+        for (const e of hold.extra ?? []) later(to, e.afterMs, e.frame);
+        later(to, hold.delayMs, frame);
       }, end);
     const up = relay('toServer', upstream);
     const down = relay('toClient', client);
@@ -129,14 +156,25 @@ export function startProxy(opts: ProxyOptions): Promise<TamperProxy> {
         get connections() {
           return connections;
         },
+        get openConnections() {
+          return clients.size;
+        },
         close: () =>
           new Promise<void>((res) => {
+            for (const timer of timers) clearTimeout(timer);
             for (const s of sockets) s.destroy();
             server.close(() => res());
           }),
       });
     });
   });
+}
+
+/** A frame with its 4-byte session-service length prefix. */
+function withPrefix(frame: Buffer): Buffer {
+  const prefix = Buffer.alloc(4);
+  prefix.writeUInt32BE(frame.length, 0);
+  return Buffer.concat([prefix, frame]);
 }
 
 /** SMB2 header facts of a frame's first message, or null if it is not SMB2. */
@@ -217,4 +255,63 @@ export function flipSignedBody(nth: number, command?: number, at = 2, bit = 0): 
     done = true;
   };
   return { hook, flipped: () => done };
+}
+
+const STATUS_PENDING = 0x00000103;
+const FLAG_ASYNC = 0x2;
+
+/**
+ * The interim (STATUS_PENDING, async) reply a server sends for a request it
+ * is still working on (MS-SMB2 3.3.4.2), built from the header of the final
+ * reply: same command and MessageId, an AsyncId, no credits, unsigned; the
+ * body is an empty ERROR response (2.2.2).
+ */
+export function interimFor(reply: Buffer, asyncId = 0x5a5an): Buffer {
+  const out = Buffer.alloc(64 + 9);
+  reply.copy(out, 0, 0, 64);
+  out.writeUInt32LE(STATUS_PENDING, 8);
+  out.writeUInt16LE(0, 14); // CreditResponse
+  out.writeUInt32LE(((out.readUInt32LE(16) | FLAG_ASYNC | FLAG_RESPONSE) & ~FLAG_SIGNED) >>> 0, 16);
+  out.writeUInt32LE(0, 20); // NextCommand
+  out.writeBigUInt64LE(asyncId, 32);
+  out.fill(0, 48, 64); // Signature
+  out.writeUInt16LE(9, 64); // StructureSize of the ERROR response
+  return out;
+}
+
+/**
+ * Hold back the reply to the next request of `command` once arm() is called:
+ * an interim reply goes to the client `interimAfterMs` after the real reply
+ * arrived from the server (so the client's own timer starts over), the real
+ * one `delayMs` after it. Hooks for both directions; `released()` resolves
+ * once the held reply has been sent on.
+ */
+export function holdReply(command: number, interimAfterMs: number, delayMs: number) {
+  let armed = false;
+  let mid: bigint | null = null;
+  let release!: () => void;
+  const sent = new Promise<void>((r) => (release = r));
+  const toServer: FrameHook = (frame) => {
+    const h = frameHeader(frame);
+    if (!armed || mid !== null || !h || h.response || h.command !== command) return;
+    mid = frame.readBigUInt64LE(24);
+    armed = false;
+  };
+  const toClient: FrameHook = (frame) => {
+    const h = frameHeader(frame);
+    if (mid === null || !h || !h.response || h.command !== command || frame.readBigUInt64LE(24) !== mid) return;
+    if (h.status === STATUS_PENDING) return; // the server's own interim: pass it
+    mid = null;
+    setTimeout(release, delayMs + 50);
+    return { delayMs, extra: [{ afterMs: interimAfterMs, frame: interimFor(frame) }] };
+  };
+  return {
+    toServer,
+    toClient,
+    arm: () => {
+      armed = true;
+    },
+    /** Resolves a little after the held reply went on (bounded by the delay). */
+    released: () => sent,
+  };
 }

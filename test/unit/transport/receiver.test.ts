@@ -156,6 +156,55 @@ t.test('too much data read is refused and the frame skipped', async (t) => {
   t.equal(sink.fatal.length, 0);
 });
 
+/** Feed `stream` as net's onread would: a buffer from readBuffer(), at most `step` bytes into it. */
+function feedDirect(rx: Receiver, stream: Buffer, step: number): void {
+  for (let off = 0; off < stream.length; ) {
+    const buf = rx.readBuffer();
+    const n = Math.min(buf.length, stream.length - off, step);
+    stream.copy(buf, 0, off, off + n);
+    rx.filled(n);
+    off += n;
+  }
+}
+
+t.test('a destination that cannot take the payload costs only that reply', async (t) => {
+  // A late reply whose destination has gone: here a buffer detached after the
+  // decant was set up (as fuse-native detaches a FUSE buffer once answered),
+  // and a chain that is simply shorter than the payload.
+  const payload = randomBytes(40000);
+  const stream = Buffer.concat([readFrame(2n, payload), echoFrame(3n), readFrame(4n, payload.subarray(0, 100))]);
+  for (const feed of ['push', 'direct'] as const) {
+    for (const kind of ['detached', 'short'] as const) {
+      const name = `${kind}, ${feed}`;
+      const ab = new ArrayBuffer(payload.length);
+      const chain = Bvecq.fromBuffers(kind === 'short' ? [Buffer.alloc(30000)] : [Buffer.from(ab)]);
+      const after = oddChain(100);
+      const sink = new Sink(new Map([[2n, chain], [4n, after]]));
+      sink.decantTarget = (h: Smb2Header) => {
+        const c = sink.chains.get(h.messageId);
+        return c ? { dest: c.start(), max: payload.length } : null;
+      };
+      const rx = new Receiver(sink);
+      const cut = 10000;
+      if (feed === 'push') rx.push(stream.subarray(0, cut));
+      else feedDirect(rx, stream.subarray(0, cut), 1500);
+      if (kind === 'detached') structuredClone(ab, { transfer: [ab] });
+      t.equal(ab.byteLength, kind === 'detached' ? 0 : payload.length, `${name}: set up`);
+      if (feed === 'push') rx.push(stream.subarray(cut));
+      else feedDirect(rx, stream.subarray(cut), 1500);
+      t.same(sink.fatal, [], `${name}: the stream lives on`);
+      t.equal(sink.bad.length, 1, `${name}: the reply is refused`);
+      t.match(sink.bad[0], /destination too short/);
+      t.equal(sink.frames.length, 1, `${name}: the next frame arrives`);
+      t.equal(sink.reads.length, 1, `${name}: the next READ is decanted`);
+      t.equal(sink.reads[0]?.header.messageId, 4n);
+      t.ok(after.toBuffer().equals(payload.subarray(0, 100)), `${name}: into its own chain`);
+      if (kind === 'short') t.ok(chain.toBuffer().equals(payload.subarray(0, 30000)), `${name}: what fitted is there`);
+      t.equal(rx.queued, 0);
+    }
+  }
+});
+
 t.test('a bad length prefix or a runt frame kills the stream', async (t) => {
   const sink = new Sink(new Map());
   new Receiver(sink).push(Buffer.from([0x85, 0, 0, 0]));
