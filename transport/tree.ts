@@ -24,6 +24,7 @@ import { LeaseTable } from './lease.js';
 import { RELATED_FILE_ID, statFromAll, statFromCreate, statFromEntry, TreeCore, type CreateSpec } from './tree-core.js';
 import * as io from './tree-io.js';
 import * as ns from './tree-namespace.js';
+import * as sec from './tree-security.js';
 import { Smb2Command } from './pdu/header.js';
 import { decodeQueryDirectoryResponse, encodeQueryDirectoryRequest, parseFileIdBothDirectoryInformation } from './pdu/query-directory.js';
 import { decodeQueryInfoResponse, InfoType } from './pdu/query-info.js';
@@ -122,23 +123,48 @@ export class Tree implements SmbTree {
    * get includes them (a plain attributes-only open would see a stale size).
    * Our own lease key goes along, so our own leases are not broken. A file we
    * may not read, or one opened without read sharing, falls back to an
-   * attributes-only open.
+   * attributes-only open. With `mode`, the DACL is read in the same compound
+   * and its recorded mode returned (null if none, or the DACL may not be read).
    */
-  async stat(path: string): Promise<SmbStat> {
-    const all = (spec?: CreateSpec) => this.queryPath(path, InfoType.FILE, FileInfoClass.FileAllInformation, 4096, spec);
-    if (!io.leasing(this.core)) return statFromAll(decodeFileAllInformation(await all()));
+  async stat(path: string, opts: { mode?: boolean } = {}): Promise<SmbStat> {
+    const withMode = opts.mode === true;
+    const basic: CreateSpec = { desiredAccess: FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE };
+    const plain = async () => {
+      if (!withMode) return this.statOnce(path, basic, false);
+      try {
+        return await this.statOnce(path, { desiredAccess: basic.desiredAccess | FileAccess.READ_CONTROL }, true);
+      } catch (e) {
+        if ((e as { status?: number }).status !== NtStatus.STATUS_ACCESS_DENIED) throw e;
+        return { ...(await this.statOnce(path, basic, false)), mode: null };
+      }
+    };
+    if (!io.leasing(this.core)) return plain();
     const key = this.leases.keyForPath(path);
     const spec: CreateSpec = {
-      desiredAccess: FileAccess.FILE_READ_DATA | FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE,
+      desiredAccess: FileAccess.FILE_READ_DATA | FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE | (withMode ? FileAccess.READ_CONTROL : 0),
       ...(key ? { requestedOplockLevel: OplockLevel.LEASE, contexts: [io.leaseContext(this.core, key)] } : {}),
     };
     try {
-      return statFromAll(decodeFileAllInformation(await all(spec)));
+      return await this.statOnce(path, spec, withMode);
     } catch (e) {
       const s = (e as { status?: number }).status;
       if (s !== NtStatus.STATUS_ACCESS_DENIED && s !== NtStatus.STATUS_SHARING_VIOLATION) throw e;
-      return statFromAll(decodeFileAllInformation(await all()));
+      return plain();
     }
+  }
+
+  /** CREATE + QUERY_INFO FileAllInformation [+ QUERY_INFO DACL] + CLOSE in one round trip. */
+  private async statOnce(path: string, spec: CreateSpec, withMode: boolean): Promise<SmbStat> {
+    const members = [
+      this.core.createMsg(path, spec),
+      this.core.queryInfoMsg(RELATED_FILE_ID, InfoType.FILE, FileInfoClass.FileAllInformation, 4096),
+      ...(withMode ? [sec.daclQueryMsg(this.core)] : []),
+      this.core.closeMsg(RELATED_FILE_ID),
+    ];
+    const rs = await this.core.compound(members);
+    this.core.checkAll(rs.slice(0, members.length - 1), [path], { 1: [NtStatus.STATUS_SUCCESS, NtStatus.STATUS_BUFFER_OVERFLOW] });
+    const st = statFromAll(decodeFileAllInformation(decodeQueryInfoResponse(rs[1]!.msg).outputBuffer));
+    return withMode ? { ...st, mode: sec.modeFromReply(rs[2]!) } : st;
   }
 
   async open(path: string, opts: { directory?: boolean } = {}): Promise<SmbOpen> {
@@ -242,6 +268,14 @@ export class Tree implements SmbTree {
 
   linkPath(existing: string, newPath: string): Promise<void> {
     return ns.linkPath(this.core, existing, newPath);
+  }
+
+  modeOf(path: string): Promise<number | null> {
+    return sec.modeOfPath(this.core, path);
+  }
+
+  setMode(path: string, mode: number): Promise<number | null> {
+    return sec.setModePath(this.core, path, mode);
   }
 
   getEas(path: string): Promise<{ name: string; value: Buffer }[]> {

@@ -61,6 +61,11 @@ export interface SmbStat {
   lastWriteTime: Date;
   changeTime: Date;
   nlink: number;
+  /**
+   * POSIX mode bits recorded in the DACL (S-1-5-88-3-<mode>, mode-sid.ts):
+   * null when asked for and none is recorded; absent when not asked for.
+   */
+  mode?: number | null;
 }
 
 export interface SmbDirEntry extends SmbStat {
@@ -150,8 +155,11 @@ export interface SmbBreakEvent {
 export interface SmbTree {
   /** Largest READ payload the server accepts (negotiated MaxReadSize). */
   readonly maxReadSize: number;
-  /** Stat one path in one round trip (CREATE+QUERY_INFO+CLOSE compound). */
-  stat(path: string): Promise<SmbStat>;
+  /**
+   * Stat one path in one round trip (CREATE+QUERY_INFO+CLOSE compound); with
+   * `mode` the DACL is queried in the same compound and `mode` filled in.
+   */
+  stat(path: string, opts?: { mode?: boolean }): Promise<SmbStat>;
   /** Open for reading (files) or listing (directories). */
   open(path: string, opts?: { directory?: boolean }): Promise<SmbOpen>;
   close(fileId: Buffer): Promise<void>;
@@ -198,6 +206,10 @@ export interface SmbTree {
   mkdirPath(path: string): Promise<void>;
   /** Hard link `newPath` to the file `existing`. */
   linkPath(existing: string, newPath: string): Promise<void>;
+  /** The mode recorded in the DACL (S-1-5-88-3-<mode>), null if none. */
+  modeOf(path: string): Promise<number | null>;
+  /** Record `mode` in the DACL, replacing an earlier mode ACE and keeping the rest; resolves to the mode read back (null: the server dropped it). */
+  setMode(path: string, mode: number): Promise<number | null>;
   /** Extended attributes (FileFullEaInformation); [] when there are none. */
   getEas(path: string): Promise<{ name: string; value: Buffer }[]>;
   /** Set one EA, or remove it with null (an empty value also removes it). */
