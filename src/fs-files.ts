@@ -177,7 +177,10 @@ export class SmbFiles {
       await this.tree.close(o.fileId).catch(() => {});
       throw -EISDIR;
     }
-    this.attrs.set(path, o.stat);
+    // The CREATE reply carries no security descriptor: keep a mode read before (modefromsid).
+    const before = this.attrs.get(path);
+    const known = before?.kind === 'hit' && before.stat.mode !== undefined && o.createAction === 1 ? { mode: before.stat.mode } : {};
+    this.attrs.set(path, { ...o.stat, ...known });
     const h: OpenFile = {
       kind: 'file', path, fileId: o.fileId, inode: undefined as unknown as InodeSlot, inodeKey: '',
       writable, append: (flags & O_APPEND) !== 0, leaseKey: o.leaseKey, leaseState: o.leaseState,

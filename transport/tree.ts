@@ -51,6 +51,8 @@ export class Tree implements SmbTree {
   /** Leases and oplocks held through this tree; emits 'break' after each break is handled. */
   readonly leases: LeaseTable;
   private readonly onNotification = (n: ServerNotification): void => this.leases.onNotification(n);
+  /** Whether the server keeps S-1-5-88-3 mode ACEs, learned at the first setMode. */
+  private readonly modeAces: sec.ModeAceSupport = {};
 
   private constructor(
     private readonly conn: SmbConnection,
@@ -124,7 +126,7 @@ export class Tree implements SmbTree {
    * Our own lease key goes along, so our own leases are not broken. A file we
    * may not read, or one opened without read sharing, falls back to an
    * attributes-only open. With `mode`, the DACL is read in the same compound
-   * and its recorded mode returned (null if none, or the DACL may not be read).
+   * and the mode it records returned (null if none, or it may not be read).
    */
   async stat(path: string, opts: { mode?: boolean } = {}): Promise<SmbStat> {
     const withMode = opts.mode === true;
@@ -158,7 +160,7 @@ export class Tree implements SmbTree {
     const members = [
       this.core.createMsg(path, spec),
       this.core.queryInfoMsg(RELATED_FILE_ID, InfoType.FILE, FileInfoClass.FileAllInformation, 4096),
-      ...(withMode ? [sec.daclQueryMsg(this.core)] : []),
+      ...(withMode ? [sec.modeQueryMsg(this.core)] : []),
       this.core.closeMsg(RELATED_FILE_ID),
     ];
     const rs = await this.core.compound(members);
@@ -274,8 +276,8 @@ export class Tree implements SmbTree {
     return sec.modeOfPath(this.core, path);
   }
 
-  setMode(path: string, mode: number): Promise<number | null> {
-    return sec.setModePath(this.core, path, mode);
+  setMode(path: string, mode: number, directory: boolean): Promise<number | null> {
+    return sec.setModePath(this.core, path, mode, directory, this.modeAces);
   }
 
   getEas(path: string): Promise<{ name: string; value: Buffer }[]> {

@@ -62,8 +62,8 @@ export interface SmbStat {
   changeTime: Date;
   nlink: number;
   /**
-   * POSIX mode bits recorded in the DACL (S-1-5-88-3-<mode>, mode-sid.ts):
-   * null when asked for and none is recorded; absent when not asked for.
+   * POSIX mode bits from the security descriptor (mode-sid.ts): null when
+   * asked for and it has no DACL (or may not be read); absent when not asked for.
    */
   mode?: number | null;
 }
@@ -206,10 +206,10 @@ export interface SmbTree {
   mkdirPath(path: string): Promise<void>;
   /** Hard link `newPath` to the file `existing`. */
   linkPath(existing: string, newPath: string): Promise<void>;
-  /** The mode recorded in the DACL (S-1-5-88-3-<mode>), null if none. */
+  /** The mode the security descriptor records (mode-sid.ts), null if none. */
   modeOf(path: string): Promise<number | null>;
   /** Record `mode` in the DACL, replacing an earlier mode ACE and keeping the rest; resolves to the mode read back (null: the server dropped it). */
-  setMode(path: string, mode: number): Promise<number | null>;
+  setMode(path: string, mode: number, directory: boolean): Promise<number | null>;
   /** Extended attributes (FileFullEaInformation); [] when there are none. */
   getEas(path: string): Promise<{ name: string; value: Buffer }[]>;
   /** Set one EA, or remove it with null (an empty value also removes it). */
