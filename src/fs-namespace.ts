@@ -149,11 +149,12 @@ export async function rename(fs: SmbFs, from: string, to: string): Promise<void>
   fs.attrs.setNegative(from);
 }
 
-export async function mkdir(fs: SmbFs, path: string): Promise<void> {
+export async function mkdir(fs: SmbFs, path: string, mode?: number): Promise<void> {
   fs.checkWritable();
   checkName(path);
   await fs.tree.mkdirPath(fs.smbPath(path));
   changed(fs, path, true, 'added');
+  if (mode !== undefined) await fs.initialMode(path, mode, true);
   // We just made it, so it is empty: lookups inside it need no round trip.
   fs.attrs.setDir(path, [], fuseJoin);
 }

@@ -300,8 +300,22 @@ export class SmbFs {
     return this.files.openFile(path, flags);
   }
 
-  create(path: string, flags: number): Promise<number> {
-    return this.files.createFile(path, flags);
+  /**
+   * create. With modefromsid a new file gets `mode` (after the umask) in its
+   * descriptor; if the server keeps something else the file still exists and
+   * shows what was kept.
+   */
+  async create(path: string, flags: number, mode?: number): Promise<number> {
+    const { fh, created } = await this.files.createFile(path, flags);
+    if (created && mode !== undefined) await this.initialMode(path, mode, false);
+    return fh;
+  }
+
+  /** modefromsid: record the mode a new file or directory was created with (errors ignored). */
+  async initialMode(path: string, mode: number, directory: boolean): Promise<void> {
+    if (!this.modeFromSid) return;
+    await this.tree.setMode(this.smbPath(path), mode & 0o7777, directory).catch(() => null);
+    this.attrs.invalidate(path, true);
   }
 
   read(fh: number, buf: Buffer, len: number, pos: number): Promise<number> {

@@ -9,7 +9,10 @@ import { hasModeAce, modeFromSd, sdWithMode } from './mode-sid.js';
 import { FileAccess } from './pdu/create.js';
 import { decodeQueryInfoResponse, InfoType, SecurityInformation } from './pdu/query-info.js';
 import { decodeSecurityDescriptor, encodeSecurityDescriptor, type SecurityDescriptor } from './pdu/security.js';
-import { RELATED_FILE_ID, type TreeCore } from './tree-core.js';
+import { RELATED_FILE_ID, type CreateSpec, type TreeCore } from './tree-core.js';
+
+/** CREATE fields a caller adds (our lease key, so our own lease is not broken). */
+export type SpecExtra = Pick<CreateSpec, 'requestedOplockLevel' | 'contexts'>;
 
 /** A descriptor's ACLs have 16-bit sizes, so this holds any DACL a server can keep. */
 const SD_MAX = 65536;
@@ -28,8 +31,8 @@ export function modeFromReply(r: SmbResponse): number | null {
 }
 
 /** The descriptor parts of `path` that `info` (SecurityInformation bits) asks for. */
-export async function querySecurity(core: TreeCore, path: string, info: number): Promise<SecurityDescriptor> {
-  const create = core.createMsg(path, { desiredAccess: FileAccess.READ_CONTROL | FileAccess.SYNCHRONIZE });
+export async function querySecurity(core: TreeCore, path: string, info: number, extra: SpecExtra = {}): Promise<SecurityDescriptor> {
+  const create = core.createMsg(path, { desiredAccess: FileAccess.READ_CONTROL | FileAccess.SYNCHRONIZE, ...extra });
   const query = core.queryInfoMsg(RELATED_FILE_ID, InfoType.SECURITY, 0, SD_MAX, 0, info);
   const rs = await core.compound([create, query, core.closeMsg(RELATED_FILE_ID)]);
   core.checkAll(rs.slice(0, 2), [path]);
@@ -37,8 +40,8 @@ export async function querySecurity(core: TreeCore, path: string, info: number):
 }
 
 /** The mode `path`'s descriptor records, or null when it has no DACL. */
-export async function modeOfPath(core: TreeCore, path: string): Promise<number | null> {
-  return modeFromSd(await querySecurity(core, path, MODE_INFO));
+export async function modeOfPath(core: TreeCore, path: string, extra: SpecExtra = {}): Promise<number | null> {
+  return modeFromSd(await querySecurity(core, path, MODE_INFO, extra));
 }
 
 /** What a tree learned about the server: whether it keeps S-1-5-88-3 ACEs (unknown until the first chmod). */
@@ -47,8 +50,8 @@ export interface ModeAceSupport {
 }
 
 /** SET_INFO `sd` on `path` and read the result back in the same compound. */
-async function writeAndReadBack(core: TreeCore, path: string, sd: SecurityDescriptor): Promise<SecurityDescriptor> {
-  const create = core.createMsg(path, { desiredAccess: FileAccess.READ_CONTROL | FileAccess.WRITE_DAC | FileAccess.SYNCHRONIZE });
+async function writeAndReadBack(core: TreeCore, path: string, sd: SecurityDescriptor, extra: SpecExtra): Promise<SecurityDescriptor> {
+  const create = core.createMsg(path, { desiredAccess: FileAccess.READ_CONTROL | FileAccess.WRITE_DAC | FileAccess.SYNCHRONIZE, ...extra });
   const set = core.setInfoMsg(RELATED_FILE_ID, 0, encodeSecurityDescriptor(sd), InfoType.SECURITY, SecurityInformation.DACL);
   const rs = await core.compound([create, set, modeQueryMsg(core), core.closeMsg(RELATED_FILE_ID)]);
   core.checkAll(rs.slice(0, 3), [path]);
@@ -63,10 +66,17 @@ async function writeAndReadBack(core: TreeCore, path: string, sd: SecurityDescri
  * only, and not at all when setuid/setgid/sticky bits are asked for — and
  * `support` remembers that for the next call.
  */
-export async function setModePath(core: TreeCore, path: string, mode: number, directory: boolean, support: ModeAceSupport): Promise<number | null> {
-  const old = await querySecurity(core, path, MODE_INFO);
+export async function setModePath(
+  core: TreeCore,
+  path: string,
+  mode: number,
+  directory: boolean,
+  support: ModeAceSupport,
+  extra: SpecExtra = {},
+): Promise<number | null> {
+  const old = await querySecurity(core, path, MODE_INFO, extra);
   if (support.kept !== false) {
-    const back = await writeAndReadBack(core, path, sdWithMode(old, mode, directory, true));
+    const back = await writeAndReadBack(core, path, sdWithMode(old, mode, directory, true), extra);
     if (hasModeAce(back)) {
       support.kept = true;
       return modeFromSd(back);
@@ -74,5 +84,5 @@ export async function setModePath(core: TreeCore, path: string, mode: number, di
     support.kept = false;
   }
   if (mode & 0o7000) return modeFromSd(old);
-  return modeFromSd(await writeAndReadBack(core, path, sdWithMode(old, mode, directory, false)));
+  return modeFromSd(await writeAndReadBack(core, path, sdWithMode(old, mode, directory, false), extra));
 }

@@ -273,11 +273,17 @@ export class Tree implements SmbTree {
   }
 
   modeOf(path: string): Promise<number | null> {
-    return sec.modeOfPath(this.core, path);
+    return sec.modeOfPath(this.core, path, this.ownLease(path));
   }
 
   setMode(path: string, mode: number, directory: boolean): Promise<number | null> {
-    return sec.setModePath(this.core, path, mode, directory, this.modeAces);
+    return sec.setModePath(this.core, path, mode, directory, this.modeAces, this.ownLease(path));
+  }
+
+  /** Our lease key on `path` for a CREATE, so opening it (e.g. with WRITE_DAC) does not break our own lease. */
+  private ownLease(path: string): sec.SpecExtra {
+    const key = io.leasing(this.core) ? this.leases.keyForPath(path) : undefined;
+    return key ? { requestedOplockLevel: OplockLevel.LEASE, contexts: [io.leaseContext(this.core, key)] } : {};
   }
 
   getEas(path: string): Promise<{ name: string; value: Buffer }[]> {

@@ -93,6 +93,18 @@ t.test('modefromsid: chmod 755 then 644 reads back 644, after a remount and on a
   t.equal((await stat(path.join(serverTop, 'f.txt'))).mode & 0o700, 0o600, 'on the server the owner bits are rw-');
 });
 
+t.test('modefromsid: new files and directories get the mode they were created with', async (t) => {
+  const mnt = await mounted(t, ['modefromsid']);
+  const d = path.join(mnt, top);
+  const r = await sh(`umask 077 && echo secret > new.key && mkdir private && umask 022 && echo open > open.txt && mkdir pub`, { cwd: d });
+  t.equal(r.code, 0, r.stderr);
+  t.equal(oct(await perm(path.join(d, 'new.key'))), '0600', 'umask 077: a 0600 file');
+  t.equal(oct(await perm(path.join(d, 'private'))), '0700', 'and a 0700 directory');
+  t.equal(oct(await perm(path.join(d, 'open.txt'))), '0644', 'umask 022: 0644');
+  t.equal(oct(await perm(path.join(d, 'pub'))), '0755', 'and 0755');
+  t.equal((await stat(path.join(serverTop, 'new.key'))).mode & 0o077, 0, 'on the server too: nothing for group and others');
+});
+
 t.test('without modefromsid: chmod 600 is EPERM and the mode stays; write bits toggle READONLY', async (t) => {
   const mnt = await mounted(t, ['file_mode=0755,dir_mode=0755']);
   const f = path.join(mnt, top, 'plain.txt');

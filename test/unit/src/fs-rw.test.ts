@@ -257,6 +257,17 @@ t.test('modefromsid: modes from the descriptor, chmod stores them, EPERM for wha
   tree.keptModeBits = 0o777;
   t.same(await call('chmod', '/hello.txt', 0o4755), [-1], 'setuid the server drops: EPERM');
   t.equal((await stat('/hello.txt'))[1]!.mode, 0o100755, 'shows what the server kept');
+  const [e, fh] = await call('create', '/new.key', 0o600) as [number, number];
+  t.equal(e, 0);
+  await call('release', '/new.key', fh);
+  t.equal(tree.find('new.key').mode, 0o600, 'a new file gets its create mode');
+  t.same(await call('mkdir', '/private', 0o700), [0]);
+  t.equal((await stat('/private'))[1]!.mode, 0o040700, 'a new directory too');
+  const sets = tree.calls['setMode'];
+  const [e2, fh2] = await call('create', '/hello.txt', 0o600) as [number, number];
+  t.equal(e2, 0);
+  await call('release', '/hello.txt', fh2);
+  t.equal(tree.calls['setMode'], sets, 'an existing file opened by create keeps its mode');
 });
 
 t.test('mfsymlinks: format, symlink/readlink, getattr as a link', async (t) => {
