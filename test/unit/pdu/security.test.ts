@@ -152,3 +152,31 @@ t.test('hostile descriptors fail with SmbProtocolError', async (t) => {
   bad('truncated header', (b) => b.subarray(0, 19));
   t.type(thrown(() => aceMaskSid({ type: 0, flags: 0, body: unhex('00000000 0105') })), SmbProtocolError, 'ACE body with a truncated SID');
 });
+
+t.test('mutated descriptors: decode and mode either succeed or throw SmbProtocolError', async (t) => {
+  let seed = 0x5d5d;
+  const rnd = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  const bases = [sambaFile0644, sambaDir0755, encodeSecurityDescriptor({ ...sdWithMode(decodeSecurityDescriptor(sambaFile0644), 0o750, false), owner: 'S-1-22-1-0', group: 'S-1-22-2-0' })];
+  let decoded = 0;
+  const t0 = Date.now();
+  for (let i = 0; i < 20_000; i++) {
+    const b = Buffer.from(bases[i % bases.length]!);
+    for (let k = 1 + rnd(4); k > 0; k--) b[rnd(b.length)] = rnd(4) === 0 ? 0xff : rnd(256);
+    const input = rnd(5) === 0 ? b.subarray(0, rnd(b.length)) : b;
+    try {
+      const mode = modeFromSd(decodeSecurityDescriptor(input));
+      if (mode !== null && !(mode >= 0 && mode <= 0o7777)) throw new Error(`mode ${mode} out of range`);
+      decoded++;
+    } catch (e) {
+      if (!(e instanceof SmbProtocolError)) {
+        t.fail(`case ${i}: ${String(e)} for ${hex(input)}`);
+        return;
+      }
+    }
+  }
+  t.ok(decoded > 0, `${decoded} of 20000 mutated descriptors still decoded`);
+  t.ok(Date.now() - t0 < 10_000, 'quickly');
+});
