@@ -141,10 +141,9 @@ export class Tree implements SmbTree {
       }
     };
     if (!io.leasing(this.core)) return plain();
-    const key = this.leases.keyForPath(path);
     const spec: CreateSpec = {
       desiredAccess: FileAccess.FILE_READ_DATA | FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE | (withMode ? FileAccess.READ_CONTROL : 0),
-      ...(key ? { requestedOplockLevel: OplockLevel.LEASE, contexts: [io.leaseContext(this.core, key)] } : {}),
+      ...this.ownLease(path),
     };
     try {
       return await this.statOnce(path, spec, withMode);
