@@ -154,7 +154,7 @@ export class Tree implements SmbTree {
     }
   }
 
-  /** CREATE + QUERY_INFO FileAllInformation [+ QUERY_INFO DACL] + CLOSE in one round trip. */
+  /** CREATE + QUERY_INFO FileAllInformation [+ QUERY_INFO owner, group, DACL] + CLOSE in one round trip. */
   private async statOnce(path: string, spec: CreateSpec, withMode: boolean): Promise<SmbStat> {
     const members = [
       this.core.createMsg(path, spec),
@@ -163,9 +163,11 @@ export class Tree implements SmbTree {
       this.core.closeMsg(RELATED_FILE_ID),
     ];
     const rs = await this.core.compound(members);
-    this.core.checkAll(rs.slice(0, members.length - 1), [path], { 1: [NtStatus.STATUS_SUCCESS, NtStatus.STATUS_BUFFER_OVERFLOW] });
+    this.core.checkAll(rs.slice(0, 2), [path], { 1: [NtStatus.STATUS_SUCCESS, NtStatus.STATUS_BUFFER_OVERFLOW] });
     const st = statFromAll(decodeFileAllInformation(decodeQueryInfoResponse(rs[1]!.msg).outputBuffer));
-    return withMode ? { ...st, mode: sec.modeFromReply(rs[2]!) } : st;
+    if (!withMode) return st;
+    // A descriptor the server will not return (e.g. larger than the buffer) leaves the mode unknown, not the stat failed.
+    return { ...st, mode: rs[2]!.header.status === NtStatus.STATUS_SUCCESS ? sec.modeFromReply(rs[2]!) : null };
   }
 
   async open(path: string, opts: { directory?: boolean } = {}): Promise<SmbOpen> {
