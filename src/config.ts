@@ -53,6 +53,8 @@ export interface MountConfig {
   gid: number;
   fileMode: number;
   dirMode: number;
+  /** `modefromsid`: modes live in each file's security descriptor (S-1-5-88-3 ACE, as mount.cifs). */
+  modeFromSid: boolean;
   actimeoMs: number;
   /** Largest READ we ask for; clamped to the server's MaxReadSize later. */
   rsize: number;
@@ -129,7 +131,8 @@ Mount an SMB2/3 share through FUSE (read-write unless ro).
             vers=2.0|2.1|3|3.0|3.02|3.1.1, uid=, gid=, file_mode=0755,
             dir_mode=0755, actimeo=1, rsize=, wsize=, cache=strict|loose|none,
             cache_size=256M, readahead=8M, timeout=30, echo_interval=60,
-            allow_other, seal, ro, rw (the default), sign, debug
+            allow_other (file_mode/dir_mode then default to 0750),
+            modefromsid, seal, ro, rw (the default), sign, debug
   -f        stay in the foreground
   -h        show this help
   -V        show the version
@@ -140,6 +143,8 @@ const DEFAULTS = {
   port: 445,
   fileMode: 0o755,
   dirMode: 0o755,
+  /** With allow_other other local users get in: nothing for them unless asked (file_mode=, dir_mode=). */
+  sharedMode: 0o750,
   actimeoMs: 1000,
   rsize: 4 * 1024 * 1024,
   wsize: 4 * 1024 * 1024,
@@ -175,7 +180,7 @@ const ALIASES: Record<string, string> = {
 };
 
 /** Options that take no value. */
-const FLAGS = new Set(['guest', 'ro', 'rw', 'allow_other', 'debug', 'seal', 'sign']);
+const FLAGS = new Set(['guest', 'ro', 'rw', 'allow_other', 'debug', 'seal', 'sign', 'modefromsid']);
 /** Options that need a value. */
 const VALUED = new Set([
   'port', 'username', 'password', 'credentials', 'domain', 'sec', 'vers', 'uid', 'gid',
@@ -309,6 +314,7 @@ function buildConfig(
     gid: pe.gid,
     fileMode: DEFAULTS.fileMode,
     dirMode: DEFAULTS.dirMode,
+    modeFromSid: false,
     actimeoMs: DEFAULTS.actimeoMs,
     rsize: DEFAULTS.rsize,
     wsize: DEFAULTS.wsize,
@@ -354,7 +360,28 @@ function buildConfig(
   }
   const needsPassword = resolveIdentity(c, explicit, cred, pe.env);
   if (anonymous) c.username = '';
+  applySharedModes(c, opts, warnings);
   return { config: c, needsPassword };
+}
+
+/**
+ * allow_other lets every local user reach the mount, with the kernel
+ * checking the modes we report: file_mode and dir_mode not given default to
+ * 0750 instead of 0755, and one warning says so when the modes given let
+ * others read files or list directories.
+ */
+function applySharedModes(c: MountConfig, opts: Array<[string, string | undefined]>, warnings: string[]): void {
+  if (!c.allowOther) return;
+  const given = new Set(opts.map(([name]) => name));
+  if (!given.has('file_mode')) c.fileMode = DEFAULTS.sharedMode;
+  if (!given.has('dir_mode')) c.dirMode = DEFAULTS.sharedMode;
+  const othersRead = (c.fileMode & 0o004) !== 0 && (c.dirMode & 0o001) !== 0;
+  const othersList = (c.dirMode & 0o005) === 0o005;
+  if (!othersRead && !othersList) return;
+  const modes = `file_mode=0${c.fileMode.toString(8)},dir_mode=0${c.dirMode.toString(8)}`;
+  const what = othersRead ? 'read every file' : 'list every directory';
+  const which = c.modeFromSid ? ' without a mode of its own on the server' : '';
+  warnings.push(`smbfuse: warning: allow_other with ${modes} lets every local user ${what}${which}`);
 }
 
 /**
@@ -379,6 +406,7 @@ function applyFlag(c: MountConfig, name: string): void {
     case 'debug': c.debug = true; break;
     case 'seal': c.seal = true; break;
     case 'sign': c.sign = true; break;
+    case 'modefromsid': c.modeFromSid = true; break;
   }
 }
 

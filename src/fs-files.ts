@@ -151,20 +151,23 @@ export class SmbFiles {
     const writable = acc !== 0;
     if (this.o.readOnly && (writable || flags & (O_CREAT | O_TRUNC))) throw -EROFS;
     const disp: CreateDisposition = flags & O_TRUNC && writable ? 'overwrite' : 'open';
-    return this.openWith(path, flags, disp, writable);
+    return (await this.openWith(path, flags, disp, writable)).fh;
   }
 
-  /** create: O_EXCL fails on an existing name (EEXIST); otherwise open or create it. */
-  async createFile(path: string, flags: number): Promise<number> {
+  /**
+   * create: O_EXCL fails on an existing name (EEXIST); otherwise open or
+   * create it. `created`: the file is new (not an existing one opened).
+   */
+  async createFile(path: string, flags: number): Promise<{ fh: number; created: boolean }> {
     if (this.o.readOnly) throw -EROFS;
     const disp: CreateDisposition = flags & O_EXCL ? 'create' : flags & O_TRUNC ? 'overwrite_if' : 'open_if';
-    const fh = await this.openWith(path, flags, disp, true);
+    const r = await this.openWith(path, flags, disp, true);
     this.attrs.childAdded(fuseParent(path), path.slice(path.lastIndexOf('/') + 1));
-    return fh;
+    return r;
   }
 
   /** CREATE on the server, then attach the handle to the path's slot. */
-  private async openWith(path: string, flags: number, disposition: CreateDisposition, writable: boolean): Promise<number> {
+  private async openWith(path: string, flags: number, disposition: CreateDisposition, writable: boolean): Promise<{ fh: number; created: boolean }> {
     const lease = this.mode === 'strict';
     const smb = this.smbPath(path);
     let o;
@@ -178,7 +181,10 @@ export class SmbFiles {
       await this.tree.close(o.fileId).catch(() => {});
       throw -EISDIR;
     }
-    this.attrs.set(path, o.stat);
+    // The CREATE reply carries no security descriptor: keep a mode read before (modefromsid).
+    const before = this.attrs.get(path);
+    const known = before?.kind === 'hit' && before.stat.mode !== undefined && o.createAction === 1 ? { mode: before.stat.mode } : {};
+    this.attrs.set(path, { ...o.stat, ...known });
     const h: OpenFile = {
       kind: 'file', path, fileId: o.fileId, inode: undefined as unknown as InodeSlot, inodeKey: '',
       writable, append: (flags & O_APPEND) !== 0, leaseKey: o.leaseKey, leaseState: o.leaseState,
@@ -186,7 +192,7 @@ export class SmbFiles {
     const slot = await this.attach(path, o.stat, h, disposition !== 'open' && disposition !== 'open_if');
     h.inode = slot;
     h.inodeKey = slot.key;
-    return this.handles.add(h);
+    return { fh: this.handles.add(h), created: o.createAction === 2 };
   }
 
   /**

@@ -7,10 +7,13 @@
  * below it) and the parent directory's listing and attributes.
  *
  * Decisions (as mount.cifs without POSIX extensions):
- *  - chmod: only the write bits mean something: no write bit for anyone sets
- *    FILE_ATTRIBUTE_READONLY, any write bit clears it; everything else is
- *    accepted and ignored (modes come from file_mode/dir_mode), so `cp -a`
- *    and `rsync -a` succeed.
+ *  - chmod never pretends. With `modefromsid` the mode is stored in the
+ *    file's security descriptor (transport/mode-sid.ts) and read back.
+ *    Without it modes are file_mode/dir_mode, and a file can only toggle
+ *    its write bits (FILE_ATTRIBUTE_READONLY): chmod to file_mode clears
+ *    READONLY, to file_mode minus its write bits sets it, a directory
+ *    accepts only dir_mode; any other mode is EPERM (so `cp -a`, `tar` and
+ *    `rsync -a` report the modes they could not keep).
  *  - chown: accepted and ignored for any ids (owners come from uid/gid);
  *    mount.cifs does the same without unix extensions.
  *  - unlink of a file open here: renamed to `.smbfuse-deleted-<hex>` in the
@@ -21,7 +24,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { SmbStat } from '../transport/types.js';
-import { EACCES, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOTDIR, toFuseErrno } from './errno.js';
+import { EACCES, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOTDIR, EPERM, toFuseErrno } from './errno.js';
 import { FILE_ATTRIBUTE_READONLY, type SmbFs } from './fs.js';
 import type { InodeSlot } from './fs-files.js';
 import { encodeMfSymlink } from './mfsymlink.js';
@@ -146,11 +149,12 @@ export async function rename(fs: SmbFs, from: string, to: string): Promise<void>
   fs.attrs.setNegative(from);
 }
 
-export async function mkdir(fs: SmbFs, path: string): Promise<void> {
+export async function mkdir(fs: SmbFs, path: string, mode?: number): Promise<void> {
   fs.checkWritable();
   checkName(path);
   await fs.tree.mkdirPath(fs.smbPath(path));
   changed(fs, path, true, 'added');
+  if (mode !== undefined) await fs.initialMode(path, mode, true);
   // We just made it, so it is empty: lookups inside it need no round trip.
   fs.attrs.setDir(path, [], fuseJoin);
 }
@@ -227,17 +231,53 @@ export async function utimens(fs: SmbFs, path: string, atimeMs: number, mtimeMs:
   changed(fs, path);
 }
 
-/** chmod: the write bits ↔ FILE_ATTRIBUTE_READONLY on files; the rest accepted (see top). */
+/**
+ * chmod (see the top). With modefromsid the mode goes into the security
+ * descriptor and is read back: EPERM if the server kept something else.
+ * Without it, only what the fixed file_mode/dir_mode can show: a file's
+ * mode must be file_mode (READONLY cleared) or file_mode without its write
+ * bits (READONLY set); a directory's must be dir_mode. Anything else is
+ * EPERM and nothing changes.
+ */
 export async function chmod(fs: SmbFs, path: string, mode: number): Promise<void> {
   fs.checkWritable();
   const st = await fs.statSmb(path);
-  if (st.isDirectory) return;
-  const readOnly = (mode & 0o222) === 0;
+  const want = mode & 0o7777;
+  if (fs.modeFromSid) return chmodInDescriptor(fs, path, st, want);
+  if (st.isDirectory) {
+    if (want !== fs.opts.dirMode) throw -EPERM;
+    return;
+  }
+  const base = fs.opts.fileMode;
+  let readOnly: boolean;
+  if (want === base) readOnly = (base & 0o222) === 0;
+  else if (want === (base & ~0o222)) readOnly = true;
+  else throw -EPERM;
+  await setReadOnly(fs, path, st, readOnly);
+}
+
+/** Set or clear FILE_ATTRIBUTE_READONLY of a file (nothing if it already is so). */
+async function setReadOnly(fs: SmbFs, path: string, st: SmbStat, readOnly: boolean): Promise<void> {
   const has = (st.attributes & FILE_ATTRIBUTE_READONLY) !== 0;
-  if (readOnly === has) return;
+  if (st.isDirectory || readOnly === has) return;
   const attrs = readOnly ? st.attributes | FILE_ATTRIBUTE_READONLY : st.attributes & ~FILE_ATTRIBUTE_READONLY;
   await fs.tree.setAttributesPath(fs.smbPath(path), attrs & ~0x10 /* never DIRECTORY */ || FILE_ATTRIBUTE_NORMAL);
   changed(fs, path);
+}
+
+/**
+ * modefromsid chmod: write the mode into the descriptor. A write bit asked
+ * for also clears READONLY, which would otherwise hide it (and refuse writes).
+ */
+async function chmodInDescriptor(fs: SmbFs, path: string, st: SmbStat, want: number): Promise<void> {
+  let kept: number | null;
+  try {
+    kept = await fs.tree.setMode(fs.smbPath(path), want, st.isDirectory);
+  } finally {
+    changed(fs, path);
+  }
+  if (kept !== want) throw -EPERM;
+  if (want & 0o222) await setReadOnly(fs, path, st, false);
 }
 
 /** chown: accepted and ignored (see top); the path must exist. */

@@ -69,6 +69,12 @@ export interface SmbFsOptions {
   cache?: CacheMode;
   /** SMB path prefix from //host/share/prefix ('' for the share root). */
   prefixPath?: string;
+  /**
+   * `modefromsid`: modes come from each file's security descriptor
+   * (transport/mode-sid.ts) and chmod writes them there; file_mode/dir_mode
+   * only for files whose descriptor has no DACL.
+   */
+  modeFromSid?: boolean;
   /** Inodes kept after their last close (default 1024). */
   maxIdleInodes?: number;
   /** Where notices go (names skipped in listings); default: nowhere. */
@@ -83,6 +89,8 @@ export const FILE_ATTRIBUTE_READONLY = 0x1;
 const W_OK = 2;
 /** Preferred I/O size reported in st_blksize (cifs reports 1 MiB too). */
 const BLKSIZE = 1024 * 1024;
+/** Security descriptor queries in flight at once while a listing reads modes. */
+const MODE_QUERIES_IN_FLIGHT = 16;
 
 export class SmbFs {
   readonly attrs: AttrCache<SmbStat>;
@@ -93,6 +101,7 @@ export class SmbFs {
   readonly links = new Map<string, { version: string; target: string | null }>();
   readonly now: () => number;
   private readonly droppedNames: DroppedNameLog;
+  readonly modeFromSid: boolean;
 
   constructor(
     tree: SmbTree,
@@ -103,6 +112,7 @@ export class SmbFs {
     this.readOnly = opts.readOnly ?? false;
     this.now = opts.now ?? Date.now;
     this.droppedNames = new DroppedNameLog(opts.log ?? (() => {}));
+    this.modeFromSid = opts.modeFromSid ?? false;
     this.attrs = new AttrCache<SmbStat>({ ttlMs: opts.actimeoMs, now: this.now });
     this.files = new SmbFiles(
       this.tree,
@@ -133,7 +143,7 @@ export class SmbFs {
   /** Server attributes of `path`, from the cache or one round trip, with open-file overlay. */
   async statSmb(path: string): Promise<SmbStat> {
     const c = this.attrs.get(path);
-    if (c?.kind === 'hit') return this.files.overlay(path, c.stat);
+    if (c?.kind === 'hit' && !this.lacksMode(c.stat)) return this.files.overlay(path, c.stat);
     if (c?.kind === 'negative') throw -ENOENT;
     if (path !== '/' && this.attrs.knownAbsent(fuseParent(path), path.slice(path.lastIndexOf('/') + 1))) {
       // The cached listing of the parent already says there is no such name.
@@ -141,13 +151,18 @@ export class SmbFs {
       throw -ENOENT;
     }
     try {
-      const st = await this.tree.stat(this.smbPath(path));
+      const st = await this.tree.stat(this.smbPath(path), this.modeFromSid ? { mode: true } : {});
       this.attrs.set(path, st);
       return this.files.overlay(path, st);
     } catch (err) {
       if (toFuseErrno(err) === -ENOENT) this.attrs.setNegative(path);
       throw err;
     }
+  }
+
+  /** With modefromsid, a stat from a reply without the descriptor (CREATE, a listing) is incomplete. */
+  lacksMode(st: SmbStat): boolean {
+    return this.modeFromSid && st.mode === undefined;
   }
 
   /** getattr: server attributes turned into a POSIX stat (mfsymlinks as links). */
@@ -183,9 +198,14 @@ export class SmbFs {
     return target;
   }
 
-  /** Map server attributes to a POSIX stat with the mount's ids and modes. */
+  /**
+   * Map server attributes to a POSIX stat with the mount's ids and modes:
+   * the mode the descriptor records (modefromsid), else file_mode/dir_mode;
+   * a READONLY file shows no write bits either way.
+   */
   toFuseStat(st: SmbStat, linkTarget: string | null = null): FuseStat {
-    let mode = st.isDirectory ? S_IFDIR | this.opts.dirMode : S_IFREG | this.opts.fileMode;
+    const perm = this.modeFromSid && typeof st.mode === 'number' ? st.mode : st.isDirectory ? this.opts.dirMode : this.opts.fileMode;
+    let mode = (st.isDirectory ? S_IFDIR : S_IFREG) | perm;
     if (!st.isDirectory && st.attributes & FILE_ATTRIBUTE_READONLY) mode &= ~0o222;
     let size = st.isDirectory ? Math.max(st.size, 0) : st.size;
     if (linkTarget !== null) {
@@ -217,7 +237,7 @@ export class SmbFs {
       const cached: DirEntryStat[] = [];
       for (const name of names) {
         const c = this.attrs.get(fuseJoin(path, name));
-        if (c?.kind !== 'hit') break;
+        if (c?.kind !== 'hit' || this.lacksMode(c.stat)) break;
         cached.push({ name, stat: c.stat });
       }
       if (cached.length === names.length) return cached;
@@ -230,7 +250,7 @@ export class SmbFs {
     } finally {
       await this.tree.close(open.fileId).catch(() => {});
     }
-    this.attrs.set(path, open.stat);
+    if (!this.modeFromSid) this.attrs.set(path, open.stat);
     const entries: DirEntryStat[] = [];
     for (const e of raw) {
       if (e.name === '.' || e.name === '..') continue; // the server's own self and parent entries
@@ -238,8 +258,27 @@ export class SmbFs {
       if ('name' in n) entries.push({ name: n.name, stat: e });
       else this.droppedNames.note(path, e.name, n.reason);
     }
+    if (this.modeFromSid) await this.readModes(path, entries);
     this.attrs.setDir(path, entries, fuseJoin);
     return entries;
+  }
+
+  /**
+   * modefromsid: directory entries carry no security descriptor, so each
+   * entry's is read (one compound each, MODE_QUERIES_IN_FLIGHT at a time)
+   * before the listing is cached; `ls -l` then finds every mode in the
+   * cache. An entry whose descriptor cannot be read shows file_mode/dir_mode.
+   */
+  private async readModes(dir: string, entries: DirEntryStat[]): Promise<void> {
+    let next = 0;
+    const worker = async () => {
+      while (next < entries.length) {
+        const e = entries[next++]!;
+        const mode = await this.tree.modeOf(this.smbPath(fuseJoin(dir, e.name))).catch(() => null);
+        e.stat = { ...e.stat, mode };
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(MODE_QUERIES_IN_FLIGHT, entries.length) }, worker));
   }
 
   /** readdir: names with '.' and '..' first, and a stat for each. */
@@ -275,8 +314,22 @@ export class SmbFs {
     return this.files.openFile(path, flags);
   }
 
-  create(path: string, flags: number): Promise<number> {
-    return this.files.createFile(path, flags);
+  /**
+   * create. With modefromsid a new file gets `mode` (after the umask) in its
+   * descriptor; if the server keeps something else the file still exists and
+   * shows what was kept.
+   */
+  async create(path: string, flags: number, mode?: number): Promise<number> {
+    const { fh, created } = await this.files.createFile(path, flags);
+    if (created && mode !== undefined) await this.initialMode(path, mode, false);
+    return fh;
+  }
+
+  /** modefromsid: record the mode a new file or directory was created with (errors ignored). */
+  async initialMode(path: string, mode: number, directory: boolean): Promise<void> {
+    if (!this.modeFromSid) return;
+    await this.tree.setMode(this.smbPath(path), mode & 0o7777, directory).catch(() => null);
+    this.attrs.invalidate(path, true);
   }
 
   /** `buf` is on loan until `answered.aborted` is set (see SmbFiles.read). */

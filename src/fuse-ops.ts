@@ -107,8 +107,8 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
      * the kernel only calls create after a lookup found no such name, and
      * we open-or-create (another client may have made it meanwhile).
      */
-    create(path: string, _mode: number, cb: Cb<[number?]>) {
-      answer(o, 'create', path, () => fs.create(path, O_CREAT | 2), (fh) => cb(0, fh), (e) => cb(e));
+    create(path: string, mode: number, cb: Cb<[number?]>) {
+      answer(o, 'create', path, () => fs.create(path, O_CREAT | 2, mode), (fh) => cb(0, fh), (e) => cb(e));
     },
     read(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) {
       answer(o, 'read', path, (answered) => fs.read(fd, buf, len, pos, answered), (n) => cb(n), (e) => cb(e));
@@ -146,8 +146,8 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
     rename(from: string, to: string, cb: Cb) {
       run('rename', from, () => ns.rename(fs, from, to), cb);
     },
-    mkdir(path: string, _mode: number, cb: Cb) {
-      run('mkdir', path, () => ns.mkdir(fs, path), cb);
+    mkdir(path: string, mode: number, cb: Cb) {
+      run('mkdir', path, () => ns.mkdir(fs, path, mode), cb);
     },
     rmdir(path: string, cb: Cb) {
       run('rmdir', path, () => ns.rmdir(fs, path), cb);

@@ -79,19 +79,19 @@ export class TreeCore {
     return this.msg(Smb2Command.CLOSE, encodeCloseRequest({ flags: 0, fileId }));
   }
 
-  queryInfoMsg(fileId: Buffer, infoType: number, infoClass: number, outLen: number, flags = 0): SmbMessage {
+  queryInfoMsg(fileId: Buffer, infoType: number, infoClass: number, outLen: number, flags = 0, additionalInformation = 0): SmbMessage {
     return this.msg(
       Smb2Command.QUERY_INFO,
-      encodeQueryInfoRequest({ infoType, fileInfoClass: infoClass, outputBufferLength: outLen, additionalInformation: 0, flags, fileId }),
+      encodeQueryInfoRequest({ infoType, fileInfoClass: infoClass, outputBufferLength: outLen, additionalInformation, flags, fileId }),
       // CreditCharge covers the larger of request and expected response (3.1.5.2).
       Math.max(1, Math.ceil(outLen / 65536)),
     );
   }
 
-  setInfoMsg(fileId: Buffer, infoClass: number, buffer: Buffer): SmbMessage {
+  setInfoMsg(fileId: Buffer, infoClass: number, buffer: Buffer, infoType: number = InfoType.FILE, additionalInformation = 0): SmbMessage {
     return this.msg(
       Smb2Command.SET_INFO,
-      encodeSetInfoRequest({ infoType: InfoType.FILE, fileInfoClass: infoClass, additionalInformation: 0, fileId, buffer }),
+      encodeSetInfoRequest({ infoType, fileInfoClass: infoClass, additionalInformation, fileId, buffer }),
     );
   }
 

@@ -25,6 +25,7 @@ import { RELATED_FILE_ID, statFromAll, statFromCreate, TreeCore, type CreateSpec
 import * as io from './tree-io.js';
 import { listDirectory } from './tree-list.js';
 import * as ns from './tree-namespace.js';
+import * as sec from './tree-security.js';
 import { Smb2Command } from './pdu/header.js';
 import { decodeQueryInfoResponse, InfoType } from './pdu/query-info.js';
 import { encodeReadRequest } from './pdu/read.js';
@@ -49,6 +50,8 @@ export class Tree implements SmbTree {
   /** Leases and oplocks held through this tree; emits 'break' after each break is handled. */
   readonly leases: LeaseTable;
   private readonly onNotification = (n: ServerNotification): void => this.leases.onNotification(n);
+  /** Whether the server keeps S-1-5-88-3 mode ACEs, learned at the first setMode. */
+  private readonly modeAces: sec.ModeAceSupport = {};
 
   private constructor(
     private readonly conn: SmbConnection,
@@ -125,23 +128,49 @@ export class Tree implements SmbTree {
    * get includes them (a plain attributes-only open would see a stale size).
    * Our own lease key goes along, so our own leases are not broken. A file we
    * may not read, or one opened without read sharing, falls back to an
-   * attributes-only open.
+   * attributes-only open. With `mode`, the DACL is read in the same compound
+   * and the mode it records returned (null if none, or it may not be read).
    */
-  async stat(path: string): Promise<SmbStat> {
-    const all = (spec?: CreateSpec) => this.queryPath(path, InfoType.FILE, FileInfoClass.FileAllInformation, 4096, spec);
-    if (!io.leasing(this.core)) return statFromAll(decodeFileAllInformation(await all()));
-    const key = this.leases.keyForPath(path);
+  async stat(path: string, opts: { mode?: boolean } = {}): Promise<SmbStat> {
+    const withMode = opts.mode === true;
+    const basic: CreateSpec = { desiredAccess: FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE };
+    const plain = async () => {
+      if (!withMode) return this.statOnce(path, basic, false);
+      try {
+        return await this.statOnce(path, { desiredAccess: basic.desiredAccess | FileAccess.READ_CONTROL }, true);
+      } catch (e) {
+        if ((e as { status?: number }).status !== NtStatus.STATUS_ACCESS_DENIED) throw e;
+        return { ...(await this.statOnce(path, basic, false)), mode: null };
+      }
+    };
+    if (!io.leasing(this.core)) return plain();
     const spec: CreateSpec = {
-      desiredAccess: FileAccess.FILE_READ_DATA | FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE,
-      ...(key ? { requestedOplockLevel: OplockLevel.LEASE, contexts: [io.leaseContext(this.core, key)] } : {}),
+      desiredAccess: FileAccess.FILE_READ_DATA | FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE | (withMode ? FileAccess.READ_CONTROL : 0),
+      ...this.ownLease(path),
     };
     try {
-      return statFromAll(decodeFileAllInformation(await all(spec)));
+      return await this.statOnce(path, spec, withMode);
     } catch (e) {
       const s = (e as { status?: number }).status;
       if (s !== NtStatus.STATUS_ACCESS_DENIED && s !== NtStatus.STATUS_SHARING_VIOLATION) throw e;
-      return statFromAll(decodeFileAllInformation(await all()));
+      return plain();
     }
+  }
+
+  /** CREATE + QUERY_INFO FileAllInformation [+ QUERY_INFO owner, group, DACL] + CLOSE in one round trip. */
+  private async statOnce(path: string, spec: CreateSpec, withMode: boolean): Promise<SmbStat> {
+    const members = [
+      this.core.createMsg(path, spec),
+      this.core.queryInfoMsg(RELATED_FILE_ID, InfoType.FILE, FileInfoClass.FileAllInformation, 4096),
+      ...(withMode ? [sec.modeQueryMsg(this.core)] : []),
+      this.core.closeMsg(RELATED_FILE_ID),
+    ];
+    const rs = await this.core.compound(members);
+    this.core.checkAll(rs.slice(0, 2), [path], { 1: [NtStatus.STATUS_SUCCESS, NtStatus.STATUS_BUFFER_OVERFLOW] });
+    const st = statFromAll(decodeFileAllInformation(decodeQueryInfoResponse(rs[1]!.msg).outputBuffer));
+    if (!withMode) return st;
+    // A descriptor the server will not return (e.g. larger than the buffer) leaves the mode unknown, not the stat failed.
+    return { ...st, mode: rs[2]!.header.status === NtStatus.STATUS_SUCCESS ? sec.modeFromReply(rs[2]!) : null };
   }
 
   async open(path: string, opts: { directory?: boolean } = {}): Promise<SmbOpen> {
@@ -245,6 +274,20 @@ export class Tree implements SmbTree {
 
   linkPath(existing: string, newPath: string): Promise<void> {
     return ns.linkPath(this.core, existing, newPath);
+  }
+
+  modeOf(path: string): Promise<number | null> {
+    return sec.modeOfPath(this.core, path, this.ownLease(path));
+  }
+
+  setMode(path: string, mode: number, directory: boolean): Promise<number | null> {
+    return sec.setModePath(this.core, path, mode, directory, this.modeAces, this.ownLease(path));
+  }
+
+  /** Our lease key on `path` for a CREATE, so opening it (e.g. with WRITE_DAC) does not break our own lease. */
+  private ownLease(path: string): sec.SpecExtra {
+    const key = io.leasing(this.core) ? this.leases.keyForPath(path) : undefined;
+    return key ? { requestedOplockLevel: OplockLevel.LEASE, contexts: [io.leaseContext(this.core, key)] } : {};
   }
 
   getEas(path: string): Promise<{ name: string; value: Buffer }[]> {

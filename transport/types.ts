@@ -61,6 +61,11 @@ export interface SmbStat {
   lastWriteTime: Date;
   changeTime: Date;
   nlink: number;
+  /**
+   * POSIX mode bits from the security descriptor (mode-sid.ts): null when
+   * asked for and it has no DACL (or may not be read); absent when not asked for.
+   */
+  mode?: number | null;
 }
 
 export interface SmbDirEntry extends SmbStat {
@@ -160,8 +165,11 @@ export interface SmbTree {
    * A server may keep the client short; sizing transfers to this keeps them moving.
    */
   readonly transferBudget: number;
-  /** Stat one path in one round trip (CREATE+QUERY_INFO+CLOSE compound). */
-  stat(path: string): Promise<SmbStat>;
+  /**
+   * Stat one path in one round trip (CREATE+QUERY_INFO+CLOSE compound); with
+   * `mode` the DACL is queried in the same compound and `mode` filled in.
+   */
+  stat(path: string, opts?: { mode?: boolean }): Promise<SmbStat>;
   /** Open for reading (files) or listing (directories). */
   open(path: string, opts?: { directory?: boolean }): Promise<SmbOpen>;
   close(fileId: Buffer): Promise<void>;
@@ -212,6 +220,10 @@ export interface SmbTree {
   mkdirPath(path: string): Promise<void>;
   /** Hard link `newPath` to the file `existing`. */
   linkPath(existing: string, newPath: string): Promise<void>;
+  /** The mode the security descriptor records (mode-sid.ts), null if none. */
+  modeOf(path: string): Promise<number | null>;
+  /** Record `mode` in the DACL, replacing an earlier mode ACE and keeping the rest; resolves to the mode read back (null: the server dropped it). */
+  setMode(path: string, mode: number, directory: boolean): Promise<number | null>;
   /** Extended attributes (FileFullEaInformation); [] when there are none. */
   getEas(path: string): Promise<{ name: string; value: Buffer }[]>;
   /** Set one EA, or remove it with null (an empty value also removes it). */

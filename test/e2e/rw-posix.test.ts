@@ -185,7 +185,8 @@ t.test('rename: over an existing file, of directories, across directories', asyn
 t.test('chmod a-w makes the file read-only; u+w restores', async (t) => {
   const f = path.join(top, 'ro-file.txt');
   await writeFile(f, 'original');
-  await chmod(f, 0o444);
+  // file_mode 0755 without its write bits: the one other mode a file can have without modefromsid.
+  await chmod(f, 0o555);
   t.equal((await stat(f)).mode & 0o222, 0, 'no write bits');
   await t.rejects(open(f, 'r+'), { code: 'EACCES' }, 'open for writing: EACCES');
   const r = await sh(`echo more >> ${q(f)}`);

@@ -137,5 +137,6 @@ t.test('allow_other as root works without user_allow_other in /etc/fuse.conf', a
   const line = info.split('\n').find((l) => l.split(' ')[4] === mnt) ?? '';
   t.match(line, /allow_other/, `kernel mount options include allow_other: ${line}`);
   t.match(line, /default_permissions/, 'and default_permissions');
-  await allowed(t, `ls ${q(mnt)}`, 'nobody: ls with the default 0755 modes');
+  t.equal((await stat(mnt)).mode & 0o777, 0o750, 'allow_other without dir_mode=: 0750');
+  await denied(t, `ls ${q(mnt)}`, 'nobody: ls with the allow_other default modes');
 });

@@ -20,6 +20,8 @@ export interface FakeFile {
   data: Buffer | null;
   stat: SmbStat;
   eas: Map<string, Buffer>;
+  /** Mode kept in the security descriptor (modefromsid); undefined: no DACL. */
+  mode?: number;
 }
 
 export function fakeStat(isDirectory: boolean, size: number, over: Partial<SmbStat> = {}): SmbStat {
@@ -47,6 +49,8 @@ export class FakeTree implements SmbTree {
   clock = T0.getTime();
   breakCb: ((ev: BreakEvent) => Promise<void>) | null = null;
   fs: SmbFsStat = { blockSize: 4096, totalBlocks: 1000, freeBlocks: 400, availBlocks: 300 };
+  /** Mode bits setMode keeps (Samba: the rwx bits only). */
+  keptModeBits = 0o7777;
 
   /** Count one call of `name`. */
   private count(name: string): void {
@@ -87,10 +91,23 @@ export class FakeTree implements SmbTree {
     f.stat = { ...f.stat, size: f.data?.length ?? 0, lastWriteTime: new Date(this.clock), changeTime: new Date(this.clock) };
   }
 
-  async stat(path: string): Promise<SmbStat> {
+  async stat(path: string, opts: { mode?: boolean } = {}): Promise<SmbStat> {
     this.count('stat');
     if (this.hang) return new Promise(() => {});
-    return this.find(path).stat;
+    const f = this.find(path);
+    return opts.mode ? { ...f.stat, mode: f.mode ?? null } : f.stat;
+  }
+
+  async modeOf(path: string): Promise<number | null> {
+    this.count('modeOf');
+    return this.find(path).mode ?? null;
+  }
+
+  async setMode(path: string, mode: number): Promise<number | null> {
+    this.count('setMode');
+    const f = this.find(path);
+    f.mode = mode & this.keptModeBits;
+    return f.mode;
   }
 
   async open(path: string, opts?: { directory?: boolean }): Promise<SmbOpen> {

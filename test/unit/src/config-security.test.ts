@@ -103,3 +103,26 @@ t.test('credentials file permission warning', async (t) => {
   }
   t.throws(() => mount('credentials=/missing'), /^smbfuse: cannot read the credentials= file \(ENOENT\)$/);
 });
+
+t.test('modes: modefromsid; allow_other defaults to 0750 and warns when others may read', async (t) => {
+  const plain = mount('');
+  t.match(plain.config, { fileMode: 0o755, dirMode: 0o755, modeFromSid: false }, 'mount.cifs defaults without allow_other');
+  t.same(plain.warnings, []);
+  t.equal(mount('modefromsid').config.modeFromSid, true);
+  refuses(t, 'modefromsid=1', "smbfuse: option 'modefromsid' takes no value");
+  const shared = mount('allow_other');
+  t.match(shared.config, { fileMode: 0o750, dirMode: 0o750 }, 'allow_other: nothing for other users by default');
+  t.same(shared.warnings, [], 'no warning for the defaults');
+  t.match(mount('allow_other,file_mode=0600').config, { fileMode: 0o600, dirMode: 0o750 }, 'a given mode is kept, the other defaults');
+  t.same(mount('allow_other,file_mode=0640,dir_mode=0751').warnings, [], 'others may traverse but not list or read: no warning');
+  t.same(mount('allow_other,file_mode=0644,dir_mode=0755').warnings, [
+    'smbfuse: warning: allow_other with file_mode=0644,dir_mode=0755 lets every local user read every file',
+  ]);
+  t.same(mount('allow_other,file_mode=0640,dir_mode=0755').warnings, [
+    'smbfuse: warning: allow_other with file_mode=0640,dir_mode=0755 lets every local user list every directory',
+  ]);
+  t.same(mount('allow_other,modefromsid,dir_mode=0755').warnings, [
+    'smbfuse: warning: allow_other with file_mode=0750,dir_mode=0755 lets every local user list every directory without a mode of its own on the server',
+  ]);
+  t.same(mount('file_mode=0644,dir_mode=0755').warnings, [], 'no warning without allow_other (only the mounting user gets in)');
+});

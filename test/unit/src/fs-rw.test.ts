@@ -17,7 +17,7 @@ import { FakeTree } from '../../helpers/fake-tree.js';
 const O_RDWR = 2;
 const O_WRONLY = 1;
 
-function setup(over: { cache?: CacheMode; factory?: InodeFactory; leaseState?: number } = {}) {
+function setup(over: { cache?: CacheMode; factory?: InodeFactory; leaseState?: number; modeFromSid?: boolean } = {}) {
   const tree = new FakeTree();
   if (over.leaseState !== undefined) tree.leaseState = over.leaseState;
   tree.add('', null);
@@ -32,7 +32,7 @@ function setup(over: { cache?: CacheMode; factory?: InodeFactory; leaseState?: n
   let now = 1_000_000;
   const fs = new SmbFs(tree, {
     uid: 1, gid: 2, fileMode: 0o644, dirMode: 0o755, actimeoMs: 1000, rsize: 1 << 20, wsize: 1 << 20,
-    cache: over.cache ?? 'strict', now: () => now,
+    cache: over.cache ?? 'strict', now: () => now, ...(over.modeFromSid ? { modeFromSid: true } : {}),
   }, factory);
   const ops = makeFuseOps(fs, { timeoutMs: 5000 }) as Record<string, (...a: unknown[]) => void>;
   const call = (name: string, ...args: unknown[]) =>
@@ -206,17 +206,21 @@ t.test('mkdir, rmdir, ENOTEMPTY, ENAMETOOLONG, special characters', async (t) =>
   t.ok(names.includes('a:b?c*"<>|'), 'round-trips');
 });
 
-t.test('chmod maps write bits to READONLY; chown accepted; utimens; link', async (t) => {
+t.test('chmod without modefromsid: write bits ↔ READONLY, anything else EPERM; chown accepted; utimens; link', async (t) => {
   const { tree, call, stat } = setup();
-  t.same(await call('chmod', '/hello.txt', 0o444), [0]);
+  t.same(await call('chmod', '/hello.txt', 0o444), [0], 'file_mode 0644 without write bits');
   t.equal(tree.find('hello.txt').stat.attributes & 1, 1, 'READONLY set');
   t.equal((await stat('/hello.txt'))[1]!.mode, 0o100444);
-  t.same(await call('chmod', '/hello.txt', 0o600), [0]);
+  t.same(await call('chmod', '/hello.txt', 0o644), [0], 'back to file_mode');
   t.equal(tree.find('hello.txt').stat.attributes & 1, 0, 'READONLY cleared');
   const n = tree.calls['setAttributesPath'];
-  t.same(await call('chmod', '/hello.txt', 0o755), [0], 'other bits accepted');
-  t.equal(tree.calls['setAttributesPath'], n, 'no change sent');
-  t.same(await call('chmod', '/docs', 0o700), [0]);
+  for (const m of [0o600, 0o755, 0o4644, 0o664, 0o000]) {
+    t.same(await call('chmod', '/hello.txt', m), [-1], `chmod 0${m.toString(8)}: EPERM`);
+  }
+  t.equal(tree.calls['setAttributesPath'], n, 'nothing sent for a refused chmod');
+  t.equal((await stat('/hello.txt'))[1]!.mode, 0o100644, 'mode unchanged');
+  t.same(await call('chmod', '/docs', 0o755), [0], 'a directory: dir_mode');
+  t.same(await call('chmod', '/docs', 0o700), [-1], 'a directory: anything else EPERM');
   t.same(await call('chown', '/hello.txt', 4242, 4242), [0], 'chown accepted (ignored)');
   t.same(await call('chown', '/nope', 0, 0), [-2]);
   const when = Date.UTC(2020, 0, 2);
@@ -226,6 +230,44 @@ t.test('chmod maps write bits to READONLY; chown accepted; utimens; link', async
   t.equal((await stat('/docs/hard'))[1]!.nlink, 2);
   t.same(await call('chmod', '/hello.txt', 0o444), [0]);
   t.same(await call('unlink', '/hello.txt'), [0], 'a READONLY file can still be removed');
+});
+
+t.test('modefromsid: modes from the descriptor, chmod stores them, EPERM for what the server drops', async (t) => {
+  const { tree, call, stat } = setup({ modeFromSid: true });
+  t.equal((await stat('/hello.txt'))[1]!.mode, 0o100644, 'no DACL: file_mode');
+  tree.find('docs\\a.txt').mode = 0o600;
+  tree.find('docs').mode = 0o711;
+  const [, names, stats] = await call('readdir', '/docs') as [number, string[], Array<{ mode: number }>];
+  t.equal(stats[names.indexOf('a.txt')]!.mode, 0o100600, 'readdir shows the mode from the descriptor');
+  const before = { ...tree.calls };
+  t.equal((await stat('/docs/a.txt'))[1]!.mode, 0o100600, 'getattr after the listing');
+  t.equal((await stat('/docs'))[1]!.mode, 0o040711, 'the directory too');
+  t.same(tree.calls, before, 'both from the cache the listing filled');
+  t.same(await call('chmod', '/hello.txt', 0o755), [0]);
+  t.same(await call('chmod', '/hello.txt', 0o640), [0]);
+  t.equal(tree.find('hello.txt').mode, 0o640, 'stored');
+  t.equal((await stat('/hello.txt'))[1]!.mode, 0o100640, 'and reported');
+  t.same(await call('chmod', '/hello.txt', 0o444), [0]);
+  t.equal((await stat('/hello.txt'))[1]!.mode, 0o100444);
+  tree.add('ro.txt', Buffer.from('x'), { attributes: 0x21 });
+  t.equal((await stat('/ro.txt'))[1]!.mode, 0o100444, 'READONLY hides the write bits');
+  t.same(await call('chmod', '/ro.txt', 0o644), [0], 'a write bit on a READONLY file');
+  t.equal(tree.find('ro.txt').stat.attributes & 1, 0, 'clears READONLY');
+  t.equal((await stat('/ro.txt'))[1]!.mode, 0o100644);
+  tree.keptModeBits = 0o777;
+  t.same(await call('chmod', '/hello.txt', 0o4755), [-1], 'setuid the server drops: EPERM');
+  t.equal((await stat('/hello.txt'))[1]!.mode, 0o100755, 'shows what the server kept');
+  const [e, fh] = await call('create', '/new.key', 0o600) as [number, number];
+  t.equal(e, 0);
+  await call('release', '/new.key', fh);
+  t.equal(tree.find('new.key').mode, 0o600, 'a new file gets its create mode');
+  t.same(await call('mkdir', '/private', 0o700), [0]);
+  t.equal((await stat('/private'))[1]!.mode, 0o040700, 'a new directory too');
+  const sets = tree.calls['setMode'];
+  const [e2, fh2] = await call('create', '/hello.txt', 0o600) as [number, number];
+  t.equal(e2, 0);
+  await call('release', '/hello.txt', fh2);
+  t.equal(tree.calls['setMode'], sets, 'an existing file opened by create keeps its mode');
 });
 
 t.test('mfsymlinks: format, symlink/readlink, getattr as a link', async (t) => {
