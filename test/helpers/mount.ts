@@ -49,7 +49,7 @@ export async function isMounted(dir: string): Promise<boolean> {
 }
 
 /** PIDs of smbfuse daemons serving `mnt` (their command line names it). */
-async function daemonsFor(mnt: string): Promise<number[]> {
+export async function daemonsFor(mnt: string): Promise<number[]> {
   const out: number[] = [];
   for (const p of await readdir('/proc')) {
     if (!/^\d+$/.test(p)) continue;
