@@ -81,6 +81,26 @@ export function versionOf(st: SmbStat): string {
   return `${st.fileIndex}:${st.lastWriteTime.getTime()}:${st.size}`;
 }
 
+/**
+ * Cache `st` for `path` unless it lacks the file id (a CREATE reply): then
+ * the id and link count come from what is cached, or nothing is cached (the
+ * next getattr asks the server). nlink 0 (unknown) keeps a known count.
+ */
+export function rememberStat(attrs: AttrCache<SmbStat>, path: string, st: SmbStat): void {
+  const c = attrs.get(path);
+  const known = c?.kind === 'hit' ? c.stat : null;
+  if (st.fileIndex === 0n) {
+    if (known === null || known.fileIndex === 0n) {
+      attrs.invalidate(path, true);
+      return;
+    }
+    attrs.set(path, { ...st, fileIndex: known.fileIndex, nlink: st.nlink || known.nlink });
+  } else {
+    const sameFile = known !== null && known.fileIndex === st.fileIndex;
+    attrs.set(path, st.nlink === 0 && sameFile ? { ...st, nlink: known.nlink } : st);
+  }
+}
+
 export class SmbFiles {
   readonly handles = new HandleTable<InodeSlot, DirEntryStat>();
   /** Slots with open handles, by FUSE path. */
@@ -177,7 +197,7 @@ export class SmbFiles {
       await this.tree.close(o.fileId).catch(() => {});
       throw -EISDIR;
     }
-    this.attrs.set(path, o.stat);
+    rememberStat(this.attrs, path, o.stat);
     const h: OpenFile = {
       kind: 'file', path, fileId: o.fileId, inode: undefined as unknown as InodeSlot, inodeKey: '',
       writable, append: (flags & O_APPEND) !== 0, leaseKey: o.leaseKey, leaseState: o.leaseState,

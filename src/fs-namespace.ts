@@ -13,29 +13,31 @@
  *    and `rsync -a` succeed.
  *  - chown: accepted and ignored for any ids (owners come from uid/gid);
  *    mount.cifs does the same without unix extensions.
- *  - unlink of a file open here: renamed to `.smbfuse-deleted-<hex>` in the
- *    same directory (the name disappears at once, open descriptors keep
- *    working) and deleted on its last close ("silly rename", as NFS).
+ *  - unlink of a file open here, or a rename over it: renamed to a hidden
+ *    name (hidden-names.ts) in the same directory (the name disappears at
+ *    once, open descriptors keep working) and deleted on its last close
+ *    ("silly rename", as NFS); libfuse's own hiding is off (hard_remove).
+ *  - names of that hidden form cannot be created (EINVAL).
  *  - a READONLY file is deleted by clearing the attribute first (POSIX lets
  *    the directory's owner remove it; SMB refuses with ACCESS_DENIED).
  */
-import { randomBytes } from 'node:crypto';
 import type { SmbStat } from '../transport/types.js';
 import { EACCES, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOTDIR, toFuseErrno } from './errno.js';
 import { FILE_ATTRIBUTE_READONLY, type SmbFs } from './fs.js';
 import type { InodeSlot } from './fs-files.js';
 import { encodeMfSymlink } from './mfsymlink.js';
+import { isHiddenName, hiddenName } from './hidden-names.js';
 import { fuseJoin, fuseParent, nameToSmb } from './path-map.js';
 import { getXattr, listXattr, removeXattr, setXattr } from './xattr.js';
 
 /** Longest name component, in UTF-16 code units (MaximumComponentNameLength). */
 export const MAX_NAME_UNITS = 255;
 const FILE_ATTRIBUTE_NORMAL = 0x80;
-const SILLY_PREFIX = '.smbfuse-deleted-';
 
-/** ENAMETOOLONG if the last component of `path` is too long for the server. */
+/** ENAMETOOLONG if the last component of `path` is too long for the server; EINVAL for our hidden names. */
 export function checkName(path: string): void {
   const name = path.slice(path.lastIndexOf('/') + 1);
+  if (isHiddenName(name)) throw -EINVAL;
   if (nameToSmb(name).length > MAX_NAME_UNITS) throw -ENAMETOOLONG;
 }
 
@@ -68,14 +70,18 @@ async function statOrNull(fs: SmbFs, path: string): Promise<SmbStat | null> {
 /** Rename an open file to a hidden name and mark it for deletion on last close. */
 async function sillyRename(fs: SmbFs, slot: InodeSlot): Promise<void> {
   const from = slot.path;
-  const hidden = fuseJoin(fuseParent(from), SILLY_PREFIX + randomBytes(8).toString('hex'));
+  const hidden = fuseJoin(fuseParent(from), hiddenName());
   await fs.files.flushPath(from).catch(() => {});
+  fs.hiding.add(hidden);
   try {
     await fs.tree.renamePath(fs.smbPath(from), fs.smbPath(hidden), false);
   } catch (err) {
     const fileId = [...slot.handles][0]?.fileId;
     if (!fileId) throw err;
     await fs.tree.renameHandle(fileId, fs.smbPath(hidden), false);
+  } finally {
+    // movePath below runs before any other handler can list the directory.
+    fs.hiding.delete(hidden);
   }
   fs.files.movePath(from, hidden);
   slot.deleteOnClose = true;
@@ -212,10 +218,14 @@ export async function truncate(fs: SmbFs, path: string, size: number): Promise<v
   changed(fs, path);
 }
 
-/** utimens: times in ms. Dirty data is written first so it cannot move mtime later. */
-export async function utimens(fs: SmbFs, path: string, atimeMs: number, mtimeMs: number): Promise<void> {
+/**
+ * utimens: null leaves a time as it is (UTIME_OMIT; 0 in FileBasicInformation);
+ * FileTimes keep 100 ns. Dirty data is written first so it cannot move mtime later.
+ */
+export async function utimens(fs: SmbFs, path: string, atime: Date | null, mtime: Date | null): Promise<void> {
   fs.checkWritable();
-  const times = { lastAccessTime: new Date(atimeMs), lastWriteTime: new Date(mtimeMs) };
+  if (atime === null && mtime === null) return;
+  const times = { lastAccessTime: atime, lastWriteTime: mtime };
   // A CLOSE in flight after writes would set mtime again on the server: wait for it.
   await fs.files.openSlot(path)?.closing;
   const slot = fs.files.openSlot(path);
@@ -223,7 +233,7 @@ export async function utimens(fs: SmbFs, path: string, atimeMs: number, mtimeMs:
   const fileId = slot?.ops.writeHandle;
   if (fileId) await fs.tree.setTimes(fileId, times);
   else await fs.tree.setTimesPath(fs.smbPath(path), times);
-  if (slot) slot.lastWrite = times.lastWriteTime;
+  if (slot && mtime) slot.lastWrite = mtime;
   changed(fs, path);
 }
 

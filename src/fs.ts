@@ -7,6 +7,16 @@
  * attribute cache. Open files and their data live in SmbFiles (fs-files.ts);
  * namespace changes (unlink, rename, mkdir, ...) in fs-namespace.ts.
  *
+ * Inode numbers are the server's file ids (mounted with use_ino) and link
+ * counts its NumberOfLinks. Directory entries and CREATE replies carry no
+ * link count (nlink 0 = unknown) and CREATE replies no file id: a count or
+ * id already known for the path is kept (as the Linux client keeps the link
+ * count of an inode it knows), otherwise such a stat is not cached, so the
+ * next getattr asks the server.
+ *
+ * Silly-renamed files (hidden-names.ts) are left out of listings and
+ * lookups; an open one is still stat'ed through its handle (fgetattr).
+ *
  * Symlinks are mfsymlinks (mfsymlink.ts): a regular file of exactly 1067
  * bytes is read once per version to see whether it is one; the answer is
  * remembered per path and server version.
@@ -14,28 +24,19 @@
 import { Bvecq } from '../netfs/bvecq.js';
 import type { SmbDirEntry, SmbFsStat, SmbStat, SmbTree } from '../transport/types.js';
 import { AttrCache } from './attr-cache.js';
+import type { BindingStat } from './fuse-binding.js';
 import type { CacheMode } from './config.js';
 import { ENOENT, ENOTDIR, EROFS, EACCES, toFuseErrno } from './errno.js';
-import { SmbFiles, versionOf, type DirEntryStat } from './fs-files.js';
+import { rememberStat, SmbFiles, versionOf, type DirEntryStat } from './fs-files.js';
 import type { InodeFactory } from './fs-inode.js';
 import { fuseJoin, fuseParent, fusePathToSmb, nameFromSmb } from './path-map.js';
+import { isHiddenName } from './hidden-names.js';
 import { couldBeMfSymlink, decodeMfSymlink, MFSYMLINK_SIZE } from './mfsymlink.js';
 
 export type { InodeFactory } from './fs-inode.js';
 
-/** The stat shape fuse-native accepts (times as Dates). */
-export interface FuseStat {
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  nlink: number;
-  blksize: number;
-  blocks: number;
-  atime: Date;
-  mtime: Date;
-  ctime: Date;
-}
+/** The stat handed to the binding (fuse-binding.ts; times as Dates, exact when FileTimes). */
+export type FuseStat = BindingStat;
 
 /** The statfs shape fuse-native accepts (all fields become uint32). */
 export interface FuseStatfs {
@@ -88,6 +89,8 @@ export class SmbFs {
   /** mfsymlink answers by path: the server version read and the target (null: not a link). */
   readonly links = new Map<string, { version: string; target: string | null }>();
   readonly now: () => number;
+  /** Hidden names being given to open files right now (not leftovers). */
+  readonly hiding = new Set<string>();
 
   constructor(
     tree: SmbTree,
@@ -126,10 +129,16 @@ export class SmbFs {
 
   /** Server attributes of `path`, from the cache or one round trip, with open-file overlay. */
   async statSmb(path: string): Promise<SmbStat> {
+    if (isHiddenName(path)) throw -ENOENT;
+    return this.statAny(path);
+  }
+
+  /** statSmb, hidden names included (listings leave them out, so those are not consulted). */
+  private async statAny(path: string): Promise<SmbStat> {
     const c = this.attrs.get(path);
     if (c?.kind === 'hit') return this.files.overlay(path, c.stat);
     if (c?.kind === 'negative') throw -ENOENT;
-    if (path !== '/' && this.attrs.knownAbsent(fuseParent(path), path.slice(path.lastIndexOf('/') + 1))) {
+    if (path !== '/' && !isHiddenName(path) && this.attrs.knownAbsent(fuseParent(path), path.slice(path.lastIndexOf('/') + 1))) {
       // The cached listing of the parent already says there is no such name.
       this.attrs.setNegative(path);
       throw -ENOENT;
@@ -149,6 +158,17 @@ export class SmbFs {
     const st = await this.statSmb(path);
     const target = await this.linkTarget(path, st);
     return this.toFuseStat(st, target);
+  }
+
+  /**
+   * fgetattr: the open file `fh` wherever it is now, also after an unlink
+   * (libfuse then passes no path): such a file has no links left.
+   */
+  async fgetattr(fh: number, path: string): Promise<FuseStat> {
+    const h = this.handles.getFile(fh);
+    if (!h) return this.getattr(path);
+    const st = this.toFuseStat(await this.statAny(h.inode.path));
+    return h.inode.deleteOnClose ? { ...st, nlink: 0 } : st;
   }
 
   /**
@@ -192,6 +212,7 @@ export class SmbFs {
       gid: this.opts.gid,
       size,
       nlink: st.nlink > 0 ? st.nlink : st.isDirectory ? 2 : 1,
+      ino: st.fileIndex,
       blksize: BLKSIZE,
       blocks: Math.ceil(st.allocationSize / 512),
       atime: st.lastAccessTime,
@@ -220,12 +241,33 @@ export class SmbFs {
     } finally {
       await this.tree.close(open.fileId).catch(() => {});
     }
-    this.attrs.set(path, open.stat);
-    const entries: DirEntryStat[] = raw
-      .filter((e) => e.name !== '.' && e.name !== '..')
-      .map((e) => ({ name: nameFromSmb(e.name), stat: e }));
+    rememberStat(this.attrs, path, open.stat);
+    const entries: DirEntryStat[] = [];
+    for (const e of raw) {
+      if (e.name === '.' || e.name === '..') continue;
+      const name = nameFromSmb(e.name);
+      if (isHiddenName(name)) await this.removeLeftover(fuseJoin(path, name));
+      else entries.push({ name, stat: this.withKnownLinks(fuseJoin(path, name), e) });
+    }
     this.attrs.setDir(path, entries, fuseJoin);
     return entries;
+  }
+
+  /** A directory entry's stat with the link count already known for that file (entries have none). */
+  private withKnownLinks(path: string, st: SmbStat): SmbStat {
+    const c = this.attrs.get(path);
+    if (st.nlink !== 0 || c?.kind !== 'hit' || c.stat.fileIndex !== st.fileIndex) return st;
+    return { ...st, nlink: c.stat.nlink };
+  }
+
+  /**
+   * A hidden name not open here was left by a daemon that died before the
+   * last close: delete it. If another client still has it open, the server
+   * deletes it at that client's last close; if it cannot, it stays hidden.
+   */
+  private async removeLeftover(path: string): Promise<void> {
+    if (this.readOnly || this.files.openSlot(path) || this.hiding.has(path)) return;
+    await this.tree.unlinkPath(this.smbPath(path)).catch(() => {});
   }
 
   /** readdir: names with '.' and '..' first, and a stat for each. */

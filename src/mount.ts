@@ -14,6 +14,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import Fuse from 'fuse-native';
+import { bindingHooks, bindingPatched } from './fuse-binding.js';
 
 /** Escape a value for libfuse's option parser (',' and '\' are special). */
 function escapeOpt(v: string): string {
@@ -42,6 +43,12 @@ export function fuseOptionString(base: string, extra: readonly string[]): string
  * after another client's change, breaking close-to-open. Data survives in
  * our own page cache, whose version check uses the CREATE reply's times.
  *
+ * Unlinks and link counts: `use_ino` reports our st_ino (the server's file
+ * id, so hard links share one number); `hard_remove` stops libfuse's own
+ * `.fuse_hidden…` renaming of unlinked open files (we hide them ourselves,
+ * see fs-namespace.ts). It needs the patched binding (fuse-binding.ts):
+ * without it libfuse could not reach an unlinked open file at all.
+ *
  * Access: without `allow_other` the kernel lets only the mounting user in
  * (everyone else gets EACCES, whatever the modes say). With it, others are
  * let in and `default_permissions` has the kernel check every access against
@@ -49,7 +56,7 @@ export function fuseOptionString(base: string, extra: readonly string[]): string
  * file system. As root, allow_other needs no `user_allow_other` in
  * /etc/fuse.conf (that only limits fusermount for other users).
  */
-export function extraFuseOptions(o: { unc: string; allowOther: boolean; actimeoMs: number; readOnly?: boolean; cache?: string }): string[] {
+export function extraFuseOptions(o: { unc: string; allowOther: boolean; actimeoMs: number; readOnly?: boolean; cache?: string; hardRemove?: boolean }): string[] {
   const secs = String(o.actimeoMs / 1000);
   const out = [
     ...(o.readOnly ? ['ro'] : []),
@@ -61,12 +68,17 @@ export function extraFuseOptions(o: { unc: string; allowOther: boolean; actimeoM
     `entry_timeout=${secs}`,
     `attr_timeout=${secs}`,
     `negative_timeout=${secs}`,
+    'use_ino',
+    ...(o.hardRemove ? ['hard_remove'] : []),
   ];
   if (o.allowOther) out.push('default_permissions');
   return out;
 }
 
-/** fuse-native with extra libfuse options appended to its option string. */
+/**
+ * fuse-native with extra libfuse options appended to its option string, and
+ * the stat/utimens handlers of the binary's layout (fuse-binding.ts).
+ */
 export class SmbFuse extends Fuse {
   constructor(
     mnt: string,
@@ -75,6 +87,7 @@ export class SmbFuse extends Fuse {
     private readonly extraOptions: readonly string[],
   ) {
     super(mnt, ops, opts);
+    Object.assign(this, bindingHooks(ops as Parameters<typeof bindingHooks>[0]));
   }
 
   override _fuseOptions(): string {
@@ -160,7 +173,7 @@ export function mountFuse(ops: object, o: MountOptions, onGone: () => void): Pro
       debug: o.debug,
       timeout: o.opTimeoutMs,
     },
-    extraFuseOptions(o),
+    extraFuseOptions({ ...o, hardRemove: bindingPatched() }),
   );
   return new Promise((resolve, reject) => {
     fuse.mount((err) => {

@@ -157,9 +157,9 @@ function statOf(f: StatFields, fileIndex: bigint, nlink: number, directory = fal
   };
 }
 
-/** SmbStat from a CREATE response (no file index there). */
+/** SmbStat from a CREATE response (no file index or link count there: 0n, 0). */
 export function statFromCreate(c: CreateResponse): SmbStat {
-  return statOf(c, 0n, 1);
+  return statOf(c, 0n, 0);
 }
 
 /** SmbStat from FileAllInformation. */
@@ -167,7 +167,7 @@ export function statFromAll(info: FileAllInformation): SmbStat {
   return statOf(info, info.indexNumber, Math.max(1, info.numberOfLinks), info.directory);
 }
 
-/** SmbStat from a directory entry (entries carry no link count). */
+/** SmbStat from a directory entry (entries carry no link count: 0). */
 export function statFromEntry(e: StatFields & { fileIndex: bigint }): SmbStat {
-  return statOf(e, e.fileIndex, 1);
+  return statOf(e, e.fileIndex, 0);
 }

@@ -220,8 +220,14 @@ t.test('chmod maps write bits to READONLY; chown accepted; utimens; link', async
   t.same(await call('chown', '/hello.txt', 4242, 4242), [0], 'chown accepted (ignored)');
   t.same(await call('chown', '/nope', 0, 0), [-2]);
   const when = Date.UTC(2020, 0, 2);
-  t.same(await call('utimens', '/hello.txt', when, when), [0]);
+  t.same(await call('utimens', '/hello.txt', new Date(when), new Date(when)), [0]);
   t.equal((await stat('/hello.txt'))[1]!.mtime.getTime(), when);
+  t.same(await call('utimens', '/hello.txt', null, new Date(when + 7000)), [0], 'atime omitted');
+  t.equal(tree.find('hello.txt').stat.lastAccessTime.getTime(), when, 'atime left as it was');
+  t.equal(tree.find('hello.txt').stat.lastWriteTime.getTime(), when + 7000, 'mtime set');
+  t.same(await call('utimens', '/hello.txt', new Date(when + 9000), null), [0], 'mtime omitted');
+  t.equal(tree.find('hello.txt').stat.lastWriteTime.getTime(), when + 7000, 'mtime left as it was');
+  t.equal(tree.find('hello.txt').stat.lastAccessTime.getTime(), when + 9000, 'atime set');
   t.same(await call('link', '/hello.txt', '/docs/hard'), [0]);
   t.equal((await stat('/docs/hard'))[1]!.nlink, 2);
   t.same(await call('chmod', '/hello.txt', 0o444), [0]);

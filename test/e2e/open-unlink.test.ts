@@ -1,0 +1,120 @@
+/**
+ * Unlinking and renaming over open files through the CLI mount. POSIX: the
+ * name is gone at once, descriptors keep working. The mount runs with
+ * hard_remove (no libfuse `.fuse_hidden…` names) and hides such files itself
+ * under `.smbfuse-deleted-<16 hex>`: never listed, never found, deleted on
+ * the server at the last close, and cleaned up when a dead daemon left one.
+ * (Not checked: fstat(2) of an unlinked open file. The kernel sends GETATTR
+ * without a file handle for it, and libfuse2 then needs a path the file no
+ * longer has: ENOENT, as libfuse documents for hard_remove.)
+ */
+import t from 'tap';
+import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { mountShare, unmount } from '../helpers/mount.js';
+import { freshShareDir, q, sh } from '../helpers/rw.js';
+import { startSamba } from '../helpers/samba.js';
+
+const samba = await startSamba();
+t.teardown(() => samba.stop());
+
+const dirName = 'e2e-open-unlink';
+const serverDir = await freshShareDir(t, samba.sharePath, dirName);
+const mnt = await mountShare(samba, 'test', ['cache=strict']);
+t.teardown(() => unmount(mnt));
+const top = path.join(mnt, dirName);
+
+/** A fresh directory (mount path, server path) for one test. */
+async function scratch(name: string): Promise<{ dir: string; server: string }> {
+  await sh(`mkdir ${q(path.join(top, name))}`);
+  return { dir: path.join(top, name), server: path.join(serverDir, name) };
+}
+
+/**
+ * Names in a server directory once they settle: FUSE sends RELEASE after
+ * close(2) returns, so the last-close delete lands a moment later (bounded).
+ */
+async function serverNames(dir: string, want: string[]): Promise<string[]> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const names = (await readdir(dir)).sort();
+    if (JSON.stringify(names) === JSON.stringify(want) || Date.now() > deadline) return names;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Every name `ls -a` shows, without . and .. */
+async function lsA(dir: string): Promise<string[]> {
+  const r = await sh(`ls -a ${q(dir)}`);
+  return r.stdout.split('\n').filter((n) => n !== '' && n !== '.' && n !== '..').sort();
+}
+
+t.test('mv b a while a is open: the reader keeps the old file, no extra name', async (t) => {
+  const { dir, server } = await scratch('mv-over');
+  await writeFile(path.join(dir, 'a'), 'old contents of a\n');
+  await writeFile(path.join(dir, 'b'), 'new contents from b\n');
+  const reader = await open(path.join(dir, 'a'), 'r');
+  const r = await sh(`mv ${q(path.join(dir, 'b'))} ${q(path.join(dir, 'a'))}`);
+  t.equal(r.code, 0, r.stderr);
+  t.same(await lsA(dir), ['a'], 'ls -a shows only a');
+  t.equal(await readFile(path.join(dir, 'a'), 'utf8'), 'new contents from b\n', 'a is b now');
+  const buf = Buffer.alloc(64);
+  const { bytesRead } = await reader.read(buf, 0, 64, 0);
+  t.equal(buf.toString('utf8', 0, bytesRead), 'old contents of a\n', 'the open descriptor still reads the old a');
+  await reader.close();
+  t.same(await lsA(dir), ['a'], 'still only a after the close');
+  t.same(await serverNames(server, ['a']), ['a'], 'the old a is gone on the server after the last close');
+});
+
+t.test("editor save-by-rename over a file another process holds open", async (t) => {
+  const { dir, server } = await scratch('editor');
+  const file = path.join(dir, 'notes.txt');
+  await writeFile(file, 'draft 1\n');
+  const viewer = await open(file, 'r');
+  // What vim (backupcopy=no) and most editors do: write a new file, fsync, rename it over.
+  const r = await sh(`cd ${q(dir)} && printf 'draft 2\\n' > .notes.txt.swp && sync .notes.txt.swp && mv .notes.txt.swp notes.txt`);
+  t.equal(r.code, 0, r.stderr);
+  t.same(await lsA(dir), ['notes.txt'], 'ls -a shows only the saved file');
+  t.equal(await readFile(file, 'utf8'), 'draft 2\n', 'the saved contents');
+  const buf = Buffer.alloc(64);
+  const { bytesRead } = await viewer.read(buf, 0, 64, 0);
+  t.equal(buf.toString('utf8', 0, bytesRead), 'draft 1\n', 'the viewer still sees what it opened');
+  t.equal(await sh(`stat ${q(path.join(dir, '.smbfuse-deleted-0000000000000000'))}`).then((x) => x.code), 1, 'hidden names are not found');
+  await viewer.close();
+  t.same(await serverNames(server, ['notes.txt']), ['notes.txt'], 'nothing left on the server');
+});
+
+t.test('rm of an open file: name gone, descriptor reads and writes, file gone after close', async (t) => {
+  const { dir, server } = await scratch('rm-open');
+  const file = path.join(dir, 'victim');
+  await writeFile(file, 'before rm;');
+  const fh = await open(file, 'r+');
+  const r = await sh(`rm ${q(file)}`);
+  t.equal(r.code, 0, r.stderr);
+  t.same(await lsA(dir), [], 'ls -a shows nothing');
+  t.equal(await sh(`stat ${q(file)}`).then((x) => x.code), 1, 'the name is not found');
+  await fh.write(Buffer.from(' after rm'), 0, 9, 10);
+  await fh.sync();
+  const buf = Buffer.alloc(64);
+  const { bytesRead } = await fh.read(buf, 0, 64, 0);
+  t.equal(buf.toString('utf8', 0, bytesRead), 'before rm; after rm', 'read back through the descriptor');
+  t.equal((await readdir(server)).length, 1, 'while open the server keeps it under a hidden name');
+  t.match((await readdir(server))[0], /^\.smbfuse-deleted-[0-9a-f]{16}$/);
+  await fh.close();
+  t.same(await serverNames(server, []), [], 'gone on the server after the last close');
+  t.same(await lsA(dir), [], 'and from the mount');
+});
+
+t.test('a hidden file left by a dead daemon is not listed, and is deleted by the next listing', async (t) => {
+  // Made on the server, so the mount has no cached listing of it.
+  const dir = path.join(top, 'leftover');
+  const server = path.join(serverDir, 'leftover');
+  await mkdir(server);
+  const left = '.smbfuse-deleted-0123456789abcdef';
+  await writeFile(path.join(server, left), 'left behind');
+  await writeFile(path.join(server, '.smbfuse-deleted-notours'), 'a user file that only looks alike');
+  t.same(await lsA(dir), ['.smbfuse-deleted-notours'], 'ls -a shows the look-alike, not the leftover');
+  t.same((await readdir(server)).sort(), ['.smbfuse-deleted-notours'], 'the leftover was deleted on the server');
+  t.equal(await sh(`touch ${q(path.join(dir, '.smbfuse-deleted-fedcba9876543210'))}`).then((x) => x.code), 1, 'such a name cannot be created');
+  await t.rejects(stat(path.join(dir, left)), { code: 'ENOENT' });
+});
