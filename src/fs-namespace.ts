@@ -57,6 +57,20 @@ function changed(fs: SmbFs, path: string, exact = true, how?: 'added' | 'removed
   else for (const k of [...fs.links.keys()]) if (k === path || k.startsWith(path + '/')) fs.links.delete(k);
 }
 
+/**
+ * A link was added to (`added`) or removed from the file at `path`: forget
+ * its remembered link count and every cached name of it (their counts are
+ * stale). From the cache only (no round trip); a file that had 1 link loses
+ * its only name, so there is nothing else to fix then.
+ */
+function linksChanged(fs: SmbFs, path: string, added: boolean): void {
+  const c = fs.attrs.get(path);
+  if (c?.kind !== 'hit' || c.stat.fileIndex === 0n) return;
+  const id = c.stat.fileIndex;
+  fs.linkCounts.delete(id);
+  if (added || c.stat.nlink !== 1) fs.attrs.invalidateWhere((st) => st.fileIndex === id);
+}
+
 /** stat of `path`, or null if it does not exist. */
 async function statOrNull(fs: SmbFs, path: string): Promise<SmbStat | null> {
   try {
@@ -105,6 +119,7 @@ async function unlinkOnServer(fs: SmbFs, path: string): Promise<void> {
 
 export async function unlink(fs: SmbFs, path: string): Promise<void> {
   fs.checkWritable();
+  linksChanged(fs, path, false);
   const slot = fs.files.openSlot(path);
   if (slot) return sillyRename(fs, slot);
   await unlinkOnServer(fs, path);
@@ -173,6 +188,7 @@ export async function link(fs: SmbFs, existing: string, newPath: string): Promis
   fs.checkWritable();
   checkName(newPath);
   await fs.tree.linkPath(fs.smbPath(existing), fs.smbPath(newPath));
+  linksChanged(fs, existing, true);
   changed(fs, existing);
   changed(fs, newPath);
 }

@@ -9,10 +9,10 @@
  *
  * Inode numbers are the server's file ids (mounted with use_ino) and link
  * counts its NumberOfLinks. Directory entries and CREATE replies carry no
- * link count (nlink 0 = unknown) and CREATE replies no file id: a count or
- * id already known for the path is kept (as the Linux client keeps the link
- * count of an inode it knows), otherwise such a stat is not cached, so the
- * next getattr asks the server.
+ * link count (nlink 0 = unknown, shown as 1) and CREATE replies no file id:
+ * entries take the count last reported for their file id (linkCounts), a
+ * CREATE reply the id and count cached for its path, or it is not cached
+ * (the next getattr asks the server).
  *
  * Silly-renamed files (hidden-names.ts) are left out of listings and
  * lookups; an open one is still stat'ed through its handle (fgetattr).
@@ -21,6 +21,7 @@
  * bytes is read once per version to see whether it is one; the answer is
  * remembered per path and server version.
  */
+import { LRUCache } from 'lru-cache';
 import { Bvecq } from '../netfs/bvecq.js';
 import type { SmbDirEntry, SmbFsStat, SmbStat, SmbTree } from '../transport/types.js';
 import { AttrCache } from './attr-cache.js';
@@ -89,6 +90,12 @@ export class SmbFs {
   /** mfsymlink answers by path: the server version read and the target (null: not a link). */
   readonly links = new Map<string, { version: string; target: string | null }>();
   readonly now: () => number;
+  /**
+   * Link counts the server reported (FileAllInformation), by file id: kept
+   * beyond the attribute cache's lifetime, as the Linux client keeps an
+   * inode's count, for directory entries that carry none.
+   */
+  readonly linkCounts = new LRUCache<bigint, number>({ max: 10_000 });
   /** Hidden names being given to open files right now (not leftovers). */
   readonly hiding = new Set<string>();
 
@@ -145,6 +152,7 @@ export class SmbFs {
     }
     try {
       const st = await this.tree.stat(this.smbPath(path));
+      if (st.fileIndex !== 0n && st.nlink > 0) this.linkCounts.set(st.fileIndex, st.nlink);
       this.attrs.set(path, st);
       return this.files.overlay(path, st);
     } catch (err) {
@@ -247,17 +255,16 @@ export class SmbFs {
       if (e.name === '.' || e.name === '..') continue;
       const name = nameFromSmb(e.name);
       if (isHiddenName(name)) await this.removeLeftover(fuseJoin(path, name));
-      else entries.push({ name, stat: this.withKnownLinks(fuseJoin(path, name), e) });
+      else entries.push({ name, stat: this.withKnownLinks(e) });
     }
     this.attrs.setDir(path, entries, fuseJoin);
     return entries;
   }
 
   /** A directory entry's stat with the link count already known for that file (entries have none). */
-  private withKnownLinks(path: string, st: SmbStat): SmbStat {
-    const c = this.attrs.get(path);
-    if (st.nlink !== 0 || c?.kind !== 'hit' || c.stat.fileIndex !== st.fileIndex) return st;
-    return { ...st, nlink: c.stat.nlink };
+  private withKnownLinks(st: SmbStat): SmbStat {
+    const known = st.nlink === 0 ? this.linkCounts.get(st.fileIndex) : undefined;
+    return known === undefined ? st : { ...st, nlink: known };
   }
 
   /**
