@@ -8,8 +8,9 @@
 //    and UTIME_OMIT kept in the nanoseconds;
 //  - fuse_operations sets flag_utime_omit_ok, so libfuse2 calls utimens for
 //    `touch -m`, `touch -a` and `tar x` (atime UTIME_OMIT) instead of
-//    dropping them, and flag_nullpath_ok, so with `hard_remove` an unlinked
-//    open file keeps working (libfuse passes a NULL path, JavaScript gets '');
+//    dropping them; and flag_nullpath_ok with NULL paths handed over as ''
+//    (2.2.6 would build a string from NULL), so a path-less open file — only
+//    possible with `hard_remove`, which smbfuse does not use — still works;
 //  - struct stat is filled with a 64-bit st_ino and times in seconds +
 //    nanoseconds (2.2.6: 32-bit ino, milliseconds), and only when the call
 //    succeeded (a failure brings fuse-native's 2.2.6-sized default);
@@ -29,7 +30,7 @@ const MARK = `/* smbfuse-patch ${PATCH_VERSION} */\n`;
 
 const require = createRequire(import.meta.url);
 const log = (m) => process.stderr.write(`smbfuse postinstall: ${m}\n`);
-const without = 'keeping the unpatched fuse-native (no sub-second times, no touch -m/-a alone, libfuse hides unlinked open files)';
+const without = 'keeping the unpatched fuse-native (times to the millisecond, touch -m/-a alone and tar x mtimes do nothing, 32-bit inode numbers)';
 
 let dir;
 try {

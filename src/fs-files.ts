@@ -82,23 +82,26 @@ export function versionOf(st: SmbStat): string {
 }
 
 /**
- * Cache `st` for `path` unless it lacks the file id (a CREATE reply): then
- * the id and link count come from what is cached, or nothing is cached (the
- * next getattr asks the server). nlink 0 (unknown) keeps a known count.
+ * Cache the stat of a CREATE reply for `path`. It carries no link count, and
+ * a file id only where the server answers QFid: both come from what is
+ * cached for the same file; a file we just `created` has 1 link. A file
+ * whose id or count is still unknown is not cached, so the next getattr
+ * asks the server (directories show 2 links whatever the count).
  */
-export function rememberStat(attrs: AttrCache<SmbStat>, path: string, st: SmbStat): void {
+export function rememberStat(attrs: AttrCache<SmbStat>, path: string, st: SmbStat, created = false): void {
   const c = attrs.get(path);
-  const known = c?.kind === 'hit' ? c.stat : null;
-  if (st.fileIndex === 0n) {
-    if (known === null || known.fileIndex === 0n) {
-      attrs.invalidate(path, true);
-      return;
-    }
-    attrs.set(path, { ...st, fileIndex: known.fileIndex, nlink: st.nlink || known.nlink });
-  } else {
-    const sameFile = known !== null && known.fileIndex === st.fileIndex;
-    attrs.set(path, st.nlink === 0 && sameFile ? { ...st, nlink: known.nlink } : st);
+  const known = c?.kind === 'hit' && c.stat.fileIndex !== 0n ? c.stat : null;
+  let { fileIndex, nlink } = st;
+  if (known && (fileIndex === 0n || fileIndex === known.fileIndex)) {
+    fileIndex = known.fileIndex;
+    nlink ||= known.nlink;
   }
+  if (nlink === 0 && created) nlink = 1;
+  if (fileIndex === 0n || (nlink === 0 && !st.isDirectory)) {
+    attrs.invalidate(path, true);
+    return;
+  }
+  attrs.set(path, { ...st, fileIndex, nlink });
 }
 
 export class SmbFiles {
@@ -197,7 +200,7 @@ export class SmbFiles {
       await this.tree.close(o.fileId).catch(() => {});
       throw -EISDIR;
     }
-    rememberStat(this.attrs, path, o.stat);
+    rememberStat(this.attrs, path, o.stat, o.createAction === 2);
     const h: OpenFile = {
       kind: 'file', path, fileId: o.fileId, inode: undefined as unknown as InodeSlot, inodeKey: '',
       writable, append: (flags & O_APPEND) !== 0, leaseKey: o.leaseKey, leaseState: o.leaseState,

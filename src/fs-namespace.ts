@@ -13,11 +13,14 @@
  *    and `rsync -a` succeed.
  *  - chown: accepted and ignored for any ids (owners come from uid/gid);
  *    mount.cifs does the same without unix extensions.
- *  - unlink of a file open here, or a rename over it: renamed to a hidden
- *    name (hidden-names.ts) in the same directory (the name disappears at
- *    once, open descriptors keep working) and deleted on its last close
- *    ("silly rename", as NFS); libfuse's own hiding is off (hard_remove).
- *  - names of that hidden form cannot be created (EINVAL).
+ *  - unlink of a file open here, or a rename over it: libfuse first renames
+ *    it to `.fuse_hidden…` through rename() (done on the server too, the
+ *    file marked for deletion at its last close); should it not have, we
+ *    rename it to our own hidden name. The name disappears at once, open
+ *    descriptors keep working, listings never show hidden names
+ *    (hidden-names.ts).
+ *  - names of that hidden form cannot be created by users (EINVAL); only an
+ *    open file can be renamed to libfuse's form.
  *  - a READONLY file is deleted by clearing the attribute first (POSIX lets
  *    the directory's owner remove it; SMB refuses with ACCESS_DENIED).
  */
@@ -26,7 +29,7 @@ import { EACCES, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOTDIR, toFuseErrno } fr
 import { FILE_ATTRIBUTE_READONLY, type SmbFs } from './fs.js';
 import type { InodeSlot } from './fs-files.js';
 import { encodeMfSymlink } from './mfsymlink.js';
-import { isHiddenName, hiddenName } from './hidden-names.js';
+import { hiddenName, isHiddenName, isLibfuseHiddenName } from './hidden-names.js';
 import { fuseJoin, fuseParent, nameToSmb } from './path-map.js';
 import { getXattr, listXattr, removeXattr, setXattr } from './xattr.js';
 
@@ -135,7 +138,8 @@ export async function unlink(fs: SmbFs, path: string): Promise<void> {
  */
 export async function rename(fs: SmbFs, from: string, to: string): Promise<void> {
   fs.checkWritable();
-  checkName(to);
+  const hiding = isLibfuseHiddenName(to) && fs.files.openSlot(from) !== undefined;
+  if (!hiding) checkName(to);
   if (from === to) return;
   const src = await fs.statSmb(from);
   const dst = await statOrNull(fs, to);
@@ -162,6 +166,9 @@ export async function rename(fs: SmbFs, from: string, to: string): Promise<void>
   fs.files.dropIdle(to);
   fs.files.dropIdle(from);
   fs.files.movePath(from, to);
+  // libfuse hides an open file it unlinks or replaces: gone at the last close.
+  const hidden = hiding ? fs.files.openSlot(to) : undefined;
+  if (hidden) hidden.deleteOnClose = true;
   changed(fs, from, false);
   changed(fs, to, false);
   fs.attrs.setNegative(from);

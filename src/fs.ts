@@ -14,8 +14,8 @@
  * CREATE reply the id and count cached for its path, or it is not cached
  * (the next getattr asks the server).
  *
- * Silly-renamed files (hidden-names.ts) are left out of listings and
- * lookups; an open one is still stat'ed through its handle (fgetattr).
+ * Unlinked open files (hidden-names.ts) are left out of listings and found
+ * only while open here; they report no links.
  *
  * Symlinks are mfsymlinks (mfsymlink.ts): a regular file of exactly 1067
  * bytes is read once per version to see whether it is one; the answer is
@@ -27,7 +27,7 @@ import type { SmbDirEntry, SmbFsStat, SmbStat, SmbTree } from '../transport/type
 import { AttrCache } from './attr-cache.js';
 import type { BindingStat } from './fuse-binding.js';
 import type { CacheMode } from './config.js';
-import { ENOENT, ENOTDIR, EROFS, EACCES, toFuseErrno } from './errno.js';
+import { EACCES, EINVAL, ENOENT, ENOTDIR, EROFS, toFuseErrno } from './errno.js';
 import { rememberStat, SmbFiles, versionOf, type DirEntryStat } from './fs-files.js';
 import type { InodeFactory } from './fs-inode.js';
 import { fuseJoin, fuseParent, fusePathToSmb, nameFromSmb } from './path-map.js';
@@ -136,7 +136,8 @@ export class SmbFs {
 
   /** Server attributes of `path`, from the cache or one round trip, with open-file overlay. */
   async statSmb(path: string): Promise<SmbStat> {
-    if (isHiddenName(path)) throw -ENOENT;
+    // Hidden names are found only while open here (libfuse stats them for fstat).
+    if (isHiddenName(path) && !this.files.openSlot(path)) throw -ENOENT;
     return this.statAny(path);
   }
 
@@ -164,13 +165,15 @@ export class SmbFs {
   /** getattr: server attributes turned into a POSIX stat (mfsymlinks as links). */
   async getattr(path: string): Promise<FuseStat> {
     const st = await this.statSmb(path);
+    if (this.files.openSlot(path)?.deleteOnClose) return { ...this.toFuseStat(st), nlink: 0 };
     const target = await this.linkTarget(path, st);
     return this.toFuseStat(st, target);
   }
 
   /**
    * fgetattr: the open file `fh` wherever it is now, also after an unlink
-   * (libfuse then passes no path): such a file has no links left.
+   * (with a path-less unlinked file libfuse passes ''): such a file has no
+   * links left.
    */
   async fgetattr(fh: number, path: string): Promise<FuseStat> {
     const h = this.handles.getFile(fh);
@@ -311,6 +314,7 @@ export class SmbFs {
   }
 
   create(path: string, flags: number): Promise<number> {
+    if (isHiddenName(path)) return Promise.reject(-EINVAL);
     return this.files.createFile(path, flags);
   }
 

@@ -15,11 +15,11 @@
  * Handlers see times as Dates (a FileTime when exact to 100 ns), `null` for
  * "leave unchanged".
  *
- * An unlinked open file has no path: libfuse passes NULL (the binary hands
- * us ''). The handlers working on descriptors (read, write, flush, fsync,
- * release, ftruncate, fgetattr) do not need it; the path-only ones libfuse
- * may then call (fchmod, fchown, futimens of such a file, readdir of a
- * removed directory) answer ENOENT rather than act on the share root.
+ * A node without a path (only with `hard_remove`, which we do not use, or
+ * a removed directory still open) reaches us as '' from the patched binary:
+ * the descriptor handlers do not need it, and the path-only ones libfuse may
+ * then call (fchmod, fchown, futimens, readdir) answer ENOENT rather than
+ * act on the share root.
  */
 import { createRequire } from 'node:module';
 import * as path from 'node:path';

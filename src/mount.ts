@@ -14,7 +14,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import Fuse from 'fuse-native';
-import { bindingHooks, bindingPatched } from './fuse-binding.js';
+import { bindingHooks } from './fuse-binding.js';
 
 /** Escape a value for libfuse's option parser (',' and '\' are special). */
 function escapeOpt(v: string): string {
@@ -43,11 +43,11 @@ export function fuseOptionString(base: string, extra: readonly string[]): string
  * after another client's change, breaking close-to-open. Data survives in
  * our own page cache, whose version check uses the CREATE reply's times.
  *
- * Unlinks and link counts: `use_ino` reports our st_ino (the server's file
- * id, so hard links share one number); `hard_remove` stops libfuse's own
- * `.fuse_hidden…` renaming of unlinked open files (we hide them ourselves,
- * see fs-namespace.ts). It needs the patched binding (fuse-binding.ts):
- * without it libfuse could not reach an unlinked open file at all.
+ * Link counts: `use_ino` reports our st_ino (the server's file id, so hard
+ * links share one number). No `hard_remove`: with it libfuse2 cannot serve
+ * fstat(2) of an unlinked open file (the kernel asks by inode without a file
+ * handle, libfuse needs a path), so libfuse keeps renaming such files to
+ * `.fuse_hidden…`, and we keep those names out of listings (hidden-names.ts).
  *
  * Access: without `allow_other` the kernel lets only the mounting user in
  * (everyone else gets EACCES, whatever the modes say). With it, others are
@@ -56,7 +56,7 @@ export function fuseOptionString(base: string, extra: readonly string[]): string
  * file system. As root, allow_other needs no `user_allow_other` in
  * /etc/fuse.conf (that only limits fusermount for other users).
  */
-export function extraFuseOptions(o: { unc: string; allowOther: boolean; actimeoMs: number; readOnly?: boolean; cache?: string; hardRemove?: boolean }): string[] {
+export function extraFuseOptions(o: { unc: string; allowOther: boolean; actimeoMs: number; readOnly?: boolean; cache?: string }): string[] {
   const secs = String(o.actimeoMs / 1000);
   const out = [
     ...(o.readOnly ? ['ro'] : []),
@@ -69,7 +69,6 @@ export function extraFuseOptions(o: { unc: string; allowOther: boolean; actimeoM
     `attr_timeout=${secs}`,
     `negative_timeout=${secs}`,
     'use_ino',
-    ...(o.hardRemove ? ['hard_remove'] : []),
   ];
   if (o.allowOther) out.push('default_permissions');
   return out;
@@ -173,7 +172,7 @@ export function mountFuse(ops: object, o: MountOptions, onGone: () => void): Pro
       debug: o.debug,
       timeout: o.opTimeoutMs,
     },
-    extraFuseOptions({ ...o, hardRemove: bindingPatched() }),
+    extraFuseOptions(o),
   );
   return new Promise((resolve, reject) => {
     fuse.mount((err) => {

@@ -11,6 +11,7 @@ import { SmbMessage, type SmbResponse } from './message.js';
 import { NtStatus, statusName } from './ntstatus.js';
 import { encodeCloseRequest } from './pdu/close.js';
 import {
+  CreateContextName,
   CreateDisposition,
   encodeCreateRequest,
   ImpersonationLevel,
@@ -157,9 +158,25 @@ function statOf(f: StatFields, fileIndex: bigint, nlink: number, directory = fal
   };
 }
 
-/** SmbStat from a CREATE response (no file index or link count there: 0n, 0). */
-export function statFromCreate(c: CreateResponse): SmbStat {
-  return statOf(c, 0n, 0);
+/**
+ * SmbStat from a CREATE response: no link count (0); the file id only from
+ * a QFid context, and only when the request asked for one (`askedDiskId`).
+ */
+export function statFromCreate(c: CreateResponse, askedDiskId = false): SmbStat {
+  return statOf(c, askedDiskId ? diskFileId(c) : 0n, 0);
+}
+
+/** The QFid request context (MS-SMB2 2.2.13.2.9): no data. */
+export const QFID_CONTEXT: CreateContext = { name: CreateContextName.QUERY_ON_DISK_ID, data: Buffer.alloc(0) };
+
+/**
+ * DiskFileId of a QFid response context (MS-SMB2 2.2.14.2.9, 32 bytes); its
+ * first 8 bytes are the file index, as the Linux client takes them. 0n if
+ * absent or malformed.
+ */
+function diskFileId(c: CreateResponse): bigint {
+  const q = c.contexts.find((x) => x.name === CreateContextName.QUERY_ON_DISK_ID);
+  return q && q.data.length >= 32 ? q.data.readBigUInt64LE(0) : 0n;
 }
 
 /** SmbStat from FileAllInformation. */

@@ -1,12 +1,9 @@
 /**
  * Unlinking and renaming over open files through the CLI mount. POSIX: the
- * name is gone at once, descriptors keep working. The mount runs with
- * hard_remove (no libfuse `.fuse_hidden…` names) and hides such files itself
- * under `.smbfuse-deleted-<16 hex>`: never listed, never found, deleted on
- * the server at the last close, and cleaned up when a dead daemon left one.
- * (Not checked: fstat(2) of an unlinked open file. The kernel sends GETATTR
- * without a file handle for it, and libfuse2 then needs a path the file no
- * longer has: ENOENT, as libfuse documents for hard_remove.)
+ * name is gone at once, descriptors keep working (fstat included). libfuse2
+ * renames such a file to `.fuse_hidden…` through our rename handler; we do
+ * that rename on the server, keep those names out of every listing, delete
+ * the file at the last close, and clean up ones a dead daemon left behind.
  */
 import t from 'tap';
 import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
@@ -79,7 +76,10 @@ t.test("editor save-by-rename over a file another process holds open", async (t)
   const buf = Buffer.alloc(64);
   const { bytesRead } = await viewer.read(buf, 0, 64, 0);
   t.equal(buf.toString('utf8', 0, bytesRead), 'draft 1\n', 'the viewer still sees what it opened');
-  t.equal(await sh(`stat ${q(path.join(dir, '.smbfuse-deleted-0000000000000000'))}`).then((x) => x.code), 1, 'hidden names are not found');
+  t.equal(await viewer.readFile('utf8'), 'draft 1\n', 'readFile (fstat, then read to the end) works on the replaced file');
+  const hidden = (await readdir(server)).find((n) => n.startsWith('.fuse_hidden'));
+  t.ok(hidden, 'the replaced file is on the server under a hidden name while open');
+  t.same(await lsA(dir), ['notes.txt'], 'which no listing shows');
   await viewer.close();
   t.same(await serverNames(server, ['notes.txt']), ['notes.txt'], 'nothing left on the server');
 });
@@ -93,13 +93,17 @@ t.test('rm of an open file: name gone, descriptor reads and writes, file gone af
   t.equal(r.code, 0, r.stderr);
   t.same(await lsA(dir), [], 'ls -a shows nothing');
   t.equal(await sh(`stat ${q(file)}`).then((x) => x.code), 1, 'the name is not found');
+  const st = await fh.stat();
+  t.equal(st.size, 10, 'fstat works on the unlinked file');
+  t.equal(st.nlink, 0, 'fstat: no links left');
   await fh.write(Buffer.from(' after rm'), 0, 9, 10);
   await fh.sync();
   const buf = Buffer.alloc(64);
   const { bytesRead } = await fh.read(buf, 0, 64, 0);
   t.equal(buf.toString('utf8', 0, bytesRead), 'before rm; after rm', 'read back through the descriptor');
+  t.equal((await fh.stat()).size, 19, 'fstat after writing');
   t.equal((await readdir(server)).length, 1, 'while open the server keeps it under a hidden name');
-  t.match((await readdir(server))[0], /^\.smbfuse-deleted-[0-9a-f]{16}$/);
+  t.match((await readdir(server))[0], /^\.fuse_hidden[0-9a-f]{16}$/);
   await fh.close();
   t.same(await serverNames(server, []), [], 'gone on the server after the last close');
   t.same(await lsA(dir), [], 'and from the mount');
@@ -110,11 +114,13 @@ t.test('a hidden file left by a dead daemon is not listed, and is deleted by the
   const dir = path.join(top, 'leftover');
   const server = path.join(serverDir, 'leftover');
   await mkdir(server);
-  const left = '.smbfuse-deleted-0123456789abcdef';
+  const left = '.fuse_hidden0000000a00000001';
   await writeFile(path.join(server, left), 'left behind');
+  await writeFile(path.join(server, '.smbfuse-deleted-0123456789abcdef'), 'left behind too');
   await writeFile(path.join(server, '.smbfuse-deleted-notours'), 'a user file that only looks alike');
   t.same(await lsA(dir), ['.smbfuse-deleted-notours'], 'ls -a shows the look-alike, not the leftover');
-  t.same((await readdir(server)).sort(), ['.smbfuse-deleted-notours'], 'the leftover was deleted on the server');
+  t.same((await readdir(server)).sort(), ['.smbfuse-deleted-notours'], 'the leftovers were deleted on the server');
   t.equal(await sh(`touch ${q(path.join(dir, '.smbfuse-deleted-fedcba9876543210'))}`).then((x) => x.code), 1, 'such a name cannot be created');
+  t.equal(await sh(`touch ${q(path.join(dir, '.fuse_hidden0000000b00000002'))}`).then((x) => x.code), 1, 'nor libfuse\'s');
   await t.rejects(stat(path.join(dir, left)), { code: 'ENOENT' });
 });
