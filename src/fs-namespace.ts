@@ -156,12 +156,16 @@ export async function rename(fs: SmbFs, from: string, to: string): Promise<void>
     }
   }
   await fs.files.flushPath(from).catch(() => {});
+  // A listing meanwhile must not take the hidden name for a leftover.
+  if (hiding) fs.hiding.add(to);
   try {
     await fs.tree.renamePath(fs.smbPath(from), fs.smbPath(to), true);
   } catch (err) {
     const fileId = [...(fs.files.openSlot(from)?.handles ?? [])][0]?.fileId;
     if (!fileId) throw err;
     await fs.tree.renameHandle(fileId, fs.smbPath(to), true);
+  } finally {
+    fs.hiding.delete(to);
   }
   fs.files.dropIdle(to);
   fs.files.dropIdle(from);

@@ -9,6 +9,7 @@ import t from 'tap';
 import { mkdir, open, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { mountShare, unmount } from '../helpers/mount.js';
+import { readFile as readText } from 'node:fs/promises';
 import { freshShareDir, q, sh } from '../helpers/rw.js';
 import { startSamba } from '../helpers/samba.js';
 
@@ -123,4 +124,37 @@ t.test('a hidden file left by a dead daemon is not listed, and is deleted by the
   t.equal(await sh(`touch ${q(path.join(dir, '.smbfuse-deleted-fedcba9876543210'))}`).then((x) => x.code), 1, 'such a name cannot be created');
   t.equal(await sh(`touch ${q(path.join(dir, '.fuse_hidden0000000b00000002'))}`).then((x) => x.code), 1, 'nor libfuse\'s');
   await t.rejects(stat(path.join(dir, left)), { code: 'ENOENT' });
+});
+
+/** PIDs of the smbfuse daemon serving `mnt` (its command line names it). */
+async function daemonOf(mnt: string): Promise<number[]> {
+  const out: number[] = [];
+  for (const p of await readdir('/proc')) {
+    if (!/^\d+$/.test(p)) continue;
+    const argv: string[] = await readText(`/proc/${p}/cmdline`, 'utf8').then((s) => s.split('\0'), () => []);
+    if (argv.some((a) => a.endsWith('main.js')) && argv.includes(mnt)) out.push(Number(p));
+  }
+  return out;
+}
+
+t.test('a daemon killed with a removed file open: the next listing cleans up after it', async (t) => {
+  const { dir, server } = await scratch('killed');
+  await writeFile(path.join(dir, 'keep'), 'stays');
+  const doomed = await mountShare(samba, 'test', ['cache=strict']);
+  const victim = path.join(doomed, dirName, 'killed', 'open-and-removed');
+  await writeFile(victim, 'orphan');
+  const fh = await open(victim, 'r');
+  t.equal((await sh(`rm ${q(victim)}`)).code, 0);
+  t.equal((await readdir(server)).filter((n) => n.startsWith('.fuse_hidden')).length, 1, 'hidden on the server while open');
+  const pids = await daemonOf(doomed);
+  t.equal(pids.length, 1, 'the daemon of the second mount');
+  process.kill(pids[0]!, 'SIGKILL');
+  for (let i = 0; i < 100 && (await daemonOf(doomed)).length > 0; i++) await new Promise((r) => setTimeout(r, 50));
+  await fh.close().catch(() => {});
+  await sh(`fusermount -uz ${q(doomed)}`);
+  await unmount(doomed);
+  t.equal((await readdir(server)).filter((n) => n.startsWith('.fuse_hidden')).length, 1, 'the dead daemon left it behind');
+  await new Promise((r) => setTimeout(r, 1100)); // past actimeo: the next listing is read from the server
+  t.same(await lsA(dir), ['keep'], 'the other mount never shows it');
+  t.same(await serverNames(server, ['keep']), ['keep'], 'and its listing deleted it');
 });
