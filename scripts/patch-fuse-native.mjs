@@ -1,20 +1,36 @@
 #!/usr/bin/env node
-// postinstall: rebuild fuse-native 2.2.6 with its utimens argument fixed.
+// postinstall: patch fuse-native 2.2.6's C bridge and rebuild it.
 //
-// fuse-native's C bridge hands JavaScript the access time twice in utimens
-// (the second pair of arguments should be the modification time), so
-// `cp -a`, `tar x` and `rsync -a` would set every file's mtime to its atime.
-// We change that one argument in the installed copy of fuse-native.c and
-// rebuild the addon with node-gyp (npm's bundled one); node-gyp-build then
-// loads build/Release/fuse.node in preference to the prebuilt binary.
-// If the build is impossible here, the prebuilt binary stays and we say so.
+// What the patch changes (PATCH_VERSION below; src/fuse-binding.ts speaks
+// the same layout and checks the version the loaded binary exports):
+//  - utimens hands JavaScript both times as seconds (64-bit) + nanoseconds
+//    (2.2.6 passes the access time twice, in milliseconds), with UTIME_NOW
+//    and UTIME_OMIT kept in the nanoseconds;
+//  - fuse_operations sets flag_utime_omit_ok, so libfuse2 calls utimens for
+//    `touch -m`, `touch -a` and `tar x` (atime UTIME_OMIT) instead of
+//    dropping them; and flag_nullpath_ok with NULL paths handed over as ''
+//    (2.2.6 would build a string from NULL), so a path-less open file — only
+//    possible with `hard_remove`, which smbfuse does not use — still works;
+//  - struct stat is filled with a 64-bit st_ino and times in seconds +
+//    nanoseconds (2.2.6: 32-bit ino, milliseconds), and only when the call
+//    succeeded (a failure brings fuse-native's 2.2.6-sized default);
+//  - the binary exports `smbfuse_patch` = PATCH_VERSION.
+// Each edit is anchored on 2.2.6's exact text, applied to the pristine
+// source (kept as fuse-native.c.orig), so running this again — or after an
+// older version of this patch — gives the same result. If the source is not
+// 2.2.6, or nothing can compile it here, fuse-native stays as it is and
+// smbfuse runs without these fixes (src/fuse-binding.ts notices).
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 
+const PATCH_VERSION = 3;
+const MARK = `/* smbfuse-patch ${PATCH_VERSION} */\n`;
+
 const require = createRequire(import.meta.url);
 const log = (m) => process.stderr.write(`smbfuse postinstall: ${m}\n`);
+const without = 'keeping the unpatched fuse-native (times to the millisecond, touch -m/-a alone and tar x mtimes do nothing, 32-bit inode numbers)';
 
 let dir;
 try {
@@ -24,19 +40,88 @@ try {
   process.exit(0);
 }
 const src = path.join(dir, 'fuse-native.c');
-const wrong = 'FUSE_UINT64_TO_INTS_ARGV(l->atime, 5)';
-const right = 'FUSE_UINT64_TO_INTS_ARGV(l->mtime, 5)';
+const orig = `${src}.orig`;
+const addon = path.join(dir, 'build', 'Release', 'fuse.node');
+
+/** The version the built binary says it carries (0: none or unloadable). */
+function builtVersion() {
+  try {
+    return existsSync(addon) ? Number(require(addon).smbfuse_patch ?? 0) : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** [anchor in 2.2.6, replacement]; every anchor must occur (global ones any number of times ≥ 1). */
+const edits = [
+  // Times come from JavaScript as 64-bit seconds and nanoseconds.
+  [
+    'static void uint32s_to_timespec (struct timespec* ts, uint32_t** ints) {\n  uint64_t ms = uint32s_to_uint64(ints);\n  ts->tv_sec = ms / 1000;\n  ts->tv_nsec = (ms % 1000) * 1000000;\n}',
+    'static void uint32s_to_timespec (struct timespec* ts, uint32_t** ints) {\n  ts->tv_sec = (time_t) (int64_t) uint32s_to_uint64(ints);\n  ts->tv_nsec = *((*ints)++);\n}',
+  ],
+  ['  stat->st_ino = *ints++;\n', '  stat->st_ino = uint32s_to_uint64(&ints);\n'],
+  // A failed getattr comes back with fuse-native's default (2.2.6-sized) stat: not read.
+  ['  NAPI_ARGV_BUFFER_CAST(uint32_t*, ints, 2)\n  populate_stat(ints, l->stat);', '  NAPI_ARGV_BUFFER_CAST(uint32_t*, ints, 2)\n  if (res == 0) populate_stat(ints, l->stat);', 'all'],
+  ['  // Stat + Statfs\n', '  // utimens (smbfuse)\n  struct timespec times[2];\n\n  // Stat + Statfs\n'],
+  [
+    '// Opcodes\n',
+    [
+      '#define FUSE_TIMESPEC_TO_ARGV(ts, pos)\\',
+      '  uint64_t sec##pos = (uint64_t) (int64_t) (ts).tv_sec;\\',
+      '  napi_create_uint32(env, (uint32_t) sec##pos, &(argv[pos]));\\',
+      '  napi_create_uint32(env, (uint32_t) (sec##pos >> 32), &(argv[pos + 1]));\\',
+      '  napi_create_uint32(env, (uint32_t) (ts).tv_nsec, &(argv[pos + 2]));',
+      '',
+      '// smbfuse: with flag_nullpath_ok an unlinked open file has no path (NULL); JavaScript gets "".',
+      'static void smbfuse_path_value (napi_env env, const char *path, napi_value *out) {',
+      '  napi_create_string_utf8(env, path ? path : "", NAPI_AUTO_LENGTH, out);',
+      '}',
+      '',
+      `static uint32_t smbfuse_patch = ${PATCH_VERSION};`,
+      '',
+      '// Opcodes',
+      '',
+    ].join('\n'),
+  ],
+  [
+    'FUSE_METHOD_VOID(utimens, 5, 0, (const char *path, const struct timespec tv[2]), {\n  l->path = path;\n  l->atime = timespec_to_uint64(&tv[0]);\n  l->mtime = timespec_to_uint64(&tv[1]);\n}, {\n  napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));\n  FUSE_UINT64_TO_INTS_ARGV(l->atime, 3)\n  FUSE_UINT64_TO_INTS_ARGV(l->atime, 5)\n})',
+    'FUSE_METHOD_VOID(utimens, 7, 0, (const char *path, const struct timespec tv[2]), {\n  l->path = path;\n  l->times[0] = tv[0];\n  l->times[1] = tv[1];\n}, {\n  smbfuse_path_value(env, l->path, &(argv[2]));\n  FUSE_TIMESPEC_TO_ARGV(l->times[0], 3)\n  FUSE_TIMESPEC_TO_ARGV(l->times[1], 6)\n})',
+  ],
+  ['napi_create_string_utf8(env, l->path, NAPI_AUTO_LENGTH, &(argv[2]));', 'smbfuse_path_value(env, l->path, &(argv[2]));', 'all'],
+  [
+    '  if (implemented[op_init]) ops.init = fuse_native_init;\n',
+    '  if (implemented[op_init]) ops.init = fuse_native_init;\n  ops.flag_nullpath_ok = 1;\n  ops.flag_utime_omit_ok = 1;\n',
+  ],
+  ['  NAPI_EXPORT_SIZEOF(fuse_thread_t)\n', '  NAPI_EXPORT_SIZEOF(fuse_thread_t)\n  NAPI_EXPORT_UINT32(smbfuse_patch)\n'],
+];
+
+/** The patched text of a pristine 2.2.6 source, or null if an anchor is missing. */
+function patch(text) {
+  for (const [from, to, all] of edits) {
+    if (!text.includes(from)) return null;
+    text = all ? text.split(from).join(to) : text.replace(from, to);
+  }
+  return MARK + text;
+}
+
 const text = readFileSync(src, 'utf8');
-const built = existsSync(path.join(dir, 'build', 'Release', 'fuse.node'));
-if (text.includes(right) && built) {
-  log('fuse-native already patched and built');
+if (text.startsWith(MARK) && builtVersion() === PATCH_VERSION) {
+  log(`fuse-native already patched (version ${PATCH_VERSION}) and built`);
   process.exit(0);
 }
-if (!text.includes(wrong) && !text.includes(right)) {
-  log('fuse-native source differs from 2.2.6; leaving it as it is');
+// The pristine source: the saved copy, or this one undoing the first version
+// of this patch (which changed one argument and left no mark).
+const v1 = ['FUSE_UINT64_TO_INTS_ARGV(l->mtime, 5)', 'FUSE_UINT64_TO_INTS_ARGV(l->atime, 5)'];
+let pristine = null;
+if (existsSync(orig)) pristine = readFileSync(orig, 'utf8');
+else if (!text.includes('smbfuse-patch')) pristine = text.replace(v1[0], v1[1]);
+const patched = pristine === null ? null : patch(pristine);
+if (patched === null) {
+  log(`fuse-native source is not 2.2.6 as expected; ${without}`);
   process.exit(0);
 }
-writeFileSync(src, text.replace(wrong, right));
+if (!existsSync(orig)) writeFileSync(orig, pristine);
+writeFileSync(src, patched);
 
 /** npm's own node-gyp (npm sets npm_config_node_gyp for lifecycle scripts). */
 function nodeGyp() {
@@ -58,13 +143,13 @@ function nodeDir() {
 const gyp = nodeGyp();
 const headers = nodeDir();
 if (!gyp) {
-  log('node-gyp not found: keeping the prebuilt fuse-native (utimens sets mtime to atime)');
+  log(`node-gyp not found: ${without}`);
   process.exit(0);
 }
 try {
   const args = [gyp, 'rebuild', ...(headers ? [`--nodedir=${headers}`] : [])];
   execFileSync(process.execPath, args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'], timeout: 300000 });
-  log('rebuilt fuse-native with the utimens fix');
+  log(`rebuilt fuse-native with the smbfuse patch (version ${PATCH_VERSION})`);
 } catch (e) {
-  log(`could not rebuild fuse-native (${String(e.stderr ?? e.message).trim().split('\n').pop()}); keeping the prebuilt binary (utimens sets mtime to atime)`);
+  log(`could not rebuild fuse-native (${String(e.stderr ?? e.message).trim().split('\n').pop()}); ${without}`);
 }

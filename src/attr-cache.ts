@@ -120,6 +120,11 @@ export class AttrCache<T> {
     for (const k of this.dirs.keys()) if (k.startsWith(prefix)) this.dirs.delete(k);
   }
 
+  /** Forget every attribute entry whose stat satisfies `pred` (O(entries): for rare changes). */
+  invalidateWhere(pred: (stat: T) => boolean): void {
+    for (const [k, e] of this.attrs) if (e.stat !== null && pred(e.stat)) this.attrs.delete(k);
+  }
+
   /** Forget everything. */
   clear(): void {
     this.attrs.clear();

@@ -82,6 +82,29 @@ export function versionOf(st: SmbStat): string {
   return `${st.fileIndex}:${st.lastWriteTime.getTime()}:${st.size}`;
 }
 
+/**
+ * Cache the stat of a CREATE reply for `path`. It carries no link count, and
+ * a file id only where the server answers QFid: both come from what is
+ * cached for the same file; a file we just `created` has 1 link. A file
+ * whose id or count is still unknown is not cached, so the next getattr
+ * asks the server (directories show 2 links whatever the count).
+ */
+export function rememberStat(attrs: AttrCache<SmbStat>, path: string, st: SmbStat, created = false): void {
+  const c = attrs.get(path);
+  const known = c?.kind === 'hit' && c.stat.fileIndex !== 0n ? c.stat : null;
+  let { fileIndex, nlink } = st;
+  if (known && (fileIndex === 0n || fileIndex === known.fileIndex)) {
+    fileIndex = known.fileIndex;
+    nlink ||= known.nlink;
+  }
+  if (nlink === 0 && created) nlink = 1;
+  if (fileIndex === 0n || (nlink === 0 && !st.isDirectory)) {
+    attrs.invalidate(path, true);
+    return;
+  }
+  attrs.set(path, { ...st, fileIndex, nlink });
+}
+
 export class SmbFiles {
   readonly handles = new HandleTable<InodeSlot, DirEntryStat>();
   /** Slots with open handles, by FUSE path. */
@@ -183,8 +206,8 @@ export class SmbFiles {
     }
     // The CREATE reply carries no security descriptor: keep a mode read before (modefromsid).
     const before = this.attrs.get(path);
-    const known = before?.kind === 'hit' && before.stat.mode !== undefined && o.createAction === 1 ? { mode: before.stat.mode } : {};
-    this.attrs.set(path, { ...o.stat, ...known });
+    const mode = before?.kind === 'hit' && before.stat.mode !== undefined && o.createAction === 1 ? before.stat.mode : undefined;
+    rememberStat(this.attrs, path, mode === undefined ? o.stat : { ...o.stat, mode }, o.createAction === 2);
     const h: OpenFile = {
       kind: 'file', path, fileId: o.fileId, inode: undefined as unknown as InodeSlot, inodeKey: '',
       writable, append: (flags & O_APPEND) !== 0, leaseKey: o.leaseKey, leaseState: o.leaseState,

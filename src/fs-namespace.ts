@@ -16,29 +16,34 @@
  *    `rsync -a` report the modes they could not keep).
  *  - chown: accepted and ignored for any ids (owners come from uid/gid);
  *    mount.cifs does the same without unix extensions.
- *  - unlink of a file open here: renamed to `.smbfuse-deleted-<hex>` in the
- *    same directory (the name disappears at once, open descriptors keep
- *    working) and deleted on its last close ("silly rename", as NFS).
+ *  - unlink of a file open here, or a rename over it: libfuse first renames
+ *    it to `.fuse_hidden…` through rename() (done on the server too, the
+ *    file marked for deletion at its last close); should it not have, we
+ *    rename it to our own hidden name. The name disappears at once, open
+ *    descriptors keep working, listings never show hidden names
+ *    (hidden-names.ts).
+ *  - names of that hidden form cannot be created by users (EINVAL); only an
+ *    open file can be renamed to libfuse's form.
  *  - a READONLY file is deleted by clearing the attribute first (POSIX lets
  *    the directory's owner remove it; SMB refuses with ACCESS_DENIED).
  */
-import { randomBytes } from 'node:crypto';
 import type { SmbStat } from '../transport/types.js';
 import { EACCES, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOTDIR, EPERM, toFuseErrno } from './errno.js';
 import { FILE_ATTRIBUTE_READONLY, type SmbFs } from './fs.js';
 import type { InodeSlot } from './fs-files.js';
 import { encodeMfSymlink } from './mfsymlink.js';
+import { hiddenName, isHiddenName, isLibfuseHiddenName } from './hidden-names.js';
 import { fuseJoin, fuseParent, nameToSmb } from './path-map.js';
 import { getXattr, listXattr, removeXattr, setXattr } from './xattr.js';
 
 /** Longest name component, in UTF-16 code units (MaximumComponentNameLength). */
 export const MAX_NAME_UNITS = 255;
 const FILE_ATTRIBUTE_NORMAL = 0x80;
-const SILLY_PREFIX = '.smbfuse-deleted-';
 
-/** ENAMETOOLONG if the last component of `path` is too long for the server. */
+/** ENAMETOOLONG if the last component of `path` is too long for the server; EINVAL for our hidden names. */
 export function checkName(path: string): void {
   const name = path.slice(path.lastIndexOf('/') + 1);
+  if (isHiddenName(name)) throw -EINVAL;
   if (nameToSmb(name).length > MAX_NAME_UNITS) throw -ENAMETOOLONG;
 }
 
@@ -58,6 +63,20 @@ function changed(fs: SmbFs, path: string, exact = true, how?: 'added' | 'removed
   else for (const k of [...fs.links.keys()]) if (k === path || k.startsWith(path + '/')) fs.links.delete(k);
 }
 
+/**
+ * A link was added to (`added`) or removed from the file at `path`: forget
+ * its remembered link count and every cached name of it (their counts are
+ * stale). From the cache only (no round trip); a file that had 1 link loses
+ * its only name, so there is nothing else to fix then.
+ */
+function linksChanged(fs: SmbFs, path: string, added: boolean): void {
+  const c = fs.attrs.get(path);
+  if (c?.kind !== 'hit' || c.stat.fileIndex === 0n) return;
+  const id = c.stat.fileIndex;
+  fs.linkCounts.delete(id);
+  if (added || c.stat.nlink !== 1) fs.attrs.invalidateWhere((st) => st.fileIndex === id);
+}
+
 /** stat of `path`, or null if it does not exist. */
 async function statOrNull(fs: SmbFs, path: string): Promise<SmbStat | null> {
   try {
@@ -71,14 +90,18 @@ async function statOrNull(fs: SmbFs, path: string): Promise<SmbStat | null> {
 /** Rename an open file to a hidden name and mark it for deletion on last close. */
 async function sillyRename(fs: SmbFs, slot: InodeSlot): Promise<void> {
   const from = slot.path;
-  const hidden = fuseJoin(fuseParent(from), SILLY_PREFIX + randomBytes(8).toString('hex'));
+  const hidden = fuseJoin(fuseParent(from), hiddenName());
   await fs.files.flushPath(from).catch(() => {});
+  fs.hiding.add(hidden);
   try {
     await fs.tree.renamePath(fs.smbPath(from), fs.smbPath(hidden), false);
   } catch (err) {
     const fileId = [...slot.handles][0]?.fileId;
     if (!fileId) throw err;
     await fs.tree.renameHandle(fileId, fs.smbPath(hidden), false);
+  } finally {
+    // movePath below runs before any other handler can list the directory.
+    fs.hiding.delete(hidden);
   }
   fs.files.movePath(from, hidden);
   slot.deleteOnClose = true;
@@ -102,6 +125,7 @@ async function unlinkOnServer(fs: SmbFs, path: string): Promise<void> {
 
 export async function unlink(fs: SmbFs, path: string): Promise<void> {
   fs.checkWritable();
+  linksChanged(fs, path, false);
   const slot = fs.files.openSlot(path);
   if (slot) return sillyRename(fs, slot);
   await unlinkOnServer(fs, path);
@@ -117,7 +141,8 @@ export async function unlink(fs: SmbFs, path: string): Promise<void> {
  */
 export async function rename(fs: SmbFs, from: string, to: string): Promise<void> {
   fs.checkWritable();
-  checkName(to);
+  const hiding = isLibfuseHiddenName(to) && fs.files.openSlot(from) !== undefined;
+  if (!hiding) checkName(to);
   if (from === to) return;
   const src = await fs.statSmb(from);
   const dst = await statOrNull(fs, to);
@@ -134,16 +159,23 @@ export async function rename(fs: SmbFs, from: string, to: string): Promise<void>
     }
   }
   await fs.files.flushPath(from).catch(() => {});
+  // A listing meanwhile must not take the hidden name for a leftover.
+  if (hiding) fs.hiding.add(to);
   try {
     await fs.tree.renamePath(fs.smbPath(from), fs.smbPath(to), true);
   } catch (err) {
     const fileId = [...(fs.files.openSlot(from)?.handles ?? [])][0]?.fileId;
     if (!fileId) throw err;
     await fs.tree.renameHandle(fileId, fs.smbPath(to), true);
+  } finally {
+    fs.hiding.delete(to);
   }
   fs.files.dropIdle(to);
   fs.files.dropIdle(from);
   fs.files.movePath(from, to);
+  // libfuse hides an open file it unlinks or replaces: gone at the last close.
+  const hidden = hiding ? fs.files.openSlot(to) : undefined;
+  if (hidden) hidden.deleteOnClose = true;
   changed(fs, from, false);
   changed(fs, to, false);
   fs.attrs.setNegative(from);
@@ -171,6 +203,7 @@ export async function link(fs: SmbFs, existing: string, newPath: string): Promis
   fs.checkWritable();
   checkName(newPath);
   await fs.tree.linkPath(fs.smbPath(existing), fs.smbPath(newPath));
+  linksChanged(fs, existing, true);
   changed(fs, existing);
   changed(fs, newPath);
 }
@@ -216,10 +249,14 @@ export async function truncate(fs: SmbFs, path: string, size: number): Promise<v
   changed(fs, path);
 }
 
-/** utimens: times in ms. Dirty data is written first so it cannot move mtime later. */
-export async function utimens(fs: SmbFs, path: string, atimeMs: number, mtimeMs: number): Promise<void> {
+/**
+ * utimens: null leaves a time as it is (UTIME_OMIT; 0 in FileBasicInformation);
+ * FileTimes keep 100 ns. Dirty data is written first so it cannot move mtime later.
+ */
+export async function utimens(fs: SmbFs, path: string, atime: Date | null, mtime: Date | null): Promise<void> {
   fs.checkWritable();
-  const times = { lastAccessTime: new Date(atimeMs), lastWriteTime: new Date(mtimeMs) };
+  if (atime === null && mtime === null) return;
+  const times = { lastAccessTime: atime, lastWriteTime: mtime };
   // A CLOSE in flight after writes would set mtime again on the server: wait for it.
   await fs.files.openSlot(path)?.closing;
   const slot = fs.files.openSlot(path);
@@ -227,7 +264,7 @@ export async function utimens(fs: SmbFs, path: string, atimeMs: number, mtimeMs:
   const fileId = slot?.ops.writeHandle;
   if (fileId) await fs.tree.setTimes(fileId, times);
   else await fs.tree.setTimesPath(fs.smbPath(path), times);
-  if (slot) slot.lastWrite = times.lastWriteTime;
+  if (slot && mtime) slot.lastWrite = mtime;
   changed(fs, path);
 }
 

@@ -7,37 +7,39 @@
  * attribute cache. Open files and their data live in SmbFiles (fs-files.ts);
  * namespace changes (unlink, rename, mkdir, ...) in fs-namespace.ts.
  *
+ * Inode numbers are the server's file ids (mounted with use_ino) and link
+ * counts its NumberOfLinks. Directory entries and CREATE replies carry no
+ * link count (nlink 0 = unknown, shown as 1) and CREATE replies no file id:
+ * entries take the count last reported for their file id (linkCounts), a
+ * CREATE reply the id and count cached for its path, or it is not cached
+ * (the next getattr asks the server).
+ *
+ * Unlinked open files (hidden-names.ts) are left out of listings and found
+ * only while open here; they report no links.
+ *
  * Symlinks are mfsymlinks (mfsymlink.ts): a regular file of exactly 1067
  * bytes is read once per version to see whether it is one; the answer is
  * remembered per path and server version.
  */
+import { LRUCache } from 'lru-cache';
 import { Bvecq } from '../netfs/bvecq.js';
 import type { NetfsCallerGone } from '../netfs/ops.js';
 import type { CallerGone, SmbDirEntry, SmbFsStat, SmbStat, SmbTree } from '../transport/types.js';
 import { AttrCache } from './attr-cache.js';
+import type { BindingStat } from './fuse-binding.js';
 import type { CacheMode } from './config.js';
-import { ENOENT, ENOTDIR, EROFS, EACCES, toFuseErrno } from './errno.js';
-import { SmbFiles, versionOf, type DirEntryStat } from './fs-files.js';
+import { EACCES, EINVAL, ENOENT, ENOTDIR, EROFS, toFuseErrno } from './errno.js';
+import { rememberStat, SmbFiles, versionOf, type DirEntryStat } from './fs-files.js';
 import type { InodeFactory } from './fs-inode.js';
 import { DroppedNameLog, linuxName } from './dir-names.js';
 import { fuseJoin, fuseParent, fusePathToSmb } from './path-map.js';
+import { isHiddenName } from './hidden-names.js';
 import { couldBeMfSymlink, decodeMfSymlink, MFSYMLINK_SIZE } from './mfsymlink.js';
 
 export type { InodeFactory } from './fs-inode.js';
 
-/** The stat shape fuse-native accepts (times as Dates). */
-export interface FuseStat {
-  mode: number;
-  uid: number;
-  gid: number;
-  size: number;
-  nlink: number;
-  blksize: number;
-  blocks: number;
-  atime: Date;
-  mtime: Date;
-  ctime: Date;
-}
+/** The stat handed to the binding (fuse-binding.ts; times as Dates, exact when FileTimes). */
+export type FuseStat = BindingStat;
 
 /** The statfs shape fuse-native accepts (all fields become uint32). */
 export interface FuseStatfs {
@@ -102,6 +104,14 @@ export class SmbFs {
   readonly now: () => number;
   private readonly droppedNames: DroppedNameLog;
   readonly modeFromSid: boolean;
+  /**
+   * Link counts the server reported (FileAllInformation), by file id: kept
+   * beyond the attribute cache's lifetime, as the Linux client keeps an
+   * inode's count, for directory entries that carry none.
+   */
+  readonly linkCounts = new LRUCache<bigint, number>({ max: 10_000 });
+  /** Hidden names being given to open files right now (not leftovers). */
+  readonly hiding = new Set<string>();
 
   constructor(
     tree: SmbTree,
@@ -142,16 +152,24 @@ export class SmbFs {
 
   /** Server attributes of `path`, from the cache or one round trip, with open-file overlay. */
   async statSmb(path: string): Promise<SmbStat> {
+    // Hidden names are found only while open here (libfuse stats them for fstat).
+    if (isHiddenName(path) && !this.files.openSlot(path)) throw -ENOENT;
+    return this.statAny(path);
+  }
+
+  /** statSmb, hidden names included (listings leave them out, so those are not consulted). */
+  private async statAny(path: string): Promise<SmbStat> {
     const c = this.attrs.get(path);
     if (c?.kind === 'hit' && !this.lacksMode(c.stat)) return this.files.overlay(path, c.stat);
     if (c?.kind === 'negative') throw -ENOENT;
-    if (path !== '/' && this.attrs.knownAbsent(fuseParent(path), path.slice(path.lastIndexOf('/') + 1))) {
+    if (path !== '/' && !isHiddenName(path) && this.attrs.knownAbsent(fuseParent(path), path.slice(path.lastIndexOf('/') + 1))) {
       // The cached listing of the parent already says there is no such name.
       this.attrs.setNegative(path);
       throw -ENOENT;
     }
     try {
       const st = await this.tree.stat(this.smbPath(path), this.modeFromSid ? { mode: true } : {});
+      if (st.fileIndex !== 0n && st.nlink > 0) this.linkCounts.set(st.fileIndex, st.nlink);
       this.attrs.set(path, st);
       return this.files.overlay(path, st);
     } catch (err) {
@@ -168,8 +186,21 @@ export class SmbFs {
   /** getattr: server attributes turned into a POSIX stat (mfsymlinks as links). */
   async getattr(path: string): Promise<FuseStat> {
     const st = await this.statSmb(path);
+    if (this.files.openSlot(path)?.deleteOnClose) return { ...this.toFuseStat(st), nlink: 0 };
     const target = await this.linkTarget(path, st);
     return this.toFuseStat(st, target);
+  }
+
+  /**
+   * fgetattr: the open file `fh` wherever it is now, also after an unlink
+   * (with a path-less unlinked file libfuse passes ''): such a file has no
+   * links left.
+   */
+  async fgetattr(fh: number, path: string): Promise<FuseStat> {
+    const h = this.handles.getFile(fh);
+    if (!h) return this.getattr(path);
+    const st = this.toFuseStat(await this.statAny(h.inode.path));
+    return h.inode.deleteOnClose ? { ...st, nlink: 0 } : st;
   }
 
   /**
@@ -218,6 +249,7 @@ export class SmbFs {
       gid: this.opts.gid,
       size,
       nlink: st.nlink > 0 ? st.nlink : st.isDirectory ? 2 : 1,
+      ino: st.fileIndex,
       blksize: BLKSIZE,
       blocks: Math.ceil(st.allocationSize / 512),
       atime: st.lastAccessTime,
@@ -250,13 +282,14 @@ export class SmbFs {
     } finally {
       await this.tree.close(open.fileId).catch(() => {});
     }
-    if (!this.modeFromSid) this.attrs.set(path, open.stat);
+    if (!this.modeFromSid) rememberStat(this.attrs, path, open.stat);
     const entries: DirEntryStat[] = [];
     for (const e of raw) {
       if (e.name === '.' || e.name === '..') continue; // the server's own self and parent entries
       const n = linuxName(e.name);
-      if ('name' in n) entries.push({ name: n.name, stat: e });
-      else this.droppedNames.note(path, e.name, n.reason);
+      if (!('name' in n)) this.droppedNames.note(path, e.name, n.reason);
+      else if (isHiddenName(n.name)) await this.removeLeftover(fuseJoin(path, n.name));
+      else entries.push({ name: n.name, stat: this.withKnownLinks(e) });
     }
     if (this.modeFromSid) await this.readModes(path, entries);
     this.attrs.setDir(path, entries, fuseJoin);
@@ -279,6 +312,22 @@ export class SmbFs {
       }
     };
     await Promise.all(Array.from({ length: Math.min(MODE_QUERIES_IN_FLIGHT, entries.length) }, worker));
+  }
+
+  /** A directory entry's stat with the link count already known for that file (entries have none). */
+  private withKnownLinks(st: SmbStat): SmbStat {
+    const known = st.nlink === 0 ? this.linkCounts.get(st.fileIndex) : undefined;
+    return known === undefined ? st : { ...st, nlink: known };
+  }
+
+  /**
+   * A hidden name not open here was left by a daemon that died before the
+   * last close: delete it. If another client still has it open, the server
+   * deletes it at that client's last close; if it cannot, it stays hidden.
+   */
+  private async removeLeftover(path: string): Promise<void> {
+    if (this.readOnly || this.files.openSlot(path) || this.hiding.has(path)) return;
+    await this.tree.unlinkPath(this.smbPath(path)).catch(() => {});
   }
 
   /** readdir: names with '.' and '..' first, and a stat for each. */
@@ -317,9 +366,10 @@ export class SmbFs {
   /**
    * create. With modefromsid a new file gets `mode` (after the umask) in its
    * descriptor; if the server keeps something else the file still exists and
-   * shows what was kept.
+   * shows what was kept. Our own hidden names cannot be created.
    */
   async create(path: string, flags: number, mode?: number): Promise<number> {
+    if (isHiddenName(path)) throw -EINVAL;
     const { fh, created } = await this.files.createFile(path, flags);
     if (created && mode !== undefined) await this.initialMode(path, mode, false);
     return fh;

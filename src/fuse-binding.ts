@@ -1,51 +1,190 @@
 /**
- * Loading fuse-native, on demand. Its addon links against libfuse.so.2, so
- * importing it on a machine without libfuse ends the process with a loader
- * error. smbfuse loads it only when it is about to mount: by then the demo
- * has installed what it needs, and a real mount without libfuse gets one
- * line saying what to install instead of a stack trace.
+ * The JavaScript half of our patch to fuse-native's C bridge
+ * (scripts/patch-fuse-native.mjs, applied at install). fuse-native's own
+ * index.js converts stats and utimens arguments with fixed layouts; Fuse
+ * subclasses override those four handlers (getattr, fgetattr, readdir,
+ * utimens) to speak the layout of the binary actually loaded:
+ *
+ *  - patched (the binary exports `smbfuse_patch` = BINDING_PATCH): stats
+ *    carry a 64-bit st_ino and times as seconds + nanoseconds; utimens
+ *    brings seconds + nanoseconds with UTIME_NOW / UTIME_OMIT; unlinked open
+ *    files arrive with path '' (flag_nullpath_ok);
+ *  - unpatched (no toolchain at install): fuse-native 2.2.6's layout, 32-bit
+ *    st_ino, milliseconds, and utimens' second time is the access time again.
+ *
+ * Handlers see times as Dates (a FileTime when exact to 100 ns), `null` for
+ * "leave unchanged".
+ *
+ * A node without a path (only with `hard_remove`, which we do not use, or
+ * a removed directory still open) reaches us as '' from the patched binary:
+ * the descriptor handlers do not need it, and the path-only ones libfuse may
+ * then call (fchmod, fchown, futimens, readdir) answer ENOENT rather than
+ * act on the share root.
  */
-import type Fuse from 'fuse-native';
-import { fuseOptionString } from './mount-options.js';
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { FILETIME_UNIX_EPOCH, FileTime, filetimeToTimespec } from '../transport/pdu/fscc.js';
 
-/** The constructor of fuse-native with extra libfuse options appended to its option string. */
-export type SmbFuseClass = new (mnt: string, ops: object, opts: ConstructorParameters<typeof Fuse>[2], extra: readonly string[]) => Fuse;
+/** The patch version this code speaks (PATCH_VERSION in scripts/patch-fuse-native.mjs). */
+export const BINDING_PATCH = 3;
 
-/** A system library or tool the mount needs is missing; the message says what to install. */
-export class MissingSystemLibrary extends Error {}
+/** utimensat(2)'s special tv_nsec values (Linux). */
+export const UTIME_NOW = (1 << 30) - 1;
+export const UTIME_OMIT = (1 << 30) - 2;
 
-let loaded: SmbFuseClass | null = null;
+/** The stat fields the layouts carry (times as Dates). */
+export interface BindingStat {
+  mode: number;
+  uid: number;
+  gid: number;
+  size: number;
+  nlink: number;
+  /** Inode number (the server's file id); 0n: none. */
+  ino: bigint;
+  blksize: number;
+  blocks: number;
+  atime: Date;
+  mtime: Date;
+  ctime: Date;
+}
 
-/** fuse-native's Fuse, subclassed to append our options; MissingSystemLibrary if libfuse is absent. */
-export async function loadSmbFuse(): Promise<SmbFuseClass> {
-  if (loaded) return loaded;
-  let Base: typeof Fuse;
+let loaded: number | null = null;
+
+/** The patch version of the fuse-native binary node-gyp-build loads (0: unpatched). */
+export function bindingPatchVersion(): number {
+  if (loaded !== null) return loaded;
   try {
-    Base = (await import('fuse-native')).default;
-  } catch (e) {
-    const msg = (e as Error).message.split('\n')[0]!;
-    if (/libfuse[^:]*: cannot open shared object file/.test(msg)) {
-      throw new MissingSystemLibrary('libfuse 2 is not installed (Debian/Ubuntu: apt-get install fuse)');
-    }
-    if (/libfuse/.test(msg)) {
-      throw new MissingSystemLibrary(`libfuse 2 cannot be loaded (${msg}); reinstall it (Debian/Ubuntu: apt-get install --reinstall libfuse2)`);
-    }
-    throw new MissingSystemLibrary(`cannot load the FUSE binding (fuse-native): ${msg}`);
+    const req = createRequire(import.meta.url);
+    const dir = path.dirname(req.resolve('fuse-native/package.json'));
+    const load = createRequire(path.join(dir, 'index.js'))('node-gyp-build') as (d: string) => { smbfuse_patch?: number };
+    loaded = Number(load(dir).smbfuse_patch ?? 0);
+  } catch {
+    loaded = 0;
   }
-  class SmbFuse extends Base {
-    constructor(
-      mnt: string,
-      ops: object,
-      opts: ConstructorParameters<typeof Fuse>[2],
-      private readonly extraOptions: readonly string[],
-    ) {
-      super(mnt, ops, opts);
-    }
-
-    override _fuseOptions(): string {
-      return fuseOptionString(super._fuseOptions(), this.extraOptions);
-    }
-  }
-  loaded = SmbFuse;
   return loaded;
+}
+
+/** Whether the loaded binary speaks our layout. */
+export function bindingPatched(): boolean {
+  return bindingPatchVersion() === BINDING_PATCH;
+}
+
+/** Seconds (possibly negative) and nanoseconds of a Date, exact for a FileTime. */
+export function timespecOf(d: Date): { sec: bigint; nsec: number } {
+  if (d instanceof FileTime) return filetimeToTimespec(d.filetime);
+  const ms = d.getTime();
+  const sec = Math.floor(ms / 1000);
+  return { sec: BigInt(sec), nsec: (ms - sec * 1000) * 1e6 };
+}
+
+function put64(a: Uint32Array, at: number, v: bigint): void {
+  const u = BigInt.asUintN(64, v);
+  a[at] = Number(u & 0xffffffffn);
+  a[at + 1] = Number(u >> 32n);
+}
+
+/** The patched layout: 22 uint32s (see populate_stat in the patched fuse-native.c). */
+export function statArray(st: BindingStat): Uint32Array {
+  const a = new Uint32Array(22);
+  a[0] = st.mode;
+  a[1] = st.uid;
+  a[2] = st.gid;
+  put64(a, 3, BigInt(st.size));
+  // a[5] st_dev: libfuse sets it
+  a[6] = st.nlink;
+  put64(a, 7, st.ino);
+  // a[9] st_rdev: 0
+  a[10] = st.blksize;
+  put64(a, 11, BigInt(st.blocks));
+  [st.atime, st.mtime, st.ctime].forEach((d, i) => {
+    const ts = timespecOf(d);
+    put64(a, 13 + 3 * i, ts.sec);
+    a[15 + 3 * i] = ts.nsec;
+  });
+  return a;
+}
+
+/** fuse-native 2.2.6's layout: 18 uint32s, 32-bit ino, times in ms. */
+export function statArrayUnpatched(st: BindingStat): Uint32Array {
+  const a = new Uint32Array(18);
+  a[0] = st.mode;
+  a[1] = st.uid;
+  a[2] = st.gid;
+  put64(a, 3, BigInt(st.size));
+  a[6] = st.nlink;
+  a[7] = Number(BigInt.asUintN(32, st.ino));
+  a[9] = st.blksize;
+  put64(a, 10, BigInt(st.blocks));
+  [st.atime, st.mtime, st.ctime].forEach((d, i) => put64(a, 12 + 2 * i, BigInt(d.getTime())));
+  return a;
+}
+
+/** A utimens time from the patched binding: a Date, or null for UTIME_OMIT. */
+export function utimeArg(lo: number, hi: number, nsec: number, now: () => number = Date.now): Date | null {
+  if (nsec === UTIME_OMIT) return null;
+  if (nsec === UTIME_NOW) return new Date(now());
+  const sec = BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
+  return new FileTime(sec * 10000000n + BigInt(Math.floor(nsec / 100)) + FILETIME_UNIX_EPOCH);
+}
+
+const EIO = 5;
+const ENOENT = 2;
+const EPOCH = new Date(0);
+const EMPTY: BindingStat = { mode: 0, uid: 0, gid: 0, size: 0, nlink: 0, ino: 0n, blksize: 0, blocks: 0, atime: EPOCH, mtime: EPOCH, ctime: EPOCH };
+
+type Signal = (err: number, ...rest: unknown[]) => void;
+type StatCb = (err: number, st?: BindingStat) => void;
+
+/** What our handler table offers for the four overridden operations. */
+interface Handlers {
+  chmod(path: string, mode: number, cb: (err: number) => void): void;
+  chown(path: string, uid: number, gid: number, cb: (err: number) => void): void;
+  getattr(path: string, cb: StatCb): void;
+  fgetattr(path: string, fd: number, cb: StatCb): void;
+  readdir(path: string, cb: (err: number, names?: string[], stats?: BindingStat[]) => void): void;
+  utimens(path: string, atime: Date | null, mtime: Date | null, cb: (err: number) => void): void;
+}
+
+/**
+ * fuse-native's handler hooks (`_op_<name>`, called with fuse-native's
+ * signal function and the raw arguments) for the loaded binary's layout.
+ */
+export function bindingHooks(ops: Handlers, patched = bindingPatched()) {
+  const arr = patched ? statArray : statArrayUnpatched;
+  // Failures still hand the binary a stat of its layout (2.2.6 reads it anyway).
+  const none = arr(EMPTY);
+  return {
+    _op_getattr(signal: Signal, path: string) {
+      ops.getattr(path, (err, st) => (err || !st ? signal(err || -EIO, none) : signal(0, arr(st))));
+    },
+    _op_fgetattr(signal: Signal, path: string, fd: number) {
+      ops.fgetattr(path, fd, (err, st) => (err || !st ? signal(err || -EIO, none) : signal(0, arr(st))));
+    },
+    _op_chmod(signal: Signal, path: string, mode: number) {
+      if (path === '') return signal(-ENOENT);
+      ops.chmod(path, mode, (err) => signal(err));
+    },
+    _op_chown(signal: Signal, path: string, uid: number, gid: number) {
+      if (path === '') return signal(-ENOENT);
+      ops.chown(path, uid, gid, (err) => signal(err));
+    },
+    _op_readdir(signal: Signal, path: string) {
+      if (path === '') return signal(-ENOENT);
+      ops.readdir(path, (err, names, stats) => (err ? signal(err) : signal(0, names ?? [], (stats ?? []).map(arr))));
+    },
+    _op_utimens(signal: Signal, path: string, ...t: number[]) {
+      if (path === '') return signal(-ENOENT);
+      let atime: Date | null;
+      let mtime: Date | null;
+      if (patched) {
+        atime = utimeArg(t[0]!, t[1]!, t[2]!);
+        mtime = utimeArg(t[3]!, t[4]!, t[5]!);
+      } else {
+        // Milliseconds (a stock 2.2.6 binary passes the access time twice).
+        atime = new Date(t[0]! + t[1]! * 2 ** 32);
+        mtime = new Date(t[2]! + t[3]! * 2 ** 32);
+      }
+      ops.utimens(path, atime, mtime, (err) => signal(err));
+    },
+  };
 }

@@ -87,8 +87,8 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
     getattr(path: string, cb: Cb<[FuseStat?]>) {
       answer(o, 'getattr', path, () => fs.getattr(path), (st) => cb(0, st), (e) => cb(e));
     },
-    fgetattr(path: string, _fd: number, cb: Cb<[FuseStat?]>) {
-      answer(o, 'fgetattr', path, () => fs.getattr(path), (st) => cb(0, st), (e) => cb(e));
+    fgetattr(path: string, fd: number, cb: Cb<[FuseStat?]>) {
+      answer(o, 'fgetattr', path, () => fs.fgetattr(fd, path), (st) => cb(0, st), (e) => cb(e));
     },
     readdir(path: string, cb: (err: number, names?: string[], stats?: FuseStat[]) => void) {
       answer(o, 'readdir', path, (answered) => fs.readdir(path, answered), (r) => cb(0, r.names, r.stats), (e) => cb(e));
@@ -162,7 +162,8 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
     readlink(path: string, cb: Cb<[string?]>) {
       answer(o, 'readlink', path, () => ns.readlink(fs, path), (t) => cb(0, t), (e) => cb(e));
     },
-    utimens(path: string, atime: number, mtime: number, cb: Cb) {
+    /** Times as fuse-binding.ts delivers them: a Date, or null to leave that time as it is. */
+    utimens(path: string, atime: Date | null, mtime: Date | null, cb: Cb) {
       run('utimens', path, () => ns.utimens(fs, path, atime, mtime), cb);
     },
     chmod(path: string, mode: number, cb: Cb) {

@@ -38,7 +38,7 @@ import type { SmbConnectOptions, SmbTree } from '../transport/types.js';
 import { ConfigError, USAGE, parseArgs, type MountConfig } from './config.js';
 import { startDemo, stopDemoServer } from './demo.js';
 import { SmbFs } from './fs.js';
-import { loadSmbFuse, MissingSystemLibrary } from './fuse-binding.js';
+import { loadSmbFuse, MissingSystemLibrary } from './fuse-load.js';
 import { makeFuseOps } from './fuse-ops.js';
 import { checkMountPoint, mountFuse, type Mounted } from './mount.js';
 import { netfsInodeFactory } from './netfs-inodes.js';

@@ -33,6 +33,12 @@ export function fuseOptionString(base: string, extra: readonly string[]): string
  * after another client's change, breaking close-to-open. Data survives in
  * our own page cache, whose version check uses the CREATE reply's times.
  *
+ * Link counts: `use_ino` reports our st_ino (the server's file id, so hard
+ * links share one number). No `hard_remove`: with it libfuse2 cannot serve
+ * fstat(2) of an unlinked open file (the kernel asks by inode without a file
+ * handle, libfuse needs a path), so libfuse keeps renaming such files to
+ * `.fuse_hidden…`, and we keep those names out of listings (hidden-names.ts).
+ *
  * Access: without `allow_other` the kernel lets only the mounting user in
  * (everyone else gets EACCES, whatever the modes say). With it, others are
  * let in and `default_permissions` has the kernel check every access against
@@ -52,6 +58,7 @@ export function extraFuseOptions(o: { unc: string; allowOther: boolean; actimeoM
     `entry_timeout=${secs}`,
     `attr_timeout=${secs}`,
     `negative_timeout=${secs}`,
+    'use_ino',
   ];
   if (o.allowOther) out.push('default_permissions');
   return out;

@@ -11,7 +11,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import type Fuse from 'fuse-native';
-import { loadSmbFuse } from './fuse-binding.js';
+import { loadSmbFuse } from './fuse-load.js';
 import { extraFuseOptions } from './mount-options.js';
 
 export { extraFuseOptions, fuseOptionString } from './mount-options.js';

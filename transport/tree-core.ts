@@ -11,6 +11,7 @@ import { SmbMessage, type SmbResponse } from './message.js';
 import { NtStatus, statusName } from './ntstatus.js';
 import { encodeCloseRequest } from './pdu/close.js';
 import {
+  CreateContextName,
   CreateDisposition,
   encodeCreateRequest,
   ImpersonationLevel,
@@ -157,9 +158,25 @@ function statOf(f: StatFields, fileIndex: bigint, nlink: number, directory = fal
   };
 }
 
-/** SmbStat from a CREATE response (no file index there). */
-export function statFromCreate(c: CreateResponse): SmbStat {
-  return statOf(c, 0n, 1);
+/**
+ * SmbStat from a CREATE response: no link count (0); the file id only from
+ * a QFid context, and only when the request asked for one (`askedDiskId`).
+ */
+export function statFromCreate(c: CreateResponse, askedDiskId = false): SmbStat {
+  return statOf(c, askedDiskId ? diskFileId(c) : 0n, 0);
+}
+
+/** The QFid request context (MS-SMB2 2.2.13.2.9): no data. */
+export const QFID_CONTEXT: CreateContext = { name: CreateContextName.QUERY_ON_DISK_ID, data: Buffer.alloc(0) };
+
+/**
+ * DiskFileId of a QFid response context (MS-SMB2 2.2.14.2.9, 32 bytes); its
+ * first 8 bytes are the file index, as the Linux client takes them. 0n if
+ * absent or malformed.
+ */
+function diskFileId(c: CreateResponse): bigint {
+  const q = c.contexts.find((x) => x.name === CreateContextName.QUERY_ON_DISK_ID);
+  return q && q.data.length >= 32 ? q.data.readBigUInt64LE(0) : 0n;
 }
 
 /** SmbStat from FileAllInformation. */
@@ -167,7 +184,7 @@ export function statFromAll(info: FileAllInformation): SmbStat {
   return statOf(info, info.indexNumber, Math.max(1, info.numberOfLinks), info.directory);
 }
 
-/** SmbStat from a directory entry (entries carry no link count). */
+/** SmbStat from a directory entry (entries carry no link count: 0). */
 export function statFromEntry(e: StatFields & { fileIndex: bigint }): SmbStat {
-  return statOf(e, e.fileIndex, 1);
+  return statOf(e, e.fileIndex, 0);
 }

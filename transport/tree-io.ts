@@ -34,7 +34,7 @@ import { decodeQueryInfoResponse, decodeSetInfoResponse, InfoType } from './pdu/
 import { decodeWriteResponse, encodeWriteRequest } from './pdu/write.js';
 import { LeaseTable, oplockToLeaseState } from './lease.js';
 import { expectStatus } from './session.js';
-import { statFromAll, statFromCreate, type TreeCore } from './tree-core.js';
+import { QFID_CONTEXT, statFromAll, statFromCreate, type TreeCore } from './tree-core.js';
 import { SmbStatusError } from './errors.js';
 import { Dialect, type SmbCreateOptions, type SmbOpenResult, type SmbStat, type SmbTimes } from './types.js';
 
@@ -96,7 +96,8 @@ async function createOnce(core: TreeCore, leases: LeaseTable, path: string, opts
   if (opts.directory) options |= CreateOptions.FILE_DIRECTORY_FILE;
   if (opts.nonDirectory) options |= CreateOptions.FILE_NON_DIRECTORY_FILE;
   let oplock: number = OplockLevel.NONE;
-  const contexts: CreateContext[] = [];
+  // QFid: the file id comes with the open, so a new file needs no stat round trip.
+  const contexts: CreateContext[] = [QFID_CONTEXT];
   let key: Buffer | null = null;
   if (opts.lease) {
     if (leasing(core)) {
@@ -113,7 +114,7 @@ async function createOnce(core: TreeCore, leases: LeaseTable, path: string, opts
     createOptions: options,
     fileAttributes: opts.attributes ?? 0,
     requestedOplockLevel: oplock,
-    ...(contexts.length ? { contexts } : {}),
+    contexts,
   });
   const r = await core.conn.request(m);
   core.checkAll([r], [path]);
@@ -133,7 +134,7 @@ async function createOnce(core: TreeCore, leases: LeaseTable, path: string, opts
     leaseState = oplockToLeaseState(c.oplockLevel);
     leases.addOplock(fileId, c.oplockLevel);
   }
-  return { fileId, stat: statFromCreate(c), createAction: c.createAction, leaseKey: grantedKey, leaseState };
+  return { fileId, stat: statFromCreate(c, true), createAction: c.createAction, leaseKey: grantedKey, leaseState };
 }
 
 /**

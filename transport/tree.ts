@@ -21,7 +21,7 @@ import {
   FileInfoClass,
 } from './pdu/fscc.js';
 import { LeaseTable } from './lease.js';
-import { RELATED_FILE_ID, statFromAll, statFromCreate, TreeCore, type CreateSpec } from './tree-core.js';
+import { QFID_CONTEXT, RELATED_FILE_ID, statFromAll, statFromCreate, TreeCore, type CreateSpec } from './tree-core.js';
 import * as io from './tree-io.js';
 import { listDirectory } from './tree-list.js';
 import * as ns from './tree-namespace.js';
@@ -178,10 +178,10 @@ export class Tree implements SmbTree {
       ? FileAccess.FILE_LIST_DIRECTORY | FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE
       : FileAccess.FILE_READ_DATA | FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE;
     const options = opts.directory ? CreateOptions.FILE_DIRECTORY_FILE : CreateOptions.FILE_NON_DIRECTORY_FILE;
-    const r = await this.conn.request(this.core.createMsg(path, { desiredAccess: access, createOptions: options }));
+    const r = await this.conn.request(this.core.createMsg(path, { desiredAccess: access, createOptions: options, contexts: [QFID_CONTEXT] }));
     this.core.checkAll([r], [path]);
     const c = decodeCreateResponse(r.msg);
-    return { fileId: Buffer.from(c.fileId), stat: statFromCreate(c) };
+    return { fileId: Buffer.from(c.fileId), stat: statFromCreate(c, true) };
   }
 
   create(path: string, opts: SmbCreateOptions): Promise<SmbOpenResult> {

@@ -47,7 +47,7 @@ export interface SmbConnectOptions {
   echoIntervalMs?: number;
 }
 
-/** Attributes of one file or directory as the server reports them. */
+/** Attributes of one file or directory as the server reports them (times are FileTimes: exact to 100 ns). */
 export interface SmbStat {
   /** Server's file index number (FileId / IndexNumber), 0n if unknown. */
   fileIndex: bigint;
@@ -60,6 +60,7 @@ export interface SmbStat {
   lastAccessTime: Date;
   lastWriteTime: Date;
   changeTime: Date;
+  /** NumberOfLinks; 0 where the reply carries none (CREATE, directory entries). */
   nlink: number;
   /**
    * POSIX mode bits from the security descriptor (mode-sid.ts): null when

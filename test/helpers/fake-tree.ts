@@ -140,7 +140,8 @@ export class FakeTree implements SmbTree {
     fileId.writeUInt32LE(this.nextId++);
     const leaseKey = o.lease ? Buffer.from(fileId) : null;
     this.handles.set(fileId.toString('hex'), { file: f, path, leaseKey });
-    return { fileId, stat: f.stat, createAction: action, leaseKey, leaseState: o.lease ? this.leaseState : 0 };
+    // As a real CREATE reply: the file id (QFid) but no link count.
+    return { fileId, stat: { ...f.stat, nlink: 0 }, createAction: action, leaseKey, leaseState: o.lease ? this.leaseState : 0 };
   }
 
   async close(fileId: Buffer): Promise<void> {
@@ -247,6 +248,7 @@ export class FakeTree implements SmbTree {
     if (f.data === null) throw err(NtStatus.STATUS_FILE_IS_A_DIRECTORY);
     if (f.stat.attributes & 1) throw err(NtStatus.STATUS_ACCESS_DENIED);
     this.files.delete(path);
+    f.stat = { ...f.stat, nlink: Math.max(0, f.stat.nlink - 1) };
   }
 
   async rmdirPath(path: string): Promise<void> {
@@ -300,7 +302,8 @@ export class FakeTree implements SmbTree {
     const st = this.find(dir).stat;
     const out: SmbDirEntry[] = [{ name: '.', ...st }, { name: '..', ...st }];
     for (const [p, f] of this.files) {
-      if (p !== '' && this.parentOf(p) === dir) out.push({ name: p.slice(p.lastIndexOf('\\') + 1), ...f.stat });
+      // Directory entries carry no link count.
+      if (p !== '' && this.parentOf(p) === dir) out.push({ name: p.slice(p.lastIndexOf('\\') + 1), ...f.stat, nlink: 0 });
     }
     return out;
   }

@@ -161,6 +161,10 @@ for (const [name, d] of dialects) {
       const [a, b] = [await lstat(local('orig')), await lstat(local('d2', 'hard'))];
       t.equal(a.ino, b.ino, 'same inode');
       t.equal((await tree.stat(smb('orig'))).nlink, 2, 'nlink 2 over SMB');
+      const o = await tree.create(smb('d2', 'hard'), { access: 'read', disposition: 'open' });
+      await tree.close(o.fileId);
+      t.equal(o.stat.fileIndex, (await tree.stat(smb('orig'))).fileIndex, 'CREATE (QFid) and FileAllInformation give one file id');
+      t.equal(o.stat.nlink, 0, 'a CREATE reply carries no link count');
       t.equal(await errnoOf(tree.linkPath(smb('orig'), smb('d2', 'hard'))), E.EEXIST, 'link over an existing name');
     });
 

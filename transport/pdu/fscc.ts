@@ -16,14 +16,39 @@ import { Reader, Writer, utf16le } from './codec.js';
 /** 100-ns intervals between 1601-01-01 and 1970-01-01 (MS-DTYP 2.3.3). */
 export const FILETIME_UNIX_EPOCH = 116444736000000000n;
 
-/** FILETIME (100 ns since 1601, UTC) → Date (millisecond precision). */
-export function filetimeToDate(ft: bigint): Date {
-  return new Date(Number((ft - FILETIME_UNIX_EPOCH) / 10000n));
+/**
+ * A Date that keeps the FILETIME it came from: the Date part has
+ * milliseconds (rounded down), `filetime` all 100-ns units, so times read
+ * from the server go back to it (and to FUSE) without losing digits.
+ */
+export class FileTime extends Date {
+  constructor(readonly filetime: bigint) {
+    super(Number(floorDiv(filetime - FILETIME_UNIX_EPOCH, 10000n)));
+  }
 }
 
-/** Date → FILETIME. */
+/** a / b rounded toward minus infinity (times before 1970 are negative). */
+function floorDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return a % b !== 0n && a < 0n !== b < 0n ? q - 1n : q;
+}
+
+/** FILETIME (100 ns since 1601, UTC) → Date that keeps the 100-ns value. */
+export function filetimeToDate(ft: bigint): FileTime {
+  return new FileTime(ft);
+}
+
+/** Date → FILETIME (exact for a FileTime, else from the milliseconds). */
 export function dateToFiletime(d: Date): bigint {
+  if (d instanceof FileTime) return d.filetime;
   return BigInt(d.getTime()) * 10000n + FILETIME_UNIX_EPOCH;
+}
+
+/** FILETIME → seconds and nanoseconds since the Unix epoch (nanoseconds 0..999999999). */
+export function filetimeToTimespec(ft: bigint): { sec: bigint; nsec: number } {
+  const units = ft - FILETIME_UNIX_EPOCH;
+  const sec = floorDiv(units, 10000000n);
+  return { sec, nsec: Number(units - sec * 10000000n) * 100 };
 }
 
 /** Seconds and nanoseconds since the Unix epoch → FILETIME (keeps 100-ns precision). */

@@ -18,7 +18,9 @@ import {
   encodeFileEndOfFileInformation,
   encodeFileLinkInformation,
   encodeFileRenameInformation,
+  FileTime,
   filetimeToDate,
+  filetimeToTimespec,
   timespecToFiletime,
 } from '../../../transport/pdu/fscc.js';
 import { ByteList, hex, thrown } from '../../helpers/bytes.js';
@@ -30,6 +32,19 @@ t.test('FILETIME conversions', async (t) => {
   t.equal(filetimeToDate(ft).toISOString(), '2020-01-01T00:00:00.000Z');
   t.equal(dateToFiletime(new Date('2020-01-01T00:00:00.123Z')), ft + 1230000n);
   t.equal(timespecToFiletime(1577836800, 123456789), ft + 1234567n);
+});
+
+t.test('FileTime keeps 100 ns both ways, before 1970 too', async (t) => {
+  const ft = 132223104000000000n + 1234567n; // 2020-01-01T00:00:00.1234567Z
+  const d = filetimeToDate(ft);
+  t.ok(d instanceof FileTime && d instanceof Date);
+  t.equal(d.toISOString(), '2020-01-01T00:00:00.123Z', 'the Date part: milliseconds, rounded down');
+  t.equal(dateToFiletime(d), ft, 'back to the exact FILETIME');
+  t.same(filetimeToTimespec(ft), { sec: 1577836800n, nsec: 123456700 });
+  const before = FILETIME_UNIX_EPOCH - 15000000n; // 1969-12-31T23:59:58.5Z
+  t.same(filetimeToTimespec(before), { sec: -2n, nsec: 500000000 }, 'seconds round down, nanoseconds stay positive');
+  t.equal(filetimeToDate(before).getTime(), -1500);
+  t.equal(filetimeToDate(FILETIME_UNIX_EPOCH - 1n).getTime(), -1, '100 ns before 1970 is in the millisecond before');
 });
 
 t.test('info class numbers', async (t) => {

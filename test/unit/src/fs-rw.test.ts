@@ -150,6 +150,68 @@ t.test('unlink of an open file: name gone at once, descriptor works, deleted on 
   t.notOk(tree.files.has('hello.txt'));
 });
 
+t.test('our own silly rename: never listed, found only while open, fgetattr by descriptor, no links left', async (t) => {
+  const { tree, call, openFh, close, stat } = setup();
+  const fh = await openFh('/docs/a.txt', O_RDWR);
+  t.same(await call('unlink', '/docs/a.txt'), [0]);
+  const hidden = [...tree.files.keys()].find((p) => p.startsWith('docs\\.smbfuse-deleted-'))!;
+  const fusePath = '/' + hidden.replace('\\', '/');
+  const [, names] = await call('readdir', '/docs') as [number, string[]];
+  t.same(names, ['.', '..'], 'the hidden name is not listed');
+  t.equal((await stat(fusePath))[1]!.nlink, 0, 'found while open (as libfuse needs for fstat), with no links');
+  const [err, st] = await call('fgetattr', '', fh) as [number, { size: number; nlink: number }];
+  t.equal(err, 0, 'fgetattr without a path (libfuse passes none after an unlink)');
+  t.same([st.size, st.nlink], [6, 0], 'its size, and no links left');
+  t.same(await call('create', fusePath, 0o644), [-22], 'such a name cannot be created');
+  t.same(await call('mkdir', '/docs/.smbfuse-deleted-00000000000000ff', 0o755), [-22]);
+  await close('', fh);
+  t.notOk(tree.files.has(hidden), 'deleted on the last close');
+  t.same(await stat(fusePath), [-2], 'and not found any more');
+});
+
+t.test("libfuse hides an open file: renamed on the server, not listed, found while open, deleted at close", async (t) => {
+  const { tree, call, openFh, read, close, stat } = setup();
+  const fh = await openFh('/docs/a.txt', O_RDWR);
+  const hidden = '/docs/.fuse_hidden0000000200000001';
+  t.same(await stat(hidden), [-2], 'a free hidden name is not found (libfuse checks before renaming)');
+  t.same(await call('rename', '/docs/a.txt', hidden), [0], 'libfuse renames the open file away');
+  t.ok(tree.files.has('docs\\.fuse_hidden0000000200000001'), 'on the server too');
+  const [, names] = await call('readdir', '/docs') as [number, string[]];
+  t.same(names, ['.', '..'], 'not listed');
+  const [err, st] = await stat(hidden);
+  t.equal(err, 0, 'found while open (libfuse serves fstat by this path)');
+  t.same([st!.size, st!.nlink], [6, 0]);
+  t.equal((await read(hidden, fh, 100, 0)).toString(), 'alpha\n');
+  await close(hidden, fh);
+  t.notOk(tree.files.has('docs\\.fuse_hidden0000000200000001'), 'deleted at the last close');
+  t.same(await call('unlink', hidden), [-2], "libfuse's own unlink after release finds nothing left");
+  t.same(await call('rename', '/hello.txt', '/docs/.fuse_hidden0000000300000001'), [-22], 'a closed file cannot take such a name');
+});
+
+t.test('a hidden file left by a dead daemon is deleted by the next listing', async (t) => {
+  const { tree, call } = setup();
+  tree.add('docs\\.smbfuse-deleted-0123456789abcdef', Buffer.from('left'));
+  tree.add('docs\\.smbfuse-deleted-lookalike', Buffer.from('mine'));
+  const [, names] = await call('readdir', '/docs') as [number, string[]];
+  t.same(names.sort(), ['.', '..', '.smbfuse-deleted-lookalike', 'a.txt']);
+  t.notOk(tree.files.has('docs\\.smbfuse-deleted-0123456789abcdef'), 'deleted on the server');
+  t.ok(tree.files.has('docs\\.smbfuse-deleted-lookalike'), 'a user file that only looks alike stays');
+});
+
+t.test('link counts: entries carry none, the count last reported for the file id is used', async (t) => {
+  const { call, stat, advance } = setup();
+  t.same(await call('link', '/hello.txt', '/docs/hard'), [0]);
+  t.equal((await stat('/hello.txt'))[1]!.nlink, 2);
+  advance(5000); // the attribute cache has expired; the listing is all we have
+  const [, names, stats] = await call('readdir', '/') as [number, string[], { nlink: number; ino: bigint }[]];
+  t.equal(stats[names.indexOf('hello.txt')]!.nlink, 2, 'listing: 2, as last reported');
+  t.equal((await stat('/hello.txt'))[1]!.nlink, 2, 'getattr from the listing: 2');
+  const [, hardSt] = await call('getattr', '/docs/hard') as [number, { ino: bigint }];
+  t.equal(hardSt.ino, (stats[names.indexOf('hello.txt')] as { ino: bigint }).ino, 'one inode number for both names');
+  t.same(await call('unlink', '/docs/hard'), [0]);
+  t.equal((await stat('/hello.txt'))[1]!.nlink, 1, 'the other name forgets its count on unlink');
+});
+
 t.test('rename: plain, over a file, over an open file, directories, across directories', async (t) => {
   const { tree, call, openFh, write, read, close, stat } = setup();
   t.same(await call('rename', '/hello.txt', '/docs/h.txt'), [0], 'across directories');
@@ -224,8 +286,14 @@ t.test('chmod without modefromsid: write bits ↔ READONLY, anything else EPERM;
   t.same(await call('chown', '/hello.txt', 4242, 4242), [0], 'chown accepted (ignored)');
   t.same(await call('chown', '/nope', 0, 0), [-2]);
   const when = Date.UTC(2020, 0, 2);
-  t.same(await call('utimens', '/hello.txt', when, when), [0]);
+  t.same(await call('utimens', '/hello.txt', new Date(when), new Date(when)), [0]);
   t.equal((await stat('/hello.txt'))[1]!.mtime.getTime(), when);
+  t.same(await call('utimens', '/hello.txt', null, new Date(when + 7000)), [0], 'atime omitted');
+  t.equal(tree.find('hello.txt').stat.lastAccessTime.getTime(), when, 'atime left as it was');
+  t.equal(tree.find('hello.txt').stat.lastWriteTime.getTime(), when + 7000, 'mtime set');
+  t.same(await call('utimens', '/hello.txt', new Date(when + 9000), null), [0], 'mtime omitted');
+  t.equal(tree.find('hello.txt').stat.lastWriteTime.getTime(), when + 7000, 'mtime left as it was');
+  t.equal(tree.find('hello.txt').stat.lastAccessTime.getTime(), when + 9000, 'atime set');
   t.same(await call('link', '/hello.txt', '/docs/hard'), [0]);
   t.equal((await stat('/docs/hard'))[1]!.nlink, 2);
   t.same(await call('chmod', '/hello.txt', 0o444), [0]);

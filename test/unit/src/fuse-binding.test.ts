@@ -1,0 +1,100 @@
+/**
+ * The JavaScript half of the fuse-native patch: the stat layouts the patched
+ * and the stock binary read, utimens arguments (UTIME_NOW, UTIME_OMIT,
+ * seconds + nanoseconds, before 1970), and the hooks' handling of '' paths
+ * (unlinked open files) and failures.
+ */
+import t from 'tap';
+import {
+  BINDING_PATCH,
+  bindingHooks,
+  bindingPatchVersion,
+  statArray,
+  statArrayUnpatched,
+  utimeArg,
+  UTIME_NOW,
+  UTIME_OMIT,
+  type BindingStat,
+} from '../../../src/fuse-binding.js';
+import { FILETIME_UNIX_EPOCH, FileTime } from '../../../transport/pdu/fscc.js';
+
+const ft2020 = 132223104000000000n; // 2020-01-01T00:00:00Z
+const st: BindingStat = {
+  mode: 0o100644, uid: 1000, gid: 100, size: 5 * 2 ** 30, nlink: 2, ino: 0x2c_0001_0002n, blksize: 1 << 20, blocks: 10,
+  atime: new FileTime(ft2020 + 1234567n),
+  mtime: new FileTime(FILETIME_UNIX_EPOCH - 15000000n), // 1969-12-31T23:59:58.5Z
+  ctime: new Date(1500),
+};
+
+t.test('patched layout: 64-bit ino and sizes, seconds + nanoseconds', async (t) => {
+  const a = statArray(st);
+  t.equal(a.length, 22);
+  t.same([a[0], a[1], a[2]], [0o100644, 1000, 100]);
+  t.same([a[3], a[4]], [2 ** 30, 1], '5 GiB in two halves');
+  t.equal(a[6], 2, 'nlink');
+  t.same([a[7], a[8]], [0x0001_0002, 0x2c], 'the whole file id');
+  t.equal(a[10], 1 << 20, 'blksize');
+  t.same([a[11], a[12]], [10, 0], 'blocks');
+  t.same([a[13], a[14], a[15]], [1577836800, 0, 123456700], 'atime to 100 ns');
+  t.same([a[16], a[17], a[18]], [0xfffffffe, 0xffffffff, 500000000], 'mtime before 1970: seconds -2, two\'s complement');
+  t.same([a[19], a[20], a[21]], [1, 0, 500000000], 'a plain Date: milliseconds');
+});
+
+t.test('stock layout: 32-bit ino, milliseconds', async (t) => {
+  const a = statArrayUnpatched(st);
+  t.equal(a.length, 18);
+  t.same([a[6], a[7]], [2, 0x0001_0002]);
+  t.same([a[12], a[13]], [1577836800123 % 2 ** 32, Math.floor(1577836800123 / 2 ** 32)]);
+});
+
+t.test('utimens arguments', async (t) => {
+  t.equal(utimeArg(0, 0, UTIME_OMIT), null, 'UTIME_OMIT: leave unchanged');
+  t.equal(utimeArg(0, 0, UTIME_NOW, () => 42000)!.getTime(), 42000, 'UTIME_NOW: now');
+  const d = utimeArg(1577836800, 0, 123456789);
+  t.ok(d instanceof FileTime);
+  t.equal((d as FileTime).filetime, ft2020 + 1234567n, 'nanoseconds kept to 100 ns');
+  t.equal((utimeArg(0xfffffffe, 0xffffffff, 500000000) as FileTime).filetime, FILETIME_UNIX_EPOCH - 15000000n, 'before 1970');
+});
+
+t.test('hooks: utimens, getattr failures, paths of unlinked files', async (t) => {
+  const seen: unknown[][] = [];
+  const ops = {
+    chmod: (...a: unknown[]) => seen.push(['chmod', ...a.slice(0, -1)]),
+    chown: (...a: unknown[]) => seen.push(['chown', ...a.slice(0, -1)]),
+    getattr: (_p: string, cb: (e: number) => void) => cb(-2),
+    fgetattr: (_p: string, _fd: number, cb: (e: number, s?: BindingStat) => void) => cb(0, st),
+    readdir: (_p: string, cb: (e: number, n?: string[], s?: BindingStat[]) => void) => cb(0, ['x'], [st]),
+    utimens: (p: string, a: Date | null, m: Date | null, cb: (e: number) => void) => {
+      seen.push(['utimens', p, a, m]);
+      cb(0);
+    },
+  };
+  const got: unknown[][] = [];
+  const signal = (...a: unknown[]) => got.push(a);
+  const patched = bindingHooks(ops, true);
+  patched._op_utimens(signal, '/f', 0, 0, UTIME_OMIT, 1577836800, 0, 5);
+  t.same(seen.pop(), ['utimens', '/f', null, new FileTime(ft2020)], 'atime omitted, mtime set');
+  t.same(got.pop(), [0]);
+  patched._op_getattr(signal, '/nope');
+  const [err, arr] = got.pop()!;
+  t.equal(err, -2);
+  t.equal((arr as Uint32Array).length, 22, 'a failure still hands over a stat of the binary\'s size');
+  patched._op_fgetattr(signal, '', 3);
+  t.equal((got.pop()![1] as Uint32Array).length, 22, 'fgetattr works without a path');
+  patched._op_readdir(signal, '/d');
+  t.same((got.pop()![2] as Uint32Array[]).map((a) => a.length), [22]);
+  for (const [name, args] of [['_op_chmod', [0o644]], ['_op_chown', [0, 0]], ['_op_utimens', [0, 0, 0, 0, 0, 0]], ['_op_readdir', []]] as const) {
+    (patched[name] as (...a: unknown[]) => void)(signal, '', ...args);
+    t.same(got.pop(), [-2], `${name} without a path: ENOENT, nothing done`);
+  }
+  t.same(seen, [], 'no handler ran for an empty path');
+  const stock = bindingHooks(ops, false);
+  stock._op_utimens(signal, '/f', 1000, 0, 2000, 0);
+  t.same(seen.pop(), ['utimens', '/f', new Date(1000), new Date(2000)], 'stock binary: milliseconds');
+  stock._op_fgetattr(signal, '/f', 3);
+  t.equal((got.pop()![1] as Uint32Array).length, 18);
+});
+
+t.test('the loaded binary is unpatched or speaks this version', async (t) => {
+  t.ok([0, BINDING_PATCH].includes(bindingPatchVersion()), `version ${bindingPatchVersion()}`);
+});
