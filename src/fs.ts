@@ -94,6 +94,19 @@ const BLKSIZE = 1024 * 1024;
 /** Security descriptor queries in flight at once while a listing reads modes. */
 const MODE_QUERIES_IN_FLIGHT = 16;
 
+/**
+ * The inode number of a file whose server gives no file id (impacket's
+ * listings carry 0): a 64-bit hash of its path with the top bit set. With
+ * use_ino a 0 would reach readdir as d_ino 0, which glibc skips as a deleted
+ * entry, so every file needs some number; the top bit keeps these apart from
+ * real ids, which seldom use it.
+ */
+export function inoFromPath(path: string): bigint {
+  let h = 0xcbf29ce484222325n;
+  for (const b of Buffer.from(path)) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
+  return h | (1n << 63n);
+}
+
 export class SmbFs {
   readonly attrs: AttrCache<SmbStat>;
   readonly tree: SmbTree;
@@ -186,9 +199,9 @@ export class SmbFs {
   /** getattr: server attributes turned into a POSIX stat (mfsymlinks as links). */
   async getattr(path: string): Promise<FuseStat> {
     const st = await this.statSmb(path);
-    if (this.files.openSlot(path)?.deleteOnClose) return { ...this.toFuseStat(st), nlink: 0 };
+    if (this.files.openSlot(path)?.deleteOnClose) return { ...this.toFuseStat(path, st), nlink: 0 };
     const target = await this.linkTarget(path, st);
-    return this.toFuseStat(st, target);
+    return this.toFuseStat(path, st, target);
   }
 
   /**
@@ -199,7 +212,7 @@ export class SmbFs {
   async fgetattr(fh: number, path: string): Promise<FuseStat> {
     const h = this.handles.getFile(fh);
     if (!h) return this.getattr(path);
-    const st = this.toFuseStat(await this.statAny(h.inode.path));
+    const st = this.toFuseStat(h.inode.path, await this.statAny(h.inode.path));
     return h.inode.deleteOnClose ? { ...st, nlink: 0 } : st;
   }
 
@@ -234,7 +247,7 @@ export class SmbFs {
    * the mode the descriptor records (modefromsid), else file_mode/dir_mode;
    * a READONLY file shows no write bits either way.
    */
-  toFuseStat(st: SmbStat, linkTarget: string | null = null): FuseStat {
+  toFuseStat(path: string, st: SmbStat, linkTarget: string | null = null): FuseStat {
     const perm = this.modeFromSid && typeof st.mode === 'number' ? st.mode : st.isDirectory ? this.opts.dirMode : this.opts.fileMode;
     let mode = (st.isDirectory ? S_IFDIR : S_IFREG) | perm;
     if (!st.isDirectory && st.attributes & FILE_ATTRIBUTE_READONLY) mode &= ~0o222;
@@ -249,7 +262,7 @@ export class SmbFs {
       gid: this.opts.gid,
       size,
       nlink: st.nlink > 0 ? st.nlink : st.isDirectory ? 2 : 1,
-      ino: st.fileIndex,
+      ino: st.fileIndex !== 0n ? st.fileIndex : inoFromPath(path),
       blksize: BLKSIZE,
       blocks: Math.ceil(st.allocationSize / 512),
       atime: st.lastAccessTime,
@@ -333,7 +346,7 @@ export class SmbFs {
   /** readdir: names with '.' and '..' first, and a stat for each. */
   async readdir(path: string, signal?: CallerGone): Promise<{ names: string[]; stats: FuseStat[] }> {
     const entries = await this.listDir(path, signal);
-    const self = this.toFuseStat(await this.statSmb(path));
+    const self = this.toFuseStat(path, await this.statSmb(path));
     let parent = self;
     if (path !== '/') parent = await this.getattr(fuseParent(path)).catch(() => self);
     const names = ['.', '..'];
@@ -343,7 +356,7 @@ export class SmbFs {
       const known = this.links.get(child);
       const target = known && known.version === versionOf(e.stat) ? known.target : null;
       names.push(e.name);
-      stats.push(this.toFuseStat(this.files.overlay(child, e.stat), target));
+      stats.push(this.toFuseStat(child, this.files.overlay(child, e.stat), target));
     }
     return { names, stats };
   }

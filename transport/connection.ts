@@ -312,7 +312,7 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     if (!o || !o.msg.readDest) return null;
     // A plain reply where an encrypted one is due must not reach the chain.
     if (this.mustBeSealed(h, o.sealed)) return null;
-    if (h.sessionId !== o.msg.sessionId) return null;
+    if (h.sessionId !== o.msg.sessionId && this.verifies(o.msg)) return null;
     if ((h.flags & Smb2Flags.SIGNED) === 0 && this.signers.get(o.msg.sessionId)?.required) return null;
     return { dest: o.msg.readDest, max: o.msg.readMax };
   }
@@ -456,25 +456,33 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
   }
 
   /**
-   * Check a plain reply against the request it answers: it must name the
-   * request's session (a reply is matched by MessageId alone, so its own
-   * SessionId is attacker-chosen and never picks the key), and it is verified
-   * with that session's signer. Returns whether a signature verified, or the
-   * error to fail with.
+   * Whether the reply to `req` has its signature checked: where signing is
+   * required (by the server or `sign`) or the request itself was signed
+   * (3.1.1 TREE_CONNECT, VALIDATE_NEGOTIATE). MS-SMB2 3.2.5.1.3 verifies only
+   * when Session.SigningRequired, and so does the Linux client
+   * (smb2_check_receive runs only with server->sign). Elsewhere an unsigned
+   * reply is accepted, so checking a signed one adds nothing, and it breaks
+   * servers that sign compounded replies wrongly (impacket: before adding
+   * NextCommand/padding).
+   */
+  private verifies(req: SmbMessage): boolean {
+    const signer = this.signers.get(req.sessionId);
+    return signer !== undefined && (signer.required || req.forceSign);
+  }
+
+  /**
+   * Check a plain reply against the request it answers. A reply is matched by
+   * MessageId alone, so its own SessionId is attacker-chosen: it never picks
+   * the key (the request's session does), and where the signature is checked
+   * it must name the request's session. Where nothing is verified the id is
+   * not used (impacket answers LOGOFF with 0). Returns whether a signature
+   * verified, or the error to fail with.
    */
   private checkReply(req: SmbMessage, h: Smb2Header, fragments: () => Buffer[]): boolean | Error {
+    if (!this.verifies(req)) return false;
     // SESSION_SETUP's first request carries 0 and learns its id from the reply.
     if (req.sessionId !== 0n && h.sessionId !== req.sessionId) return this.sessionMismatch(req, h);
-    const signer = this.signers.get(req.sessionId);
-    if (!signer) return false;
-    // Signatures are checked only where signing is required (by the server or
-    // `sign`) or the request itself was signed (3.1.1 TREE_CONNECT,
-    // VALIDATE_NEGOTIATE): MS-SMB2 3.2.5.1.3 verifies only when
-    // Session.SigningRequired, and so does the Linux client (smb2_check_receive
-    // runs only with server->sign). Elsewhere an unsigned reply is accepted, so
-    // checking a signed one adds nothing, and it breaks servers that sign
-    // compounded replies wrongly (impacket: before adding NextCommand/padding).
-    if (!signer.required && !req.forceSign) return false;
+    const signer = this.signers.get(req.sessionId)!;
     const signed = (h.flags & Smb2Flags.SIGNED) !== 0;
     if (!signed) {
       // A request signed on purpose (3.1.1 TREE_CONNECT, VALIDATE_NEGOTIATE) gets a signed answer.

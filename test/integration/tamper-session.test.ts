@@ -150,19 +150,6 @@ t.test('sign: a READ reply of the right session with its signature stripped is r
   t.ok(flat.every((b) => b === 0), 'nothing was decanted');
 });
 
-t.test('no sign, signing not required: an unsigned reply still has to name its session', async (t) => {
-  const forge = forgeRead(0, 0n);
-  const proxy = await proxied({ toClient: forge.hook });
-  const client = await connect(opts(proxy.port));
-  t.teardown(() => client.close());
-  const tree = await client.treeConnect('test');
-  const f = await tree.open(`${dirName}\\data.bin`);
-  const chain = Bvecq.fromBuffers([Buffer.alloc(65536)], 0);
-  const err = await tree.read(f.fileId, 0, 65536, chain.at(0)).catch((e: unknown) => e);
-  t.ok(forge.done());
-  t.match((err as Error).message, /names session 0x0/);
-});
-
 /**
  * toServer + toClient hooks for the downgrade: the NEGOTIATE request loses
  * 3.1.1 (the server picks 3.0.2), and the client's VALIDATE_NEGOTIATE_INFO
