@@ -15,12 +15,12 @@
 import t from 'tap';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { isMounted, mountShare, unmount } from '../helpers/mount.js';
 import { startProxy, type FrameHook } from '../helpers/proxy.js';
+import { freshShareDir, localTempDir } from '../helpers/rw.js';
 import { startSamba } from '../helpers/samba.js';
 
 const run = promisify(execFile);
@@ -28,12 +28,9 @@ const samba = await startSamba();
 t.teardown(() => samba.stop());
 
 const dirName = 'credits';
-const base = path.join(samba.sharePath, dirName);
-await rm(base, { recursive: true, force: true });
-await mkdir(base, { recursive: true });
+const base = await freshShareDir(t, samba.sharePath, dirName);
 const content = randomBytes(4 * 1024 * 1024 + 12345);
 await writeFile(path.join(base, 'big.bin'), content);
-t.teardown(() => rm(base, { recursive: true, force: true }));
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const FLAG_ASYNC = 0x2;
@@ -94,7 +91,7 @@ t.test('stingy server (holds the client at 3 credits): copies keep their checksu
   t.teardown(() => unmount(mnt));
   const file = path.join(mnt, dirName, 'big.bin');
   t.ok(await settle(keeper, file, 3), 'the client is down to 3 credits');
-  const local = path.join(await mkdtempLocal(), 'copy.bin');
+  const local = path.join(await localTempDir(t, 'smbfuse-credits-'), 'copy.bin');
   await run('cp', [file, local], { timeout: 60000 });
   t.equal(sha(await readFile(local)), sha(content), 'a 4 MiB copy out of the mount has the right checksum');
   await run('cp', [local, path.join(mnt, dirName, 'back.bin')], { timeout: 60000 });
@@ -157,10 +154,3 @@ t.test('drained server (no credits at all after the mount): calls fail in bounde
   t.ok(ms < 15000, `unmount took ${ms} ms`);
   t.notOk(await isMounted(mnt), 'nothing left mounted');
 });
-
-async function mkdtempLocal(): Promise<string> {
-  const d = path.join(tmpdir(), `smbfuse-credits-${process.pid}`);
-  await mkdir(d, { recursive: true });
-  t.teardown(() => rm(d, { recursive: true, force: true }));
-  return d;
-}

@@ -10,20 +10,19 @@
  */
 import t from 'tap';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { mkdir, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { cliPath, isMounted, makeMountPoint } from '../helpers/mount.js';
 import { startProxy, frameHeader } from '../helpers/proxy.js';
+import { freshShareDir } from '../helpers/rw.js';
 import { startSamba } from '../helpers/samba.js';
 
 const run = promisify(execFile);
 const samba = await startSamba();
 t.teardown(() => samba.stop());
 const dirName = 'shutdown';
-await rm(path.join(samba.sharePath, dirName), { recursive: true, force: true });
-await mkdir(path.join(samba.sharePath, dirName), { recursive: true });
-t.teardown(() => rm(path.join(samba.sharePath, dirName), { recursive: true, force: true }));
+await freshShareDir(t, samba.sharePath, dirName);
 
 const TIMEOUT_S = 3;
 

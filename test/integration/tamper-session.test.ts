@@ -14,7 +14,7 @@
 import t from 'tap';
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Bvecq } from '../../netfs/bvecq.js';
 import { connect, Dialect, SmbProtocolError, type SmbConnectOptions } from '../../transport/index.js';
@@ -22,18 +22,16 @@ import type { TransportEvent } from '../../transport/connection.js';
 import { Smb2Command } from '../../transport/pdu/header.js';
 import { FSCTL_VALIDATE_NEGOTIATE_INFO } from '../../transport/pdu/ioctl.js';
 import { frameHeader, rewriteDialect, startProxy, type FrameHook } from '../helpers/proxy.js';
+import { freshShareDir } from '../helpers/rw.js';
 import { startSamba } from '../helpers/samba.js';
 
 const samba = await startSamba();
 t.teardown(() => samba.stop());
 
 const dirName = 'tamper-session';
-const base = path.join(samba.sharePath, dirName);
-await rm(base, { recursive: true, force: true });
-await mkdir(base, { recursive: true });
+const base = await freshShareDir(t, samba.sharePath, dirName);
 const content = randomBytes(1024 * 1024);
 await writeFile(path.join(base, 'data.bin'), content);
-t.teardown(() => rm(base, { recursive: true, force: true }));
 
 const events: TransportEvent[] = [];
 const onEvent = (m: unknown) => void events.push(m as TransportEvent);
