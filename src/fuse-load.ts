@@ -17,6 +17,14 @@ export class MissingSystemLibrary extends Error {}
 
 let loaded: SmbFuseClass | null = null;
 
+/** The one line for a failure to load fuse-native, from the loader's message. */
+export function describeLoadError(message: string): string {
+  const msg = message.split('\n')[0]!;
+  if (/libfuse[^:]*: cannot open shared object file/.test(msg)) return 'libfuse 2 is not installed (Debian/Ubuntu: apt-get install fuse)';
+  if (/libfuse/.test(msg)) return `libfuse 2 cannot be loaded (${msg}); reinstall it (Debian/Ubuntu: apt-get install --reinstall libfuse2)`;
+  return `cannot load the FUSE binding (fuse-native): ${msg}`;
+}
+
 /**
  * fuse-native's Fuse, subclassed to append our options and to use the
  * stat/utimens handlers of the binary's layout (fuse-binding.ts);
@@ -28,14 +36,7 @@ export async function loadSmbFuse(): Promise<SmbFuseClass> {
   try {
     Base = (await import('fuse-native')).default;
   } catch (e) {
-    const msg = (e as Error).message.split('\n')[0]!;
-    if (/libfuse[^:]*: cannot open shared object file/.test(msg)) {
-      throw new MissingSystemLibrary('libfuse 2 is not installed (Debian/Ubuntu: apt-get install fuse)');
-    }
-    if (/libfuse/.test(msg)) {
-      throw new MissingSystemLibrary(`libfuse 2 cannot be loaded (${msg}); reinstall it (Debian/Ubuntu: apt-get install --reinstall libfuse2)`);
-    }
-    throw new MissingSystemLibrary(`cannot load the FUSE binding (fuse-native): ${msg}`);
+    throw new MissingSystemLibrary(describeLoadError((e as Error).message));
   }
   class SmbFuse extends Base {
     constructor(
