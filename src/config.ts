@@ -13,6 +13,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { Dialect } from '../transport/types.js';
+import { KERNEL_FLAGS, MOUNT_OPTIONS, isIgnoredOption, usageText } from './option-table.js';
 
 /** A bad command line or option; the message is the one line to print. */
 export class ConfigError extends Error {
@@ -72,6 +73,8 @@ export interface MountConfig {
   /** Probe an idle connection with ECHO after this long (echo_interval; 0: never). */
   echoIntervalMs: number;
   allowOther: boolean;
+  /** nosuid, nodev, noexec, suid, dev, exec as given (mount.fuse adds dev,suid), for libfuse. */
+  kernelFlags: string[];
   debug: boolean;
   foreground: boolean;
   /** Demo mode: the private Samba server to stop when the mount ends. */
@@ -120,24 +123,7 @@ export function processParseEnv(): ParseEnv {
   };
 }
 
-export const USAGE = `usage: smbfuse //HOST/SHARE MOUNTPOINT [-o opt[,opt...]] [-f] [-h] [-V]
-       smbfuse [--demo [MOUNTPOINT]]   (no server: mount a local demo Samba share)
-
-Mount an SMB2/3 share through FUSE (read-write unless ro).
-
-  -o opts   comma-separated mount options (mount.cifs names; ',,' is a comma):
-            username=, password=, credentials=FILE, domain=, port=445, guest,
-            sec=ntlmssp|ntlmv2|none (none = anonymous guest),
-            vers=2.0|2.1|3|3.0|3.02|3.1.1, uid=, gid=, file_mode=0755,
-            dir_mode=0755, actimeo=1, rsize=, wsize=, cache=strict|loose|none,
-            cache_size=256M, readahead=8M, timeout=30, echo_interval=60,
-            allow_other (file_mode/dir_mode then default to 0750),
-            modefromsid, seal, ro, rw (the default), sign, debug
-  -f        stay in the foreground
-  -h        show this help
-  -V        show the version
-Environment: USER (default user name), PASSWD (password).
-Without a password (and not guest) it asks on the terminal, if there is one.`;
+export const USAGE = usageText();
 
 const DEFAULTS = {
   port: 445,
@@ -167,26 +153,14 @@ const VERSIONS: Record<string, [Dialect, Dialect]> = {
 };
 
 /** Option spellings (mount.cifs aliases) → canonical name. */
-const ALIASES: Record<string, string> = {
-  user: 'username',
-  username: 'username',
-  pass: 'password',
-  password: 'password',
-  credentials: 'credentials',
-  cred: 'credentials',
-  dom: 'domain',
-  domain: 'domain',
-  workgroup: 'domain',
-};
+const ALIASES: Record<string, string> = Object.fromEntries(
+  MOUNT_OPTIONS.flatMap((o) => [o.name, ...(o.aliases ?? [])].map((n) => [n, o.name])),
+);
 
 /** Options that take no value. */
-const FLAGS = new Set(['guest', 'ro', 'rw', 'allow_other', 'debug', 'seal', 'sign', 'modefromsid']);
+const FLAGS = new Set(MOUNT_OPTIONS.filter((o) => o.value === undefined).map((o) => o.name));
 /** Options that need a value. */
-const VALUED = new Set([
-  'port', 'username', 'password', 'credentials', 'domain', 'sec', 'vers', 'uid', 'gid',
-  'file_mode', 'dir_mode', 'actimeo', 'rsize', 'wsize', 'cache', 'cache_size', 'readahead', 'timeout',
-  'echo_interval',
-]);
+const VALUED = new Set(MOUNT_OPTIONS.filter((o) => o.value !== undefined).map((o) => o.name));
 
 /**
  * Parse argv (without node and script) into a config, or a help/version request.
@@ -267,7 +241,9 @@ export function splitOptions(optStrings: readonly string[]): Array<[string, stri
       if (item === '') continue;
       const eq = item.indexOf('=');
       const rawName = (eq < 0 ? item : item.slice(0, eq)).trim().toLowerCase();
-      out.push([ALIASES[rawName] ?? rawName, eq < 0 ? undefined : item.slice(eq + 1)]);
+      const value = eq < 0 ? undefined : item.slice(eq + 1);
+      // Without a value `user` is mount(8)'s "users may mount this", not user=NAME.
+      out.push([value === undefined && isIgnoredOption(rawName, value) ? rawName : (ALIASES[rawName] ?? rawName), value]);
     }
   }
   return out;
@@ -324,6 +300,7 @@ function buildConfig(
     timeoutMs: DEFAULTS.timeoutMs,
     echoIntervalMs: DEFAULTS.echoIntervalMs,
     allowOther: false,
+    kernelFlags: [],
     debug: false,
     foreground: false,
   };
@@ -335,14 +312,15 @@ function buildConfig(
     // An unknown item right after a password (password=, user=name%pw) is
     // most likely the rest of it, cut at a single comma: say so without
     // echoing any of it.
-    if (afterPassword && !FLAGS.has(name) && !VALUED.has(name)) {
+    if (afterPassword && !FLAGS.has(name) && !VALUED.has(name) && !KERNEL_FLAGS.includes(name) && !isIgnoredOption(name, value)) {
       throw new ConfigError("smbfuse: unknown option after password= (write a comma in a password as ',,')");
     }
     afterPassword = name === 'password' || (name === 'username' && value?.includes('%') === true);
     applyOption(name, value);
   }
   function applyOption(name: string, value: string | undefined): void {
-    if (FLAGS.has(name)) {
+    if (isIgnoredOption(name, value)) return;
+    if (FLAGS.has(name) || KERNEL_FLAGS.includes(name)) {
       if (value !== undefined) throw new ConfigError(`smbfuse: option '${name}' takes no value`);
       applyFlag(c, name);
       return;
@@ -407,6 +385,12 @@ function applyFlag(c: MountConfig, name: string): void {
     case 'seal': c.seal = true; break;
     case 'sign': c.sign = true; break;
     case 'modefromsid': c.modeFromSid = true; break;
+    default: {
+      // KERNEL_FLAGS: of suid/nosuid (dev/nodev, exec/noexec) the last given counts, as with mount(8).
+      const base = name.replace(/^no/, '');
+      c.kernelFlags = c.kernelFlags.filter((f) => f.replace(/^no/, '') !== base);
+      c.kernelFlags.push(name);
+    }
   }
 }
 

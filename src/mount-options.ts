@@ -46,7 +46,7 @@ export function fuseOptionString(base: string, extra: readonly string[]): string
  * file system. As root, allow_other needs no `user_allow_other` in
  * /etc/fuse.conf (that only limits fusermount for other users).
  */
-export function extraFuseOptions(o: { unc: string; allowOther: boolean; actimeoMs: number; readOnly?: boolean; cache?: string }): string[] {
+export function extraFuseOptions(o: { unc: string; allowOther: boolean; actimeoMs: number; readOnly?: boolean; cache?: string; kernelFlags?: readonly string[] }): string[] {
   const secs = String(o.actimeoMs / 1000);
   const out = [
     ...(o.readOnly ? ['ro'] : []),
@@ -61,5 +61,7 @@ export function extraFuseOptions(o: { unc: string; allowOther: boolean; actimeoM
     'use_ino',
   ];
   if (o.allowOther) out.push('default_permissions');
+  // Generic mount flags (nosuid, noexec, ...) in the order given: libfuse applies them, the last one wins.
+  out.push(...(o.kernelFlags ?? []));
   return out;
 }

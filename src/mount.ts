@@ -67,6 +67,7 @@ export interface MountOptions {
   actimeoMs: number;
   readOnly?: boolean;
   cache?: string;
+  kernelFlags?: readonly string[];
   /** fuse-native's own per-op timeout (backstop behind the handlers' own). */
   opTimeoutMs: number;
 }
