@@ -65,6 +65,9 @@ ensure_packages() {
   command -v fusermount >/dev/null 2>&1 || need+=(fuse)
   command -v rsync >/dev/null 2>&1 || need+=(rsync)
   command -v setfattr >/dev/null 2>&1 || need+=(attr)
+  # The man page test renders man/smbfuse.1.
+  command -v man >/dev/null 2>&1 || need+=(man-db)
+  command -v groff >/dev/null 2>&1 || need+=(groff-base)
   [ ${#need[@]} -eq 0 ] && return 0
   [ "$(id -u)" -eq 0 ] || die "missing ${need[*]} and not root: apt-get install -y ${need[*]}"
   log "installing ${need[*]} with apt"

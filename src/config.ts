@@ -162,6 +162,11 @@ const FLAGS = new Set(MOUNT_OPTIONS.filter((o) => o.value === undefined).map((o)
 /** Options that need a value. */
 const VALUED = new Set(MOUNT_OPTIONS.filter((o) => o.value !== undefined).map((o) => o.name));
 
+/** Every option name the parser takes as its own, aliases included (a test holds --help to this list). */
+export function acceptedOptionNames(): string[] {
+  return [...new Set([...FLAGS, ...VALUED, ...Object.keys(ALIASES), ...KERNEL_FLAGS])];
+}
+
 /**
  * Parse argv (without node and script) into a config, or a help/version request.
  * Throws ConfigError with a one-line message on any bad input.
