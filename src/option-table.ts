@@ -51,8 +51,11 @@ export const MOUNT_OPTIONS: readonly OptionSpec[] = [
 
 /**
  * Options of mount(8), fstab and systemd that are not ours: accepted and
- * ignored, so an fstab line or a mount unit works. mount.fuse drops some of
- * them itself; others (nofail) reach us, and a script may pass any.
+ * ignored, so an fstab line or a mount unit works. Seen on Debian 12:
+ * libmount keeps x-*, comment=, defaults, noauto and owner to itself and
+ * turns user into noexec,nosuid,nodev; mount.fuse then drops _netdev, user,
+ * users, nouser, auto, noauto and adds dev,suid unless nodev/nosuid; nofail
+ * reaches us. A script or another helper may pass any of them.
  */
 export const IGNORED_OPTIONS: readonly string[] = ['_netdev', 'auto', 'noauto', 'nofail', 'defaults', 'user', 'users', 'nouser', 'owner'];
 
