@@ -13,6 +13,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { Dialect } from '../transport/types.js';
+import type { NameForm } from './path-map.js';
 
 /** A bad command line or option; the message is the one line to print. */
 export class ConfigError extends Error {
@@ -71,6 +72,8 @@ export interface MountConfig {
   timeoutMs: number;
   /** Probe an idle connection with ECHO after this long (echo_interval; 0: never). */
   echoIntervalMs: number;
+  /** `unicode=`: the normalization form names are sent in (nfc, or nfd for servers that store decomposed names). */
+  unicode: NameForm;
   allowOther: boolean;
   debug: boolean;
   foreground: boolean;
@@ -132,7 +135,8 @@ Mount an SMB2/3 share through FUSE (read-write unless ro).
             dir_mode=0755, actimeo=1, rsize=, wsize=, cache=strict|loose|none,
             cache_size=256M, readahead=8M, timeout=30, echo_interval=60,
             allow_other (file_mode/dir_mode then default to 0750),
-            modefromsid, seal, ro, rw (the default), sign, debug
+            modefromsid, seal, ro, rw (the default), sign, debug,
+            unicode=nfc|nfd (form names are sent in; default nfc)
   -f        stay in the foreground
   -h        show this help
   -V        show the version
@@ -185,7 +189,7 @@ const FLAGS = new Set(['guest', 'ro', 'rw', 'allow_other', 'debug', 'seal', 'sig
 const VALUED = new Set([
   'port', 'username', 'password', 'credentials', 'domain', 'sec', 'vers', 'uid', 'gid',
   'file_mode', 'dir_mode', 'actimeo', 'rsize', 'wsize', 'cache', 'cache_size', 'readahead', 'timeout',
-  'echo_interval',
+  'echo_interval', 'unicode',
 ]);
 
 /**
@@ -323,6 +327,7 @@ function buildConfig(
     readahead: DEFAULTS.readahead,
     timeoutMs: DEFAULTS.timeoutMs,
     echoIntervalMs: DEFAULTS.echoIntervalMs,
+    unicode: 'nfc',
     allowOther: false,
     debug: false,
     foreground: false,
@@ -467,6 +472,12 @@ function applyValued(c: MountConfig, name: string, value: string, pe: ParseEnv):
       if (value !== 'strict' && value !== 'loose' && value !== 'none') throw bad();
       c.cache = value;
       break;
+    case 'unicode': {
+      const form = value.toLowerCase();
+      if (form !== 'nfc' && form !== 'nfd') throw new ConfigError(`smbfuse: bad value for unicode: '${value}' (nfc or nfd)`);
+      c.unicode = form;
+      break;
+    }
     case 'cache_size': c.cacheSize = numericOption(name, value); break;
     case 'readahead': c.readahead = numericOption(name, value); break;
   }

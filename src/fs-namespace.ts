@@ -57,7 +57,10 @@ function changed(fs: SmbFs, path: string, exact = true, how?: 'added' | 'removed
   const parent = fuseParent(path);
   const name = path.slice(path.lastIndexOf('/') + 1);
   if (how === 'added') fs.attrs.childAdded(parent, name);
-  else if (how === 'removed') fs.attrs.childRemoved(parent, name);
+  else if (how === 'removed') {
+    fs.attrs.childRemoved(parent, name);
+    fs.paths.forget(path); // a name made here again is sent in the chosen form
+  }
   else fs.attrs.invalidate(parent, true);
   if (exact) fs.links.delete(path);
   else for (const k of [...fs.links.keys()]) if (k === path || k.startsWith(path + '/')) fs.links.delete(k);
@@ -106,6 +109,7 @@ async function sillyRename(fs: SmbFs, slot: InodeSlot): Promise<void> {
   fs.files.movePath(from, hidden);
   slot.deleteOnClose = true;
   changed(fs, from);
+  fs.paths.forget(from);
   fs.attrs.setNegative(from);
 }
 
@@ -178,6 +182,7 @@ export async function rename(fs: SmbFs, from: string, to: string): Promise<void>
   if (hidden) hidden.deleteOnClose = true;
   changed(fs, from, false);
   changed(fs, to, false);
+  fs.paths.forget(from, true);
   fs.attrs.setNegative(from);
 }
 
