@@ -203,7 +203,7 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
     const st = await tree.stat(c.prefixPath);
     if (!st.isDirectory) throw new MountFailure(`smbfuse: ${c.unc}: not a directory`);
   } catch (e) {
-    waiting.stop();
+    waiting.stop(); // no waiting lines while closing
     await client?.close().catch(() => {});
     return ready(describeConnectError(e, c));
   } finally {

@@ -68,17 +68,7 @@ export function nameFromSmb(name: string): string {
   return out;
 }
 
-/**
- * `/a/b` → `a\b` (with each component mapped), '/' → ''. A non-empty
- * `prefix` (SMB form, from `//host/share/prefix`) is put in front.
- */
-export function fusePathToSmb(path: string, prefix = ''): string {
-  const parts = path.split('/').filter((p) => p !== '').map(nameToSmb);
-  if (prefix) parts.unshift(prefix);
-  return parts.join('\\');
-}
-
-/** `a\b` → `/a/b`, '' → '/' (inverse of fusePathToSmb without a prefix). */
+/** `a\b` → `/a/b`, '' → '/' (inverse of SmbPathMap.toSmb without a prefix). */
 export function smbPathToFuse(path: string): string {
   if (path === '') return '/';
   return '/' + path.split('\\').map(nameFromSmb).join('/');
@@ -129,7 +119,11 @@ export class SmbPathMap {
     private readonly prefix = '',
   ) {}
 
-  /** SMB path of `path`: each name in the chosen form unless the server holds it as written. */
+  /**
+   * SMB path of `path` (`/a/b` → `a\b`, '/' → '', the mount's prefix in
+   * front): each name in the chosen form unless the server holds it as
+   * written, then mapped (nameToSmb).
+   */
   toSmb(path: string): string {
     const names = path.split('/').filter((p) => p !== '');
     let at = '';

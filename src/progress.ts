@@ -36,9 +36,12 @@ export class WaitReporter {
     private readonly everyMs = PROGRESS_EVERY_MS,
   ) {}
 
+  private ended = false;
+
   /** `step` (an SMB2 command, or 'TCP' for the connection itself) is now awaited. */
   step(step: string): void {
-    this.stop();
+    if (this.ended) return; // a step after the end (connecting gave up meanwhile) is not reported
+    clearInterval(this.timer);
     this.current = step;
     this.since = Date.now();
     this.timer = setInterval(() => this.say(this.line()), this.everyMs);
@@ -47,8 +50,8 @@ export class WaitReporter {
 
   /** Connecting is over (either way): no more lines. */
   stop(): void {
+    this.ended = true;
     clearInterval(this.timer);
-    this.timer = undefined;
   }
 
   private line(): string {

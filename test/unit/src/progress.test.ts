@@ -26,6 +26,9 @@ t.test('a step that lasts is reported, a new step starts the count again, stop e
   const n = lines.length;
   await sleep(300);
   t.equal(lines.length, n, 'nothing after stop');
+  w.step('TREE_CONNECT');
+  await sleep(300);
+  t.equal(lines.length, n, 'nor for a step begun after it');
 });
 
 t.test('write-back reports only from FLUSH_REPORT_BYTES on', async (t) => {
