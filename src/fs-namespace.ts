@@ -33,18 +33,21 @@ import { FILE_ATTRIBUTE_READONLY, type SmbFs } from './fs.js';
 import type { InodeSlot } from './fs-files.js';
 import { encodeMfSymlink } from './mfsymlink.js';
 import { hiddenName, isHiddenName, isLibfuseHiddenName } from './hidden-names.js';
-import { fuseJoin, fuseParent, nameToSmb } from './path-map.js';
+import { fuseJoin, fuseParent, nameToSmb, normalizeName } from './path-map.js';
 import { getXattr, listXattr, removeXattr, setXattr } from './xattr.js';
 
 /** Longest name component, in UTF-16 code units (MaximumComponentNameLength). */
 export const MAX_NAME_UNITS = 255;
 const FILE_ATTRIBUTE_NORMAL = 0x80;
 
-/** ENAMETOOLONG if the last component of `path` is too long for the server; EINVAL for our hidden names. */
-export function checkName(path: string): void {
+/**
+ * ENAMETOOLONG if the last component of `path`, in the form it is sent in
+ * (NFD can be longer), is too long for the server; EINVAL for our hidden names.
+ */
+export function checkName(fs: SmbFs, path: string): void {
   const name = path.slice(path.lastIndexOf('/') + 1);
   if (isHiddenName(name)) throw -EINVAL;
-  if (nameToSmb(name).length > MAX_NAME_UNITS) throw -ENAMETOOLONG;
+  if (nameToSmb(normalizeName(name, fs.paths.form)).length > MAX_NAME_UNITS) throw -ENAMETOOLONG;
 }
 
 /**
@@ -146,7 +149,7 @@ export async function unlink(fs: SmbFs, path: string): Promise<void> {
 export async function rename(fs: SmbFs, from: string, to: string): Promise<void> {
   fs.checkWritable();
   const hiding = isLibfuseHiddenName(to) && fs.files.openSlot(from) !== undefined;
-  if (!hiding) checkName(to);
+  if (!hiding) checkName(fs, to);
   if (from === to) return;
   const src = await fs.statSmb(from);
   const dst = await statOrNull(fs, to);
@@ -188,7 +191,7 @@ export async function rename(fs: SmbFs, from: string, to: string): Promise<void>
 
 export async function mkdir(fs: SmbFs, path: string, mode?: number): Promise<void> {
   fs.checkWritable();
-  checkName(path);
+  checkName(fs, path);
   await fs.tree.mkdirPath(fs.smbPath(path));
   changed(fs, path, true, 'added');
   if (mode !== undefined) await fs.initialMode(path, mode, true);
@@ -206,7 +209,7 @@ export async function rmdir(fs: SmbFs, path: string): Promise<void> {
 /** Hard link (the server must support them; Samba does). */
 export async function link(fs: SmbFs, existing: string, newPath: string): Promise<void> {
   fs.checkWritable();
-  checkName(newPath);
+  checkName(fs, newPath);
   await fs.tree.linkPath(fs.smbPath(existing), fs.smbPath(newPath));
   linksChanged(fs, existing, true);
   changed(fs, existing);
@@ -216,7 +219,7 @@ export async function link(fs: SmbFs, existing: string, newPath: string): Promis
 /** symlink: write an mfsymlink file at `path` pointing to `target`. */
 export async function symlink(fs: SmbFs, target: string, path: string): Promise<void> {
   fs.checkWritable();
-  checkName(path);
+  checkName(fs, path);
   const body = encodeMfSymlink(target);
   const o = await fs.tree.create(fs.smbPath(path), { access: 'readwrite', disposition: 'create', nonDirectory: true });
   let err: unknown = null;
