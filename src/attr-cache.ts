@@ -151,5 +151,6 @@ export class AttrCache<T> {
 
 /** Names as the server compares them: case-insensitively. */
 function fold(name: string): string {
-  return name.toLowerCase();
+  // Unicode form too: a name typed in NFC may be the NFD one listed (the server then decides).
+  return name.normalize('NFC').toLowerCase();
 }

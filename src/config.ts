@@ -14,6 +14,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { Dialect } from '../transport/types.js';
 import { KERNEL_FLAGS, MOUNT_OPTIONS, isIgnoredOption, usageText } from './option-table.js';
+import type { NameForm } from './path-map.js';
 
 /** A bad command line or option; the message is the one line to print. */
 export class ConfigError extends Error {
@@ -72,6 +73,8 @@ export interface MountConfig {
   timeoutMs: number;
   /** Probe an idle connection with ECHO after this long (echo_interval; 0: never). */
   echoIntervalMs: number;
+  /** `unicode=`: the normalization form names are sent in (nfc, or nfd for servers that store decomposed names). */
+  unicode: NameForm;
   allowOther: boolean;
   /** nosuid, nodev, noexec, suid, dev, exec as given (mount.fuse adds dev,suid), for libfuse. */
   kernelFlags: string[];
@@ -304,6 +307,7 @@ function buildConfig(
     readahead: DEFAULTS.readahead,
     timeoutMs: DEFAULTS.timeoutMs,
     echoIntervalMs: DEFAULTS.echoIntervalMs,
+    unicode: 'nfc',
     allowOther: false,
     kernelFlags: [],
     debug: false,
@@ -456,6 +460,12 @@ function applyValued(c: MountConfig, name: string, value: string, pe: ParseEnv):
       if (value !== 'strict' && value !== 'loose' && value !== 'none') throw bad();
       c.cache = value;
       break;
+    case 'unicode': {
+      const form = value.toLowerCase();
+      if (form !== 'nfc' && form !== 'nfd') throw new ConfigError(`smbfuse: bad value for unicode: '${value}' (nfc or nfd)`);
+      c.unicode = form;
+      break;
+    }
     case 'cache_size': c.cacheSize = numericOption(name, value); break;
     case 'readahead': c.readahead = numericOption(name, value); break;
   }

@@ -33,18 +33,21 @@ import { FILE_ATTRIBUTE_READONLY, type SmbFs } from './fs.js';
 import type { InodeSlot } from './fs-files.js';
 import { encodeMfSymlink } from './mfsymlink.js';
 import { hiddenName, isHiddenName, isLibfuseHiddenName } from './hidden-names.js';
-import { fuseJoin, fuseParent, nameToSmb } from './path-map.js';
+import { fuseJoin, fuseParent, nameToSmb, normalizeName } from './path-map.js';
 import { getXattr, listXattr, removeXattr, setXattr } from './xattr.js';
 
 /** Longest name component, in UTF-16 code units (MaximumComponentNameLength). */
 export const MAX_NAME_UNITS = 255;
 const FILE_ATTRIBUTE_NORMAL = 0x80;
 
-/** ENAMETOOLONG if the last component of `path` is too long for the server; EINVAL for our hidden names. */
-export function checkName(path: string): void {
+/**
+ * ENAMETOOLONG if the last component of `path`, in the form it is sent in
+ * (NFD can be longer), is too long for the server; EINVAL for our hidden names.
+ */
+export function checkName(fs: SmbFs, path: string): void {
   const name = path.slice(path.lastIndexOf('/') + 1);
   if (isHiddenName(name)) throw -EINVAL;
-  if (nameToSmb(name).length > MAX_NAME_UNITS) throw -ENAMETOOLONG;
+  if (nameToSmb(normalizeName(name, fs.paths.form)).length > MAX_NAME_UNITS) throw -ENAMETOOLONG;
 }
 
 /**
@@ -57,7 +60,10 @@ function changed(fs: SmbFs, path: string, exact = true, how?: 'added' | 'removed
   const parent = fuseParent(path);
   const name = path.slice(path.lastIndexOf('/') + 1);
   if (how === 'added') fs.attrs.childAdded(parent, name);
-  else if (how === 'removed') fs.attrs.childRemoved(parent, name);
+  else if (how === 'removed') {
+    fs.attrs.childRemoved(parent, name);
+    fs.paths.forget(path); // a name made here again is sent in the chosen form
+  }
   else fs.attrs.invalidate(parent, true);
   if (exact) fs.links.delete(path);
   else for (const k of [...fs.links.keys()]) if (k === path || k.startsWith(path + '/')) fs.links.delete(k);
@@ -106,6 +112,7 @@ async function sillyRename(fs: SmbFs, slot: InodeSlot): Promise<void> {
   fs.files.movePath(from, hidden);
   slot.deleteOnClose = true;
   changed(fs, from);
+  fs.paths.forget(from);
   fs.attrs.setNegative(from);
 }
 
@@ -142,7 +149,7 @@ export async function unlink(fs: SmbFs, path: string): Promise<void> {
 export async function rename(fs: SmbFs, from: string, to: string): Promise<void> {
   fs.checkWritable();
   const hiding = isLibfuseHiddenName(to) && fs.files.openSlot(from) !== undefined;
-  if (!hiding) checkName(to);
+  if (!hiding) checkName(fs, to);
   if (from === to) return;
   const src = await fs.statSmb(from);
   const dst = await statOrNull(fs, to);
@@ -178,12 +185,13 @@ export async function rename(fs: SmbFs, from: string, to: string): Promise<void>
   if (hidden) hidden.deleteOnClose = true;
   changed(fs, from, false);
   changed(fs, to, false);
+  fs.paths.forget(from, true);
   fs.attrs.setNegative(from);
 }
 
 export async function mkdir(fs: SmbFs, path: string, mode?: number): Promise<void> {
   fs.checkWritable();
-  checkName(path);
+  checkName(fs, path);
   await fs.tree.mkdirPath(fs.smbPath(path));
   changed(fs, path, true, 'added');
   if (mode !== undefined) await fs.initialMode(path, mode, true);
@@ -201,7 +209,7 @@ export async function rmdir(fs: SmbFs, path: string): Promise<void> {
 /** Hard link (the server must support them; Samba does). */
 export async function link(fs: SmbFs, existing: string, newPath: string): Promise<void> {
   fs.checkWritable();
-  checkName(newPath);
+  checkName(fs, newPath);
   await fs.tree.linkPath(fs.smbPath(existing), fs.smbPath(newPath));
   linksChanged(fs, existing, true);
   changed(fs, existing);
@@ -211,7 +219,7 @@ export async function link(fs: SmbFs, existing: string, newPath: string): Promis
 /** symlink: write an mfsymlink file at `path` pointing to `target`. */
 export async function symlink(fs: SmbFs, target: string, path: string): Promise<void> {
   fs.checkWritable();
-  checkName(path);
+  checkName(fs, path);
   const body = encodeMfSymlink(target);
   const o = await fs.tree.create(fs.smbPath(path), { access: 'readwrite', disposition: 'create', nonDirectory: true });
   let err: unknown = null;

@@ -32,7 +32,7 @@ import { EACCES, EINVAL, ENOENT, ENOTDIR, EROFS, toFuseErrno } from './errno.js'
 import { rememberStat, SmbFiles, versionOf, type DirEntryStat } from './fs-files.js';
 import type { InodeFactory } from './fs-inode.js';
 import { DroppedNameLog, linuxName } from './dir-names.js';
-import { fuseJoin, fuseParent, fusePathToSmb } from './path-map.js';
+import { fuseJoin, fuseParent, SmbPathMap, type NameForm } from './path-map.js';
 import { isHiddenName } from './hidden-names.js';
 import { couldBeMfSymlink, decodeMfSymlink, MFSYMLINK_SIZE } from './mfsymlink.js';
 
@@ -71,6 +71,8 @@ export interface SmbFsOptions {
   cache?: CacheMode;
   /** SMB path prefix from //host/share/prefix ('' for the share root). */
   prefixPath?: string;
+  /** Normalization form names are sent in (`unicode=`, default nfc). */
+  unicode?: NameForm;
   /**
    * `modefromsid`: modes come from each file's security descriptor
    * (transport/mode-sid.ts) and chmod writes them there; file_mode/dir_mode
@@ -125,6 +127,8 @@ export class SmbFs {
   readonly linkCounts = new LRUCache<bigint, number>({ max: 10_000 });
   /** Hidden names being given to open files right now (not leftovers). */
   readonly hiding = new Set<string>();
+  /** FUSE → SMB paths (mapposix names, Unicode form, mount prefix). */
+  readonly paths: SmbPathMap;
 
   constructor(
     tree: SmbTree,
@@ -132,6 +136,7 @@ export class SmbFs {
     makeInode: InodeFactory,
   ) {
     this.tree = tree;
+    this.paths = new SmbPathMap(opts.unicode ?? 'nfc', opts.prefixPath ?? '');
     this.readOnly = opts.readOnly ?? false;
     this.now = opts.now ?? Date.now;
     this.droppedNames = new DroppedNameLog(opts.log ?? (() => {}));
@@ -153,9 +158,9 @@ export class SmbFs {
     return this.files.handles;
   }
 
-  /** SMB path of a FUSE path (mapposix names, mount prefix). */
+  /** SMB path of a FUSE path (mapposix names, Unicode form, mount prefix). */
   smbPath(path: string): string {
-    return fusePathToSmb(path, this.opts.prefixPath ?? '');
+    return this.paths.toSmb(path);
   }
 
   /** Throw EROFS on a read-only mount. */
@@ -181,13 +186,34 @@ export class SmbFs {
       throw -ENOENT;
     }
     try {
-      const st = await this.tree.stat(this.smbPath(path), this.modeFromSid ? { mode: true } : {});
+      const st = await this.statOnServer(path);
       if (st.fileIndex !== 0n && st.nlink > 0) this.linkCounts.set(st.fileIndex, st.nlink);
       this.attrs.set(path, st);
       return this.files.overlay(path, st);
     } catch (err) {
       if (toFuseErrno(err) === -ENOENT) this.attrs.setNegative(path);
       throw err;
+    }
+  }
+
+  /**
+   * One round trip for `path` in the chosen Unicode form; if that is not
+   * found and the name as written differs (an NFD name listed by a server
+   * that holds it so, under the default NFC), a second one for that
+   * spelling, which is then used for the path from here on.
+   */
+  private async statOnServer(path: string): Promise<SmbStat> {
+    const want = this.modeFromSid ? { mode: true } : {};
+    try {
+      return await this.tree.stat(this.smbPath(path), want);
+    } catch (err) {
+      const alt = toFuseErrno(err) === -ENOENT ? this.paths.asWritten(path) : undefined;
+      if (alt === undefined) throw err;
+      const st = await this.tree.stat(alt, want).catch(() => {
+        throw err;
+      });
+      this.paths.noteAsStored(path);
+      return st;
     }
   }
 
@@ -302,7 +328,11 @@ export class SmbFs {
       const n = linuxName(e.name);
       if (!('name' in n)) this.droppedNames.note(path, e.name, n.reason);
       else if (isHiddenName(n.name)) await this.removeLeftover(fuseJoin(path, n.name));
-      else entries.push({ name: n.name, stat: this.withKnownLinks(e) });
+      else {
+        // Shown as the server spells it; later calls on it use that spelling.
+        this.paths.noteAsStored(fuseJoin(path, n.name));
+        entries.push({ name: n.name, stat: this.withKnownLinks(e) });
+      }
     }
     if (this.modeFromSid) await this.readModes(path, entries);
     this.attrs.setDir(path, entries, fuseJoin);

@@ -13,9 +13,11 @@
  *      environment.
  *   3. The child connects, authenticates, connects the tree, mounts, and once
  *      the kernel has sent FUSE INIT writes "ok\n" on fd 3 — or one error
- *      line — and closes it.
- *   4. The parent prints the error line and exits 1, or exits 0 on "ok";
- *      if nothing arrives in 20 s it kills the child and says so.
+ *      line — and closes it. Before that it may send progress lines
+ *      ("progress " + the line: a slow server still awaited).
+ *   4. The parent prints progress lines as they come, then prints the error
+ *      line and exits 1, or exits 0 on "ok"; if nothing final arrives in 20 s
+ *      it kills the child and says so.
  * Foreground (-f): the same steps in one process; errors go to stderr.
  *
  * Password: when none was given (password=, credentials=, PASSWD) and the
@@ -42,11 +44,14 @@ import { loadSmbFuse, MissingSystemLibrary } from './fuse-load.js';
 import { makeFuseOps } from './fuse-ops.js';
 import { checkMountPoint, mountFuse, type Mounted } from './mount.js';
 import { netfsInodeFactory } from './netfs-inodes.js';
+import { reportFlush, WaitReporter } from './progress.js';
 import { PromptCancelled, passwordPrompt, readHidden } from './prompt.js';
 
 const CHILD_ENV = 'SMBFUSE_CHILD';
 const READY_FD = 3;
 const READY_TIMEOUT_MS = 20_000;
+/** Prefix of a progress line on the readiness pipe (the final line is "ok" or an error). */
+const PROGRESS = 'progress ';
 /** Connect + login + tree connect must finish within this (bad input fails < 15 s). */
 const CONNECT_DEADLINE_MS = 12_000;
 
@@ -58,6 +63,15 @@ interface Client {
 
 /** A failure already phrased as the one line to print. */
 class MountFailure extends Error {}
+
+/**
+ * Messages of a running mount (write-back progress at unmount): stderr, which
+ * a person sees in the foreground; a background daemon's stderr goes nowhere
+ * unless a log sink is put in here.
+ */
+function notice(line: string): void {
+  process.stderr.write(line + '\n');
+}
 
 function version(): string {
   const here = fileURLToPath(new URL('.', import.meta.url));
@@ -144,8 +158,9 @@ function withDeadline<T>(p: Promise<T>, ms: number, line: string): Promise<T> {
 /**
  * Connect, tree connect and mount; call `ready(null)` once usable or
  * `ready(line)` on failure (then nothing is left mounted or connected).
+ * `progress` gets the lines saying what a slow mount is waiting for.
  */
-async function runMount(c: MountConfig, ready: (line: string | null) => void): Promise<void> {
+async function runMount(c: MountConfig, ready: (line: string | null) => void, progress: (line: string) => void): Promise<void> {
   const mpErr = checkMountPoint(c.mountpoint);
   if (mpErr) return ready(mpErr);
   // Before any network traffic: a machine without libfuse or fusermount gets one line saying what to install.
@@ -169,11 +184,14 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void): P
   // Refused replies (bad or missing signatures) are logged, one line each.
   if (c.debug || c.foreground) diagnosticsChannel.subscribe('smbfuse:transport', (m) => process.stderr.write(`smbfuse: ${(m as { message: string }).message}\n`));
   const hostPort = `${c.host}:${c.port}`;
+  const waiting = new WaitReporter(hostPort, progress);
+  copts.onStep = (step) => waiting.step(step);
   let client: Client | undefined;
   let tree: SmbTree;
   try {
     const setup = (async () => {
       client = await connect(copts);
+      waiting.step('TREE_CONNECT');
       return client.treeConnect(c.share);
     })();
     setup.catch(() => {});
@@ -181,11 +199,16 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void): P
     // The root (or prefix) is opened before mounting, so a server whose
     // replies cannot be used (e.g. signatures that do not verify under `sign`)
     // fails the mount here instead of failing every call with EIO.
+    waiting.step('CREATE');
     const st = await tree.stat(c.prefixPath);
     if (!st.isDirectory) throw new MountFailure(`smbfuse: ${c.unc}: not a directory`);
   } catch (e) {
+    waiting.stop(); // no waiting lines while closing
     await client?.close().catch(() => {});
     return ready(describeConnectError(e, c));
+  } finally {
+    waiting.stop();
+    copts.onStep = undefined;
   }
   // Notices (names skipped in listings) reach stderr in the foreground; a background daemon has none.
   const fs = new SmbFs(tree, { ...c, log: (l) => process.stderr.write(`smbfuse: ${l}\n`) }, netfsInodeFactory(c));
@@ -211,8 +234,10 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void): P
     trace?.(`shutting down (${why})`);
     await mounted?.unmount().catch(() => {});
     const bound = shutdownDeadlineMs(c.timeoutMs);
+    const flushDone = reportFlush(c.unc, () => fs.dirtyBytes, notice);
     const flushed = await withDeadline(fs.closeAll().then(() => true), bound, '').catch(() => false);
     const lost = fs.dirtyBytes;
+    flushDone(flushed && lost === 0);
     if (!flushed || lost > 0) {
       process.stderr.write(`smbfuse: ${c.unc}: could not write back ${lost} bytes within ${bound / 1000} s (server gone or not answering); they are lost\n`);
     }
@@ -242,13 +267,19 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void): P
 async function runChild(): Promise<void> {
   const chunks: Buffer[] = [];
   for await (const ch of process.stdin) chunks.push(ch as Buffer);
-  const report = (line: string) => {
+  let open = true;
+  const send = (line: string) => {
+    if (!open) return;
     try {
       writeSync(READY_FD, line + '\n');
-      closeSync(READY_FD);
     } catch {
-      // The parent is gone; nothing to tell.
+      open = false; // The parent is gone; nothing to tell.
     }
+  };
+  const report = (line: string) => {
+    send(line);
+    if (open) closeSync(READY_FD);
+    open = false;
   };
   let c: MountConfig;
   try {
@@ -258,11 +289,15 @@ async function runChild(): Promise<void> {
     process.exit(1);
   }
   process.chdir('/');
-  await runMount(c, (line) => {
-    if (line === null) return report('ok');
-    report(line);
-    process.exit(1);
-  });
+  await runMount(
+    c,
+    (line) => {
+      if (line === null) return report('ok');
+      report(line);
+      process.exit(1);
+    },
+    (line) => send(PROGRESS + line),
+  );
 }
 
 /** Parent side of background mode; resolves to the exit status. */
@@ -303,10 +338,12 @@ function runBackground(c: MountConfig): Promise<number> {
     }, READY_TIMEOUT_MS);
     status.on('data', (d: Buffer) => {
       text += d.toString('utf8');
-      const nl = text.indexOf('\n');
-      if (nl < 0) return;
-      const line = text.slice(0, nl);
-      finish(line === 'ok' ? 0 : 1, line === 'ok' ? undefined : line);
+      for (let nl = text.indexOf('\n'); nl >= 0 && !settled; nl = text.indexOf('\n')) {
+        const line = text.slice(0, nl);
+        text = text.slice(nl + 1);
+        if (line.startsWith(PROGRESS)) process.stderr.write(line.slice(PROGRESS.length) + '\n');
+        else finish(line === 'ok' ? 0 : 1, line === 'ok' ? undefined : line);
+      }
     });
     status.on('error', () => {});
     child.on('error', (e) => finish(1, `smbfuse: cannot start the mount process: ${e.message}`));
@@ -415,11 +452,15 @@ async function main(argv: string[]): Promise<void> {
   if (parsed.needsPassword) c.password = await askPassword(c);
   else if (c.foreground) hidePasswordFromCmdline(argv, c.password);
   if (!c.foreground) process.exit(await runBackground(c));
-  await runMount(c, (line) => {
-    if (line === null) return;
-    process.stderr.write(line + '\n');
-    process.exit(1);
-  });
+  await runMount(
+    c,
+    (line) => {
+      if (line === null) return;
+      process.stderr.write(line + '\n');
+      process.exit(1);
+    },
+    (line) => process.stderr.write(line + '\n'),
+  );
 }
 
 main(process.argv.slice(2)).catch((e: unknown) => {

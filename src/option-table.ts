@@ -44,6 +44,7 @@ export const MOUNT_OPTIONS: readonly OptionSpec[] = [
   { name: 'wsize', value: 'BYTES', default: '4M', defaultIsValue: true, meaning: 'largest WRITE (4K to 16M, at most the server allows)' },
   { name: 'timeout', value: 'SECONDS', default: '30', defaultIsValue: true, meaning: 'a call to a silent server fails (ETIMEDOUT) after this' },
   { name: 'echo_interval', value: 'SECONDS', default: '60', defaultIsValue: true, meaning: 'probe an idle connection after this (0: never)' },
+  { name: 'unicode', value: 'nfc|nfd', default: 'nfc', defaultIsValue: true, meaning: 'Unicode form names are sent in (nfd for servers that store decomposed names)' },
   { name: 'ro', meaning: 'read-only mount' },
   { name: 'rw', meaning: 'read-write mount (the default)' },
   { name: 'debug', meaning: 'trace every FUSE call on stderr (with -f)' },

@@ -21,6 +21,8 @@
  * name round-trips.
  */
 
+import { LRUCache } from 'lru-cache';
+
 const SFM_SPECIAL: Record<string, number> = {
   '"': 0xf020,
   '*': 0xf021,
@@ -66,17 +68,7 @@ export function nameFromSmb(name: string): string {
   return out;
 }
 
-/**
- * `/a/b` → `a\b` (with each component mapped), '/' → ''. A non-empty
- * `prefix` (SMB form, from `//host/share/prefix`) is put in front.
- */
-export function fusePathToSmb(path: string, prefix = ''): string {
-  const parts = path.split('/').filter((p) => p !== '').map(nameToSmb);
-  if (prefix) parts.unshift(prefix);
-  return parts.join('\\');
-}
-
-/** `a\b` → `/a/b`, '' → '/' (inverse of fusePathToSmb without a prefix). */
+/** `a\b` → `/a/b`, '' → '/' (inverse of SmbPathMap.toSmb without a prefix). */
 export function smbPathToFuse(path: string): string {
   if (path === '') return '/';
   return '/' + path.split('\\').map(nameFromSmb).join('/');
@@ -91,4 +83,84 @@ export function fuseParent(path: string): string {
 /** Join a FUSE directory path and a child name. */
 export function fuseJoin(dir: string, name: string): string {
   return dir === '/' ? `/${name}` : `${dir}/${name}`;
+}
+
+/** Unicode normalization form names are sent in (`unicode=` option). */
+export type NameForm = 'nfc' | 'nfd';
+
+/** `name` in normalization form `form`. */
+export function normalizeName(name: string, form: NameForm): string {
+  return name.normalize(form === 'nfd' ? 'NFD' : 'NFC');
+}
+
+/** Most names remembered as stored outside the chosen form (LRU beyond this). */
+const MAX_AS_STORED = 100_000;
+
+/**
+ * FUSE paths → SMB paths for one mount, with Unicode normalization.
+ *
+ * Linux does not normalize names; SMB servers mostly do not either (Samba
+ * and NTFS store the code points they are given; macOS stores NFD). A name
+ * written through the mount is sent in the chosen form (NFC by default, NFD
+ * with `unicode=nfd`), so a name typed either way ends up in one spelling.
+ *
+ * Names the server lists are shown as the server holds them. When such a
+ * name is not in the chosen form (an NFD name on a server holding NFC ones),
+ * normalizing it would miss the stored file, so the server's own spelling is
+ * remembered here (from the listing, or from a lookup that found only that
+ * spelling) and used for that path from then on.
+ */
+export class SmbPathMap {
+  /** FUSE paths whose last name the server holds exactly as written. */
+  private readonly asStored = new LRUCache<string, true>({ max: MAX_AS_STORED });
+
+  constructor(
+    readonly form: NameForm,
+    private readonly prefix = '',
+  ) {}
+
+  /**
+   * SMB path of `path` (`/a/b` → `a\b`, '/' → '', the mount's prefix in
+   * front): each name in the chosen form unless the server holds it as
+   * written, then mapped (nameToSmb).
+   */
+  toSmb(path: string): string {
+    const names = path.split('/').filter((p) => p !== '');
+    let at = '';
+    const parts = names.map((name) => {
+      at += '/' + name;
+      const normal = normalizeName(name, this.form);
+      return nameToSmb(normal === name || !this.asStored.has(at) ? normal : name);
+    });
+    if (this.prefix) parts.unshift(this.prefix);
+    return parts.join('\\');
+  }
+
+  /** The server holds the last name of `path` exactly as written (seen in a listing or found by lookup). */
+  noteAsStored(path: string): void {
+    const name = path.slice(path.lastIndexOf('/') + 1);
+    if (normalizeName(name, this.form) !== name) this.asStored.set(path, true);
+  }
+
+  /**
+   * The SMB path to try when `path` was not found: its last name as written,
+   * when that differs from the chosen form and was not what was tried; else
+   * undefined (ASCII names and names typed in the chosen form never cost a
+   * second round trip).
+   */
+  asWritten(path: string): string | undefined {
+    const name = path.slice(path.lastIndexOf('/') + 1);
+    if (normalizeName(name, this.form) === name || this.asStored.has(path)) return undefined;
+    const dir = this.toSmb(fuseParent(path));
+    return dir === '' ? nameToSmb(name) : `${dir}\\${nameToSmb(name)}`;
+  }
+
+  /** `path` is gone or moved: forget it, and with `subtree` everything below it. */
+  forget(path: string, subtree = false): void {
+    if (this.asStored.size === 0) return;
+    this.asStored.delete(path);
+    if (!subtree) return;
+    const below = path === '/' ? '/' : path + '/';
+    for (const k of [...this.asStored.keys()]) if (k.startsWith(below)) this.asStored.delete(k);
+  }
 }

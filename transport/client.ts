@@ -42,9 +42,12 @@ export class SmbClient {
   /** Connect, negotiate and authenticate. */
   static async connect(opts: SmbConnectOptions): Promise<SmbClient> {
     const timeout = opts.timeoutMs ?? 30000;
+    opts.onStep?.('TCP');
     const conn = await SmbConnection.open(opts.host, opts.port, timeout);
     try {
+      opts.onStep?.('NEGOTIATE');
       const neg = await negotiate(conn, opts);
+      opts.onStep?.('SESSION_SETUP');
       const session = await sessionSetup(conn, neg, opts);
       if ((opts.echoIntervalMs ?? 60000) > 0) startKeepalive(conn, opts.echoIntervalMs ?? 60000, session.sessionId);
       return new SmbClient(conn, opts, neg, session);

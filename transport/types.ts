@@ -45,6 +45,8 @@ export interface SmbConnectOptions {
   timeoutMs?: number;
   /** Probe an idle connection with ECHO after this many ms (default 60000; 0: never). */
   echoIntervalMs?: number;
+  /** Told as each step of connecting starts (`TCP`, then the SMB2 command awaited), for progress messages. */
+  onStep?: (step: 'TCP' | 'NEGOTIATE' | 'SESSION_SETUP') => void;
 }
 
 /** Attributes of one file or directory as the server reports them (times are FileTimes: exact to 100 ns). */

@@ -75,3 +75,11 @@ t.test('a cached listing answers lookups of absent names, case-insensitively', a
   now = 1000;
   t.equal(c.knownAbsent('/d', 'other'), false, 'an expired listing says nothing');
 });
+
+t.test('a cached listing does not rule out a name that differs only in Unicode form', async (t) => {
+  const c = new AttrCache<number>({ ttlMs: 1000, now: () => 0 });
+  c.setDir('/d', [{ name: 'cafe\u0301', stat: 1 }], fuseJoin);
+  t.equal(c.knownAbsent('/d', 'caf\u00e9'), false, 'the NFC spelling goes to the server (which may hold it in NFC too)');
+  t.equal(c.knownAbsent('/d', 'CAFE\u0301'), false);
+  t.equal(c.knownAbsent('/d', 'cafe'), true);
+});

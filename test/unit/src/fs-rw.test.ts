@@ -17,7 +17,7 @@ import { FakeTree } from '../../helpers/fake-tree.js';
 const O_RDWR = 2;
 const O_WRONLY = 1;
 
-function setup(over: { cache?: CacheMode; factory?: InodeFactory; leaseState?: number; modeFromSid?: boolean } = {}) {
+function setup(over: { cache?: CacheMode; factory?: InodeFactory; leaseState?: number; modeFromSid?: boolean; unicode?: 'nfc' | 'nfd' } = {}) {
   const tree = new FakeTree();
   if (over.leaseState !== undefined) tree.leaseState = over.leaseState;
   tree.add('', null);
@@ -33,6 +33,7 @@ function setup(over: { cache?: CacheMode; factory?: InodeFactory; leaseState?: n
   const fs = new SmbFs(tree, {
     uid: 1, gid: 2, fileMode: 0o644, dirMode: 0o755, actimeoMs: 1000, rsize: 1 << 20, wsize: 1 << 20,
     cache: over.cache ?? 'strict', now: () => now, ...(over.modeFromSid ? { modeFromSid: true } : {}),
+    ...(over.unicode ? { unicode: over.unicode } : {}),
   }, factory);
   const ops = makeFuseOps(fs, { timeoutMs: 5000 }) as Record<string, (...a: unknown[]) => void>;
   const call = (name: string, ...args: unknown[]) =>
@@ -266,6 +267,21 @@ t.test('mkdir, rmdir, ENOTEMPTY, ENAMETOOLONG, special characters', async (t) =>
   t.ok(tree.files.has('a\uf022b\uf025c\uf021\uf020\uf023\uf024\uf027'), 'stored with the private-use mapping');
   const [, names] = await call('readdir', '/') as [number, string[]];
   t.ok(names.includes('a:b?c*"<>|'), 'round-trips');
+});
+
+t.test('unicode: names in the chosen form, NFD length checked, server spellings kept', async (t) => {
+  const e = '\u00e9'; // é, 'e\u0301' in NFD
+  const nfd = setup({ unicode: 'nfd' });
+  t.same(await nfd.call('mkdir', '/' + e.repeat(128), 0o755), [-36], 'ENAMETOOLONG: 256 units once decomposed');
+  t.same(await nfd.call('mkdir', '/' + e.repeat(127), 0o755), [0]);
+  t.ok(nfd.tree.files.has('e\u0301'.repeat(127)), 'stored decomposed');
+  const nfc = setup();
+  t.same(await nfc.call('mkdir', '/' + e.repeat(128), 0o755), [0], 'fits in NFC');
+  nfc.tree.add('caf' + 'e\u0301', Buffer.from('nfd'));
+  t.equal((await nfc.stat('/caf' + 'e\u0301'))[0], 0, 'a stored NFD name is found by its spelling (second lookup)');
+  const fh = await nfc.openFh('/caf' + 'e\u0301', O_RDWR);
+  t.equal(fh > 0, true, 'and opened');
+  t.same(await nfc.stat('/caf' + e), [-2], 'the NFC spelling is another name');
 });
 
 t.test('chmod without modefromsid: write bits ↔ READONLY, anything else EPERM; chown accepted; utimens; link', async (t) => {

@@ -1,5 +1,7 @@
 import t from 'tap';
-import { fuseJoin, fuseParent, fusePathToSmb, nameFromSmb, nameToSmb, smbPathToFuse } from '../../../src/path-map.js';
+import { fuseJoin, fuseParent, nameFromSmb, nameToSmb, SmbPathMap, smbPathToFuse } from '../../../src/path-map.js';
+
+const fusePathToSmb = (p: string, prefix = '') => new SmbPathMap('nfc', prefix).toSmb(p);
 
 t.test('paths', async (t) => {
   t.equal(fusePathToSmb('/'), '');
