@@ -74,6 +74,8 @@ export interface MountConfig {
   allowOther: boolean;
   debug: boolean;
   foreground: boolean;
+  /** `log_file=`: where messages go instead of syslog or stderr (src/log-sink.ts). */
+  logFile?: string;
   /** Demo mode: the private Samba server to stop when the mount ends. */
   demoServerDir?: string;
 }
@@ -132,8 +134,10 @@ Mount an SMB2/3 share through FUSE (read-write unless ro).
             dir_mode=0755, actimeo=1, rsize=, wsize=, cache=strict|loose|none,
             cache_size=256M, readahead=8M, timeout=30, echo_interval=60,
             allow_other (file_mode/dir_mode then default to 0750),
-            modefromsid, seal, ro, rw (the default), sign, debug
+            modefromsid, seal, ro, rw (the default), sign, debug,
+            log_file=PATH (default: syslog, or stderr with -f)
   -f        stay in the foreground
+  -d        debug (-o debug) in the foreground
   -h        show this help
   -V        show the version
 Environment: USER (default user name), PASSWD (password).
@@ -185,7 +189,7 @@ const FLAGS = new Set(['guest', 'ro', 'rw', 'allow_other', 'debug', 'seal', 'sig
 const VALUED = new Set([
   'port', 'username', 'password', 'credentials', 'domain', 'sec', 'vers', 'uid', 'gid',
   'file_mode', 'dir_mode', 'actimeo', 'rsize', 'wsize', 'cache', 'cache_size', 'readahead', 'timeout',
-  'echo_interval',
+  'echo_interval', 'log_file',
 ]);
 
 /**
@@ -196,11 +200,13 @@ export function parseArgs(argv: readonly string[], pe: ParseEnv = processParseEn
   const positional: string[] = [];
   const optStrings: string[] = [];
   let foreground = false;
+  let debug = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '-h' || a === '--help') return { kind: 'help' };
     if (a === '-V' || a === '--version') return { kind: 'version' };
     if (a === '-f') foreground = true;
+    else if (a === '-d') foreground = debug = true;
     else if (a === '-o') {
       const v = argv[++i];
       if (v === undefined) throw new ConfigError("smbfuse: option '-o' needs a value");
@@ -221,6 +227,7 @@ export function parseArgs(argv: readonly string[], pe: ParseEnv = processParseEn
   const warnings: string[] = [];
   const { config, needsPassword } = buildConfig(unc, resolvePath(pe.cwd, positional[1]!), opts, pe, warnings);
   config.foreground = foreground;
+  if (debug) config.debug = true;
   return { kind: 'mount', config, warnings, needsPassword };
 }
 
@@ -352,6 +359,7 @@ function buildConfig(
     if (name === 'username') explicit.username = value;
     else if (name === 'password') explicit.password = value;
     else if (name === 'domain') explicit.domain = value;
+    else if (name === 'log_file') c.logFile = resolvePath(pe.cwd, value);
     else if (name === 'credentials') cred = readCredentials(resolvePath(pe.cwd, value), pe, warnings);
     else if (name === 'sec') {
       anonymous = parseSec(value);
