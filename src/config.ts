@@ -124,6 +124,7 @@ export function processParseEnv(): ParseEnv {
 
 export const USAGE = `usage: smbfuse //HOST/SHARE MOUNTPOINT [-o opt[,opt...]] [-f] [-h] [-V]
        smbfuse [--demo [MOUNTPOINT]]   (no server: mount a local demo Samba share)
+       smbfuse stats MOUNTPOINT [--json]   (a mount's statistics)
 
 Mount an SMB2/3 share through FUSE (read-write unless ro).
 
