@@ -126,11 +126,7 @@ export function describeConnectError(e: unknown, c: MountConfig): string {
   return `${head} ${msg}`;
 }
 
-/** One debug line for a finished SMB request. */
-function traceLine(ev: SmbTraceEvent): string {
-  return `smb ${smb2CommandName(ev.command)} mid ${ev.messageId} -> ${describeOutcome(ev)} in ${ev.ms.toFixed(3)} ms`;
-}
-
+/** Reject with a MountFailure if `p` takes longer than `ms`. */
 /** Why this machine cannot mount FUSE filesystems (libfuse or fusermount missing), or null. */
 async function fuseMissing(): Promise<string | null> {
   try {
@@ -154,6 +150,11 @@ function withDeadline<T>(p: Promise<T>, ms: number, line: string): Promise<T> {
     timer = setTimeout(() => reject(new MountFailure(line)), ms);
   });
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
+}
+
+/** One debug line for a finished SMB request. */
+function traceLine(ev: SmbTraceEvent): string {
+  return `smb ${smb2CommandName(ev.command)} mid ${ev.messageId} -> ${describeOutcome(ev)} in ${ev.ms.toFixed(3)} ms`;
 }
 
 /**
@@ -221,7 +222,7 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void): P
   smbFaultChannel.subscribe((m) => faults.note(m as SmbTraceEvent));
   client!.connection.on('close', (e) => faults.connectionLost(e));
   const pageCache = new PageCache({ maxBytes: c.cacheSize });
-  // Notices (names skipped in listings) reach stderr in the foreground; a background daemon has none.
+  // Notices (names skipped in listings) go to the log: stderr in the foreground, syslog or log_file= in the background.
   const fs = new SmbFs(tree, { ...c, log: (l) => log.write('warning', l) }, netfsInodeFactory(c, pageCache));
   const trace = c.debug ? (l: string) => log.write('debug', l) : undefined;
   const ops = makeFuseOps(fs, { timeoutMs: c.timeoutMs, ...(trace ? { trace } : {}) });
