@@ -8,7 +8,8 @@
  *   2. It re-executes itself (process.execPath, same execArgv and script,
  *      argv `UNC MOUNTPOINT -f`, env SMBFUSE_CHILD=1 with PASSWD removed),
  *      detached (own session), stdin a pipe, stdout/stderr ignored, fd 3 a
- *      pipe. The resolved config, password included, goes down stdin as
+ *      pipe. The child sends what it would print to the log (src/log-sink.ts:
+ *      syslog, or log_file=). The resolved config, password included, goes down stdin as
  *      JSON: the password never appears on a command line or in an
  *      environment.
  *   3. The child connects, authenticates, connects the tree, mounts, and once
