@@ -15,7 +15,7 @@
  */
 import diagnosticsChannel from 'node:diagnostics_channel';
 import { smb2CommandName } from './pdu/commands.js';
-import { statusName } from './ntstatus.js';
+import { NtStatus, statusName } from './ntstatus.js';
 
 /** Commands 0x00 (NEGOTIATE) to 0x12 (OPLOCK_BREAK). */
 const COMMANDS = 0x13;
@@ -67,6 +67,14 @@ export interface SmbStatsSnapshot {
   maxRequestsInFlight: number;
 }
 
+/**
+ * An error reply: severity "error" (0xC...), except MORE_PROCESSING_REQUIRED,
+ * which is a step of SESSION_SETUP. Warnings such as NO_MORE_FILES are answers.
+ */
+function isError(status: number): boolean {
+  return status >>> 30 === 3 && status >>> 0 !== NtStatus.STATUS_MORE_PROCESSING_REQUIRED;
+}
+
 /** Bucket of a latency in µs. */
 export function latencyBucket(us: number): number {
   const v = us < 0 ? 0 : us > MAX_US ? MAX_US : Math.floor(us);
@@ -112,11 +120,10 @@ export class SmbStats {
       this.sumUs[command]! += us;
       if (us > this.maxUs[command]!) this.maxUs[command] = us;
       this.hist[command * BUCKETS + latencyBucket(us)]!++;
-      // Severity "error" (0xC...): warnings such as STATUS_NO_MORE_FILES are answers.
-      if (status >>> 30 === 3) this.errorCount[command]!++;
+      if (isError(status)) this.errorCount[command]!++;
     }
     if (smbTraceChannel.hasSubscribers) smbTraceChannel.publish({ command, messageId, status, ms } satisfies SmbTraceEvent);
-    if (status >>> 30 === 3 && smbFaultChannel.hasSubscribers) smbFaultChannel.publish({ command, messageId, status, ms } satisfies SmbTraceEvent);
+    if (isError(status) && smbFaultChannel.hasSubscribers) smbFaultChannel.publish({ command, messageId, status, ms } satisfies SmbTraceEvent);
   }
 
   /** It ended without a reply: timed out, or the connection was lost (`message` says why). */

@@ -44,11 +44,13 @@ t.test('counts, errors, bytes and latency per command', async (t) => {
   const t1 = s.sent(Smb2Command.CREATE);
   const t2 = s.sent(Smb2Command.QUERY_DIRECTORY);
   const t3 = s.sent(Smb2Command.READ);
-  t.equal(s.snapshot().requestsInFlight, 4);
+  const t4 = s.sent(Smb2Command.SESSION_SETUP);
+  t.equal(s.snapshot().requestsInFlight, 5);
   s.replied(Smb2Command.CREATE, 1n, NtStatus.STATUS_SUCCESS, t0);
   s.replied(Smb2Command.CREATE, 2n, NtStatus.STATUS_OBJECT_NAME_NOT_FOUND, t1 - 5); // 5 ms earlier
   s.replied(Smb2Command.QUERY_DIRECTORY, 3n, NtStatus.STATUS_NO_MORE_FILES, t2);
   s.failed(Smb2Command.READ, 4n, 'timeout', t3);
+  s.replied(Smb2Command.SESSION_SETUP, 5n, NtStatus.STATUS_MORE_PROCESSING_REQUIRED, t4);
   const snap = s.snapshot();
   const create = snap.commands.find((c) => c.command === 'CREATE')!;
   t.equal(create.sent, 2);
@@ -59,7 +61,8 @@ t.test('counts, errors, bytes and latency per command', async (t) => {
   const read = snap.commands.find((c) => c.command === 'READ')!;
   t.same([read.sent, read.errors, read.replies], [1, 1, 0], 'a timeout is an error without a latency');
   t.equal(snap.timeouts, 1);
-  t.same([snap.total.sent, snap.total.errors, snap.requestsInFlight, snap.maxRequestsInFlight], [4, 2, 0, 4]);
+  t.equal(snap.commands.find((c) => c.command === 'SESSION_SETUP')!.errors, 0, 'MORE_PROCESSING_REQUIRED is a step, not an error');
+  t.same([snap.total.sent, snap.total.errors, snap.requestsInFlight, snap.maxRequestsInFlight], [5, 2, 0, 5]);
   t.notOk(snap.commands.some((c) => c.command === 'WRITE'), 'commands never sent are left out');
   t.same(faults.map((f) => f.status ?? f.failure), [NtStatus.STATUS_OBJECT_NAME_NOT_FOUND, 'timeout'], 'faults published: errors and timeouts only');
 });
