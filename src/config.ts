@@ -80,6 +80,8 @@ export interface MountConfig {
   kernelFlags: string[];
   debug: boolean;
   foreground: boolean;
+  /** `log_file=`: where messages go instead of syslog or stderr (src/log-sink.ts). */
+  logFile?: string;
   /** Demo mode: the private Samba server to stop when the mount ends. */
   demoServerDir?: string;
 }
@@ -178,11 +180,13 @@ export function parseArgs(argv: readonly string[], pe: ParseEnv = processParseEn
   const positional: string[] = [];
   const optStrings: string[] = [];
   let foreground = false;
+  let debug = false;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === '-h' || a === '--help') return { kind: 'help' };
     if (a === '-V' || a === '--version') return { kind: 'version' };
     if (a === '-f') foreground = true;
+    else if (a === '-d') foreground = debug = true;
     else if (a === '-o') {
       const v = argv[++i];
       if (v === undefined) throw new ConfigError("smbfuse: option '-o' needs a value");
@@ -203,6 +207,7 @@ export function parseArgs(argv: readonly string[], pe: ParseEnv = processParseEn
   const warnings: string[] = [];
   const { config, needsPassword } = buildConfig(unc, resolvePath(pe.cwd, positional[1]!), opts, pe, warnings);
   config.foreground = foreground;
+  if (debug) config.debug = true;
   return { kind: 'mount', config, warnings, needsPassword };
 }
 
@@ -339,6 +344,7 @@ function buildConfig(
     if (name === 'username') explicit.username = value;
     else if (name === 'password') explicit.password = value;
     else if (name === 'domain') explicit.domain = value;
+    else if (name === 'log_file') c.logFile = resolvePath(pe.cwd, value);
     else if (name === 'credentials') cred = readCredentials(resolvePath(pe.cwd, value), pe, warnings);
     else if (name === 'sec') {
       anonymous = parseSec(value);

@@ -8,7 +8,8 @@
  *   2. It re-executes itself (process.execPath, same execArgv and script,
  *      argv `UNC MOUNTPOINT -f`, env SMBFUSE_CHILD=1 with PASSWD removed),
  *      detached (own session), stdin a pipe, stdout/stderr ignored, fd 3 a
- *      pipe. The resolved config, password included, goes down stdin as
+ *      pipe. The child sends what it would print to the log (src/log-sink.ts:
+ *      syslog, or log_file=). The resolved config, password included, goes down stdin as
  *      JSON: the password never appears on a command line or in an
  *      environment.
  *   3. The child connects, authenticates, connects the tree, mounts, and once
@@ -35,17 +36,25 @@ import diagnosticsChannel from 'node:diagnostics_channel';
 import { closeSync, existsSync, readFileSync, writeSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { connect } from '../transport/index.js';
+import { PageCache } from '../netfs/index.js';
+import { connect, describeOutcome, smbFaultChannel, smbTraceChannel, type SmbClientStats, type SmbTraceEvent } from '../transport/index.js';
+import { smb2CommandName } from '../transport/pdu/commands.js';
+import { dialectName } from '../transport/session.js';
 import type { SmbConnectOptions, SmbTree } from '../transport/types.js';
 import { ConfigError, USAGE, parseArgs, type MountConfig } from './config.js';
 import { startDemo, stopDemoServer } from './demo.js';
 import { SmbFs } from './fs.js';
 import { loadSmbFuse, MissingSystemLibrary } from './fuse-load.js';
 import { makeFuseOps } from './fuse-ops.js';
+import { FaultLog } from './fault-log.js';
+import { checkLogFile, describeDestination, logDestination, openLogSink, type LogSink } from './log-sink.js';
 import { checkMountPoint, mountFuse, type Mounted } from './mount.js';
+import { mountStats } from './mount-stats.js';
 import { netfsInodeFactory } from './netfs-inodes.js';
 import { reportFlush, WaitReporter } from './progress.js';
 import { PromptCancelled, passwordPrompt, readHidden } from './prompt.js';
+import { runStats } from './stats-client.js';
+import { startStatsServer } from './stats-server.js';
 
 const CHILD_ENV = 'SMBFUSE_CHILD';
 const READY_FD = 3;
@@ -59,6 +68,9 @@ const CONNECT_DEADLINE_MS = 12_000;
 interface Client {
   treeConnect(share: string): Promise<SmbTree>;
   close(): Promise<void>;
+  stats(): SmbClientStats;
+  readonly dialect: number;
+  readonly connection: { lastReceiveAt: number; on(ev: 'close', f: (e: Error | null) => void): unknown };
 }
 
 /** A failure already phrased as the one line to print. */
@@ -155,12 +167,23 @@ function withDeadline<T>(p: Promise<T>, ms: number, line: string): Promise<T> {
   return Promise.race([p, t]).finally(() => clearTimeout(timer));
 }
 
+/** One debug line for a finished SMB request. */
+function traceLine(ev: SmbTraceEvent): string {
+  return `smb ${smb2CommandName(ev.command)} mid ${ev.messageId} -> ${describeOutcome(ev)} in ${ev.ms.toFixed(3)} ms`;
+}
+
 /**
  * Connect, tree connect and mount; call `ready(null)` once usable or
  * `ready(line)` on failure (then nothing is left mounted or connected).
  * `progress` gets the lines saying what a slow mount is waiting for.
  */
 async function runMount(c: MountConfig, ready: (line: string | null) => void, progress: (line: string) => void): Promise<void> {
+  let log: LogSink;
+  try {
+    log = openLogSink(logDestination(c), process.env[CHILD_ENV] === '1');
+  } catch (e) {
+    return ready(`smbfuse: cannot open the log ${describeDestination(logDestination(c))} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
   const mpErr = checkMountPoint(c.mountpoint);
   if (mpErr) return ready(mpErr);
   // Before any network traffic: a machine without libfuse or fusermount gets one line saying what to install.
@@ -182,12 +205,15 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
     ...(c.maxDialect !== undefined ? { maxDialect: c.maxDialect } : {}),
   };
   // Refused replies (bad or missing signatures) are logged, one line each.
-  if (c.debug || c.foreground) diagnosticsChannel.subscribe('smbfuse:transport', (m) => process.stderr.write(`smbfuse: ${(m as { message: string }).message}\n`));
+  diagnosticsChannel.subscribe('smbfuse:transport', (m) => log.write('warning', (m as { message: string }).message));
+  // -o debug: every SMB command with its status and time (never names or data).
+  if (c.debug) smbTraceChannel.subscribe((m) => log.write('debug', traceLine(m as SmbTraceEvent)));
   const hostPort = `${c.host}:${c.port}`;
   const waiting = new WaitReporter(hostPort, progress);
   copts.onStep = (step) => waiting.step(step);
   let client: Client | undefined;
   let tree: SmbTree;
+  const startedAt = Date.now();
   try {
     const setup = (async () => {
       client = await connect(copts);
@@ -205,17 +231,28 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
   } catch (e) {
     waiting.stop(); // no waiting lines while closing
     await client?.close().catch(() => {});
-    return ready(describeConnectError(e, c));
+    const line = describeConnectError(e, c);
+    // A background daemon's parent prints the line; the log keeps it too.
+    if (log.where !== 'stderr') log.write('err', line);
+    return ready(line);
   } finally {
     waiting.stop();
     copts.onStep = undefined;
   }
-  // Notices (names skipped in listings) reach stderr in the foreground; a background daemon has none.
-  const fs = new SmbFs(tree, { ...c, log: (l) => process.stderr.write(`smbfuse: ${l}\n`) }, netfsInodeFactory(c));
-  const trace = c.debug ? (l: string) => process.stderr.write(`smbfuse: ${l}\n`) : undefined;
+  const faults = new FaultLog((l) => log.write('err', l), { ...c, hostPort, timeoutMs: c.timeoutMs }, {
+    lastReceiveAt: () => client!.connection.lastReceiveAt,
+    bytesWritten: () => client!.stats().bytesWritten,
+  });
+  smbFaultChannel.subscribe((m) => faults.note(m as SmbTraceEvent));
+  client!.connection.on('close', (e) => faults.connectionLost(e));
+  const pageCache = new PageCache({ maxBytes: c.cacheSize });
+  // Notices (names skipped in listings) go to the log: stderr in the foreground, syslog or log_file= in the background.
+  const fs = new SmbFs(tree, { ...c, log: (l) => log.write('warning', l) }, netfsInodeFactory(c, pageCache));
+  const trace = c.debug ? (l: string) => log.write('debug', l) : undefined;
   const ops = makeFuseOps(fs, { timeoutMs: c.timeoutMs, ...(trace ? { trace } : {}) });
   let mounted: Mounted | undefined;
   let stopping = false;
+  let stats: { close(): void } | undefined;
   // Shutdown writes back every file's dirty data and closes every handle
   // (fs.closeAll) before the tree is disconnected and the session logged
   // off (client.close), so nothing written is lost. Every request is bounded
@@ -231,6 +268,8 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
       return;
     }
     stopping = true;
+    faults.stop();
+    stats?.close();
     trace?.(`shutting down (${why})`);
     await mounted?.unmount().catch(() => {});
     const bound = shutdownDeadlineMs(c.timeoutMs);
@@ -260,6 +299,11 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGHUP', () => {});
+  const served = await startStatsServer(c.mountpoint, () =>
+    mountStats({ ...c, dialect: dialectName(client!.dialect), startedAt }, client!.stats(), pageCache.stats()),
+  );
+  if (typeof served === 'string') log.write('warning', served);
+  else stats = served;
   ready(null);
 }
 
@@ -424,6 +468,7 @@ async function askPassword(c: MountConfig): Promise<string> {
 async function main(argv: string[]): Promise<void> {
   if (process.env[CHILD_ENV] === '1') return runChild();
   if (argv.length === 0 || argv[0] === '--demo') return runDemo(argv[1]);
+  if (argv[0] === 'stats') process.exit(await runStats(argv.slice(1)));
   let parsed;
   try {
     parsed = parseArgs(argv);
@@ -449,8 +494,14 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write(mpErr + '\n');
     process.exit(1);
   }
+  const logErr = c.logFile ? checkLogFile(c.logFile) : null;
+  if (logErr) {
+    process.stderr.write(logErr + '\n');
+    process.exit(1);
+  }
   if (parsed.needsPassword) c.password = await askPassword(c);
   else if (c.foreground) hidePasswordFromCmdline(argv, c.password);
+  if (!c.foreground && c.debug) process.stderr.write(`smbfuse: debug messages go to ${describeDestination(logDestination(c))}\n`);
   if (!c.foreground) process.exit(await runBackground(c));
   await runMount(
     c,

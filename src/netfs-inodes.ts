@@ -6,7 +6,6 @@
 import { NetfsInode, PageCache } from '../netfs/index.js';
 import type { InodeFactory } from './fs-inode.js';
 
-export function netfsInodeFactory(o: { cacheSize: number; readahead: number }): InodeFactory {
-  const cache = new PageCache({ maxBytes: o.cacheSize });
+export function netfsInodeFactory(o: { cacheSize: number; readahead: number }, cache = new PageCache({ maxBytes: o.cacheSize })): InodeFactory {
   return (key, size, ops) => new NetfsInode({ key, size, ops, cache, readaheadMax: o.readahead, writeOps: ops });
 }

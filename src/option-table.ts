@@ -47,7 +47,8 @@ export const MOUNT_OPTIONS: readonly OptionSpec[] = [
   { name: 'unicode', value: 'nfc|nfd', default: 'nfc', defaultIsValue: true, meaning: 'Unicode form names are sent in (nfd for servers that store decomposed names)' },
   { name: 'ro', meaning: 'read-only mount' },
   { name: 'rw', meaning: 'read-write mount (the default)' },
-  { name: 'debug', meaning: 'trace every FUSE call on stderr (with -f)' },
+  { name: 'debug', meaning: 'trace every FUSE call and SMB command (status, time) to the log' },
+  { name: 'log_file', value: 'PATH', default: 'syslog, or stderr with -f', meaning: 'where messages go' },
 ];
 
 /**
@@ -89,6 +90,7 @@ export function usageText(): string {
   return [
     'usage: smbfuse //HOST/SHARE[/PATH] MOUNTPOINT [-o OPT[,OPT...]] [-f] [-h] [-V]',
     '       smbfuse [--demo [MOUNTPOINT]]   (no server: mount a local demo Samba share)',
+    '       smbfuse stats MOUNTPOINT [--json]   (a mount\'s statistics)',
     '',
     'Mount an SMB2/3 share through FUSE (read-write unless ro), in the background',
     'unless -f; exits 0 once the mount is usable. Also: mount -t fuse.smbfuse',
@@ -96,6 +98,7 @@ export function usageText(): string {
     '',
     row('-o OPTS', "comma-separated options below (',,' is a comma in a value)"),
     row('-f', 'stay in the foreground'),
+    row('-d', 'debug (-o debug) in the foreground'),
     row('-h, --help', 'show this help'),
     row('-V, --version', 'show the version'),
     '',

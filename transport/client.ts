@@ -9,9 +9,17 @@ import { Smb2Command } from './pdu/header.js';
 import { encodeLogoffRequest } from './pdu/misc.js';
 import { expectStatus, negotiate, sessionSetup, type Negotiated, type SessionState } from './session.js';
 import { echo, startKeepalive } from './keepalive.js';
+import type { SmbStatsSnapshot } from './stats.js';
 import { Tree } from './tree.js';
 import { needsValidateNegotiate, validateNegotiate } from './validate-negotiate.js';
 import type { Dialect, SmbConnectOptions } from './types.js';
+
+export interface SmbClientStats extends SmbStatsSnapshot {
+  creditsInFlight: number;
+  creditsAvailable: number;
+  connected: boolean;
+  reconnects: number;
+}
 
 export class SmbClient {
   private readonly trees = new Set<Tree>();
@@ -32,6 +40,21 @@ export class SmbClient {
   /** The connection's events (close, server notifications). */
   get connection(): SmbConnection {
     return this.conn;
+  }
+
+  /**
+   * The connection's statistics (transport/stats.ts) with its credits and
+   * state. `reconnects` is always 0: this client does not reconnect, a lost
+   * connection stays lost.
+   */
+  stats(): SmbClientStats {
+    return {
+      ...this.conn.stats.snapshot(),
+      creditsInFlight: this.conn.credits.inFlight,
+      creditsAvailable: this.conn.credits.available,
+      connected: !this.conn.isClosed,
+      reconnects: 0,
+    };
   }
 
   /** Probe the server with an ECHO round trip. */

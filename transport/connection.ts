@@ -14,6 +14,7 @@ import { NtStatus } from './ntstatus.js';
 import { decodeHeader, encodeHeader, Smb2Command, Smb2Flags, SMB2_HEADER_SIZE, type Smb2Header } from './pdu/header.js';
 import { decodeReadResponseFixed, READ_RESPONSE_FIXED_END } from './pdu/read.js';
 import { Receiver, type DecantedRead, type DecantTarget } from './receiver.js';
+import { SmbStats } from './stats.js';
 import type { SessionCipher, TransformOpener } from './transform.js';
 
 /** Per-session signing, registered by the session once its keys exist. */
@@ -41,6 +42,8 @@ interface Outstanding {
   charge: number;
   timer: NodeJS.Timeout | null;
   sealed: boolean;
+  /** When it was sent (SmbStats.sent), for its latency. */
+  startedAt: number;
 }
 
 /** Encryption of one session: its cipher, and where it applies. */
@@ -88,6 +91,8 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
   readonly signStats = { signed: 0, verified: 0 };
   /** When bytes last arrived (for the keepalive's idle check). */
   lastReceiveAt = Date.now();
+  /** Requests, errors, bytes and latency per command (transport/stats.ts). */
+  readonly stats = new SmbStats();
 
   private constructor(
     private readonly socket: net.Socket,
@@ -289,7 +294,7 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
   private track(m: SmbMessage, charge: number, sealed: boolean, deadline: number): void {
     const timer = deadline > 0 ? setTimeout(() => this.timeout(m), Math.max(1, deadline - Date.now())) : null;
     timer?.unref();
-    this.outstanding.set(m.messageId, { msg: m, charge, timer, sealed });
+    this.outstanding.set(m.messageId, { msg: m, charge, timer, sealed, startedAt: this.stats.sent(m.command) });
   }
 
   private timeout(m: SmbMessage): void {
@@ -297,6 +302,7 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     if (o?.msg !== m) return;
     this.outstanding.delete(m.messageId);
     this.credits.settle(o.charge);
+    this.stats.failed(m.command, m.messageId, 'timeout', o.startedAt);
     m.fail(new SmbTimeoutError(`no reply to command ${m.command} (mid ${m.messageId}) in ${this.timeoutMs} ms`));
   }
 
@@ -328,6 +334,7 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
       this.destroy(checked);
       return;
     }
+    this.stats.bytesRead += r.dataLength;
     o.complete({ header: h, msg: r.head, decanted: r.dataLength, verified: checked });
   }
 
@@ -439,6 +446,7 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
       if (dataLength > 0 && m.readDest!.copyIn(msg, dataOffset, dataLength) !== dataLength) {
         throw new SmbProtocolError('READ destination chain too short');
       }
+      this.stats.bytesRead += dataLength;
       m.complete({ header: h, msg: msg.subarray(0, dataLength > 0 ? dataOffset : READ_RESPONSE_FIXED_END), decanted: dataLength, sealed: true });
     } catch (e) {
       m.fail(e instanceof SmbProtocolError ? e : new SmbProtocolError(String(e)));
@@ -452,6 +460,9 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     this.outstanding.delete(h.messageId);
     if (o.timer) clearTimeout(o.timer);
     this.credits.settle(o.charge);
+    this.stats.replied(o.msg.command, h.messageId, h.status, o.startedAt);
+    // Bytes the server took: a WRITE it answered with success.
+    if (o.msg.command === Smb2Command.WRITE && h.status === NtStatus.STATUS_SUCCESS) this.stats.bytesWritten += o.msg.payloadLength;
     return o.msg;
   }
 
@@ -524,8 +535,9 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     this.lastFatal = e;
     this.socket.destroy();
     const err = e instanceof SmbTransportError ? e : new SmbTransportError(e.message, { cause: e });
-    for (const { msg, timer } of this.outstanding.values()) {
+    for (const { msg, timer, startedAt } of this.outstanding.values()) {
       if (timer) clearTimeout(timer);
+      this.stats.failed(msg.command, msg.messageId, 'lost', startedAt, e.message);
       msg.fail(err);
     }
     this.outstanding.clear();

@@ -1,0 +1,81 @@
+/**
+ * The daemon's side of `smbfuse stats`: a unix socket (path from
+ * stats-socket.ts, mode 0600 in a 0700 directory) that answers each
+ * connection with one JSON snapshot and closes it. It reads nothing from
+ * the client, so there is nothing to parse or trust. The socket is removed
+ * when the server is closed and when the process exits.
+ */
+import { chmodSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
+import * as path from 'node:path';
+import { prepareSocketDir, statsSocketPath } from './stats-socket.js';
+
+/** How long a reader may hold its connection before it is dropped. */
+const CLIENT_BOUND_MS = 5000;
+
+export interface StatsServer {
+  readonly path: string;
+  close(): void;
+}
+
+/** Whether something answers on the socket at `p` (a live daemon owns it). */
+function answers(p: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect(p);
+    const t = setTimeout(() => (s.destroy(), resolve(true)), 1000);
+    s.once('connect', () => (clearTimeout(t), s.destroy(), resolve(true)));
+    s.once('error', () => (clearTimeout(t), resolve(false)));
+  });
+}
+
+/**
+ * Serve `snapshot()` for `mountpoint`. Resolves to the server, or to the
+ * reason there is none (one line for the log); never throws.
+ */
+export async function startStatsServer(mountpoint: string, snapshot: () => unknown): Promise<StatsServer | string> {
+  const uid = process.getuid?.() ?? 0;
+  const sock = statsSocketPath(mountpoint, uid, process.env);
+  const bad = prepareSocketDir(path.dirname(sock), uid);
+  if (bad) return `no statistics for ${mountpoint}: ${bad}`;
+  if (await answers(sock)) return `no statistics for ${mountpoint}: another smbfuse serves ${sock}`;
+  try {
+    unlinkSync(sock); // left by a daemon that did not exit cleanly
+  } catch {
+    // not there
+  }
+  const server = net.createServer((conn) => {
+    conn.on('error', () => {});
+    conn.setTimeout(CLIENT_BOUND_MS, () => conn.destroy());
+    let text: string;
+    try {
+      text = JSON.stringify(snapshot()) + '\n';
+    } catch (e) {
+      text = JSON.stringify({ error: (e as Error).message }) + '\n';
+    }
+    conn.end(text);
+  });
+  server.on('error', () => {});
+  const listening = await new Promise<string | null>((resolve) => {
+    server.once('error', (e) => resolve((e as NodeJS.ErrnoException).code ?? e.message));
+    server.listen(sock, () => resolve(null));
+  });
+  if (listening) return `no statistics for ${mountpoint}: cannot listen on ${sock} (${listening})`;
+  chmodSync(sock, 0o600);
+  server.unref();
+  const remove = () => {
+    try {
+      unlinkSync(sock);
+    } catch {
+      // already gone
+    }
+  };
+  process.once('exit', remove);
+  return {
+    path: sock,
+    close() {
+      server.close();
+      remove();
+      process.removeListener('exit', remove);
+    },
+  };
+}
