@@ -87,7 +87,7 @@ function clean(line: string): string {
 }
 
 function stderrSink(): LogSink {
-  return { where: 'stderr', write: (_level, line) => void process.stderr.write(`smbfuse: ${line}\n`) };
+  return { where: 'stderr', write: (_level, line) => void process.stderr.write(`smbfuse: ${line.replace(/^smbfuse: /, '')}\n`) };
 }
 
 function fileSink(file: string, makeDir: boolean): LogSink {

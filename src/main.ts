@@ -76,15 +76,6 @@ interface Client {
 /** A failure already phrased as the one line to print. */
 class MountFailure extends Error {}
 
-/**
- * Messages of a running mount (write-back progress at unmount): stderr, which
- * a person sees in the foreground; a background daemon's stderr goes nowhere
- * unless a log sink is put in here.
- */
-function notice(line: string): void {
-  process.stderr.write(line + '\n');
-}
-
 function version(): string {
   const here = fileURLToPath(new URL('.', import.meta.url));
   for (const rel of ['../package.json', '../../package.json']) {
@@ -273,12 +264,12 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
     trace?.(`shutting down (${why})`);
     await mounted?.unmount().catch(() => {});
     const bound = shutdownDeadlineMs(c.timeoutMs);
-    const flushDone = reportFlush(c.unc, () => fs.dirtyBytes, notice);
+    const flushDone = reportFlush(c.unc, () => fs.dirtyBytes, (l) => log.write('info', l));
     const flushed = await withDeadline(fs.closeAll().then(() => true), bound, '').catch(() => false);
     const lost = fs.dirtyBytes;
     flushDone(flushed && lost === 0);
     if (!flushed || lost > 0) {
-      process.stderr.write(`smbfuse: ${c.unc}: could not write back ${lost} bytes within ${bound / 1000} s (server gone or not answering); they are lost\n`);
+      log.write('err', `${c.unc}: could not write back ${lost} bytes within ${bound / 1000} s (server gone or not answering); they are lost`);
     }
     await withDeadline(client!.close(), c.timeoutMs + 1000, '').catch(() => {});
     if (c.demoServerDir) stopDemoServer(c.demoServerDir);
