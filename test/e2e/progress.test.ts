@@ -10,13 +10,13 @@
  *    waits, and that all of it was written.
  */
 import t from 'tap';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { spawn, execFile } from 'node:child_process';
 import { rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { cliPath, isMounted, makeMountPoint, runCli, unmount } from '../helpers/mount.js';
 import { startProxy, frameHeader, type FrameHook } from '../helpers/proxy.js';
-import { freshShareDir } from '../helpers/rw.js';
+import { freshShareDir, holdWritten } from '../helpers/rw.js';
 import { startSamba } from '../helpers/samba.js';
 
 const run = promisify(execFile);
@@ -67,7 +67,7 @@ t.test('a foreground unmount with dirty data reports the write-back', async (t) 
   t.teardown(() => void (child.exitCode === null && child.kill('SIGKILL')));
   for (let i = 0; i < 200 && !(await isMounted(mnt)); i++) await new Promise((r) => setTimeout(r, 50));
   t.ok(await isMounted(mnt), `foreground mount up: ${err}`);
-  const holder = await holdWritten(path.join(mnt, dirName, 'dirty.bin'), 4 << 20);
+  const holder = await holdWritten(t, path.join(mnt, dirName, 'dirty.bin'), 4 << 20);
   slow = true;
   await run('fusermount', ['-uz', mnt]);
   t.equal(await exited, 0, 'the daemon exits 0: everything written');
@@ -81,14 +81,3 @@ t.test('a foreground unmount with dirty data reports the write-back', async (t) 
   await rm(mnt, { recursive: false, force: true }).catch(() => {});
 });
 
-/** A process that writes `bytes` into `file` and keeps it open until killed. */
-async function holdWritten(file: string, bytes: number): Promise<ChildProcess> {
-  const code = `const fs=require('fs');const fd=fs.openSync(process.argv[1],'w');fs.writeSync(fd,Buffer.alloc(${bytes},7));process.stdout.write('written\\n');setInterval(()=>{},1000);`;
-  const holder = spawn(process.execPath, ['-e', code, file], { stdio: ['ignore', 'pipe', 'ignore'] });
-  t.teardown(() => void holder.kill('SIGKILL'));
-  await new Promise<void>((res, rej) => {
-    holder.stdout!.once('data', () => res());
-    holder.once('exit', () => rej(new Error('writer died')));
-  });
-  return holder;
-}

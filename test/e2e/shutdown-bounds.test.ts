@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { cliPath, isMounted, makeMountPoint } from '../helpers/mount.js';
 import { startProxy, frameHeader } from '../helpers/proxy.js';
-import { freshShareDir } from '../helpers/rw.js';
+import { freshShareDir, holdWritten } from '../helpers/rw.js';
 import { startSamba } from '../helpers/samba.js';
 
 const run = promisify(execFile);
@@ -52,22 +52,11 @@ async function mountStallable(mnt: string): Promise<{ daemon: Daemon; stall: () 
   return { daemon: { child, stderr: () => err, exited }, stall: () => void (stalled = true) };
 }
 
-/** A process that writes `bytes` into `file` and keeps it open until killed. */
-async function holdWritten(file: string, bytes: number): Promise<ChildProcess> {
-  const code = `const fs=require('fs');const fd=fs.openSync(process.argv[1],'w');fs.writeSync(fd,Buffer.alloc(${bytes},7));process.stdout.write('written\\n');setInterval(()=>{},1000);`;
-  const holder = spawn(process.execPath, ['-e', code, file], { stdio: ['ignore', 'pipe', 'ignore'] });
-  t.teardown(() => void holder.kill('SIGKILL'));
-  await new Promise<void>((res, rej) => {
-    holder.stdout!.once('data', () => res());
-    holder.once('exit', () => rej(new Error('writer died')));
-  });
-  return holder;
-}
 
 t.test('server gone at unmount: write-back gives up after two timeouts and reports the loss', async (t) => {
   const mnt = await makeMountPoint();
   const { daemon, stall } = await mountStallable(mnt);
-  await holdWritten(path.join(mnt, dirName, 'lost.bin'), 1 << 20);
+  await holdWritten(t, path.join(mnt, dirName, 'lost.bin'), 1 << 20);
   stall();
   const t0 = Date.now();
   await run('fusermount', ['-uz', mnt]);
@@ -81,7 +70,7 @@ t.test('server gone at unmount: write-back gives up after two timeouts and repor
 t.test('SIGTERM during a write-back that cannot finish: a second SIGTERM stops at once', async (t) => {
   const mnt = await makeMountPoint();
   const { daemon, stall } = await mountStallable(mnt);
-  await holdWritten(path.join(mnt, dirName, 'stopped.bin'), 1 << 20);
+  await holdWritten(t, path.join(mnt, dirName, 'stopped.bin'), 1 << 20);
   stall();
   daemon.child.kill('SIGTERM');
   await new Promise((r) => setTimeout(r, 500));

@@ -131,3 +131,19 @@ export async function localTempDir(t: { teardown(fn: () => unknown): void }, pre
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   return dir;
 }
+
+/**
+ * A process that writes `bytes` into `file` and keeps it open until killed
+ * (so nothing flushes the data before the test says so). Killed in teardown.
+ */
+export async function holdWritten(t: { teardown(fn: () => unknown): void }, file: string, bytes: number): Promise<import('node:child_process').ChildProcess> {
+  const { spawn } = await import('node:child_process');
+  const code = `const fs=require('fs');const fd=fs.openSync(process.argv[1],'w');fs.writeSync(fd,Buffer.alloc(${bytes},7));process.stdout.write('written\\n');setInterval(()=>{},1000);`;
+  const holder = spawn(process.execPath, ['-e', code, file], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.teardown(() => void holder.kill('SIGKILL'));
+  await new Promise<void>((res, rej) => {
+    holder.stdout!.once('data', () => res());
+    holder.once('exit', () => rej(new Error('writer died')));
+  });
+  return holder;
+}
