@@ -12,12 +12,13 @@
  */
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { readdir, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { mountShare, unmount } from '../helpers/mount.js';
 import { startProxy, type FrameHook } from '../helpers/proxy.js';
 import { countQueries, freshNamesEveryReply, renameEntries, restartEveryScan } from '../helpers/proxy-listing.js';
+import { freshShareDir } from '../helpers/rw.js';
 import { startSamba } from '../helpers/samba.js';
 
 const run = promisify(execFile);
@@ -25,9 +26,7 @@ const samba = await startSamba();
 t.teardown(() => samba.stop());
 
 const dirName = 'server-names';
-const base = path.join(samba.sharePath, dirName);
-await rm(base, { recursive: true, force: true });
-await mkdir(base, { recursive: true });
+const base = await freshShareDir(t, samba.sharePath, dirName);
 // Placeholders the proxy renames in listings (same UTF-16 length each).
 const renames: Record<string, string> = {
   dd: '.\uf029', // unmaps to '..'
@@ -38,7 +37,6 @@ const renames: Record<string, string> = {
   zz: 'z\ud800',
 };
 for (const f of [...Object.keys(renames), 'keep1', 'keep2', 'ok\uf022']) await writeFile(path.join(base, f), f);
-t.teardown(() => rm(base, { recursive: true, force: true }));
 
 /** Mount the test share through a proxy with these hooks; counts QUERY_DIRECTORY requests. */
 async function mountVia(hooks: { toServer?: FrameHook; toClient?: FrameHook }, opts: string[] = []) {

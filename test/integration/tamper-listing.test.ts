@@ -9,24 +9,22 @@
  * untampered, or spread over many small replies, everything is listed.
  */
 import t from 'tap';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { connect, SmbProtocolError, type SmbConnectOptions, type SmbTree } from '../../transport/index.js';
 import { SmbCancelledError } from '../../transport/errors.js';
 import { startProxy, type FrameHook } from '../helpers/proxy.js';
 import { countQueries, emptyInsteadOfNoMoreFiles, restartEveryScan, shrinkOutputBuffer } from '../helpers/proxy-listing.js';
+import { freshShareDir } from '../helpers/rw.js';
 import { startSamba } from '../helpers/samba.js';
 
 const samba = await startSamba();
 t.teardown(() => samba.stop());
 
 const dirName = 'tamper-listing';
-const base = path.join(samba.sharePath, dirName);
-await rm(base, { recursive: true, force: true });
-await mkdir(base, { recursive: true });
+const base = await freshShareDir(t, samba.sharePath, dirName);
 const FILES = 40;
 for (let i = 0; i < FILES; i++) await writeFile(path.join(base, `f${i}`), String(i));
-t.teardown(() => rm(base, { recursive: true, force: true }));
 
 /** A tree through a proxy with the given hooks, and a count of QUERY_DIRECTORY requests. */
 async function treeVia(toServer?: FrameHook, toClient?: FrameHook): Promise<{ tree: SmbTree; queries: () => number }> {
