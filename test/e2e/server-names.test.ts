@@ -16,8 +16,8 @@ import { readdir, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { mountShare, unmount } from '../helpers/mount.js';
-import { startProxy, type FrameHook } from '../helpers/proxy.js';
-import { countQueries, freshNamesEveryReply, renameEntries, restartEveryScan } from '../helpers/proxy-listing.js';
+import type { FrameHook } from '../helpers/proxy.js';
+import { countingProxy, freshNamesEveryReply, renameEntries, restartEveryScan } from '../helpers/proxy-listing.js';
 import { freshShareDir } from '../helpers/rw.js';
 import { startSamba } from '../helpers/samba.js';
 
@@ -40,20 +40,10 @@ for (const f of [...Object.keys(renames), 'keep1', 'keep2', 'ok\uf022']) await w
 
 /** Mount the test share through a proxy with these hooks; counts QUERY_DIRECTORY requests. */
 async function mountVia(hooks: { toServer?: FrameHook; toClient?: FrameHook }, opts: string[] = []) {
-  const q = countQueries();
-  const proxy = await startProxy({
-    host: samba.host,
-    port: samba.port,
-    toServer: (f, i, relay) => {
-      q.hook(f, i, relay);
-      return hooks.toServer?.(f, i, relay);
-    },
-    ...(hooks.toClient ? { toClient: hooks.toClient } : {}),
-  });
-  t.teardown(() => proxy.close());
+  const proxy = await countingProxy(t, samba, hooks);
   const mnt = await mountShare({ ...samba, port: proxy.port }, 'test', opts);
   t.teardown(() => unmount(mnt));
-  return { mnt, queries: q.count };
+  return { mnt, queries: proxy.queries };
 }
 
 const errno = (p: Promise<unknown>) => p.then(() => 'ok', (e: NodeJS.ErrnoException) => e.code ?? String(e));

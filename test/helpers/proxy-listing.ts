@@ -6,7 +6,7 @@
 import { NtStatus } from '../../transport/ntstatus.js';
 import { Smb2Command } from '../../transport/pdu/header.js';
 import { QueryDirectoryFlags } from '../../transport/pdu/query-directory.js';
-import { frameHeader, type FrameHook } from './proxy.js';
+import { frameHeader, startProxy, type FrameHook } from './proxy.js';
 
 const HDR = 64;
 /** FileIdBothDirectoryInformation (MS-FSCC 2.4.17): FileNameLength and FileName offsets. */
@@ -112,4 +112,27 @@ export function shrinkOutputBuffer(len: number): FrameHook {
     if (!queryDirectory(frame, false)) return;
     frame.writeUInt32LE(len, HDR + 28); // OutputBufferLength (MS-SMB2 2.2.33)
   };
+}
+
+/**
+ * A proxy in front of `server` with the given hooks that also counts the
+ * QUERY_DIRECTORY requests going through it. Closed in teardown.
+ */
+export async function countingProxy(
+  t: { teardown(fn: () => unknown): void },
+  server: { host: string; port: number },
+  hooks: { toServer?: FrameHook; toClient?: FrameHook },
+): Promise<{ port: number; queries: () => number }> {
+  const q = countQueries();
+  const proxy = await startProxy({
+    host: server.host,
+    port: server.port,
+    toServer: (f, i, relay) => {
+      q.hook(f, i, relay);
+      return hooks.toServer?.(f, i, relay);
+    },
+    ...(hooks.toClient ? { toClient: hooks.toClient } : {}),
+  });
+  t.teardown(() => proxy.close());
+  return { port: proxy.port, queries: q.count };
 }

@@ -13,8 +13,8 @@ import { writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { connect, SmbProtocolError, type SmbConnectOptions, type SmbTree } from '../../transport/index.js';
 import { SmbCancelledError } from '../../transport/errors.js';
-import { startProxy, type FrameHook } from '../helpers/proxy.js';
-import { countQueries, emptyInsteadOfNoMoreFiles, restartEveryScan, shrinkOutputBuffer } from '../helpers/proxy-listing.js';
+import type { FrameHook } from '../helpers/proxy.js';
+import { countingProxy, emptyInsteadOfNoMoreFiles, restartEveryScan, shrinkOutputBuffer } from '../helpers/proxy-listing.js';
 import { freshShareDir } from '../helpers/rw.js';
 import { startSamba } from '../helpers/samba.js';
 
@@ -28,24 +28,14 @@ for (let i = 0; i < FILES; i++) await writeFile(path.join(base, `f${i}`), String
 
 /** A tree through a proxy with the given hooks, and a count of QUERY_DIRECTORY requests. */
 async function treeVia(toServer?: FrameHook, toClient?: FrameHook): Promise<{ tree: SmbTree; queries: () => number }> {
-  const q = countQueries();
-  const proxy = await startProxy({
-    host: samba.host,
-    port: samba.port,
-    toServer: (f, i, relay) => {
-      q.hook(f, i, relay);
-      return toServer?.(f, i, relay);
-    },
-    ...(toClient ? { toClient } : {}),
-  });
-  t.teardown(() => proxy.close());
+  const proxy = await countingProxy(t, samba, { ...(toServer ? { toServer } : {}), ...(toClient ? { toClient } : {}) });
   const opts: SmbConnectOptions = {
     host: '127.0.0.1', port: proxy.port, username: samba.user, password: samba.pass, domain: '', guest: false,
     timeoutMs: 10000, echoIntervalMs: 0,
   };
   const client = await connect(opts);
   t.teardown(() => client.close());
-  return { tree: await client.treeConnect('test'), queries: q.count };
+  return { tree: await client.treeConnect('test'), queries: proxy.queries };
 }
 
 t.test('control: untampered, every entry is listed and the loop ends on STATUS_NO_MORE_FILES', async (t) => {
