@@ -13,6 +13,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { Dialect } from '../transport/types.js';
+import { defaultCacheDir } from './fsc.js';
 import { KERNEL_FLAGS, MOUNT_OPTIONS, isIgnoredOption, usageText } from './option-table.js';
 import type { NameForm } from './path-map.js';
 
@@ -70,6 +71,12 @@ export interface MountConfig {
   cache: CacheMode;
   cacheSize: number;
   readahead: number;
+  /** `fsc`: keep file data in a persistent local disk cache (src/fsc.ts). */
+  fsc: boolean;
+  /** `cache_dir=`: where that cache lives (absolute). */
+  cacheDir: string;
+  /** `fsc_size=`: its bound in bytes; absent: a share of the free space there. */
+  fscSize?: number;
   timeoutMs: number;
   /** Probe an idle connection with ECHO after this long (echo_interval; 0: never). */
   echoIntervalMs: number;
@@ -310,6 +317,8 @@ function buildConfig(
     cache: 'strict',
     cacheSize: DEFAULTS.cacheSize,
     readahead: DEFAULTS.readahead,
+    fsc: false,
+    cacheDir: defaultCacheDir(pe.env, pe.uid),
     timeoutMs: DEFAULTS.timeoutMs,
     echoIntervalMs: DEFAULTS.echoIntervalMs,
     unicode: 'nfc',
@@ -345,6 +354,7 @@ function buildConfig(
     else if (name === 'password') explicit.password = value;
     else if (name === 'domain') explicit.domain = value;
     else if (name === 'log_file') c.logFile = resolvePath(pe.cwd, value);
+    else if (name === 'cache_dir') c.cacheDir = resolvePath(pe.cwd, value);
     else if (name === 'credentials') cred = readCredentials(resolvePath(pe.cwd, value), pe, warnings);
     else if (name === 'sec') {
       anonymous = parseSec(value);
@@ -400,6 +410,7 @@ function applyFlag(c: MountConfig, name: string): void {
     case 'seal': c.seal = true; break;
     case 'sign': c.sign = true; break;
     case 'modefromsid': c.modeFromSid = true; break;
+    case 'fsc': c.fsc = true; break;
     default: {
       // KERNEL_FLAGS: of suid/nosuid (dev/nodev, exec/noexec) the last given counts, as with mount(8).
       const base = name.replace(/^no/, '');
@@ -427,6 +438,7 @@ const NUMERIC: Record<string, { parse: (s: string) => number | undefined; min: n
   wsize: { parse: parseSize, min: 4096, max: 16 * 1024 ** 2, range: '4K to 16M' },
   cache_size: { parse: parseSize, min: 1024 ** 2, max: 1024 ** 4, range: '1M to 1T' },
   readahead: { parse: parseSize, min: 0, max: 1024 ** 3, range: '0 to 1G' },
+  fsc_size: { parse: parseSize, min: 16 * 1024 ** 2, max: 2 ** 50, range: '16M to 1P' },
 };
 
 /** The value of numeric option `name`, or a ConfigError naming its range. */
@@ -474,6 +486,7 @@ function applyValued(c: MountConfig, name: string, value: string, pe: ParseEnv):
     }
     case 'cache_size': c.cacheSize = numericOption(name, value); break;
     case 'readahead': c.readahead = numericOption(name, value); break;
+    case 'fsc_size': c.fscSize = numericOption(name, value); break;
   }
 }
 

@@ -51,6 +51,7 @@ import { checkLogFile, describeDestination, logDestination, openLogSink, type Lo
 import { checkMountPoint, mountFuse, type Mounted } from './mount.js';
 import { mountStats } from './mount-stats.js';
 import { netfsInodeFactory } from './netfs-inodes.js';
+import { FSC_CLOSE_MS, fscWrap, startFscache } from './fsc.js';
 import { reportFlush, WaitReporter } from './progress.js';
 import { PromptCancelled, passwordPrompt, readHidden } from './prompt.js';
 import { runStats } from './stats-client.js';
@@ -238,7 +239,8 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
   client!.connection.on('close', (e) => faults.connectionLost(e));
   const pageCache = new PageCache({ maxBytes: c.cacheSize });
   // Notices (names skipped in listings) go to the log: stderr in the foreground, syslog or log_file= in the background.
-  const fs = new SmbFs(tree, { ...c, log: (l) => log.write('warning', l) }, netfsInodeFactory(c, pageCache));
+  const fsc = c.fsc ? await startFscache(c, (l) => log.write('warning', l)) : null;
+  const fs = new SmbFs(tree, { ...c, log: (l) => log.write('warning', l) }, fscWrap(netfsInodeFactory(c, pageCache), fsc, c));
   const trace = c.debug ? (l: string) => log.write('debug', l) : undefined;
   const ops = makeFuseOps(fs, { timeoutMs: c.timeoutMs, ...(trace ? { trace } : {}) });
   let mounted: Mounted | undefined;
@@ -272,6 +274,7 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
       log.write('err', `${c.unc}: could not write back ${lost} bytes within ${bound / 1000} s (server gone or not answering); they are lost`);
     }
     await withDeadline(client!.close(), c.timeoutMs + 1000, '').catch(() => {});
+    if (fsc) await withDeadline(fsc.close(), FSC_CLOSE_MS, '').catch(() => {});
     if (c.demoServerDir) stopDemoServer(c.demoServerDir);
     process.exit(flushed && lost === 0 ? 0 : 1);
   };
@@ -291,7 +294,7 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGHUP', () => {});
   const served = await startStatsServer(c.mountpoint, () =>
-    mountStats({ ...c, dialect: dialectName(client!.dialect), startedAt }, client!.stats(), pageCache.stats()),
+    mountStats({ ...c, dialect: dialectName(client!.dialect), startedAt }, client!.stats(), pageCache.stats(), fsc?.stats()),
   );
   if (typeof served === 'string') log.write('warning', served);
   else stats = served;
