@@ -2,8 +2,9 @@
  * `-o fsc`: the persistent local disk cache (netfs/fscache-*) wired to SMB
  * files. This is the one place that knows what identifies an SMB file's
  * data: the key is (server, share, server file id), or the path where the
- * server gives no id; the version is (file id, creation, change and
- * last-write times, size) as the CREATE of each open reports it. An open
+ * server gives no id; the version is (file id, change and last-write
+ * times, size) as the CREATE of each open reports it. (Not the creation
+ * time: Samba reports another one once it has stored DOS attributes.) An open
  * that reports another version discards the object's data, so a file
  * changed on the server is never served from the cache after the next open.
  */
@@ -98,7 +99,7 @@ export function fscIdentity(volume: string, f: FsFileInfo): { key: string; versi
   const st: SmbStat = f.stat;
   const key = st.fileIndex !== 0n ? `${volume}\\id:${st.fileIndex}` : `${volume}\\path:${f.path}`;
   const t = (d: Date) => d.getTime();
-  const version = `${st.fileIndex}:${t(st.creationTime)}:${t(st.changeTime)}:${t(st.lastWriteTime)}:${st.size}`;
+  const version = `${st.fileIndex}:${t(st.changeTime)}:${t(st.lastWriteTime)}:${st.size}`;
   return { key, version };
 }
 
