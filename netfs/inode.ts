@@ -112,6 +112,8 @@ export class NetfsInode {
   private wbNext: Promise<void> | null = null;
   private wbNextAll = false;
   private expireTimer: NodeJS.Timeout | null = null;
+  /** Bumped whenever fscache is invalidated, so reads begun before stop copying into it. */
+  private fscacheEpoch = 0;
 
   constructor(opts: NetfsInodeOptions) {
     checkCount('size', opts.size);
@@ -222,6 +224,7 @@ export class NetfsInode {
   /** Issue one buffered request over a run of freshly locked folios; returns a new empty run. */
   private issueRun(run: Folio[], origin: 'read' | 'readahead'): Folio[] {
     const fs = this.cache.folioSize;
+    const epoch = this.fscacheEpoch;
     const rreq = newReadRequest({
       origin,
       start: run[0]!.start,
@@ -230,6 +233,7 @@ export class NetfsInode {
       fileSize: this.serverEnd,
       cache: this.cache,
       fscache: this.fscache,
+      stale: () => this.fscacheEpoch !== epoch,
     });
     for (const f of run) loadFolio(rreq, f);
     dispatchRequest(rreq);
@@ -278,7 +282,8 @@ export class NetfsInode {
   }
 
   /**
-   * Read straight from the server into `dst` (no page cache, no copy): `dst` is
+   * Read straight from the server into `dst` (no page cache, no local cache
+   * either way, no copy): `dst` is
    * wrapped in a chain that the subrequests decant into. Returns the bytes read,
    * fewer than asked when the server reports end of file. `dst` must be the
    * caller's own memory, not a loan: a straggling reply may still land in it
@@ -474,6 +479,7 @@ export class NetfsInode {
     dispatchRequest(wreq);
     await wreq.done;
     this.cache.invalidateRange(this.key, first, last);
+    this.invalidateFscache(pos, pos + src.length);
     if (wreq.error !== 0) throw new NetfsError(wreq.error, `netfs: unbuffered write of ${this.key} at ${pos} failed (${wreq.error})`);
     if (pos + src.length > this.fileSize) this.fileSize = pos + src.length;
     return src.length;
@@ -574,6 +580,13 @@ export class NetfsInode {
 
   /* ---- size and invalidation ---- */
 
+  /** Tell the local cache [from, to) is no longer the file's, and stop copies of older reads. */
+  private invalidateFscache(from: number, to: number): void {
+    if (!this.fscache) return;
+    this.fscacheEpoch++;
+    this.fscache.invalidate?.(from, to);
+  }
+
   /**
    * Our own truncate or extend to `n`. Shrinking discards dirty bytes past n,
    * zeroes the rest of the folio holding n and lowers the zero point;
@@ -587,6 +600,7 @@ export class NetfsInode {
     if (n < this.fileSize) {
       this.cache.truncateHeld(this.key, n);
       if (n < this.zeroPoint) this.zeroPoint = n;
+      this.invalidateFscache(n, Infinity);
     }
     this.cache.invalidateFrom(this.key, Math.floor(Math.min(n, this.fileSize) / this.cache.folioSize));
     this.fileSize = n;
@@ -610,6 +624,7 @@ export class NetfsInode {
    */
   invalidate(): void {
     this.cache.invalidateFile(this.key);
+    this.invalidateFscache(0, Infinity);
     this.zeroPoint = Infinity;
     this.ra.window = 0;
     this.ra.prevStart = this.ra.prevEnd = this.ra.issuedTo = 0;
@@ -624,6 +639,7 @@ export class NetfsInode {
     if (this.expireTimer) clearTimeout(this.expireTimer);
     this.expireTimer = null;
     this.cache.discardFile(this.key);
+    this.invalidateFscache(0, Infinity);
     this.stickyError = 0;
     this.ra.window = 0;
     this.ra.prevStart = this.ra.prevEnd = this.ra.issuedTo = 0;

@@ -107,4 +107,12 @@ export interface NetfsCacheOps {
    * request and fails nothing else.
    */
   readonly write?: NetfsWriteOps;
+  /**
+   * The cached bytes of [from, to) are no longer the file's (to may be
+   * Infinity): the server changed it, it was truncated or deleted, or an
+   * unbuffered write went around the cache. netfs issues no new copy of data
+   * read before this call; writes already issued may still complete after
+   * it, and the cache must not let them revive the range.
+   */
+  invalidate?(from: number, to: number): void;
 }

@@ -29,6 +29,8 @@ export interface ReadRequestInit {
   chain?: Bvecq;
   /** A local cache to read from and (buffered reads) copy into. */
   fscache?: NetfsCacheOps | null;
+  /** True once the cache was invalidated after this request began: its data is not copied any more. */
+  stale?: () => boolean;
 }
 
 export class ReadDirection implements NetfsDirection {
@@ -44,6 +46,7 @@ export class ReadDirection implements NetfsDirection {
     readonly fscache: NetfsCacheOps | null,
     /** Stream 1 copies server data into fscache; loaded folios are pinned until it is done. */
     readonly copying: boolean,
+    private readonly stale: () => boolean,
   ) {}
 
   nextExtent(req: NetfsRequest, from: number, runEnd: number): { source: SubreqSource; len: number } {
@@ -98,6 +101,7 @@ export class ReadDirection implements NetfsDirection {
   subreqCollected(s: NetfsSubrequest): void {
     const copy = s.stream.req.streams[1];
     if (s.stream.index !== 0 || s.state !== 'done' || s.source !== 'server' || !copy || copy.error !== 0) return;
+    if (this.stale()) return;
     const len = Math.min(s.end, this.eofAt) - s.start;
     if (len > 0) issueRange(copy, s.start, len, 'cache', s.pos.clone());
   }
@@ -120,7 +124,7 @@ export type ReadRequest = NetfsRequest<ReadDirection>;
 export function newReadRequest(init: ReadRequestInit): ReadRequest {
   const fscache = init.fscache ?? null;
   const copying = init.cache !== undefined && !init.chain && fscache?.write !== undefined;
-  const dir = new ReadDirection(init.ops, init.fileSize, init.cache ?? null, fscache, copying);
+  const dir = new ReadDirection(init.ops, init.fileSize, init.cache ?? null, fscache, copying, init.stale ?? (() => false));
   return new NetfsRequest({
     origin: init.origin,
     dir,
