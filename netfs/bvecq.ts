@@ -174,11 +174,13 @@ export class BvecqPos {
   }
 
   /**
-   * Skip over exhausted slots and segments so the position names a real byte.
-   * A position taken on an empty chain has no segment; once the chain has
-   * data it names the chain's first byte.
+   * Skip over exhausted slots and segments so the position names a real byte
+   * (a position left at the end of a segment moves to the next one, so it
+   * stays valid once the segments before it are released). A position taken
+   * on an empty chain has no segment; once the chain has data it names the
+   * chain's first byte.
    */
-  private settle(): void {
+  settle(): void {
     if (!this.seg && this.slot === 0 && this.off === 0) this.seg = this.chain.head;
     while (this.seg) {
       const b = this.seg.slots[this.slot];

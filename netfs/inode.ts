@@ -5,7 +5,7 @@
  *
  * Buffered reads pin the folios of the wanted range: up-to-date ones are used
  * as they are, locked ones (being filled by another request) are waited for,
- * and each run of missing ones is locked and read by one IoRequest. Because a
+ * and each run of missing ones is locked and read by one read request. Because a
  * missing folio is locked in the same synchronous step that finds it missing,
  * two readers of the same folio cause one server read. Data is copied once,
  * folio → caller's buffer.

@@ -71,6 +71,9 @@ export class NetfsSubrequest {
     /** Private position at the first byte of this slice (never handed out). */
     readonly pos: BvecqPos,
   ) {
+    // On the segment holding the first byte, not at the end of the one
+    // before: that one may be released while this is in flight.
+    pos.settle();
     const r = stream.req;
     const tail = stream.index === 0 ? '' : `/${stream.index}`;
     this.debugId = `${r.dir.kind}=${r.debugId.toString(16).padStart(8, '0')}[${index.toString(16)}]${tail}`;
