@@ -1,85 +1,108 @@
 /**
- * Cache-backed reads for one file: read and write ops that sit between netfs
- * and the filesystem's own ops (the second stream of the design). Each read
- * subrequest is served from the data file when its first extents are
- * present there, and otherwise from the server for the bytes up to the next
- * present extent; what is left comes back to issueRead as netfs's follow-up
- * for a short read, so a request splits between the two sources by itself.
- * Server data is offered to the cache before the subrequest completes (the
- * cache copies it and writes it behind). A write invalidates the extents it
- * touches before it goes to the server.
+ * The engine's cache hooks (NetfsCacheOps) for one open file, over a cache
+ * object of fscache-store.ts: prepareRead chooses the cache for the bytes
+ * whose extents are present and the server for the rest (up to the next
+ * present extent, on extent boundaries, so what comes back can be cached
+ * whole); `read` reads the data file; `write` takes stream 1's copies of
+ * server data into the write-behind queue.
+ *
+ * Writeback also sends stream 1 here: those bytes are not cached, their
+ * extents are invalidated instead. A cached extent must hold the server's
+ * bytes of the version the map names; bytes not yet (or never) accepted by
+ * the server would be served after a crash or a failed write otherwise.
+ *
+ * invalidate(0, Infinity) comes from netfs whenever the page cache drops a
+ * file (a last close under cache=strict, a lost lease, a version change at
+ * open): it suspends this open file's use of the cache without discarding
+ * the persistent data, whose validity is decided by the version at the next
+ * open (rebind). A partial invalidation (truncate, unbuffered write) drops
+ * the extents it covers.
  */
+import type { BvecqPos } from './bvecq.js';
 import type { FscacheObject } from './fscache-store.js';
-import type { NetfsReadOps, NetfsReadSubrequestView, NetfsWriteOps, NetfsWriteSubrequestView } from './ops.js';
+import type { NetfsCacheOps, NetfsReadOps, NetfsReadSource, NetfsReadSubrequestView, NetfsWriteOps, NetfsWriteSubrequestView } from './ops.js';
 
-export class FscacheOps implements NetfsReadOps, NetfsWriteOps {
+/** Largest cache read or copy subrequest. */
+const FSCACHE_IO_MAX = 4 * 1024 * 1024;
+
+/** Writeback subrequests carry the write direction's debug id ("W=…"); read copies "R=…". */
+function fromWriteback(v: { debugId: string }): boolean {
+  return v.debugId.startsWith('W=');
+}
+
+export class FscacheFileOps implements NetfsCacheOps {
+  /** No cache reads or copies until the next rebind (see above). */
+  private suspended = false;
+  readonly read: NetfsReadOps;
+  readonly write: NetfsWriteOps;
+
   constructor(
-    private readonly inner: NetfsReadOps & NetfsWriteOps,
-    /** Swapped when the file is revalidated to a new version. */
+    /** The object for the version seen at open; replaced by rebind(). */
     public obj: FscacheObject,
-  ) {}
-
-  maxReadSize(): number {
-    return this.inner.maxReadSize();
+  ) {
+    this.read = { maxReadSize: () => FSCACHE_IO_MAX, issueRead: (sr) => this.readFromCache(sr) };
+    this.write = { maxWriteSize: () => FSCACHE_IO_MAX, issueWrite: (sw) => this.writeToCache(sw) };
   }
 
-  maxWriteSize(): number {
-    return this.inner.maxWriteSize();
+  /** The file was opened again with `obj` (this or another version): use it. */
+  rebind(obj: FscacheObject): void {
+    if (obj !== this.obj) this.obj.release();
+    this.obj = obj;
+    this.suspended = false;
   }
 
-  issueRead(sr: NetfsReadSubrequestView): void {
+  prepareRead(start: number, len: number): { source: NetfsReadSource; len: number } {
     const obj = this.obj;
-    const run = obj.pinRun(sr.start, sr.len);
-    if (run === 0) return this.fromServer(sr);
-    const bufs = sr.dest.clone().slices(run);
-    obj.readInto(bufs, sr.start).then(
+    if (this.suspended) {
+      obj.store.counters.bytesFromServer += len;
+      return { source: 'server', len };
+    }
+    const run = obj.presentRun(start, len);
+    if (run > 0) return { source: 'cache', len: run };
+    const n = obj.serverSpan(start, len);
+    obj.store.counters.bytesFromServer += n;
+    return { source: 'server', len: n };
+  }
+
+  /** Present bytes from the data file; a failure or a short read is continued from the server by netfs. */
+  private readFromCache(sr: NetfsReadSubrequestView): void {
+    const obj = this.obj;
+    const run = this.suspended ? 0 : obj.pinRun(sr.start, sr.len);
+    if (run === 0) return sr.complete({ transferred: 0, error: -5 });
+    obj.readInto(sr.dest.clone().slices(run), sr.start).then(
       (n) => {
         obj.unpin();
-        if (n !== run) return this.diskFailed(sr, run);
+        if (n !== run) {
+          obj.invalidate(sr.start, sr.start + run);
+          return sr.complete({ transferred: 0, error: -5 });
+        }
         obj.store.counters.bytesFromCache += n;
         sr.complete({ transferred: n });
       },
       () => {
         obj.unpin();
-        this.diskFailed(sr, run);
+        obj.invalidate(sr.start, sr.start + run);
+        sr.complete({ transferred: 0, error: -5 });
       },
     );
   }
 
-  /** The data file did not give the bytes back: forget them and ask the server. */
-  private diskFailed(sr: NetfsReadSubrequestView, run: number): void {
-    this.obj.invalidate(sr.start, sr.start + run);
-    this.fromServer(sr);
-  }
-
-  private fromServer(sr: NetfsReadSubrequestView): void {
+  /** Stream 1: a copy of server data is queued (copied out now, written behind); writeback invalidates. */
+  private writeToCache(sw: NetfsWriteSubrequestView): void {
     const obj = this.obj;
-    const len = obj.serverSpan(sr.start, sr.len);
-    const gen = obj.gen;
-    const at = sr.dest.clone();
-    this.inner.issueRead({
-      debugId: sr.debugId,
-      start: sr.start,
-      len,
-      dest: sr.dest,
-      complete(r) {
-        const n = r.transferred;
-        if (!r.error && Number.isSafeInteger(n) && n > 0 && n <= len) {
-          obj.store.counters.bytesFromServer += n;
-          obj.offer(sr.start, n, at, gen);
-        }
-        sr.complete(r);
-      },
-    });
+    if (fromWriteback(sw)) {
+      obj.invalidate(sw.start, sw.start + sw.len);
+    } else if (!this.suspended) {
+      obj.offer(sw.start, sw.len, sw.source as BvecqPos, obj.gen);
+    }
+    sw.complete({ transferred: sw.len });
   }
 
-  issueWrite(sw: NetfsWriteSubrequestView): void {
-    this.obj.invalidate(sw.start, sw.start + sw.len);
-    this.inner.issueWrite(sw);
-  }
-
-  /** The file's size changed here (truncate, extend): what lies past `from` is no longer the file's. */
-  sizeChanged(from: number): void {
-    this.obj.invalidate(from, Number.MAX_SAFE_INTEGER);
+  invalidate(from: number, to: number): void {
+    if (from <= 0 && to === Infinity) {
+      this.suspended = true;
+      return;
+    }
+    this.obj.invalidate(from, Math.min(to, Number.MAX_SAFE_INTEGER));
   }
 }

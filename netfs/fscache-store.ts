@@ -158,21 +158,23 @@ export class FscacheObject {
     return Math.min(this.extent, this.size - i * this.extent);
   }
 
-  /**
-   * Bytes from `start` (at most `len`) whose extents are all present; if
-   * any, the object is pinned until unpin().
-   */
-  pinRun(start: number, len: number): number {
+  /** Bytes from `start` (at most `len`, not past the size) whose extents are all present. */
+  presentRun(start: number, len: number): number {
     const e = this.extent;
     const end = Math.min(start + len, this.size);
     let at = start;
     while (at < end && testBit(this.present, Math.floor(at / e))) at = (Math.floor(at / e) + 1) * e;
-    const n = Math.min(at, end) - start;
+    return Math.max(0, Math.min(at, end) - start);
+  }
+
+  /** presentRun(), and if it is not 0 the object is pinned (not culled) until unpin(). */
+  pinRun(start: number, len: number): number {
+    const n = this.presentRun(start, len);
     if (n > 0) {
       this.pins++;
       this.lastUse = Date.now();
     }
-    return Math.max(0, n);
+    return n;
   }
 
   unpin(): void {

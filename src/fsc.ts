@@ -12,12 +12,11 @@ import { readFileSync, unlinkSync } from 'node:fs';
 import { statfs, writeFile, readFile, unlink, mkdir } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FscacheOps } from '../netfs/fscache-ops.js';
-import { FscacheStore, type FscacheStats } from '../netfs/fscache-store.js';
-import type { NetfsCallerGone } from '../netfs/ops.js';
+import { FscacheFileOps } from '../netfs/fscache-ops.js';
+import { FscacheStore } from '../netfs/fscache-store.js';
 import type { SmbStat } from '../transport/types.js';
 import type { CacheMode } from './config.js';
-import type { FsFileInfo, FsInode, InodeFactory } from './fs-inode.js';
+import type { FsFileInfo } from './fs-inode.js';
 
 /** Default bound: 10% of the free space where the cache lives, at most 10 GiB, at least 64 MiB. */
 const DEFAULT_FRACTION = 0.1;
@@ -103,75 +102,21 @@ export function fscIdentity(volume: string, f: FsFileInfo): { key: string; versi
   return { key, version };
 }
 
-/** An inode whose reads go through the disk cache; size changes here invalidate what lies past them. */
-class FscInode implements FsInode {
-  constructor(
-    private readonly inner: FsInode,
-    private readonly ops: FscacheOps,
-    private readonly rebind: (f: FsFileInfo) => FscacheOps['obj'],
-  ) {}
-
-  get size(): number {
-    return this.inner.size;
-  }
-  get dirtyBytes(): number {
-    return this.inner.dirtyBytes;
-  }
-  read(pos: number, len: number, dst: Buffer, signal?: NetfsCallerGone): Promise<number> {
-    return this.inner.read(pos, len, dst, signal);
-  }
-  readUnbuffered(pos: number, len: number, dst: Buffer): Promise<number> {
-    return this.inner.readUnbuffered(pos, len, dst);
-  }
-  write(pos: number, buf: Buffer): Promise<unknown> {
-    return this.inner.write(pos, buf);
-  }
-  writeUnbuffered(pos: number, buf: Buffer): Promise<unknown> {
-    return this.inner.writeUnbuffered(pos, buf);
-  }
-  flush(): Promise<void> {
-    return this.inner.flush();
-  }
-  setSize(n: number): void {
-    this.ops.sizeChanged(Math.min(n, this.inner.size));
-    this.inner.setSize(n);
-  }
-  truncate(n: number): Promise<void> {
-    this.ops.sizeChanged(Math.min(n, this.inner.size));
-    return this.inner.truncate(n);
-  }
-  invalidate(): void {
-    this.inner.invalidate();
-  }
-  discard(): void {
-    this.ops.obj.release();
-    this.inner.discard();
-  }
-  /** The server reports another version while the file is open: bind to it (discarding old data). */
-  revalidate(f: FsFileInfo): void {
-    const old = this.ops.obj;
-    this.ops.obj = this.rebind(f);
-    old.release();
-  }
-}
-
 /**
- * Wrap an inode factory so files get the disk cache: their read and write
- * ops go through FscacheOps. Files opened without identity (no stat) do not.
+ * The disk cache's hooks for each opened file: bound to the version the open
+ * reports, and bound again (discarding old data) when a later open of the
+ * still-open file reports another.
  */
-export function fscInodeFactory(base: InodeFactory, store: FscacheStore, volume: string): InodeFactory {
+export function fscacheFor(store: FscacheStore, volume: string): (f: FsFileInfo) => { ops: FscacheFileOps; revalidate(f: FsFileInfo): void } {
   const bind = (f: FsFileInfo) => {
     const { key, version } = fscIdentity(volume, f);
     return store.acquire(key, version, f.stat.size);
   };
-  return (key, size, ops, file) => {
-    if (!file) return base(key, size, ops);
-    const fops = new FscacheOps(ops, bind(file));
-    return new FscInode(base(key, size, fops), fops, bind);
+  return (file) => {
+    const ops = new FscacheFileOps(bind(file));
+    return { ops, revalidate: (f) => ops.rebind(bind(f)) };
   };
 }
-
-export type { FscacheStats };
 
 /** How long unmount waits for queued cache writes and the last map commits. */
 export const FSC_CLOSE_MS = 10_000;
@@ -190,7 +135,7 @@ export async function startFscache(c: { cache: CacheMode; cacheDir: string; fscS
   return s;
 }
 
-/** The factory to use: with the disk cache when there is one. */
-export function fscWrap(base: InodeFactory, store: FscacheStore | null, c: { host: string; port: number; share: string }): InodeFactory {
-  return store ? fscInodeFactory(base, store, `//${c.host.toLowerCase()}:${c.port}/${c.share.toLowerCase()}`) : base;
+/** The volume part of cache keys: server, port and share. */
+export function fscVolume(c: { host: string; port: number; share: string }): string {
+  return `//${c.host.toLowerCase()}:${c.port}/${c.share.toLowerCase()}`;
 }

@@ -51,7 +51,7 @@ import { checkLogFile, describeDestination, logDestination, openLogSink, type Lo
 import { checkMountPoint, mountFuse, type Mounted } from './mount.js';
 import { mountStats } from './mount-stats.js';
 import { netfsInodeFactory } from './netfs-inodes.js';
-import { FSC_CLOSE_MS, fscWrap, startFscache } from './fsc.js';
+import { FSC_CLOSE_MS, fscacheFor, fscVolume, startFscache } from './fsc.js';
 import { reportFlush, WaitReporter } from './progress.js';
 import { PromptCancelled, passwordPrompt, readHidden } from './prompt.js';
 import { runStats } from './stats-client.js';
@@ -240,7 +240,7 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
   const pageCache = new PageCache({ maxBytes: c.cacheSize });
   // Notices (names skipped in listings) go to the log: stderr in the foreground, syslog or log_file= in the background.
   const fsc = c.fsc ? await startFscache(c, (l) => log.write('warning', l)) : null;
-  const fs = new SmbFs(tree, { ...c, log: (l) => log.write('warning', l) }, fscWrap(netfsInodeFactory(c, pageCache), fsc, c));
+  const fs = new SmbFs(tree, { ...c, log: (l) => log.write('warning', l) }, netfsInodeFactory(c, pageCache, fsc ? fscacheFor(fsc, fscVolume(c)) : undefined));
   const trace = c.debug ? (l: string) => log.write('debug', l) : undefined;
   const ops = makeFuseOps(fs, { timeoutMs: c.timeoutMs, ...(trace ? { trace } : {}) });
   let mounted: Mounted | undefined;

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Bvecq, NetfsInode, PageCache } from '../../../netfs/index.js';
 import { bitmapBytes, decodeMap, encodeMap, setBit, testBit } from '../../../netfs/fscache-map.js';
-import { FscacheOps } from '../../../netfs/fscache-ops.js';
+import { FscacheFileOps } from '../../../netfs/fscache-ops.js';
 import { FscacheStore, type FscacheObject, type FscacheStoreOptions } from '../../../netfs/fscache-store.js';
 import { FakeReadOps, FakeWriteOps, pseudoRandomBytes } from '../../helpers/fake-ops.js';
 
@@ -31,7 +31,7 @@ function openStore(dir: string, o: Partial<FscacheStoreOptions> = {}): Promise<F
   return FscacheStore.open({ dir, maxBytes: 64 * MiB, extent: E, commitMs: NEVER, commitBytes: 1 << 30, ...o });
 }
 
-/** A NetfsInode over a fake server holding `data`, reading through the cache object. */
+/** A NetfsInode over a fake server holding `data`, with the cache object's hooks. */
 function inodeOver(store: FscacheStore, data: Buffer, version = 'v1', key = 'file-1') {
   const reads = new FakeReadOps({ data, rsize: 256 * KiB, timing: 'immediate' });
   const writes = new FakeWriteOps({ server: { data } });
@@ -42,8 +42,8 @@ function inodeOver(store: FscacheStore, data: Buffer, version = 'v1', key = 'fil
     issueWrite: (s: Parameters<FakeWriteOps['issueWrite']>[0]) => writes.issueWrite(s),
   };
   const obj = store.acquire(key, version, data.length);
-  const ops = new FscacheOps(inner, obj);
-  const inode = new NetfsInode({ key: `${key}:${version}`, size: data.length, ops, writeOps: ops, cache: new PageCache({ maxBytes: 64 * MiB }), readaheadMax: 0 });
+  const ops = new FscacheFileOps(obj);
+  const inode = new NetfsInode({ key: `${key}:${version}`, size: data.length, ops: inner, writeOps: inner, fscache: ops, cache: new PageCache({ maxBytes: 64 * MiB }), readaheadMax: 0 });
   return { inode, reads, writes, obj, ops };
 }
 
@@ -240,5 +240,33 @@ t.test('culling: least recently used first, never a pinned object, and the bound
   let du = 0;
   for (const n of await readdir(dir)) du += (await stat(path.join(dir, n))).blocks * 512;
   t.ok(du <= MiB + 64 * KiB, `disk usage of the directory ${du} within the bound (plus maps)`);
+  await s.close();
+});
+
+t.test('writeback is not cached (its extents are dropped); a whole-file invalidation suspends the open file without discarding', async (t) => {
+  const dir = await tmpDir(t);
+  const data = pseudoRandomBytes(MiB, 10);
+  const s = await openStore(dir);
+  const a = inodeOver(s, data);
+  await a.obj.ready;
+  await readAll(a.inode, data.length);
+  await s.settle();
+  const cachedBefore = s.counters.bytesWritten;
+  t.equal(cachedBefore, MiB, 'the read was copied to the cache');
+  await a.inode.write(2 * E + 100, Buffer.alloc(10, 1));
+  await a.inode.flush();
+  await s.settle();
+  t.equal(s.counters.bytesWritten, cachedBefore, 'nothing of the writeback went into the cache');
+  t.equal(a.obj.presentRun(2 * E, E), 0, 'the written extent is dropped');
+  t.equal(a.obj.presentRun(0, 2 * E), 2 * E, 'the others stay');
+
+  a.inode.invalidate(); // what a last close under cache=strict does
+  t.same(a.ops.prepareRead(0, E), { source: 'server', len: E }, 'suspended: the server');
+  t.equal(a.obj.presentRun(0, 2 * E), 2 * E, 'but the data is kept');
+  a.ops.rebind(s.acquire('file-1', 'v1', data.length));
+  t.same(a.ops.prepareRead(0, 4 * E), { source: 'cache', len: 2 * E }, 'a new open of the same version uses it again');
+  a.ops.rebind(s.acquire('file-1', 'v2', data.length));
+  await a.ops.obj.ready;
+  t.equal(a.ops.prepareRead(0, E).source, 'server', 'another version: nothing');
   await s.close();
 });
