@@ -39,7 +39,6 @@ export function mountStats(
 ): MountStats {
   const lookups = cache.hits + cache.misses + cache.waits;
   return {
-    ...(fsc ? { fsc } : {}),
     unc: m.unc,
     mountpoint: m.mountpoint,
     pid: process.pid,
@@ -55,6 +54,7 @@ export function mountStats(
       dirtyBytes: cache.dirtyBytes,
       evictions: cache.evictions,
     },
+    ...(fsc ? { fsc } : {}),
   };
 }
 
