@@ -143,13 +143,17 @@ function collectStream(st: NetfsStream): void {
   passSlots(st, st.point);
 }
 
-/** Step 3: move the request's collect cursor to the streams' minimum, retiring and releasing behind it. */
+/** Retire the slots wholly below `to` and release the chain behind them. */
+function retireBelow(req: NetfsRequest, to: number): void {
+  const c = req.retired;
+  while (c.step(to)) req.dir.slotRetired(req, c.owner);
+  if (c.seg) req.chain.releaseBefore(new BvecqPos(req.chain, c.seg, 0, 0));
+}
+
+/** Step 3: move the request's collect cursor to the streams' minimum (forward only) and retire behind it. */
 function advanceRequest(req: NetfsRequest, to: number): void {
   if (to > req.collectedTo) req.collectedTo = to;
-  const c = req.retired;
-  while (c.step(req.collectedTo)) req.dir.slotRetired(req, c.owner);
-  const seg = req.retired.seg;
-  if (seg) req.chain.releaseBefore(new BvecqPos(req.chain, seg, 0, 0));
+  retireBelow(req, req.collectedTo);
 }
 
 /** Fail everything still pending in a request (engine fault) and finish it. */
@@ -162,7 +166,7 @@ export function failRequest(req: NetfsRequest): void {
       st.badError = req.error;
       passSlots(st, Infinity);
     }
-    advanceRequest(req, Infinity);
+    retireBelow(req, Infinity);
   } catch {
     // Nothing more can be done for its buffers; waiters still must wake.
   }
