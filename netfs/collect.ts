@@ -116,7 +116,8 @@ function examineSubrequest(s: NetfsSubrequest): void {
 /** Pass the stream's slots wholly below `to` to the direction, with the error of any failed subrequest over them. */
 function passSlots(st: NetfsStream, to: number): void {
   const dir = st.req.dir;
-  st.slots.passBelow(to, (owner, start) => dir.slotCollected(st, owner, start < st.badTo ? st.badError || NETFS_EIO : 0));
+  const c = st.slots;
+  while (c.step(to)) dir.slotCollected(st, c.owner, c.start < st.badTo ? st.badError || NETFS_EIO : 0);
 }
 
 /** Step 2: walk one stream's final subrequests from the front in file order. */
@@ -142,12 +143,17 @@ function collectStream(st: NetfsStream): void {
   passSlots(st, st.point);
 }
 
-/** Step 3: move the request's collect cursor to the streams' minimum, retiring and releasing behind it. */
+/** Retire the slots wholly below `to` and release the chain behind them. */
+function retireBelow(req: NetfsRequest, to: number): void {
+  const c = req.retired;
+  while (c.step(to)) req.dir.slotRetired(req, c.owner);
+  if (c.seg) req.chain.releaseBefore(new BvecqPos(req.chain, c.seg, 0, 0));
+}
+
+/** Step 3: move the request's collect cursor to the streams' minimum (forward only) and retire behind it. */
 function advanceRequest(req: NetfsRequest, to: number): void {
   if (to > req.collectedTo) req.collectedTo = to;
-  req.retired.passBelow(req.collectedTo, (owner) => req.dir.slotRetired(req, owner));
-  const seg = req.retired.seg;
-  if (seg) req.chain.releaseBefore(new BvecqPos(req.chain, seg, 0, 0));
+  retireBelow(req, req.collectedTo);
 }
 
 /** Fail everything still pending in a request (engine fault) and finish it. */
@@ -160,12 +166,18 @@ export function failRequest(req: NetfsRequest): void {
       st.badError = req.error;
       passSlots(st, Infinity);
     }
-    advanceRequest(req, Infinity);
+    retireBelow(req, Infinity);
   } catch {
     // Nothing more can be done for its buffers; waiters still must wake.
   }
   traceRreq(req, 'abandoned');
   req.finish();
+}
+
+/** Has every stream collected all its subrequests? */
+function allCollected(req: NetfsRequest): boolean {
+  for (const st of req.streams) if (st.front) return false;
+  return true;
 }
 
 /** The collector: steps 1–4 above. Never throws. */
@@ -183,7 +195,7 @@ export function collectResults(req: NetfsRequest): void {
       min = Math.min(min, st.point);
     }
     advanceRequest(req, min);
-    if (req.allIssued && req.streams.every((st) => st.front === null)) {
+    if (req.allIssued && allCollected(req)) {
       if (req.collectedTo !== req.end) throw new Error(`netfs: ${req.dir.kind}=${req.debugId} collected to ${req.collectedTo}`);
       traceRreq(req, 'done');
       req.finish();

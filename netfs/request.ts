@@ -90,43 +90,45 @@ export class NetfsSubrequest {
 }
 
 /**
- * Walks a chain slot by slot (for collection): `fpos` is the file position
- * of the slot it names. Starts before the chain's first slot, even if the
- * chain is still empty.
+ * Walks a chain slot by slot (for collection). Starts before the chain's
+ * first slot, even if the chain is still empty. After step() returns true,
+ * `owner` and `start` describe the slot just passed.
  */
 export class SlotCursor {
   seg: BvecqSegment | null = null;
   slot = 0;
+  /** File position of the next slot. */
   fpos = NaN;
+  owner: unknown = undefined;
+  start = NaN;
 
   constructor(readonly chain: Bvecq) {}
 
-  /**
-   * Call fn(owner, start, end) for each slot wholly below `to` not yet
-   * passed, in order, and move past it.
-   */
-  passBelow(to: number, fn: (owner: unknown, start: number, end: number) => void): void {
+  /** Move past the next slot if it lies wholly below `to`; false when there is none. */
+  step(to: number): boolean {
     for (;;) {
-      if (!this.seg) {
-        if (!this.chain.head) return;
-        this.seg = this.chain.head;
+      let seg = this.seg;
+      if (!seg) {
+        seg = this.chain.head;
+        if (!seg) return false;
+        this.seg = seg;
         this.slot = 0;
-        this.fpos = this.seg.fpos;
+        this.fpos = seg.fpos;
       }
-      if (this.slot >= this.seg.slots.length) {
-        if (!this.seg.next) return;
-        this.seg = this.seg.next;
+      if (this.slot >= seg.slots.length) {
+        if (!seg.next) return false;
+        this.seg = seg.next;
         this.slot = 0;
-        this.fpos = this.seg.fpos;
+        this.fpos = seg.next.fpos;
         continue;
       }
-      const len = this.seg.slots[this.slot]!.length;
-      if (this.fpos + len > to) return;
-      const owner = this.seg.owners[this.slot];
-      const start = this.fpos;
+      const end = this.fpos + seg.slots[this.slot]!.length;
+      if (end > to) return false;
+      this.owner = seg.owners[this.slot];
+      this.start = this.fpos;
       this.slot++;
-      this.fpos += len;
-      fn(owner, start, start + len);
+      this.fpos = end;
+      return true;
     }
   }
 }
