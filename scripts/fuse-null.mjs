@@ -6,10 +6,18 @@
 // /dev/fuse, libfuse2's loop and fuse-native's thread/N-API hops alone.
 //
 // usage: node scripts/fuse-null.mjs MOUNTPOINT [--size BYTES|1G|512M] [--small-io]
-//   --size      size of /big (default 1 GiB); suffixes K, M, G are powers of 1024
-//   --small-io  libfuse2 defaults (no big_writes, default max_read/max_write),
-//               to compare against the tuned options
-//   --stats     on exit, print to stderr how many reads/writes of each size came
+//                                   [--entries N] [--cache-secs S] [--stats]
+//   --size        size of /big (default 1 GiB); suffixes K, M, G are powers of 1024
+//   --small-io    libfuse2 defaults (no big_writes, default max_read/max_write),
+//                 to compare against the tuned options
+//   --entries N   also serve /dir with N empty files entry-00001.txt … (the floor
+//                 of listing a big directory: every LOOKUP answered from memory)
+//   --cache-secs  entry and attribute timeout the kernel may cache answers for
+//                 (default: libfuse's 1 s)
+//   --stats       on exit, print to stderr how many reads/writes of each size came
+//
+// Writes to /big, or to any new name created in /, are accepted and dropped
+// (a new name is a sink that exists until it is unlinked).
 //
 // Runs in the foreground. Prints "fuse-null: mounted MOUNTPOINT" on stdout once
 // the mount is live; unmounts and exits on SIGTERM/SIGINT.
@@ -48,30 +56,40 @@ function parseSize(s) {
   return Number(m[1]) * mult;
 }
 
-/** Parses argv into { mnt, size, smallIo }. */
+const USAGE = 'usage: node scripts/fuse-null.mjs MOUNTPOINT [--size 1G] [--small-io] [--entries N] [--cache-secs S] [--stats]';
+
+/** Parses argv into { mnt, size, smallIo, stats, entries, cacheSecs }. */
 function parseArgs(argv) {
   let mnt;
   let size = 1024 * MiB;
   let smallIo = false;
   let stats = false;
+  let entries = 0;
+  let cacheSecs;
+  const count = (s, what) => {
+    if (!/^\d+$/.test(s ?? '')) throw new Error(`${what} needs a whole number`);
+    return Number(s);
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--size') size = parseSize(argv[++i] ?? '');
     else if (a === '--small-io') smallIo = true;
     else if (a === '--stats') stats = true;
+    else if (a === '--entries') entries = count(argv[++i], '--entries');
+    else if (a === '--cache-secs') cacheSecs = count(argv[++i], '--cache-secs');
     else if (a === '-h' || a === '--help') {
-      console.log('usage: node scripts/fuse-null.mjs MOUNTPOINT [--size 1G] [--small-io]');
+      console.log(USAGE);
       process.exit(0);
     } else if (!mnt) mnt = a;
     else throw new Error(`unexpected argument: ${a}`);
   }
-  if (!mnt) throw new Error('usage: node scripts/fuse-null.mjs MOUNTPOINT [--size 1G] [--small-io]');
-  return { mnt, size, smallIo, stats };
+  if (!mnt) throw new Error(USAGE);
+  return { mnt, size, smallIo, stats, entries, cacheSecs };
 }
 
 /** Mounts the null filesystem and keeps it until a signal arrives. */
 function main() {
-  const { mnt, size: initialSize, smallIo, stats } = parseArgs(process.argv.slice(2));
+  const { mnt, size: initialSize, smallIo, stats, entries, cacheSecs } = parseArgs(process.argv.slice(2));
   let size = initialSize;
   const reads = new Map(); // request size → count (only with --stats)
   const writes = new Map();
@@ -79,21 +97,35 @@ function main() {
   const now = new Date();
   const dirStat = { mtime: now, atime: now, ctime: now, nlink: 2, size: 4096, mode: 0o40755, uid: 0, gid: 0 };
   const fileStat = () => ({ mtime: now, atime: now, ctime: now, nlink: 1, size, mode: 0o100644, uid: 0, gid: 0 });
+  const emptyStat = { ...fileStat(), size: 0 };
+  const names = Array.from({ length: entries }, (_, i) => `entry-${String(i + 1).padStart(5, '0')}.txt`);
+  const listed = new Set(names);
+  const sinks = new Set(); // names created in / (writes dropped)
+  const isFile = (path) => path === '/big' || sinks.has(path);
 
   const ops = {
     getattr(path, cb) {
-      if (path === '/') return cb(0, dirStat);
-      if (path === '/big') return cb(0, fileStat());
+      if (path === '/' || (entries && path === '/dir')) return cb(0, dirStat);
+      if (isFile(path)) return cb(0, fileStat());
+      if (path.startsWith('/dir/') && listed.has(path.slice(5))) return cb(0, emptyStat);
       return cb(Fuse.ENOENT);
     },
     readdir(path, cb) {
-      if (path === '/') return cb(0, ['big']);
+      if (path === '/') return cb(0, ['big', ...(entries ? ['dir'] : []), ...[...sinks].map((p) => p.slice(1))]);
+      if (entries && path === '/dir') return cb(0, names);
       return cb(Fuse.ENOTDIR);
     },
     open(path, flags, cb) {
-      if (path !== '/big') return cb(Fuse.ENOENT);
+      if (!isFile(path) && !(path.startsWith('/dir/') && listed.has(path.slice(5)))) return cb(Fuse.ENOENT);
       return cb(0, 42);
     },
+    create(path, mode, cb) {
+      if (path.lastIndexOf('/') !== 0) return cb(Fuse.EACCES);
+      if (path !== '/big') sinks.add(path);
+      return cb(0, 43);
+    },
+    unlink(path, cb) { return sinks.delete(path) ? cb(0) : cb(Fuse.EACCES); },
+    getxattr(path, name, position, cb) { cb(-95); }, // EOPNOTSUPP: ls -l asks for ACLs
     release(path, fd, cb) { cb(0); },
     flush(path, fd, cb) { cb(0); },
     fsync(path, fd, datasync, cb) { cb(0); },
@@ -122,6 +154,7 @@ function main() {
   const fuse = new NullFuse(mnt, ops, {
     maxRead: smallIo ? undefined : MiB, // → max_read=1048576
     fsname: 'fuse-null',
+    ...(cacheSecs === undefined ? {} : { attrTimeout: cacheSecs, entryTimeout: cacheSecs }),
     force: true, // unmount a stale mount left at mnt first
     timeout: false, // no per-operation timer: they cost time on every call
   });
