@@ -93,6 +93,7 @@ export async function readGroup(ctx, o) {
   const served = await ensureBig(ctx.share, o.sizeMiB, local);
   // Cold for the client, warm for the server: every client reads from Samba's page cache.
   await sh(`cat ${q(served)} > /dev/null`, { timeoutS: 120 });
+  rs.note('cpu-read', 'smbclient: its own process; fuse-null: its daemon');
   rs.note('read-cold', 'server page cache warm; local: the file dropped from the page cache first (dd iflag=nocache)');
 
   await rs.attempt(['read-cold', 'cpu-read'], 'smbclient', async () => {
@@ -152,7 +153,7 @@ export async function fioGroup(ctx, o) {
   };
   const local = await ensureBig(ctx.local, o.sizeMiB);
   await ensureBig(ctx.share, o.sizeMiB, local);
-  rs.note('fio-qd1', `${o.fioSecs} s per run over the ${o.sizeMiB} MiB file, ioengine=libaio`);
+  rs.note('fio-qd1', `${o.fioSecs} s per run over the ${o.sizeMiB} MiB file, ioengine=libaio; a file within smbfuse's cache_size is mostly served from its cache`);
 
   await rs.attempt(['fio-qd1', 'fio-qd16'], 'smbfuse', async () => {
     const m = await ctx.mountSmbfuse();

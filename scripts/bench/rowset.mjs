@@ -34,11 +34,12 @@ export class RowSet {
     } catch (e) {
       const msg = (e instanceof Error ? e.message : String(e)).split('\n')[0].slice(0, 200);
       log(`${column} ${ids.join(',')}: ${msg}`);
+      let noted = false;
       for (const id of ids) {
-        if (this.row(id).values[column] === undefined) {
-          this.set(id, column, null);
-          this.note(id, `${column} failed: ${msg}`);
-        }
+        if (this.row(id).values[column] !== undefined) continue;
+        this.set(id, column, null);
+        if (!noted) this.note(id, `${column} failed: ${msg}`);
+        noted = true;
       }
     }
   }
