@@ -27,15 +27,15 @@ const RUNNERS = { write: writeGroup, read: readGroup, fio: fioGroup, files: file
 const NEEDS = { fio: ['fio'], dbench: ['dbench'], tree: ['git', 'tar', 'sha256sum'] };
 
 const have = (prog) => {
-  try { execFileSync('bash', ['-c', `command -v ${prog}`], { stdio: 'ignore' }); return true; } catch { return false; }
+  try { execFileSync('bash', ['-c', `command -v ${prog}`], { stdio: 'ignore', timeout: 10_000 }); return true; } catch { return false; }
 };
 
 /** The commit of the tree MAIN was built from, '-dirty' when it has changes. */
 function commitOf(main) {
   try {
     const dir = path.dirname(main);
-    const id = execFileSync('git', ['-C', dir, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim();
-    const dirty = execFileSync('git', ['-C', dir, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8' }).trim();
+    const id = execFileSync('git', ['-C', dir, 'rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8', timeout: 10_000 }).trim();
+    const dirty = execFileSync('git', ['-C', dir, 'status', '--porcelain', '--untracked-files=no'], { encoding: 'utf8', timeout: 30_000 }).trim();
     return dirty ? `${id}-dirty` : id;
   } catch {
     return 'unknown';

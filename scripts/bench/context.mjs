@@ -2,9 +2,9 @@
 // mounts it makes, the processes it starts and the files it leaves; `close()`
 // undoes all of it, killing only the PIDs started here.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, rmdirSync, openSync, closeSync, readFileSync, existsSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, rmdirSync, openSync, closeSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { log, run, isMounted, sleep } from './proc.mjs';
+import { log, run, isMounted, sleep, killRunning, q } from './proc.mjs';
 
 /** Parses samba-start.sh's `NAME=value` lines (values quoted with printf %q). */
 export function parseAssignments(text) {
@@ -53,14 +53,16 @@ export class Context {
     this.port = s.SMB_PORT;
     this.share = s.SMB_SHARE_PATH;
     this.user = s.SMB_USER ?? 'smbtest';
-    this.pass = s.SMB_PASS ?? 'smbtest-pass-1';
+    const pass = s.SMB_PASS ?? 'smbtest-pass-1';
+    // Credentials go in a file (mode 0600), never on a command line or in an error line.
+    this.creds = path.join(this.work, 'credentials');
+    writeFileSync(this.creds, `username=${this.user}\npassword=${pass}\n`, { mode: 0o600 });
     mkdirSync(this.local, { recursive: true });
   }
 
   /** smbclient on //HOST/test running CMDS, through bash so `sh` measures its CPU. */
-  smbclientScript(cmds, extra = '') {
-    const q = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
-    return `smbclient //${this.host}/test -p ${this.port} -U ${q(`${this.user}%${this.pass}`)} -c ${q(cmds)} ${extra}`;
+  smbclientScript(cmds) {
+    return `smbclient //${this.host}/test -p ${this.port} -A ${q(this.creds)} -c ${q(cmds)}`;
   }
 
   /** Starts CMD ARGS in the background and waits up to 20 s for MNT to be mounted. */
@@ -88,7 +90,7 @@ export class Context {
   /** A fresh smbfuse mount of //HOST/test (port, credentials, EXTRA, then SMBFUSE_OPTS). */
   mountSmbfuse(extra = '') {
     const mnt = path.join(this.work, `smbfuse${++this.seq}`);
-    const opts = [`port=${this.port}`, `username=${this.user}`, `password=${this.pass}`, extra, process.env.SMBFUSE_OPTS]
+    const opts = [`port=${this.port}`, `credentials=${this.creds}`, extra, process.env.SMBFUSE_OPTS]
       .filter(Boolean).join(',');
     return this.mountWith('smbfuse', mnt, process.execPath, [this.main, `//${this.host}/test`, mnt, '-o', opts, '-f']);
   }
@@ -131,6 +133,7 @@ export class Context {
 
   /** Unmounts what we mounted, stops what we started, removes the run's scratch dir. */
   async close() {
+    killRunning();
     for (const mnt of [...this.mounts]) {
       if (isMounted(mnt)) await run('fusermount', ['-u', mnt], { timeoutS: 10 }).catch(() => {});
       if (isMounted(mnt)) await run('fusermount', ['-uz', mnt], { timeoutS: 10 }).catch(() => {});

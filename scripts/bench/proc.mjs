@@ -14,11 +14,21 @@ export const q = (s) => `'${String(s).replace(/'/g, `'\\''`)}'`;
  * timeoutS (the group is killed) or cannot start. A non-zero exit is not an
  * error here; `sh` below makes it one.
  */
+const running = new Set(); // process groups of commands still running
+
+/** Kills the process group of every command still running (on an interrupted run). */
+export function killRunning() {
+  for (const pid of running) {
+    try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
+  }
+}
+
 export function run(cmd, args, { timeoutS, cwd, env } = {}) {
   if (!timeoutS) throw new Error(`no timeout for ${cmd}`);
   return new Promise((resolve, reject) => {
     const t0 = process.hrtime.bigint();
     const child = spawn(cmd, args, { cwd, env: env ?? process.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    if (child.pid) running.add(child.pid);
     const out = [];
     const err = [];
     child.stdout.on('data', (b) => out.push(b));
@@ -28,9 +38,10 @@ export function run(cmd, args, { timeoutS, cwd, env } = {}) {
       timedOut = true;
       try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
     }, timeoutS * 1000);
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
+    child.on('error', (e) => { clearTimeout(timer); running.delete(child.pid); reject(e); });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      running.delete(child.pid);
       const secs = Number(process.hrtime.bigint() - t0) / 1e9;
       const stdout = Buffer.concat(out).toString();
       const stderr = Buffer.concat(err).toString();
