@@ -153,7 +153,7 @@ export async function fioGroup(ctx, o) {
   };
   const local = await ensureBig(ctx.local, o.sizeMiB);
   await ensureBig(ctx.share, o.sizeMiB, local);
-  rs.note('fio-qd1', `${o.fioSecs} s per run over the ${o.sizeMiB} MiB file, ioengine=libaio; a file within smbfuse's cache_size is mostly served from its cache`);
+  rs.note('fio-qd1', `${o.fioSecs} s per run over the ${o.sizeMiB} MiB file, ioengine=libaio; smbfuse may answer repeated blocks from its own page cache (cache_size)`);
 
   await rs.attempt(['fio-qd1', 'fio-qd16'], 'smbfuse', async () => {
     const m = await ctx.mountSmbfuse();
