@@ -79,7 +79,8 @@ async function main() {
   }
   const shown = o.rowIds ? rows.filter((r) => o.rowIds.includes(r.id)) : rows;
   const meta = { commit: commitOf(mainJs), date: new Date().toISOString(), sizeMiB: o.sizeMiB, main: mainJs, other: o.other };
-  console.log(`smbfuse bench: ${meta.date}, commit ${meta.commit}, big file ${o.sizeMiB} MiB, Samba on loopback`);
+  const big = o.groups.some((g) => ['write', 'read', 'fio'].includes(g)) ? `, big file ${o.sizeMiB} MiB` : '';
+  console.log(`smbfuse bench: ${meta.date}, commit ${meta.commit}${big}, Samba on loopback`);
   console.log(`ratios: smbfuse's speed relative to the peer (^ higher is better, v lower is better; below 1 = smbfuse behind)`);
   for (const line of formatTable(shown)) console.log(line);
   if (o.json) writeFileSync(o.json, `${JSON.stringify(toJson(shown, meta), null, 2)}\n`);

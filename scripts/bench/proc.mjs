@@ -34,9 +34,12 @@ export function run(cmd, args, { timeoutS, cwd, env } = {}) {
     child.stdout.on('data', (b) => out.push(b));
     child.stderr.on('data', (b) => err.push(b));
     let timedOut = false;
+    const fail = () => reject(new Error(`timed out after ${timeoutS} s: ${cmd} ${args.join(' ').slice(0, 200)}`));
     const timer = setTimeout(() => {
       timedOut = true;
       try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+      // A process stuck in a FUSE request may not die at once: do not wait for it.
+      setTimeout(fail, 10_000).unref();
     }, timeoutS * 1000);
     child.on('error', (e) => { clearTimeout(timer); running.delete(child.pid); reject(e); });
     child.on('close', (code, signal) => {
@@ -45,7 +48,7 @@ export function run(cmd, args, { timeoutS, cwd, env } = {}) {
       const secs = Number(process.hrtime.bigint() - t0) / 1e9;
       const stdout = Buffer.concat(out).toString();
       const stderr = Buffer.concat(err).toString();
-      if (timedOut) return reject(new Error(`timed out after ${timeoutS} s: ${cmd} ${args.join(' ').slice(0, 200)}`));
+      if (timedOut) return fail();
       resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr, secs });
     });
   });
@@ -57,17 +60,19 @@ export function run(cmd, args, { timeoutS, cwd, env } = {}) {
  * `times`). Rejects on a non-zero exit unless OK_CODES has it.
  */
 export async function sh(script, { timeoutS, cwd, okCodes = [0] } = {}) {
-  const wrapped = `set -o pipefail\n${script}\nrc=$?\ntimes >&2\nexit $rc`;
+  // `times` after a marker line, so it cannot be mistaken for the script's own stderr;
+  // its second line is the CPU of the script's children (it must run in this shell, not a subshell).
+  const wrapped = `set -o pipefail\n${script}\nrc=$?\nprintf '\\n${MARK}\\n' >&2\ntimes >&2\nexit $rc`;
   const r = await run('bash', ['-c', wrapped], { timeoutS, cwd });
-  const lines = r.stderr.trimEnd().split('\n');
-  const children = lines.pop() ?? '';
-  lines.pop(); // bash's own times
-  const stderr = lines.join('\n');
+  const at = r.stderr.lastIndexOf(`\n${MARK}`);
+  const stderr = at < 0 ? r.stderr : r.stderr.slice(0, at);
   if (!okCodes.includes(r.code)) {
-    throw new Error(`exit ${r.code}: ${script.split('\n')[0].slice(0, 160)}${stderr ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`);
+    throw new Error(`exit ${r.code}: ${script.split('\n')[0].slice(0, 160)}${stderr.trim() ? `: ${stderr.trim().split('\n').slice(-3).join(' | ')}` : ''}`);
   }
-  return { stdout: r.stdout, stderr, secs: r.secs, cpu: parseTimes(children) };
+  return { stdout: r.stdout, stderr, secs: r.secs, cpu: at < 0 ? 0 : parseTimes(r.stderr.slice(at).trimEnd().split('\n').pop() ?? '') };
 }
+
+const MARK = '@@bench-times';
 
 /** Sums a bash `times` line such as "0m1.250s 0m0.040s" into seconds. */
 export function parseTimes(line) {
