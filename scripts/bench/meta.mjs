@@ -39,7 +39,7 @@ export async function filesGroup(ctx, o) {
     { id: 'rm-2000', label: 'rm -rf, 2000 files', unit: 's', better: 'lower' },
   ]);
   rs.note('create-1000', 'smbclient: mput, wall time with its connect and logon; stat/rm: smbclient ls / deltree');
-  rs.note('stat-2000', 'smbfuse: a fresh mount after the creates');
+  rs.note('stat-2000', "smbfuse: a fresh mount after the creates; fuse-null: the same mount (it keeps names in memory only)");
   const src = (n) => path.join(ctx.local, `files-${n}`);
 
   // Local disk first: its files are smbclient's source.
@@ -85,6 +85,17 @@ export async function filesGroup(ctx, o) {
     } finally {
       for (const n of COUNTS) rmSync(path.join(ctx.share, `bench-files-${n}`), { recursive: true, force: true });
     }
+  });
+
+  // The FUSE floor: the same loop through a filesystem that keeps only names and sizes.
+  await rs.attempt(['create-1000', 'create-2000', 'stat-2000', 'rm-2000'], 'fuse-null', async () => {
+    const m = await ctx.mountNull(['--size', '0']);
+    try {
+      for (const n of COUNTS) rs.set(`create-${n}`, 'fuse-null', await createFiles(path.join(m.mnt, `files-${n}`), n));
+      const [st, rm] = await statAndRm(path.join(m.mnt, 'files-2000'));
+      rs.set('stat-2000', 'fuse-null', st);
+      rs.set('rm-2000', 'fuse-null', rm);
+    } finally { await ctx.unmount(m); }
   });
 
   await rs.attempt(['stat-2000', 'rm-2000'], 'local', async () => {
