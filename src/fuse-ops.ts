@@ -5,7 +5,8 @@
  *  - it never throws: failures become a negative errno via toFuseErrno();
  *  - it answers within `timeoutMs` (the transport timeout): past that it
  *    answers -ETIMEDOUT and the late result is dropped (a directory listing
- *    checks the flag below and sends no more requests);
+ *    checks the flag below and sends no more requests); a caller the kernel
+ *    interrupted (FUSE INTERRUPT) is answered -EINTR the same way;
  *  - buffers fuse-native passes in (read, write, setxattr) are libfuse's and
  *    are freed once the call is answered, which a timeout can do while work
  *    still runs: that work gets a flag (`aborted`) set before any answer,
@@ -19,7 +20,8 @@
  * negative, except read/write which answer `cb(bytes)` or `cb(-errno)`.
  */
 import type { NetfsCallerGone } from '../netfs/ops.js';
-import { EPERM, EROFS, ETIMEDOUT, toFuseErrno } from './errno.js';
+import { EINTR, EPERM, EROFS, ETIMEDOUT, toFuseErrno } from './errno.js';
+import type { Interrupts } from './fuse-interrupt.js';
 import type { FuseStat, FuseStatfs, SmbFs } from './fs.js';
 import { O_CREAT } from './fs-files.js';
 import * as ns from './fs-namespace.js';
@@ -31,6 +33,8 @@ export interface FuseOpsOptions {
   timeoutMs: number;
   /** Debug trace of each operation and its result (optional). */
   trace?: (line: string) => void;
+  /** Where a handler registers its early EINTR answer (FUSE INTERRUPT; fuse-interrupt.ts). */
+  interrupts?: Interrupts;
 }
 
 /** The handler object handed to `new Fuse(mnt, ops, opts)`. */
@@ -55,11 +59,13 @@ function answer<T>(
     if (done) return;
     done = true;
     clearTimeout(timer);
+    forget?.();
     answered.aborted = true;
     o.trace?.(`${name} ${path} -> ${what}`);
     f();
   };
   const timer = setTimeout(() => finish(() => fail(-ETIMEDOUT), 'ETIMEDOUT'), o.timeoutMs);
+  const forget = o.interrupts?.register(() => finish(() => fail(-EINTR), 'EINTR'));
   let p: Promise<T>;
   try {
     p = Promise.resolve(fn(answered));

@@ -49,6 +49,7 @@ import { ConfigError, USAGE, parseArgs, type MountConfig } from './config.js';
 import { startDemo, stopDemoServer } from './demo.js';
 import { SmbFs } from './fs.js';
 import { loadSmbFuse, MissingSystemLibrary } from './fuse-load.js';
+import { Interrupts } from './fuse-interrupt.js';
 import { makeFuseOps } from './fuse-ops.js';
 import { FaultLog } from './fault-log.js';
 import { checkLogFile, describeDestination, logDestination, openLogSink, type LogSink } from './log-sink.js';
@@ -244,7 +245,8 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
   // Notices (names skipped in listings) go to the log: stderr in the foreground, syslog or log_file= in the background.
   const fs = new SmbFs(tree, { ...c, log: (l) => log.write('warning', l) }, netfsInodeFactory(c, pageCache));
   const trace = c.debug ? (l: string) => log.write('debug', l) : undefined;
-  const ops = makeFuseOps(fs, { timeoutMs: c.timeoutMs, ...(trace ? { trace } : {}) });
+  const interrupts = new Interrupts();
+  const ops = makeFuseOps(fs, { timeoutMs: c.timeoutMs, interrupts, ...(trace ? { trace } : {}) });
   let mounted: Mounted | undefined;
   let stopping = false;
   /** Set while a detached mount waits for its last open files: ends the wait. */
@@ -309,7 +311,7 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
     mounted = await mountFuse(
       ops,
       // Capped at the largest timer Node can hold (longer ones fire at once).
-      { ...c, opTimeoutMs: Math.min(c.timeoutMs + 5000, 2 ** 31 - 1) },
+      { ...c, opTimeoutMs: Math.min(c.timeoutMs + 5000, 2 ** 31 - 1), interrupts },
       () => void shutdown('unmounted by the kernel'),
     );
   } catch (e) {

@@ -54,6 +54,7 @@ export function fuseOptionString(base: string, extra: readonly string[]): string
  */
 export function extraFuseOptions(o: {
   unc: string; allowOther: boolean; actimeoMs: number; readOnly?: boolean; cache?: string; kernelFlags?: readonly string[]; autoUnmount?: boolean;
+  interruptOptions?: readonly string[];
 }): string[] {
   const secs = String(o.actimeoMs / 1000);
   const out = [
@@ -68,6 +69,8 @@ export function extraFuseOptions(o: {
     `negative_timeout=${secs}`,
     'use_ino',
     ...(o.autoUnmount ? ['auto_unmount'] : []),
+    // FUSE INTERRUPT (fuse-interrupt.ts), when the binary can deliver it.
+    ...(o.interruptOptions ?? []),
   ];
   if (o.allowOther) out.push('default_permissions');
   // Generic mount flags (nosuid, noexec, ...) in the order given: libfuse applies them, the last one wins.

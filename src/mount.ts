@@ -19,6 +19,7 @@
  */
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import type Fuse from 'fuse-native';
+import { INTERRUPT_FUSE_OPTIONS, interruptBinding, type Interrupts } from './fuse-interrupt.js';
 import { loadSmbFuse } from './fuse-load.js';
 import { extraFuseOptions } from './mount-options.js';
 
@@ -120,6 +121,8 @@ export interface MountOptions {
   autoUnmount?: boolean;
   /** fuse-native's own per-op timeout (backstop behind the handlers' own). */
   opTimeoutMs: number;
+  /** Where handlers registered their early EINTR answers (the same object makeFuseOps got). */
+  interrupts?: Interrupts;
 }
 
 export interface Mounted {
@@ -141,6 +144,7 @@ export interface Mounted {
  */
 export async function mountFuse(ops: object, o: MountOptions, onGone: () => void): Promise<Mounted> {
   const SmbFuse = await loadSmbFuse();
+  const interrupts = o.interrupts && interruptBinding() ? o.interrupts : undefined;
   const fuse = new SmbFuse(
     o.mountpoint,
     ops,
@@ -152,12 +156,14 @@ export async function mountFuse(ops: object, o: MountOptions, onGone: () => void
       debug: o.debug,
       timeout: o.opTimeoutMs,
     },
-    extraFuseOptions(o),
+    extraFuseOptions({ ...o, interruptOptions: interrupts ? INTERRUPT_FUSE_OPTIONS : [] }),
+    interrupts,
   );
   const fdsBefore = fuseDeviceFds();
   return new Promise((resolve, reject) => {
     fuse.mount((err) => {
       if (err) return reject(err);
+      interrupts?.listen(fuse);
       let closing = false;
       const watch = setInterval(() => {
         let present = true;
