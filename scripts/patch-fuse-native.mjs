@@ -19,7 +19,7 @@
 //    edits; src/fuse-interrupt.ts): a SIGUSR2 handler on libfuse's threads
 //    (mounted with intr,intr_signal=12) notes which thread's request was
 //    interrupted and wakes the main loop; the binary exports
-//    smbfuse_on_interrupt and smbfuse_take_interrupt, which smbfuse looks for
+//    smbfuse_on_interrupt and smbfuse_interrupted, which smbfuse looks for
 //    (not the version) before asking libfuse for interrupts.
 // Each edit is anchored on 2.2.6's exact text, applied to the pristine
 // source (kept as fuse-native.c.orig), so running this again — or after an
@@ -104,17 +104,19 @@ const edits = [
   // request the kernel interrupted, every second until it is answered. That
   // thread waits in uv_sem_wait for JavaScript (which retries on EINTR); our
   // handler notes the interrupt in the thread's locals and wakes the main
-  // loop, which calls JavaScript; JavaScript asks `smbfuse_take_interrupt(l)`
+  // loop, which calls JavaScript; JavaScript asks `smbfuse_interrupted(l)`
   // of each thread's locals whether it waits for an interrupted request and
-  // answers that request itself (EINTR). SIGUSR1, libfuse's default, is
-  // Node's: it would start the inspector.
+  // answers that request itself (EINTR; answering twice is harmless, and a
+  // signal that came before JavaScript saw the request is repeated by libfuse
+  // a second later). SIGUSR1, libfuse's default, is Node's: it would start
+  // the inspector.
   [
     '  uv_async_t async;\n  uv_mutex_t mut;\n  uv_sem_t sem;\n} fuse_thread_t;\n',
     '  uv_async_t async;\n  uv_mutex_t mut;\n  uv_sem_t sem;\n\n  // smbfuse interrupt: wakes the main loop; the JavaScript to call\n  uv_async_t smbfuse_intr_async;\n  napi_ref smbfuse_intr_cb;\n} fuse_thread_t;\n',
   ],
   [
     '  // Internal bookkeeping\n  fuse_thread_t *fuse;\n  uv_sem_t sem;\n  uv_async_t async;\n',
-    '  // Internal bookkeeping\n  fuse_thread_t *fuse;\n  uv_sem_t sem;\n  uv_async_t async;\n\n  // smbfuse interrupt: the request this thread waits for (numbered), the one interrupted, the one reported\n  uint32_t smbfuse_seq;\n  uint32_t smbfuse_waiting;\n  uint32_t smbfuse_intr_seq;\n  uint32_t smbfuse_taken_seq;\n',
+    '  // Internal bookkeeping\n  fuse_thread_t *fuse;\n  uv_sem_t sem;\n  uv_async_t async;\n\n  // smbfuse interrupt: the request this thread waits for (numbered) and the one interrupted\n  uint32_t smbfuse_seq;\n  uint32_t smbfuse_waiting;\n  uint32_t smbfuse_intr_seq;\n',
   ],
   [
     '  blk\\\n  uv_async_send(&(l->async));\\\n  uv_sem_wait(&(l->sem));\\\n  return l->res;\n',
@@ -128,9 +130,8 @@ const edits = [
       '  (void) sig;',
       '  fuse_thread_locals_t *l = (fuse_thread_locals_t *) pthread_getspecific(thread_locals_key);',
       '  if (l == NULL || !__atomic_load_n(&(l->smbfuse_waiting), __ATOMIC_SEQ_CST)) return;',
-      '  uint32_t seq = __atomic_load_n(&(l->smbfuse_seq), __ATOMIC_SEQ_CST);',
-      '  if (__atomic_exchange_n(&(l->smbfuse_intr_seq), seq, __ATOMIC_SEQ_CST) == seq) return;',
-      '  uv_async_send(&(l->fuse->smbfuse_intr_async));',
+      '  __atomic_store_n(&(l->smbfuse_intr_seq), __atomic_load_n(&(l->smbfuse_seq), __ATOMIC_SEQ_CST), __ATOMIC_SEQ_CST);',
+      '  uv_async_send(&(l->fuse->smbfuse_intr_async)); // async-signal-safe',
       '}',
       '',
       'static void smbfuse_intr_dispatch (uv_async_t *handle) {',
@@ -141,18 +142,14 @@ const edits = [
       '  })',
       '}',
       '',
-      '// Whether the thread of these locals waits for a request the kernel interrupted (reported once).',
-      'NAPI_METHOD(smbfuse_take_interrupt) {',
+      '// Whether the thread of these locals waits for a request the kernel interrupted.',
+      'NAPI_METHOD(smbfuse_interrupted) {',
       '  NAPI_ARGV(1)',
       '  NAPI_ARGV_BUFFER_CAST(fuse_thread_locals_t *, l, 0);',
       '  uint32_t seq = __atomic_load_n(&(l->smbfuse_seq), __ATOMIC_SEQ_CST);',
-      '  uint32_t taken = 0;',
-      '  if (__atomic_load_n(&(l->smbfuse_waiting), __ATOMIC_SEQ_CST) && seq != 0 &&',
-      '      __atomic_load_n(&(l->smbfuse_intr_seq), __ATOMIC_SEQ_CST) == seq && l->smbfuse_taken_seq != seq) {',
-      '    l->smbfuse_taken_seq = seq;',
-      '    taken = 1;',
-      '  }',
-      '  NAPI_RETURN_UINT32(taken)',
+      '  uint32_t interrupted = __atomic_load_n(&(l->smbfuse_waiting), __ATOMIC_SEQ_CST) && seq != 0 &&',
+      '    __atomic_load_n(&(l->smbfuse_intr_seq), __ATOMIC_SEQ_CST) == seq;',
+      '  NAPI_RETURN_UINT32(interrupted)',
       '}',
       '',
       '// The JavaScript function called when some request was interrupted (after mounting).',
@@ -186,7 +183,7 @@ const edits = [
       '',
     ].join('\n'),
   ],
-  ['  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n', '  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n  NAPI_EXPORT_FUNCTION(smbfuse_take_interrupt)\n  NAPI_EXPORT_FUNCTION(smbfuse_on_interrupt)\n'],
+  ['  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n', '  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n  NAPI_EXPORT_FUNCTION(smbfuse_interrupted)\n  NAPI_EXPORT_FUNCTION(smbfuse_on_interrupt)\n'],
   // --- end of smbfuse interrupt ---
 ];
 

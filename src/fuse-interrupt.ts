@@ -19,7 +19,7 @@ import * as path from 'node:path';
 
 /** What the patched binary adds for interrupts (absent from an older build). */
 interface InterruptBinding {
-  smbfuse_take_interrupt(locals: Buffer): number;
+  smbfuse_interrupted(locals: Buffer): number;
   smbfuse_on_interrupt(thread: Buffer, fn: () => void): void;
 }
 
@@ -32,7 +32,7 @@ export function interruptBinding(): InterruptBinding | null {
     const req = createRequire(import.meta.url);
     const dir = path.dirname(req.resolve('fuse-native/package.json'));
     const b = createRequire(path.join(dir, 'index.js'))('node-gyp-build')(dir) as Partial<InterruptBinding>;
-    binding = typeof b.smbfuse_take_interrupt === 'function' && typeof b.smbfuse_on_interrupt === 'function' ? (b as InterruptBinding) : null;
+    binding = typeof b.smbfuse_interrupted === 'function' && typeof b.smbfuse_on_interrupt === 'function' ? (b as InterruptBinding) : null;
   } catch {
     binding = null;
   }
@@ -85,7 +85,7 @@ export class Interrupts {
     const b = interruptBinding();
     if (!b || !fuse._thread) return;
     b.smbfuse_on_interrupt(fuse._thread, () => {
-      for (const locals of fuse._threads) if (b.smbfuse_take_interrupt(locals)) this.interrupt(locals);
+      for (const locals of fuse._threads) if (b.smbfuse_interrupted(locals)) this.interrupt(locals);
     });
   }
 
