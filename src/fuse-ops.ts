@@ -6,7 +6,8 @@
  *  - it answers within `timeoutMs` (the transport timeout): past that it
  *    answers -ETIMEDOUT and the late result is dropped (a directory listing
  *    checks the flag below and sends no more requests); a caller the kernel
- *    interrupted (FUSE INTERRUPT) is answered -EINTR the same way;
+ *    interrupted (FUSE INTERRUPT) is answered -EINTR the same way if the
+ *    call is still waiting INTERRUPT_GRACE_MS later;
  *  - buffers fuse-native passes in (read, write, setxattr) are libfuse's and
  *    are freed once the call is answered, which a timeout can do while work
  *    still runs: that work gets a flag (`aborted`) set before any answer,
@@ -37,6 +38,9 @@ export interface FuseOpsOptions {
   interrupts?: Interrupts;
 }
 
+/** How long an interrupted call may still take before it answers EINTR. */
+export const INTERRUPT_GRACE_MS = 200;
+
 /** The handler object handed to `new Fuse(mnt, ops, opts)`. */
 export type FuseOps = Record<string, (...args: never[]) => void>;
 
@@ -59,13 +63,21 @@ function answer<T>(
     if (done) return;
     done = true;
     clearTimeout(timer);
+    clearTimeout(grace);
     forget?.();
     answered.aborted = true;
     o.trace?.(`${name} ${path} -> ${what}`);
     f();
   };
   const timer = setTimeout(() => finish(() => fail(-ETIMEDOUT), 'ETIMEDOUT'), o.timeoutMs);
-  const forget = o.interrupts?.register(() => finish(() => fail(-EINTR), 'EINTR'));
+  // Interrupted: the caller got a signal. Any signal with a handler does
+  // this (a Go runtime's preemption, a profiler's timer), so a call that is
+  // about to be answered is let finish; one still waiting after a grace
+  // period is answered EINTR (libfuse repeats the interrupt every second).
+  let grace: NodeJS.Timeout | undefined;
+  const forget = o.interrupts?.register(() => {
+    grace ??= setTimeout(() => finish(() => fail(-EINTR), 'EINTR'), INTERRUPT_GRACE_MS);
+  });
   let p: Promise<T>;
   try {
     p = Promise.resolve(fn(answered));
