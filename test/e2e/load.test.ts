@@ -5,6 +5,8 @@
  * written on the server before the run (test/helpers/load-worker.mjs). No
  * worker may see an error or a wrong byte, and the daemon's peak resident
  * memory (VmHWM) must stay within the page-cache bound plus a fixed overhead.
+ * About 70 s on a quiet machine (60 s of load, mount, setup, unmount); the
+ * bound is 100 s for a loaded one.
  */
 import t from 'tap';
 import { execFile, spawn } from 'node:child_process';
@@ -68,7 +70,7 @@ function runWorker(dir: string, id: number): Promise<WorkerResult> {
   });
 }
 
-t.test(`${WORKERS} processes for ${SECONDS} s, every byte checked, memory within the cache bound`, { timeout: (SECONDS + 25) * 1000 }, async (t) => {
+t.test(`${WORKERS} processes for ${SECONDS} s, every byte checked, memory within the cache bound`, { timeout: (SECONDS + 40) * 1000 }, async (t) => {
   // The shared files go straight onto the server, with their own seeds.
   const make = `import { fillPattern } from ${JSON.stringify(pattern)}; import { writeFileSync } from 'node:fs';
 for (let k = 0; k < ${SHARED}; k++) writeFileSync(${JSON.stringify(serverDir)} + '/shared-' + k + '.bin', fillPattern(Buffer.alloc(${SHARED_SIZE}), 1000 + k, 0));`;
