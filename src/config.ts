@@ -85,6 +85,8 @@ export interface MountConfig {
   allowOther: boolean;
   /** nosuid, nodev, noexec, suid, dev, exec as given (mount.fuse adds dev,suid), for libfuse. */
   kernelFlags: string[];
+  /** Unmount by itself if the daemon dies (libfuse auto_unmount); off with noauto_unmount. */
+  autoUnmount: boolean;
   debug: boolean;
   foreground: boolean;
   /** `log_file=`: where messages go instead of syslog or stderr (src/log-sink.ts). */
@@ -324,6 +326,7 @@ function buildConfig(
     unicode: 'nfc',
     allowOther: false,
     kernelFlags: [],
+    autoUnmount: true,
     debug: false,
     foreground: false,
   };
@@ -411,6 +414,7 @@ function applyFlag(c: MountConfig, name: string): void {
     case 'sign': c.sign = true; break;
     case 'modefromsid': c.modeFromSid = true; break;
     case 'fsc': c.fsc = true; break;
+    case 'noauto_unmount': c.autoUnmount = false; break;
     default: {
       // KERNEL_FLAGS: of suid/nosuid (dev/nodev, exec/noexec) the last given counts, as with mount(8).
       const base = name.replace(/^no/, '');

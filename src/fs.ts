@@ -474,6 +474,11 @@ export class SmbFs {
     return this.files.dirtyBytes;
   }
 
+  /** Open file and directory handles (the kernel has not released them yet). */
+  get openHandles(): number {
+    return this.files.handles.size;
+  }
+
   /** Unmount: write back every open file, close every handle; never throws. */
   async closeAll(): Promise<void> {
     await this.files.closeAll();

@@ -29,7 +29,11 @@
  *
  * Shutdown: SIGINT/SIGTERM, or the kernel unmounting us (fusermount -u),
  * write back dirty data, close open handles, disconnect the tree, log off,
- * and exit 0.
+ * and exit 0. `fusermount -u` with a file still open fails (EBUSY) and
+ * changes nothing; after a lazy unmount (`fusermount -uz`, `umount -l`) the
+ * files still open keep working until closed (the kernel keeps the mount
+ * alive for them), so the daemon serves them first and shuts down after the
+ * last close, or at SIGINT/SIGTERM.
  */
 import { spawn } from 'node:child_process';
 import diagnosticsChannel from 'node:diagnostics_channel';
@@ -45,10 +49,11 @@ import { ConfigError, USAGE, parseArgs, type MountConfig } from './config.js';
 import { startDemo, stopDemoServer } from './demo.js';
 import { SmbFs } from './fs.js';
 import { loadSmbFuse, MissingSystemLibrary } from './fuse-load.js';
+import { Interrupts } from './fuse-interrupt.js';
 import { makeFuseOps } from './fuse-ops.js';
 import { FaultLog } from './fault-log.js';
 import { checkLogFile, describeDestination, logDestination, openLogSink, type LogSink } from './log-sink.js';
-import { checkMountPoint, mountFuse, type Mounted } from './mount.js';
+import { checkMountPoint, mountFuse, staleMountNotice, type Mounted } from './mount.js';
 import { mountStats } from './mount-stats.js';
 import { netfsInodeFactory } from './netfs-inodes.js';
 import { FSC_CLOSE_MS, fscacheFor, fscVolume, startFscache } from './fsc.js';
@@ -242,9 +247,12 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
   const fsc = c.fsc ? await startFscache(c, (l) => log.write('warning', l)) : null;
   const fs = new SmbFs(tree, { ...c, log: (l) => log.write('warning', l) }, netfsInodeFactory(c, pageCache, fsc ? fscacheFor(fsc, fscVolume(c)) : undefined));
   const trace = c.debug ? (l: string) => log.write('debug', l) : undefined;
-  const ops = makeFuseOps(fs, { timeoutMs: c.timeoutMs, ...(trace ? { trace } : {}) });
+  const interrupts = new Interrupts();
+  const ops = makeFuseOps(fs, { timeoutMs: c.timeoutMs, interrupts, ...(trace ? { trace } : {}) });
   let mounted: Mounted | undefined;
   let stopping = false;
+  /** Set while a detached mount waits for its last open files: ends the wait. */
+  let endDetachedWait: (() => void) | undefined;
   let stats: { close(): void } | undefined;
   // Shutdown writes back every file's dirty data and closes every handle
   // (fs.closeAll) before the tree is disconnected and the session logged
@@ -253,6 +261,13 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
   // not be written is reported, never dropped silently. A second SIGINT or
   // SIGTERM during shutdown means "stop now".
   const shutdown = async (why: string) => {
+    if (endDetachedWait && why !== 'unmounted by the kernel') {
+      // A signal while a detached mount still serves open files: shut down now (bounded).
+      trace?.(`shutting down (${why})`);
+      endDetachedWait();
+      endDetachedWait = undefined;
+      return;
+    }
     if (stopping) {
       if (why !== 'unmounted by the kernel') {
         process.stderr.write(`smbfuse: ${why} again: stopping now; ${fs.dirtyBytes} bytes written through the mount were not written back\n`);
@@ -261,6 +276,7 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
       return;
     }
     stopping = true;
+    if (why === 'unmounted by the kernel' && fs.openHandles > 0 && mounted?.connectionOpen() === true) await detachedWait();
     faults.stop();
     stats?.close();
     trace?.(`shutting down (${why})`);
@@ -278,11 +294,27 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
     if (c.demoServerDir) stopDemoServer(c.demoServerDir);
     process.exit(flushed && lost === 0 ? 0 : 1);
   };
+  // A lazy unmount with files still open: the kernel keeps serving them
+  // through us until the last is closed, then ends the connection (a RELEASE
+  // may be dropped on the way, so the connection's end counts too). Polled:
+  // libfuse2 tells JavaScript nothing when the mount finally ends. A signal
+  // ends the wait.
+  const detachedWait = () => {
+    log.write('info', `${c.unc}: ${c.mountpoint} was detached with ${fs.openHandles} files still open; shutting down after they are closed`);
+    return new Promise<void>((resolve) => {
+      const poll = setInterval(() => (fs.openHandles === 0 || mounted?.connectionOpen() === false) && endDetachedWait?.(), 200);
+      endDetachedWait = () => {
+        clearInterval(poll);
+        endDetachedWait = undefined;
+        resolve();
+      };
+    });
+  };
   try {
     mounted = await mountFuse(
       ops,
       // Capped at the largest timer Node can hold (longer ones fire at once).
-      { ...c, opTimeoutMs: Math.min(c.timeoutMs + 5000, 2 ** 31 - 1) },
+      { ...c, opTimeoutMs: Math.min(c.timeoutMs + 5000, 2 ** 31 - 1), interrupts },
       () => void shutdown('unmounted by the kernel'),
     );
   } catch (e) {
@@ -488,6 +520,8 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write(mpErr + '\n');
     process.exit(1);
   }
+  const stale = staleMountNotice(c.mountpoint);
+  if (stale) process.stderr.write(stale + '\n');
   const logErr = c.logFile ? checkLogFile(c.logFile) : null;
   if (logErr) {
     process.stderr.write(logErr + '\n');

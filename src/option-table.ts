@@ -50,6 +50,7 @@ export const MOUNT_OPTIONS: readonly OptionSpec[] = [
   { name: 'unicode', value: 'nfc|nfd', default: 'nfc', defaultIsValue: true, meaning: 'Unicode form names are sent in (nfd for servers that store decomposed names)' },
   { name: 'ro', meaning: 'read-only mount' },
   { name: 'rw', meaning: 'read-write mount (the default)' },
+  { name: 'noauto_unmount', meaning: 'leave the mount in place (ENOTCONN) if the daemon dies; needed for suid, dev' },
   { name: 'debug', meaning: 'trace every FUSE call and SMB command (status, time) to the log' },
   { name: 'log_file', value: 'PATH', default: 'syslog, or stderr with -f', meaning: 'where messages go' },
 ];
