@@ -313,15 +313,9 @@ export class SmbFs {
       }
       if (cached.length === names.length) return cached;
     }
-    const open = await this.tree.open(this.smbPath(path), { directory: true });
-    let raw: SmbDirEntry[];
-    try {
-      if (!open.stat.isDirectory) throw -ENOTDIR;
-      raw = await this.tree.listDirectory(open.fileId, signal);
-    } finally {
-      await this.tree.close(open.fileId).catch(() => {});
-    }
-    if (!this.modeFromSid) rememberStat(this.attrs, path, open.stat);
+    const { stat, entries: raw } = await this.tree.listPath(this.smbPath(path), signal);
+    if (!stat.isDirectory) throw -ENOTDIR;
+    if (!this.modeFromSid) rememberStat(this.attrs, path, stat);
     const entries: DirEntryStat[] = [];
     for (const e of raw) {
       if (e.name === '.' || e.name === '..') continue; // the server's own self and parent entries

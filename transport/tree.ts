@@ -23,7 +23,7 @@ import {
 import { LeaseTable } from './lease.js';
 import { QFID_CONTEXT, RELATED_FILE_ID, statFromAll, statFromCreate, TreeCore, type CreateSpec } from './tree-core.js';
 import * as io from './tree-io.js';
-import { listDirectory } from './tree-list.js';
+import { listDirectory, listPath } from './tree-list.js';
 import * as ns from './tree-namespace.js';
 import * as sec from './tree-security.js';
 import { Smb2Command } from './pdu/header.js';
@@ -304,6 +304,10 @@ export class Tree implements SmbTree {
 
   listDirectory(fileId: Buffer, signal?: CallerGone): Promise<SmbDirEntry[]> {
     return listDirectory(this.core, fileId, signal);
+  }
+
+  listPath(path: string, signal?: CallerGone): Promise<{ stat: SmbStat; entries: SmbDirEntry[] }> {
+    return listPath(this.core, path, signal);
   }
 
   async statfs(): Promise<SmbFsStat> {

@@ -188,6 +188,12 @@ export interface SmbTree {
    * stops it before its next request (the caller gave up).
    */
   listDirectory(fileId: Buffer, signal?: CallerGone): Promise<SmbDirEntry[]>;
+  /**
+   * Open the directory `path`, list it and close it, in as few round trips
+   * as the protocol allows (one for a directory that fits one reply); the
+   * directory's own attributes come with the entries. Bounds as listDirectory.
+   */
+  listPath(path: string, signal?: CallerGone): Promise<{ stat: SmbStat; entries: SmbDirEntry[] }>;
   statfs(): Promise<SmbFsStat>;
   disconnect(): Promise<void>;
 

@@ -296,7 +296,7 @@ export class FakeTree implements SmbTree {
     await this.breakCb?.({ leaseKey: h.leaseKey, fileId, newState, ackRequired: true });
   }
 
-  async listDirectory(fileId: Buffer): Promise<SmbDirEntry[]> {
+  async listDirectory(fileId: Buffer, _signal?: AbortSignal): Promise<SmbDirEntry[]> {
     this.count('list');
     const dir = this.handle(fileId).path;
     const st = this.find(dir).stat;
@@ -306,6 +306,15 @@ export class FakeTree implements SmbTree {
       if (p !== '' && this.parentOf(p) === dir) out.push({ name: p.slice(p.lastIndexOf('\\') + 1), ...f.stat, nlink: 0 });
     }
     return out;
+  }
+
+  async listPath(path: string, signal?: AbortSignal): Promise<{ stat: SmbStat; entries: SmbDirEntry[] }> {
+    const o = await this.open(path, { directory: true });
+    try {
+      return { stat: o.stat, entries: await this.listDirectory(o.fileId, signal) };
+    } finally {
+      await this.close(o.fileId);
+    }
   }
 
   async statfs(): Promise<SmbFsStat> {
