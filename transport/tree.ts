@@ -252,7 +252,7 @@ export class Tree implements SmbTree {
     return ns.setAttributesPath(this.core, path, attributes);
   }
 
-  renamePath(from: string, to: string, replace: boolean): Promise<void> {
+  renamePath(from: string, to: string, replace: boolean): Promise<SmbStat | null> {
     this.leases.dropPath(from);
     this.leases.dropPath(to);
     return ns.renamePath(this.core, from, to, replace);
@@ -268,7 +268,7 @@ export class Tree implements SmbTree {
     return ns.rmdirPath(this.core, path);
   }
 
-  mkdirPath(path: string): Promise<void> {
+  mkdirPath(path: string): Promise<SmbStat | null> {
     return ns.mkdirPath(this.core, path);
   }
 

@@ -228,7 +228,7 @@ export class FakeTree implements SmbTree {
     f.stat = { ...f.stat, attributes: (attributes === 0x80 ? 0 : attributes) | (f.data === null ? 0x10 : 0) };
   }
 
-  async renamePath(from: string, to: string, replace: boolean): Promise<void> {
+  async renamePath(from: string, to: string, replace: boolean): Promise<SmbStat | null> {
     this.count('renamePath');
     const f = this.find(from);
     const dst = this.files.get(to);
@@ -239,7 +239,7 @@ export class FakeTree implements SmbTree {
     for (const [p] of moves) this.files.delete(p);
     for (const [p, x] of moves) this.files.set(to + p.slice(from.length), x);
     for (const h of this.handles.values()) if (h.path === from || h.path.startsWith(from + '\\')) h.path = to + h.path.slice(from.length);
-    void f;
+    return f.stat;
   }
 
   async unlinkPath(path: string): Promise<void> {
@@ -259,10 +259,11 @@ export class FakeTree implements SmbTree {
     this.files.delete(path);
   }
 
-  async mkdirPath(path: string): Promise<void> {
+  async mkdirPath(path: string): Promise<SmbStat | null> {
     this.count('mkdirPath');
     if (this.files.has(path)) throw err(NtStatus.STATUS_OBJECT_NAME_COLLISION);
     this.add(path, null);
+    return this.find(path).stat;
   }
 
   async linkPath(existing: string, newPath: string): Promise<void> {
