@@ -81,7 +81,7 @@ class Listing {
 
 /** OutputBufferLength for `inFlight` queries at once: sized to the credits in hand, so a stingy server slows a listing rather than failing it. */
 function bufferLength(core: TreeCore, inFlight: number): number {
-  return Math.max(65536, Math.min(core.neg.maxTransactSize, MAX_LIST_BUFFER, Math.floor(core.conn.transferBudget / inFlight)));
+  return Math.min(core.neg.maxTransactSize, MAX_LIST_BUFFER, Math.max(65536, Math.floor(core.conn.transferBudget / inFlight)));
 }
 
 function queryMsg(core: TreeCore, fileId: Buffer, restart: boolean, outLen: number) {
