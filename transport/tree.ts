@@ -23,7 +23,7 @@ import {
 import { LeaseTable } from './lease.js';
 import { QFID_CONTEXT, RELATED_FILE_ID, statFromAll, statFromCreate, TreeCore, type CreateSpec } from './tree-core.js';
 import * as io from './tree-io.js';
-import { listDirectory } from './tree-list.js';
+import { listDirectory, listPath } from './tree-list.js';
 import * as ns from './tree-namespace.js';
 import * as sec from './tree-security.js';
 import { Smb2Command } from './pdu/header.js';
@@ -252,7 +252,7 @@ export class Tree implements SmbTree {
     return ns.setAttributesPath(this.core, path, attributes);
   }
 
-  renamePath(from: string, to: string, replace: boolean): Promise<void> {
+  renamePath(from: string, to: string, replace: boolean): Promise<SmbStat | null> {
     this.leases.dropPath(from);
     this.leases.dropPath(to);
     return ns.renamePath(this.core, from, to, replace);
@@ -268,7 +268,7 @@ export class Tree implements SmbTree {
     return ns.rmdirPath(this.core, path);
   }
 
-  mkdirPath(path: string): Promise<void> {
+  mkdirPath(path: string): Promise<SmbStat | null> {
     return ns.mkdirPath(this.core, path);
   }
 
@@ -304,6 +304,10 @@ export class Tree implements SmbTree {
 
   listDirectory(fileId: Buffer, signal?: CallerGone): Promise<SmbDirEntry[]> {
     return listDirectory(this.core, fileId, signal);
+  }
+
+  listPath(path: string, signal?: CallerGone): Promise<{ stat: SmbStat; entries: SmbDirEntry[] }> {
+    return listPath(this.core, path, signal);
   }
 
   async statfs(): Promise<SmbFsStat> {
