@@ -31,6 +31,8 @@ export interface FuseOpsOptions {
   timeoutMs: number;
   /** Debug trace of each operation and its result (optional). */
   trace?: (line: string) => void;
+  /** `hard` mounts: while this is true (the server is away or just came back), a handler waits on past timeoutMs. */
+  waitForServer?: () => boolean;
 }
 
 /** The handler object handed to `new Fuse(mnt, ops, opts)`. */
@@ -59,7 +61,14 @@ function answer<T>(
     o.trace?.(`${name} ${path} -> ${what}`);
     f();
   };
-  const timer = setTimeout(() => finish(() => fail(-ETIMEDOUT), 'ETIMEDOUT'), o.timeoutMs);
+  const expire = (): void => {
+    if (o.waitForServer?.()) {
+      timer = setTimeout(expire, o.timeoutMs);
+      return;
+    }
+    finish(() => fail(-ETIMEDOUT), 'ETIMEDOUT');
+  };
+  let timer = setTimeout(expire, o.timeoutMs);
   let p: Promise<T>;
   try {
     p = Promise.resolve(fn(answered));
