@@ -43,6 +43,8 @@ export interface DurableOpen {
   /** The file as last seen: its id (0: unknown), size, last-write time (ms). */
   fileIndex: bigint;
   size: number;
+  /** Furthest end of any WRITE sent since: one the server did but never answered may have grown the file this far. */
+  sentEnd: number;
   lastWriteMs: number;
   /** We wrote since lastWriteMs was seen, so the server's time moved by our hand. */
   wroteSince: boolean;
@@ -94,6 +96,12 @@ export class DurableTable {
     return this.opens.size;
   }
 
+  /** A WRITE through `fileId` up to `end` is going out. */
+  noteWriteSent(fileId: Buffer, end: number): void {
+    const d = this.opens.get(fileId.toString('hex'));
+    if (d) d.sentEnd = Math.max(d.sentEnd, end);
+  }
+
   /** A WRITE through `fileId` reached `end` (the size we expect, the time we no longer know). */
   noteWrite(fileId: Buffer, end: number): void {
     const d = this.opens.get(fileId.toString('hex'));
@@ -107,6 +115,7 @@ export class DurableTable {
     const d = this.opens.get(fileId.toString('hex'));
     if (!d) return;
     d.size = size;
+    d.sentEnd = size;
     d.wroteSince = true;
   }
 
@@ -151,7 +160,9 @@ async function reopen(core: TreeCore, leases: LeaseTable, d: DurableOpen): Promi
   const st = statFromCreate(c, true);
   const sameId = d.fileIndex === 0n || st.fileIndex === 0n || st.fileIndex === d.fileIndex;
   const sameTime = d.wroteSince || st.lastWriteTime.getTime() === d.lastWriteMs;
-  if (!sameId || st.size !== d.size || !sameTime) {
+  // Writes sent but never answered may or may not have landed: any size between is ours.
+  const sameSize = st.size >= Math.min(d.size, d.sentEnd) && st.size <= Math.max(d.size, d.sentEnd);
+  if (!sameId || !sameSize || !sameTime) {
     await closeQuietly(core, c.fileId);
     return lose(core, leases, d, 'changed on the server while the connection was down');
   }
@@ -182,6 +193,7 @@ function adopt(core: TreeCore, leases: LeaseTable, d: DurableOpen, c: CreateResp
   Buffer.from(c.fileId).copy(d.fileId);
   const st = statFromCreate(c, true);
   d.size = st.size;
+  d.sentEnd = st.size;
   d.lastWriteMs = st.lastWriteTime.getTime();
   d.wroteSince = false;
   if (st.fileIndex !== 0n) d.fileIndex = st.fileIndex;

@@ -138,6 +138,7 @@ async function createOnce(core: TreeCore, leases: LeaseTable, path: string, opts
       oplockLevel: c.oplockLevel,
       fileIndex: st.fileIndex,
       size: st.size,
+      sentEnd: st.size,
       lastWriteMs: st.lastWriteTime.getTime(),
       wroteSince: false,
     });
@@ -178,6 +179,7 @@ export function writeMsg(core: TreeCore, fileId: Buffer, offset: number, data: B
 export async function write(core: TreeCore, fileId: Buffer, offset: number, data: Buffer[]): Promise<number> {
   const m = writeMsg(core, fileId, offset, data);
   if (m.payloadLength === 0) return 0;
+  core.durables.noteWriteSent(fileId, offset + m.payloadLength);
   const r = await core.conn.request(m);
   expectStatus(r);
   const count = decodeWriteResponse(r.msg).count;
