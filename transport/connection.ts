@@ -135,8 +135,12 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
   private parked: SmbMessage[] = [];
   private parkTimer: NodeJS.Timeout | null = null;
   private readonly gateWaiters = new Set<GateWaiter>();
-  /** FileIds a reconnect replaced (old hex → new id), applied to parked requests. */
+  /** FileIds the last reconnect replaced (old hex → new id), applied to requests built before it. */
   private readonly fileIdMap = new Map<string, Buffer>();
+  /** Session ids of earlier connections → the current session and tree ids. */
+  private readonly staleIds = new Map<bigint, { session: bigint; trees: Map<number, number> }>();
+  /** Requests parked across a reconnect and sent again. */
+  private readonly resent = new WeakSet<SmbMessage>();
   /** FileIds that could not be reopened after a reconnect: requests on them fail with this error. */
   private readonly lostHandles = new Map<string, Error>();
   /** When the last drop happened (reconnect-time measurements). */
@@ -243,33 +247,42 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
    * where `replayFlag` (3.x), SMB2_FLAGS_REPLAY_OPERATION on the ones that
    * are not idempotent. Then every waiting sender goes on.
    */
-  resume(remap: { sessionId: bigint; treeIds: Map<number, number>; replayFlag: boolean }): void {
+  resume(remap: { oldSessionId: bigint; sessionId: bigint; treeIds: Map<number, number>; replayFlag: boolean }): void {
     if (this.state !== 'negotiating') return;
     this.state = 'ready';
+    // Requests built before the drop name the old session and trees: send() rewrites them.
+    for (const e of this.staleIds.values()) {
+      e.session = remap.sessionId;
+      for (const [k, v] of e.trees) e.trees.set(k, remap.treeIds.get(v) ?? v);
+    }
+    if (remap.oldSessionId !== remap.sessionId) this.staleIds.set(remap.oldSessionId, { session: remap.sessionId, trees: new Map(remap.treeIds) });
     if (this.parkTimer) clearTimeout(this.parkTimer);
     this.parkTimer = null;
-    const parked = this.parked.splice(0);
-    for (const head of parked) {
+    for (const head of this.parked.splice(0)) {
       const members = head.members();
-      let replay = false;
-      for (const m of members) {
-        if (m.sessionId !== 0n) m.sessionId = remap.sessionId;
-        m.treeId = remap.treeIds.get(m.treeId) ?? m.treeId;
-        rewriteFileId(m, this.fileIdMap);
-        if (replayClass(m) === 'replay') replay = true;
-      }
-      if (replay && remap.replayFlag) for (const m of members) m.flags |= Smb2Flags.REPLAY_OPERATION;
+      for (const m of members) this.resent.add(m);
+      if (remap.replayFlag && members.some((m) => replayClass(m) === 'replay')) for (const m of members) m.flags |= Smb2Flags.REPLAY_OPERATION;
       void this.send(head).catch((e: Error) => {
         for (const m of members) m.fail(e);
       });
     }
-    this.fileIdMap.clear();
     for (const w of this.gateWaiters) {
       if (w.timer) clearTimeout(w.timer);
       w.resolve();
     }
     this.gateWaiters.clear();
     this.emit('ready');
+  }
+
+  /** Point a request built before a reconnect at the session, tree and handle that replaced its own. */
+  private refresh(m: SmbMessage): void {
+    const e = this.staleIds.get(m.sessionId);
+    if (e) {
+      m.sessionId = e.session;
+      m.treeId = e.trees.get(m.treeId) ?? m.treeId;
+    }
+    // Only requests from before the reconnect: a new open may be given an id an old one had.
+    if (e || this.resent.has(m)) rewriteFileId(m, this.fileIdMap);
   }
 
   /** A reconnect replaced `oldId` with `newId` (parked requests are rewritten on resume). */
@@ -369,6 +382,7 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
       }
       // The connection was replaced while this waited: its ids are void, start over.
       if (epoch !== this.epoch || !this.socket || !this.passes(first)) continue;
+      if (this.staleIds.size > 0 || this.fileIdMap.size > 0) for (const m of members) this.refresh(m);
       const seal = this.sealFor(members);
       const frags: Buffer[] = [];
       let frameLen = 0;
@@ -801,6 +815,8 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     this.credits.failAll(RESEND);
     this.credits.reset();
     if (!wasReady) return;
+    // Every request released by the last reconnect has been rewritten by now.
+    this.fileIdMap.clear();
     this.droppedAt = Date.now();
     const soft = this.policy?.softTimeoutMs ?? 0;
     if (soft > 0 && this.parked.length > 0) {

@@ -112,6 +112,6 @@ async function attemptOnce(t: ReconnectTarget): Promise<{ reclaimed: number; reo
     out.reopened += r.reopened;
     out.lost += r.lost;
   }
-  conn.resume({ sessionId: t.session.sessionId, treeIds, replayFlag: neg.dialect >= Dialect.SMB3_0 });
+  conn.resume({ oldSessionId: oldSession, sessionId: t.session.sessionId, treeIds, replayFlag: neg.dialect >= Dialect.SMB3_0 });
   return out;
 }
