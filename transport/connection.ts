@@ -439,7 +439,9 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
   /** What a soft mount's call fails with while the server is away. */
   private softError(): SmbTransportError {
     const s = (this.policy?.softTimeoutMs ?? 0) / 1000;
-    return new SmbTransportError(`server ${this.host}:${this.port} unreachable for ${s} s (soft mount)`, this.lastFatal ?? undefined);
+    const e = new SmbTransportError(`server ${this.host}:${this.port} unreachable for ${s} s (soft mount)`, this.lastFatal ?? undefined);
+    e.final = true;
+    return e;
   }
 
   /** The error for a request on a handle that a reconnect could not bring back, or null. */

@@ -211,7 +211,9 @@ function adopt(core: TreeCore, leases: LeaseTable, d: DurableOpen, c: CreateResp
 /** The handle is gone for good: requests on it fail with a line that says why. */
 function lose(core: TreeCore, leases: LeaseTable, d: DurableOpen, why: string): 'lost' {
   leases.forget(d.fileId);
-  core.conn.markHandleLost(d.fileId, new SmbTransportError(`an open file's handle was lost in a reconnect: the file ${why}; its unwritten data cannot be written`));
+  const e = new SmbTransportError(`an open file's handle was lost in a reconnect: the file ${why}; its unwritten data cannot be written`);
+  e.final = true;
+  core.conn.markHandleLost(d.fileId, e);
   return 'lost';
 }
 

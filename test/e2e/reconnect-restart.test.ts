@@ -4,13 +4,18 @@
  *  - hard (the default): the write completes and the server holds exactly
  *    the source bytes;
  *  - soft,retrans_timeout=2: a write while the server is down fails with
- *    EIO within the bound, and a write after it is back succeeds.
+ *    EIO within the bound, and a write after it is back succeeds;
+ *  - a file with unwritten data that someone else changed on the server
+ *    while it was down: its handle is not taken back, fsync reports EIO, the
+ *    log says why, and the other change is not overwritten.
  * This file has its own server (it is stopped and started), never the
  * suite's. Every wait is bounded; mounts are unmounted in teardown.
  */
 import t from 'tap';
 import { readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { makeMountPoint, runCli, unmount } from '../helpers/mount.js';
 import { freshShareDir, localTempDir, q, sh } from '../helpers/rw.js';
 import { startSamba } from '../helpers/samba.js';
@@ -92,5 +97,60 @@ t.test('soft: calls fail with EIO while the server is down, and work once it is 
   const a = await sh(`cmp <(head -c 300000 ${q(src)}) ${q(path.join(serverDir, 'after.bin'))}`);
   t.equal(a.code, 0, 'and its bytes are on the server');
   t.notOk((await readFile(log, 'utf8')).includes(samba.pass), 'no password in the log');
+  await unmount(mnt);
+});
+
+/** A process that writes 64 KiB into `file` (kept dirty), then on a line on stdin fsyncs and closes it, printing the outcome. */
+function holder(file: string) {
+  const code = `
+    const fs = require('node:fs');
+    const fd = fs.openSync(process.argv[1], 'r+');
+    fs.writeSync(fd, Buffer.alloc(65536, 7), 0, 65536, 0);
+    process.stdout.write('written\\n');
+    process.stdin.once('data', () => {
+      let r = 'ok';
+      try { fs.fsyncSync(fd); } catch (e) { r = e.code; }
+      try { fs.closeSync(fd); } catch (e) { r += ' close:' + e.code; }
+      process.stdout.write(r + '\\n');
+      process.exit(0);
+    });`;
+  const child = spawn(process.execPath, ['-e', code, file], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
+  child.on('exit', () => clearTimeout(timer));
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  return {
+    child,
+    output: () => out,
+    line: (re: RegExp) => until(async () => re.test(out), 30_000),
+  };
+}
+
+t.test('a file changed on the server while it was down: its handle is lost, fsync says EIO', async (t) => {
+  const log = path.join(tmp, 'lost.log');
+  const mnt = await mountWith([], log);
+  const name = 'changed.bin';
+  const original = Buffer.alloc(4096, 1);
+  await sh(`head -c 4096 /dev/zero | tr '\\0' '\\1' > ${q(path.join(mnt, 'reconnect-restart', name))}`);
+  t.same(await readFile(path.join(serverDir, name)), original, 'the file is on the server');
+  const h = holder(path.join(mnt, 'reconnect-restart', name));
+  t.ok(await h.line(/written/), 'the holder wrote 64 KiB it keeps unwritten');
+  await samba.pause();
+  try {
+    // Someone else changes the file meanwhile.
+    await sh(`printf 'other' >> ${q(path.join(serverDir, name))}`);
+  } finally {
+    await samba.resume();
+  }
+  t.ok(await until(async () => /reconnected to/.test(await readFile(log, 'utf8').catch(() => '')), 30_000), 'the mount reconnected');
+  h.child.stdin!.write('go\n');
+  t.ok(await h.line(/^(ok|E[A-Z]+)/m), `the holder finished: ${h.output().trim()}`);
+  t.match(h.output(), /^written\nEIO/, 'fsync reports EIO: the data could not be written');
+  const text = await readFile(log, 'utf8');
+  t.match(text, /an open file's handle was lost in a reconnect: the file changed on the server while the connection was down/, 'the log says why');
+  t.match(text, /open files: 0 reclaimed, 0 reopened, 1 lost/, 'and counts it');
+  const onServer = await readFile(path.join(serverDir, name));
+  t.same(onServer, Buffer.concat([original, Buffer.from('other')]), "the other change is kept, not overwritten");
+  if (h.child.exitCode === null) await Promise.race([once(h.child, 'exit'), sleep(5000)]);
   await unmount(mnt);
 });
