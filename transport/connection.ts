@@ -171,7 +171,7 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     const epoch = ++this.epoch;
     const live = () => this.epoch === epoch;
     const receiver = new Receiver({
-      decantTarget: (h, len) => this.decantTarget(h, len),
+      decantTarget: (h, len) => (live() ? this.decantTarget(h, len) : null),
       onFrame: (f, sealedBy) => void (live() && this.onFrame(f, sealedBy)),
       openTransform: (h, n) => this.openTransform(h, n),
       onDecanted: (r) => void (live() && this.onDecanted(r)),
@@ -358,12 +358,14 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
    */
   async send(first: SmbMessage): Promise<void> {
     const members = first.members();
-    for (const m of members) {
-      const lost = this.lostHandleOf(m);
-      if (lost) throw lost;
-    }
     for (;;) {
       await this.gate(first);
+      // After any wait: the reconnect this waited for may have replaced or lost its handle.
+      if (this.staleIds.size > 0 || this.fileIdMap.size > 0) for (const m of members) this.refresh(m);
+      for (const m of members) {
+        const lost = this.lostHandleOf(m);
+        if (lost) throw lost;
+      }
       const epoch = this.epoch;
       const charges = members.map((m) => (this.multiCredit ? m.creditCharge : 1));
       const total = charges.reduce((a, b) => a + b, 0);
@@ -542,7 +544,8 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     if (this.mustBeSealed(h, o.sealed)) return null;
     if (h.sessionId !== o.msg.sessionId && this.verifies(o.msg)) return null;
     if ((h.flags & Smb2Flags.SIGNED) === 0 && this.signers.get(o.msg.sessionId)?.required) return null;
-    return { dest: o.msg.readDest, max: o.msg.readMax };
+    // A copy: the receiver advances it, and a READ resent after a reconnect must start over at the start.
+    return { dest: o.msg.readDest.clone(), max: o.msg.readMax };
   }
 
   private onDecanted(r: DecantedRead): void {

@@ -29,8 +29,12 @@ import { QFID_CONTEXT, statFromCreate, type TreeCore } from './tree-core.js';
 import { leaseContext } from './tree-io.js';
 import { Dialect } from './types.js';
 
-/** What we need to take an open back after a reconnect. */
+/** What we need to take an open back after a reconnect (durable or not: every open is taken back). */
 export interface DurableOpen {
+  /** The server granted a durable handle: try to reclaim it before opening afresh. */
+  durable: boolean;
+  /** Opened for writing: reopened afresh only if the file is unchanged. */
+  writable: boolean;
   /** The caller's FileId buffer: rewritten in place when the open comes back under a new id. */
   fileId: Buffer;
   path: string;
@@ -142,15 +146,17 @@ async function reopen(core: TreeCore, leases: LeaseTable, d: DurableOpen): Promi
   // The same lease request as the open's own (tree-io.ts), so the server matches the lease.
   const lease = d.leaseKey && d.oplockLevel === OplockLevel.LEASE ? [leaseContext(core, d.leaseKey)] : [];
   let c: CreateResponse;
-  try {
-    c = await createFor(core, d, [reconnectContext(d), ...lease]);
-    adopt(core, leases, d, c);
-    return 'reclaimed';
-  } catch (e) {
-    if (!(e instanceof SmbStatusError)) throw e;
+  if (d.durable) {
+    try {
+      c = await createFor(core, d, [reconnectContext(d), ...lease]);
+      adopt(core, leases, d, c);
+      return 'reclaimed';
+    } catch (e) {
+      if (!(e instanceof SmbStatusError)) throw e;
+    }
   }
   // The server no longer holds the open: open the file again if it is unchanged.
-  const fresh = durableRequest(core.neg.dialect);
+  const fresh = d.oplockLevel !== OplockLevel.NONE ? durableRequest(core.neg.dialect) : null;
   try {
     c = await createFor(core, d, [QFID_CONTEXT, ...(fresh ? [fresh.context] : []), ...lease]);
   } catch (e) {
@@ -162,11 +168,13 @@ async function reopen(core: TreeCore, leases: LeaseTable, d: DurableOpen): Promi
   const sameTime = d.wroteSince || st.lastWriteTime.getTime() === d.lastWriteMs;
   // Writes sent but never answered may or may not have landed: any size between is ours.
   const sameSize = st.size >= Math.min(d.size, d.sentEnd) && st.size <= Math.max(d.size, d.sentEnd);
-  if (!sameId || !sameSize || !sameTime) {
+  // Only an open with unwritten data must find the file as it left it.
+  if (d.writable && (!sameId || !sameSize || !sameTime)) {
     await closeQuietly(core, c.fileId);
     return lose(core, leases, d, 'changed on the server while the connection was down');
   }
-  d.createGuid = fresh && durableGranted(c, fresh.createGuid !== null) ? fresh.createGuid : null;
+  d.durable = fresh !== null && durableGranted(c, fresh.createGuid !== null);
+  d.createGuid = d.durable ? fresh!.createGuid : null;
   adopt(core, leases, d, c);
   return 'reopened';
 }

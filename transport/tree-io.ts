@@ -126,14 +126,17 @@ async function createOnce(core: TreeCore, leases: LeaseTable, path: string, opts
   core.checkAll([r], [path]);
   const c = decodeCreateResponse(r.msg);
   const fileId = Buffer.from(c.fileId);
-  if (durable && durableGranted(c, durable.createGuid !== null)) {
+  {
     const st = statFromCreate(c, true);
+    const granted = durable !== null && durableGranted(c, durable.createGuid !== null);
     core.durables.add({
+      durable: granted,
+      writable: opts.access !== 'read',
       fileId,
       path,
       desiredAccess: accessFor(opts),
       createOptions: options,
-      createGuid: durable.createGuid,
+      createGuid: granted ? durable.createGuid : null,
       leaseKey: key,
       oplockLevel: c.oplockLevel,
       fileIndex: st.fileIndex,

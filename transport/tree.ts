@@ -215,7 +215,14 @@ export class Tree implements SmbTree {
     const r = await this.conn.request(this.core.createMsg(path, { desiredAccess: access, createOptions: options, contexts: [QFID_CONTEXT] }));
     this.core.checkAll([r], [path]);
     const c = decodeCreateResponse(r.msg);
-    return { fileId: Buffer.from(c.fileId), stat: statFromCreate(c, true) };
+    const fileId = Buffer.from(c.fileId);
+    const stat = statFromCreate(c, true);
+    // Read-only: after a reconnect it is simply opened again (durable.ts).
+    this.core.durables.add({
+      durable: false, writable: false, fileId, path, desiredAccess: access, createOptions: options, createGuid: null, leaseKey: null,
+      oplockLevel: OplockLevel.NONE, fileIndex: stat.fileIndex, size: stat.size, sentEnd: stat.size, lastWriteMs: stat.lastWriteTime.getTime(), wroteSince: false,
+    });
+    return { fileId, stat };
   }
 
   create(path: string, opts: SmbCreateOptions): Promise<SmbOpenResult> {
