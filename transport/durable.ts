@@ -29,6 +29,9 @@ import { QFID_CONTEXT, statFromCreate, type TreeCore } from './tree-core.js';
 import { leaseContext } from './tree-io.js';
 import { Dialect } from './types.js';
 
+const RECLAIM_TRIES = 3;
+const RECLAIM_PAUSE_MS = 200;
+
 /** What we need to take an open back after a reconnect (durable or not: every open is taken back). */
 export interface DurableOpen {
   /** The server granted a durable handle: try to reclaim it before opening afresh. */
@@ -146,7 +149,9 @@ async function reopen(core: TreeCore, leases: LeaseTable, d: DurableOpen): Promi
   // The same lease request as the open's own (tree-io.ts), so the server matches the lease.
   const lease = d.leaseKey && d.oplockLevel === OplockLevel.LEASE ? [leaseContext(core, d.leaseKey)] : [];
   let c: CreateResponse;
-  if (d.durable) {
+  // The server may not have noticed the old connection is gone yet: a few tries, a moment apart.
+  for (let attempt = 0; d.durable && attempt < RECLAIM_TRIES; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, RECLAIM_PAUSE_MS));
     try {
       c = await createFor(core, d, [reconnectContext(d), ...lease]);
       adopt(core, leases, d, c);
@@ -201,7 +206,8 @@ function adopt(core: TreeCore, leases: LeaseTable, d: DurableOpen, c: CreateResp
   Buffer.from(c.fileId).copy(d.fileId);
   const st = statFromCreate(c, true);
   d.size = st.size;
-  d.sentEnd = st.size;
+  // Parked WRITEs are still to be resent after this: they may land up to where they were sent.
+  d.sentEnd = Math.max(d.sentEnd, st.size);
   d.lastWriteMs = st.lastWriteTime.getTime();
   d.wroteSince = false;
   if (st.fileIndex !== 0n) d.fileIndex = st.fileIndex;

@@ -81,7 +81,7 @@ t.test('256 MiB dd write survives three cuts', async (t) => {
   t.equal(r.code, 0, `dd finished (${r.ms} ms): ${r.stdout.trim().split('\n').pop()}`);
   const sum = await sh(`sha256sum < ${q(path.join(serverDir, 'written.bin'))}`);
   t.equal(sum.stdout.split(' ')[0], srcSum, 'the server holds exactly the source bytes');
-  const reconnects = (await readFile(logFile, 'utf8')).split('\n').filter((l) => /reconnected to/.test(l));
+  const reconnects = (await readFile(logFile, 'utf8')).split('\n').filter((l) => /reconnected to|handle was lost/.test(l));
   t.comment(reconnects.join('\n'));
   t.ok(reconnects.some((l) => /open files: [1-9]\d* reclaimed/.test(l)), 'the open file was taken back as a durable handle');
 });

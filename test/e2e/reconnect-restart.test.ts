@@ -69,6 +69,7 @@ t.test('hard: a write with the file open completes across a server restart', asy
   const sum = await sh(`sha256sum < ${q(path.join(serverDir, 'big.bin'))}`);
   t.equal(sum.stdout.split(' ')[0], srcSum, 'the server holds exactly the source bytes');
   const text = await readFile(log, 'utf8');
+  t.comment(text.split('\n').filter((l) => /handle was lost/.test(l)).join('\n'));
   const m = /reconnected to 127\.0\.0\.1:\d+ after (\d+) ms/.exec(text);
   t.ok(m, 'the log says the mount reconnected');
   t.comment(`reconnect time after the restart (drop to ready): ${m?.[1]} ms; ${/open files: [^\n]*/.exec(text)?.[0] ?? 'no open files to take back'}`);
