@@ -125,7 +125,6 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
 
   state: ConnectionState = 'connecting';
   private socket: net.Socket | null = null;
-  private receiver: Receiver | null = null;
   /** Bumped on every new socket: events of an older one are ignored. */
   private epoch = 0;
   private policy: ReconnectPolicy | null = null;
@@ -211,7 +210,6 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
         socket.on('error', (e) => void (live() && this.destroy(new SmbTransportError(`connection error: ${e.message}`, { cause: e }))));
         socket.on('close', () => void (live() && this.destroy(new SmbTransportError('connection closed by server'))));
         this.socket = socket;
-        this.receiver = receiver;
         this.lastReceiveAt = Date.now();
         this.state = 'negotiating';
         resolve();
@@ -796,7 +794,6 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     this.epoch++;
     this.socket?.destroy();
     this.socket = null;
-    this.receiver = null;
     this.state = 'disconnected';
     const lost = new SmbTransportError(`connection lost: ${e.message}`, e);
     const groups = new Map<SmbMessage, Outstanding[]>();

@@ -99,10 +99,6 @@ export class DurableTable {
     this.opens.delete(fileId.toString('hex'));
   }
 
-  get size(): number {
-    return this.opens.size;
-  }
-
   /** A WRITE through `fileId` up to `end` is going out. */
   noteWriteSent(fileId: Buffer, end: number): void {
     const d = this.opens.get(fileId.toString('hex'));

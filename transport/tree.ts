@@ -71,11 +71,6 @@ export class Tree implements SmbTree {
     return this.core.treeId;
   }
 
-  /** Open files that survive a lost connection (tests, diagnostics). */
-  get durableOpens(): number {
-    return this.core.durables.size;
-  }
-
   /**
    * After a reconnect, on the new session: TREE_CONNECT again (a setup
    * request); the tree takes its new id. Returns the old one.
