@@ -80,6 +80,9 @@ export interface MountConfig {
   timeoutMs: number;
   /** Probe an idle connection with ECHO after this long (echo_interval; 0: never). */
   echoIntervalMs: number;
+  /** `soft`: calls fail (EIO) after retransTimeoutMs while the server is away; `hard` (default): they wait. */
+  soft: boolean;
+  retransTimeoutMs: number;
   /** `unicode=`: the normalization form names are sent in (nfc, or nfd for servers that store decomposed names). */
   unicode: NameForm;
   allowOther: boolean;
@@ -152,6 +155,7 @@ const DEFAULTS = {
   readahead: 8 * 1024 * 1024,
   timeoutMs: 30_000,
   echoIntervalMs: 60_000,
+  retransTimeoutMs: 10_000,
 } as const;
 
 /** vers= values and the dialect range each one offers. */
@@ -323,6 +327,8 @@ function buildConfig(
     cacheDir: defaultCacheDir(pe.env, pe.uid),
     timeoutMs: DEFAULTS.timeoutMs,
     echoIntervalMs: DEFAULTS.echoIntervalMs,
+    soft: false,
+    retransTimeoutMs: DEFAULTS.retransTimeoutMs,
     unicode: 'nfc',
     allowOther: false,
     kernelFlags: [],
@@ -411,6 +417,8 @@ function applyFlag(c: MountConfig, name: string): void {
     case 'allow_other': c.allowOther = true; break;
     case 'debug': c.debug = true; break;
     case 'seal': c.seal = true; break;
+    case 'hard': c.soft = false; break;
+    case 'soft': c.soft = true; break;
     case 'sign': c.sign = true; break;
     case 'modefromsid': c.modeFromSid = true; break;
     case 'fsc': c.fsc = true; break;
@@ -438,6 +446,7 @@ const NUMERIC: Record<string, { parse: (s: string) => number | undefined; min: n
   actimeo: seconds(0),
   timeout: seconds(1),
   echo_interval: seconds(0),
+  retrans_timeout: seconds(1),
   rsize: { parse: parseSize, min: 4096, max: 16 * 1024 ** 2, range: '4K to 16M' },
   wsize: { parse: parseSize, min: 4096, max: 16 * 1024 ** 2, range: '4K to 16M' },
   cache_size: { parse: parseSize, min: 1024 ** 2, max: 1024 ** 4, range: '1M to 1T' },
@@ -476,6 +485,7 @@ function applyValued(c: MountConfig, name: string, value: string, pe: ParseEnv):
     case 'actimeo': c.actimeoMs = numericOption(name, value) * 1000; break;
     case 'echo_interval': c.echoIntervalMs = numericOption(name, value) * 1000; break;
     case 'timeout': c.timeoutMs = numericOption(name, value) * 1000; break;
+    case 'retrans_timeout': c.retransTimeoutMs = numericOption(name, value) * 1000; break;
     case 'rsize': c.rsize = numericOption(name, value); break;
     case 'wsize': c.wsize = numericOption(name, value); break;
     case 'cache':

@@ -36,6 +36,8 @@ export interface FuseOpsOptions {
   trace?: (line: string) => void;
   /** Where a handler registers its early EINTR answer (FUSE INTERRUPT; fuse-interrupt.ts). */
   interrupts?: Interrupts;
+  /** `hard` mounts: while this is true (the server is away or just came back), a handler waits on past timeoutMs. */
+  waitForServer?: () => boolean;
 }
 
 /** How long an interrupted call may still take before it answers EINTR. */
@@ -69,7 +71,14 @@ function answer<T>(
     o.trace?.(`${name} ${path} -> ${what}`);
     f();
   };
-  const timer = setTimeout(() => finish(() => fail(-ETIMEDOUT), 'ETIMEDOUT'), o.timeoutMs);
+  const expire = (): void => {
+    if (o.waitForServer?.()) {
+      timer = setTimeout(expire, o.timeoutMs);
+      return;
+    }
+    finish(() => fail(-ETIMEDOUT), 'ETIMEDOUT');
+  };
+  let timer = setTimeout(expire, o.timeoutMs);
   // Interrupted: the caller got a signal. Any signal with a handler does
   // this (a Go runtime's preemption, a profiler's timer), so a call that is
   // about to be answered is let finish; one still waiting after a grace

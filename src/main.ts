@@ -76,7 +76,12 @@ interface Client {
   close(): Promise<void>;
   stats(): SmbClientStats;
   readonly dialect: number;
-  readonly connection: { lastReceiveAt: number; on(ev: 'close', f: (e: Error | null) => void): unknown };
+  readonly connection: {
+    lastReceiveAt: number;
+    readonly isReady: boolean;
+    on(ev: 'close', f: (e: Error | null) => void): unknown;
+    on(ev: 'ready', f: () => void): unknown;
+  };
 }
 
 /** A failure already phrased as the one line to print. */
@@ -198,6 +203,8 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
     // Per request; connecting as a whole is bounded by CONNECT_DEADLINE_MS below.
     timeoutMs: c.timeoutMs,
     echoIntervalMs: c.echoIntervalMs,
+    // A lost connection is made again; hard: calls wait for it, soft: they fail after retrans_timeout.
+    reconnect: { softTimeoutMs: c.soft ? c.retransTimeoutMs : 0 },
     ...(c.minDialect !== undefined ? { minDialect: c.minDialect } : {}),
     ...(c.maxDialect !== undefined ? { maxDialect: c.maxDialect } : {}),
   };
@@ -248,7 +255,11 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
   const fs = new SmbFs(tree, { ...c, log: (l) => log.write('warning', l) }, netfsInodeFactory(c, pageCache, fsc ? fscacheFor(fsc, fscVolume(c)) : undefined));
   const trace = c.debug ? (l: string) => log.write('debug', l) : undefined;
   const interrupts = new Interrupts();
-  const ops = makeFuseOps(fs, { timeoutMs: c.timeoutMs, interrupts, ...(trace ? { trace } : {}) });
+  // hard: while the server is away (and one timeout after it is back, for the resent requests) callers wait.
+  let backAt = 0;
+  client!.connection.on('ready', () => (backAt = Date.now()));
+  const waitForServer = () => !c.soft && (!client!.connection.isReady || Date.now() - backAt < c.timeoutMs);
+  const ops = makeFuseOps(fs, { timeoutMs: c.timeoutMs, interrupts, waitForServer, ...(trace ? { trace } : {}) });
   let mounted: Mounted | undefined;
   let stopping = false;
   /** Set while a detached mount waits for its last open files: ends the wait. */
@@ -314,7 +325,8 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
     mounted = await mountFuse(
       ops,
       // Capped at the largest timer Node can hold (longer ones fire at once).
-      { ...c, opTimeoutMs: Math.min(c.timeoutMs + 5000, 2 ** 31 - 1), interrupts },
+      // hard: no backstop in fuse-native, the handlers' own timer (waitForServer) decides.
+      { ...c, opTimeoutMs: c.soft ? Math.min(c.timeoutMs + 5000, 2 ** 31 - 1) : 2 ** 31 - 1, interrupts },
       () => void shutdown('unmounted by the kernel'),
     );
   } catch (e) {

@@ -72,7 +72,7 @@ export function formatStats(s: MountStats): string {
   const m = s.smb;
   out.push(`bytes read ${m.bytesRead}, written ${m.bytesWritten}`);
   out.push(`requests in flight ${m.requestsInFlight} (most ${m.maxRequestsInFlight}), credits in flight ${m.creditsInFlight}, credits available ${m.creditsAvailable}`);
-  out.push(`timeouts ${m.timeouts}, reconnects ${m.reconnects} (smbfuse does not reconnect), connection ${m.connected ? 'up' : 'lost'}`);
+  out.push(`timeouts ${m.timeouts}, reconnects ${m.reconnects}${m.lastReconnectMs ? ` (last took ${m.lastReconnectMs} ms)` : ''}, connection ${m.connected ? 'up' : 'down (reconnecting)'}`);
   const ratio = s.cache.hitRatio === null ? '-' : `${(s.cache.hitRatio * 100).toFixed(1)}%`;
   out.push(`page cache: hits ${s.cache.hits}, misses ${s.cache.misses}, waits ${s.cache.waits}, hit ratio ${ratio}, bytes ${s.cache.bytes} (dirty ${s.cache.dirtyBytes}), evictions ${s.cache.evictions}`);
   const f = s.fsc;

@@ -47,6 +47,13 @@ export interface SmbConnectOptions {
   echoIntervalMs?: number;
   /** Told as each step of connecting starts (`TCP`, then the SMB2 command awaited), for progress messages. */
   onStep?: (step: 'TCP' | 'NEGOTIATE' | 'SESSION_SETUP') => void;
+  /**
+   * Survive a lost connection: reconnect with backoff, set the session and
+   * trees up again, reopen durable handles and resend what may be resent.
+   * `softTimeoutMs` 0 is hard (calls wait for the server); more is soft (a
+   * call fails after that long). Absent: a lost connection stays lost.
+   */
+  reconnect?: { softTimeoutMs: number };
 }
 
 /** Attributes of one file or directory as the server reports them (times are FileTimes: exact to 100 ns). */
