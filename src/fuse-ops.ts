@@ -19,7 +19,8 @@
  * negative, except read/write which answer `cb(bytes)` or `cb(-errno)`.
  */
 import type { NetfsCallerGone } from '../netfs/ops.js';
-import { EPERM, EROFS, ETIMEDOUT, toFuseErrno } from './errno.js';
+import { ENODATA, EPERM, EROFS, ETIMEDOUT, toFuseErrno } from './errno.js';
+import { eaName } from './xattr.js';
 import type { FuseStat, FuseStatfs, SmbFs } from './fs.js';
 import { O_CREAT } from './fs-files.js';
 import * as ns from './fs-namespace.js';
@@ -188,10 +189,14 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
       run('setxattr', path, settled([path], () => ns.setxattr(fs, path, name, own, flags)), cb);
     },
     getxattr(path: string, name: string, _position: number, cb: Cb<[Buffer?]>) {
-      answer(o, 'getxattr', path, settled([path], () => ns.getxattr(fs, path, name)), (v) => cb(0, v), (e) => cb(e));
+      answer(o, 'getxattr', path, async () => {
+          // A file whose CREATE is deferred has no EAs yet (and the kernel asks for security.capability at every write).
+          if (fs.files.localStat(path)) throw (eaName(name), -ENODATA);
+          return settled([path], () => ns.getxattr(fs, path, name))();
+        }, (v) => cb(0, v), (e) => cb(e));
     },
     listxattr(path: string, cb: Cb<[string[]?]>) {
-      answer(o, 'listxattr', path, settled([path], () => ns.listxattr(fs, path)), (l) => cb(0, l), (e) => cb(e));
+      answer(o, 'listxattr', path, async () => (fs.files.localStat(path) ? [] : settled([path], () => ns.listxattr(fs, path))()), (l) => cb(0, l), (e) => cb(e));
     },
     removexattr(path: string, name: string, cb: Cb) {
       run('removexattr', path, settled([path], () => ns.removexattr(fs, path, name)), cb);
