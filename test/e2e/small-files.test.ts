@@ -12,7 +12,7 @@
  *    the server, the renamed file has the data).
  */
 import t from 'tap';
-import { open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Smb2Command } from '../../transport/pdu/header.js';
 import { makeMountPoint, mountShare, runCli, unmount } from '../helpers/mount.js';
@@ -136,9 +136,7 @@ t.test('a second mount reads the new small file after the close', async (t) => {
 });
 
 t.test('a deferred CREATE that fails: close(2) returns the error, the lost bytes are logged', async (t) => {
-  await rm(path.join(serverDir, 'gone'), { recursive: true, force: true });
-  const { mkdir } = await import('node:fs/promises');
-  await mkdir(path.join(serverDir, 'gone'));
+  await mkdir(path.join(dir, 'gone'));
   await readdir(path.join(dir, 'gone'));
   const fh = await open(path.join(dir, 'gone', 'lost.bin'), 'w');
   await fh.write(Buffer.alloc(5000, 7));
