@@ -58,6 +58,8 @@ export interface MountConfig {
   /** `modefromsid`: modes live in each file's security descriptor (S-1-5-88-3 ACE, as mount.cifs). */
   modeFromSid: boolean;
   actimeoMs: number;
+  /** `closetimeo`: how long a file's last handle stays open under a H lease after its close (0: closed at once). */
+  closetimeoMs: number;
   /** Largest READ we ask for; clamped to the server's MaxReadSize later. */
   rsize: number;
   /** Largest WRITE we send; clamped to the server's MaxWriteSize later. */
@@ -137,6 +139,7 @@ const DEFAULTS = {
   /** With allow_other other local users get in: nothing for them unless asked (file_mode=, dir_mode=). */
   sharedMode: 0o750,
   actimeoMs: 1000,
+  closetimeoMs: 1000,
   rsize: 4 * 1024 * 1024,
   wsize: 4 * 1024 * 1024,
   cacheSize: 256 * 1024 * 1024,
@@ -305,6 +308,7 @@ function buildConfig(
     dirMode: DEFAULTS.dirMode,
     modeFromSid: false,
     actimeoMs: DEFAULTS.actimeoMs,
+    closetimeoMs: DEFAULTS.closetimeoMs,
     rsize: DEFAULTS.rsize,
     wsize: DEFAULTS.wsize,
     cache: 'strict',
@@ -421,6 +425,7 @@ const seconds = (min: number) => ({ parse: parseUint, min, max: MAX_TIMER_SECOND
 const NUMERIC: Record<string, { parse: (s: string) => number | undefined; min: number; max: number; range: string }> = {
   port: { parse: parseUint, min: 1, max: 65535, range: '1 to 65535' },
   actimeo: seconds(0),
+  closetimeo: seconds(0),
   timeout: seconds(1),
   echo_interval: seconds(0),
   rsize: { parse: parseSize, min: 4096, max: 16 * 1024 ** 2, range: '4K to 16M' },
@@ -458,6 +463,7 @@ function applyValued(c: MountConfig, name: string, value: string, pe: ParseEnv):
     case 'file_mode': c.fileMode = parseMode(value) ?? failWith(bad()); break;
     case 'dir_mode': c.dirMode = parseMode(value) ?? failWith(bad()); break;
     case 'actimeo': c.actimeoMs = numericOption(name, value) * 1000; break;
+    case 'closetimeo': c.closetimeoMs = numericOption(name, value) * 1000; break;
     case 'echo_interval': c.echoIntervalMs = numericOption(name, value) * 1000; break;
     case 'timeout': c.timeoutMs = numericOption(name, value) * 1000; break;
     case 'rsize': c.rsize = numericOption(name, value); break;

@@ -36,6 +36,12 @@
  * release answers at once; the CLOSE goes out in the background (asking for
  * the attributes at close). settle(path) orders a later open, rename or
  * unlink of the path after it; unmount (closeAll) waits for it.
+ *
+ * Deferred close (`closetimeo`): the last close of a file whose handle holds
+ * a lease with H keeps that handle open (parked) for a while, so a re-open
+ * with no more access than it has costs no round trip. A break that takes
+ * H away, any other path operation on the file (settle), the timer or
+ * unmount closes it.
  */
 import { LRUCache } from 'lru-cache';
 import type { SmbStat } from '../transport/types.js';
@@ -88,6 +94,8 @@ export interface InodeSlot {
   compoundOk: boolean;
   /** Server file id from the CREATE (0n: unknown). */
   fileIndex: bigint;
+  /** The handle kept open after the last close (closetimeo), and its timer. */
+  parked: { h: OpenFile; timer: NodeJS.Timeout } | null;
 }
 
 export type OpenFile = FileHandle<InodeSlot>;
@@ -100,9 +108,19 @@ export interface FilesOptions {
   wsize: number;
   maxIdleInodes?: number;
   now: () => number;
+  /** How long the last handle of a file with a H lease stays open after its close (0: not at all). */
+  closetimeoMs?: number;
   /** Where a line about written data that never reached the server goes. */
   log?: (line: string) => void;
 }
+
+/**
+ * Largest file whose CREATE waits for its flush. A file written past this
+ * while open has its CREATE sent then, so it shows up for other clients
+ * (and their opens break our lease, which flushes) as a file made the usual
+ * way would; smaller ones appear at their close.
+ */
+const SMALL_FILE_MAX = 256 * 1024;
 
 /** FILE_ATTRIBUTE_ARCHIVE: what a new file shows until the server says. */
 const ATTRIBUTE_ARCHIVE = 0x20;
@@ -206,6 +224,8 @@ export class SmbFiles {
     const writable = acc !== 0;
     if (this.o.readOnly && (writable || flags & (O_CREAT | O_TRUNC))) throw -EROFS;
     const disp: CreateDisposition = flags & O_TRUNC && writable ? 'overwrite' : 'open';
+    const reused = disp === 'open' ? this.reuseParked(path, flags, writable) : undefined;
+    if (reused !== undefined) return reused;
     await this.settle(path);
     return (await this.openWith(path, flags, disp, writable)).fh;
   }
@@ -221,6 +241,40 @@ export class SmbFiles {
     const r = defer && this.mode !== 'none' && this.knownAbsent(path) ? this.createDeferred(path, flags, disp) : await this.openWith(path, flags, disp, true);
     this.attrs.childAdded(fuseParent(path), path.slice(path.lastIndexOf('/') + 1));
     return r;
+  }
+
+  /**
+   * A re-open served by the parked handle of `path` (no round trip), if
+   * there is one with at least the access asked for; its fh, or undefined.
+   */
+  private reuseParked(path: string, flags: number, writable: boolean): number | undefined {
+    const slot = this.open.get(path);
+    const p = slot?.parked;
+    if (!slot || !p || (writable && !p.h.writable)) return undefined;
+    clearTimeout(p.timer);
+    slot.parked = null;
+    slot.handles.delete(p.h);
+    // The server handle stays attached to the slot's ops as it was.
+    const h: OpenFile = { ...p.h, writable, append: (flags & O_APPEND) !== 0 };
+    slot.handles.add(h);
+    slot.opens++;
+    return this.handles.add(h);
+  }
+
+  /** Close the parked handle of `slot` now (tracked; errors only end it). */
+  private closeParked(slot: InodeSlot): Promise<void> {
+    const p = slot.parked;
+    if (!p) return Promise.resolve();
+    clearTimeout(p.timer);
+    slot.parked = null;
+    const done = this.finishClose(slot, p.h, null);
+    slot.closing = Promise.all([slot.closing, done.catch(() => {})]);
+    return this.track(done).catch(() => {});
+  }
+
+  /** Largest file sent as one CREATE+WRITE+CLOSE. */
+  private get smallMax(): number {
+    return Math.min(SMALL_FILE_MAX, this.tree.maxWriteSize);
   }
 
   /** The cache says `path` does not exist (negative entry, or a fresh listing of its parent without it). */
@@ -268,7 +322,7 @@ export class SmbFiles {
     return {
       key, path, ops, inode: this.makeInode(key, st.size, ops), opens: 0, handles: new Set(), version,
       written: false, lastWrite: null, appendTail: Promise.resolve(), deleteOnClose: false, closing: Promise.resolve(),
-      pendingCreate: null, localStat: null, opening: null, compoundOk: false, fileIndex: st.fileIndex,
+      pendingCreate: null, localStat: null, opening: null, compoundOk: false, fileIndex: st.fileIndex, parked: null,
     };
   }
 
@@ -288,6 +342,7 @@ export class SmbFiles {
     const slot = this.open.get(path);
     if (!slot) return;
     if (slot.pendingCreate) await this.materialize(slot);
+    if (slot.parked) await this.closeParked(slot);
     if (slot.opens === 0) await slot.closing;
   }
 
@@ -337,7 +392,7 @@ export class SmbFiles {
   private async writeWithoutHandle(slot: InodeSlot, offset: number, data: Buffer[]): Promise<number> {
     let len = 0;
     for (const b of data) len += b.length;
-    if (slot.pendingCreate && slot.compoundOk && offset === 0 && len === slot.inode.size && len <= this.tree.maxWriteSize) {
+    if (slot.pendingCreate && slot.compoundOk && offset === 0 && len === slot.inode.size && len <= this.smallMax) {
       const r = await this.tree.createWriteClose(this.smbPath(slot.path), slot.pendingCreate, Buffer.concat(data, len));
       this.afterCompound(slot, r);
       return r.written;
@@ -475,7 +530,7 @@ export class SmbFiles {
     // append (waits for the one before) or an unbuffered write takes a copy now.
     // A handle a compound closed is opened again first; a deferred file
     // too large for one compound has its CREATE sent now.
-    const reopen = (h.fileId === null && !slot.pendingCreate) || (slot.pendingCreate !== null && pos + view.length > this.tree.maxWriteSize);
+    const reopen = (h.fileId === null && !slot.pendingCreate) || (slot.pendingCreate !== null && pos + view.length > this.smallMax);
     const copyNow = reopen || h.append || (!this.buffersWrites(slot) && !this.cachesReads(slot));
     const data = copyNow ? Buffer.from(view) : view;
     const run = async () => {
@@ -579,9 +634,20 @@ export class SmbFiles {
       }
       if (err !== null || slot.pendingCreate) this.lost(slot, err);
     }
+    slot.opens--;
+    const park = (this.o.closetimeoMs ?? 0) > 0 && h.fileId !== null && (h.leaseState ?? 0) & LEASE_H && slot.opens === 0 && !slot.deleteOnClose && !slot.parked;
+    if (!park) return this.finishClose(slot, h, err);
+    const timer = setTimeout(() => void this.closeParked(slot), this.o.closetimeoMs);
+    timer.unref();
+    slot.parked = { h, timer };
+    if (slot.written) this.attrs.invalidate(slot.path, true);
+    if (err !== null) throw err;
+  }
+
+  /** CLOSE `h` on the server and, after the last one, settle the slot's state. */
+  private async finishClose(slot: InodeSlot, h: OpenFile, err: unknown): Promise<void> {
     if (h.fileId) slot.ops.detach(h.fileId);
     slot.handles.delete(h);
-    slot.opens--;
     const wantAttrs = slot.opens === 0 && !slot.deleteOnClose;
     const st = h.fileId ? await this.tree.close(h.fileId, { attrs: wantAttrs }).catch((e: unknown) => ((err ??= e), null)) : null;
     // Counted after the CLOSE: the file may have been opened again meanwhile,
@@ -628,6 +694,8 @@ export class SmbFiles {
 
   /** Set the size of an open file: netfs first (drops dirty data past it), then the server. */
   async truncateSlot(slot: InodeSlot, size: number): Promise<void> {
+    // The server's end of file is set through a handle: a deferred file is created first.
+    if (slot.pendingCreate || [...slot.handles].some((h) => h.fileId === null)) await this.materialize(slot);
     const run = async () => {
       await slot.inode.truncate(size);
       const fileId = slot.ops.writeHandle;
@@ -704,6 +772,8 @@ export class SmbFiles {
       const after = this.lease(slot);
       if (before & LEASE_W && !(after & LEASE_W)) await slot.inode.flush().catch(() => {});
       if (before & LEASE_R && !(after & LEASE_R)) slot.inode.invalidate();
+      // Without H the server wants the handle closed: a parked one goes now (after the ack).
+      if (slot.parked && mine.includes(slot.parked.h) && !(ev.newState & LEASE_H)) setImmediate(() => void this.closeParked(slot));
     }
   }
 
@@ -717,6 +787,7 @@ export class SmbFiles {
 
   async closeAll(): Promise<void> {
     await Promise.allSettled([...this.pending]);
+    await Promise.all([...this.open.values()].map((slot) => this.closeParked(slot)));
     for (const slot of this.open.values()) await slot.inode.flush().catch(() => {});
     await Promise.all(
       this.handles.all().map(async ([fh, h]) => {

@@ -62,6 +62,8 @@ export interface SmbFsOptions {
   fileMode: number;
   dirMode: number;
   actimeoMs: number;
+  /** Deferred close of a file's last handle under a H lease, ms (default 0: none). */
+  closetimeoMs?: number;
   rsize: number;
   /** Largest WRITE (default 4 MiB, clamped to the server's). */
   wsize?: number;
@@ -146,7 +148,7 @@ export class SmbFs {
       this.tree,
       {
         readOnly: this.readOnly, cache: opts.cache ?? 'strict', rsize: opts.rsize, wsize: opts.wsize ?? 4 << 20,
-        now: this.now, ...(opts.log ? { log: opts.log } : {}), ...(opts.maxIdleInodes ? { maxIdleInodes: opts.maxIdleInodes } : {}),
+        now: this.now, closetimeoMs: opts.closetimeoMs ?? 0, ...(opts.log ? { log: opts.log } : {}), ...(opts.maxIdleInodes ? { maxIdleInodes: opts.maxIdleInodes } : {}),
       },
       this.attrs,
       (p) => this.smbPath(p),

@@ -7,9 +7,13 @@
  *    reads what was written;
  *  - a deferred CREATE that fails (its directory removed on the server)
  *    fails close(2) with ENOENT, and the lost bytes are logged;
- *  - a CLOSE held back by the proxy: an unlink or rename right after the
- *    close(2) is ordered after it (no silly rename: no hidden leftover on
- *    the server, the renamed file has the data).
+ *  - a CLOSE held back by the proxy (closetimeo=0): close(2) does not wait
+ *    for it, and an unlink or rename right after the close(2) is ordered
+ *    after it (no silly rename: no hidden leftover on the server, the
+ *    renamed file has the data);
+ *  - closetimeo=2 on another mount: a re-open right after the close costs no
+ *    frame; the handle is closed by the timer, and at once when another
+ *    mount renames the file (the lease break takes H away).
  */
 import t from 'tap';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
@@ -63,7 +67,7 @@ t.teardown(() => proxy.close());
 const mnt = await makeMountPoint();
 t.teardown(() => unmount(mnt));
 const logFile = path.join(tmp, 'mount.log');
-const opts = [`port=${proxy.port}`, `username=${samba.user}`, `password=${samba.pass}`, 'cache=strict', 'echo_interval=0', `log_file=${logFile}`].join(',');
+const opts = [`port=${proxy.port}`, `username=${samba.user}`, `password=${samba.pass}`, 'cache=strict', 'closetimeo=0', 'echo_interval=0', `log_file=${logFile}`].join(',');
 const mounted = await runCli([`//${samba.host}/test`, mnt, '-o', opts]);
 t.equal(mounted.code, 0, `mounted: ${mounted.stderr}`);
 const dir = path.join(mnt, dirName);
@@ -177,4 +181,40 @@ t.test('a held-back CLOSE: unlink and rename right after close(2) are ordered af
   t.same(left, [], 'no hidden (silly-renamed) leftovers on the server');
   t.same((await readdir(serverDir)).filter((n) => n.startsWith('to-')), [], 'both old names are gone');
   t.ok((await readFile(path.join(serverDir, 'renamed.bin'))).equals(data), 'the renamed file has the data');
+});
+
+t.test('closetimeo: a re-open costs no frame; the timer and a lease break close the handle', async (t) => {
+  const mntC = await makeMountPoint();
+  t.teardown(() => unmount(mntC));
+  const optsC = [`port=${proxy.port}`, `username=${samba.user}`, `password=${samba.pass}`, 'cache=strict', 'closetimeo=2', 'echo_interval=0'].join(',');
+  const m = await runCli([`//${samba.host}/test`, mntC, '-o', optsC]);
+  t.equal(m.code, 0, `mounted with closetimeo=2: ${m.stderr}`);
+  const mntB = await mountShare(samba, 'test', ['cache=strict', 'closetimeo=0']);
+  t.teardown(() => unmount(mntB));
+  const C = path.join(mntC, dirName);
+  const data = fillRandom(r, Buffer.alloc(50_000));
+  for (const name of ['reuse.bin', 'broken.bin']) await writeFile(path.join(serverDir, name), data);
+
+  t.ok((await readFile(path.join(C, 'reuse.bin'))).equals(data), 'C reads the file');
+  const again = await framesOf(async () => {
+    t.ok((await readFile(path.join(C, 'reuse.bin'))).equals(data), 'and again');
+  });
+  t.same(again, [], 'the re-open within closetimeo: no frame');
+  const later = await framesOf(() => new Promise((res) => setTimeout(res, 2500)));
+  t.same(later, [['CLOSE']], 'the handle is closed when closetimeo runs out');
+
+  // Written through C and closed: the data is on the server at close(2), the handle parked.
+  const v2 = fillRandom(r, Buffer.alloc(50_000));
+  const fh = await open(path.join(C, 'broken.bin'), 'r+');
+  await fh.write(v2, 0, v2.length, 0);
+  await fh.close();
+  // B's open and rename break C's lease; once H is gone C closes the handle, long before closetimeo.
+  const t0 = Date.now();
+  const onBreak = await framesOf(async () => {
+    t.ok((await readFile(path.join(mntB, dirName, 'broken.bin'))).equals(v2), 'another mount reads what C wrote while C keeps the handle');
+    await rename(path.join(mntB, dirName, 'broken.bin'), path.join(mntB, dirName, 'moved.bin'));
+  });
+  t.ok(Date.now() - t0 < 1900, `B's read and rename done before C's closetimeo ran out (${Date.now() - t0} ms)`);
+  t.ok(onBreak.some((f) => f.includes('CLOSE')), `the lease break closed C's handle (${JSON.stringify(onBreak)})`);
+  t.ok((await readFile(path.join(serverDir, 'moved.bin'))).equals(v2), 'the renamed file has the data');
 });
