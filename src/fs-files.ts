@@ -41,7 +41,10 @@
  * a lease with H keeps that handle open (parked) for a while, so a re-open
  * with no more access than it has costs no round trip. A break that takes
  * H away, any other path operation on the file (settle), the timer or
- * unmount closes it.
+ * unmount closes it. As every open shares delete, a rename or unlink by
+ * another client breaks no H lease: a re-open within closetimeo may still
+ * reach the file under its old name (stale by at most closetimeo, as
+ * attributes are by actimeo).
  */
 import { LRUCache } from 'lru-cache';
 import type { SmbStat } from '../transport/types.js';
@@ -267,7 +270,10 @@ export class SmbFiles {
     if (!p) return Promise.resolve();
     clearTimeout(p.timer);
     slot.parked = null;
-    const done = this.finishClose(slot, p.h, null);
+    // Another client may have renamed the file meanwhile (a rename breaks no
+    // H lease when every open shares delete): its attributes at close are not
+    // taken for the path's.
+    const done = this.finishClose(slot, p.h, null, false);
     slot.closing = Promise.all([slot.closing, done.catch(() => {})]);
     return this.track(done).catch(() => {});
   }
@@ -645,10 +651,10 @@ export class SmbFiles {
   }
 
   /** CLOSE `h` on the server and, after the last one, settle the slot's state. */
-  private async finishClose(slot: InodeSlot, h: OpenFile, err: unknown): Promise<void> {
+  private async finishClose(slot: InodeSlot, h: OpenFile, err: unknown, attrsForPath = true): Promise<void> {
     if (h.fileId) slot.ops.detach(h.fileId);
     slot.handles.delete(h);
-    const wantAttrs = slot.opens === 0 && !slot.deleteOnClose;
+    const wantAttrs = attrsForPath && slot.opens === 0 && !slot.deleteOnClose;
     const st = h.fileId ? await this.tree.close(h.fileId, { attrs: wantAttrs }).catch((e: unknown) => ((err ??= e), null)) : null;
     // Counted after the CLOSE: the file may have been opened again meanwhile,
     // and then this was not the last close (its slot and size must stay).
@@ -660,7 +666,7 @@ export class SmbFiles {
         await this.tree.unlinkPath(this.smbPath(slot.path)).catch(() => {});
         this.attrs.invalidate(slot.path, true);
       } else {
-        if (st && slot.fileIndex !== 0n) {
+        if (st && slot.fileIndex !== 0n && attrsForPath) {
           const known = { ...st, fileIndex: slot.fileIndex };
           rememberStat(this.attrs, slot.path, known);
           if (slot.inode.dirtyBytes === 0) slot.version = versionOf(known);
