@@ -59,6 +59,8 @@ export interface MountConfig {
   /** `modefromsid`: modes live in each file's security descriptor (S-1-5-88-3 ACE, as mount.cifs). */
   modeFromSid: boolean;
   actimeoMs: number;
+  /** `closetimeo`: how long a file's last handle stays open under a H lease after its close (0: closed at once). */
+  closetimeoMs: number;
   /** Largest READ we ask for; clamped to the server's MaxReadSize later. */
   rsize: number;
   /** Largest WRITE we send; clamped to the server's MaxWriteSize later. */
@@ -149,6 +151,7 @@ const DEFAULTS = {
   /** With allow_other other local users get in: nothing for them unless asked (file_mode=, dir_mode=). */
   sharedMode: 0o750,
   actimeoMs: 1000,
+  closetimeoMs: 1000,
   rsize: 4 * 1024 * 1024,
   wsize: 4 * 1024 * 1024,
   cacheSize: 256 * 1024 * 1024,
@@ -318,6 +321,7 @@ function buildConfig(
     dirMode: DEFAULTS.dirMode,
     modeFromSid: false,
     actimeoMs: DEFAULTS.actimeoMs,
+    closetimeoMs: DEFAULTS.closetimeoMs,
     rsize: DEFAULTS.rsize,
     wsize: DEFAULTS.wsize,
     cache: 'strict',
@@ -444,6 +448,7 @@ const seconds = (min: number) => ({ parse: parseUint, min, max: MAX_TIMER_SECOND
 const NUMERIC: Record<string, { parse: (s: string) => number | undefined; min: number; max: number; range: string }> = {
   port: { parse: parseUint, min: 1, max: 65535, range: '1 to 65535' },
   actimeo: seconds(0),
+  closetimeo: seconds(0),
   timeout: seconds(1),
   echo_interval: seconds(0),
   retrans_timeout: seconds(1),
@@ -483,6 +488,7 @@ function applyValued(c: MountConfig, name: string, value: string, pe: ParseEnv):
     case 'file_mode': c.fileMode = parseMode(value) ?? failWith(bad()); break;
     case 'dir_mode': c.dirMode = parseMode(value) ?? failWith(bad()); break;
     case 'actimeo': c.actimeoMs = numericOption(name, value) * 1000; break;
+    case 'closetimeo': c.closetimeoMs = numericOption(name, value) * 1000; break;
     case 'echo_interval': c.echoIntervalMs = numericOption(name, value) * 1000; break;
     case 'timeout': c.timeoutMs = numericOption(name, value) * 1000; break;
     case 'retrans_timeout': c.retransTimeoutMs = numericOption(name, value) * 1000; break;

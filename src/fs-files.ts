@@ -21,17 +21,41 @@
  *  - none: reads and writes go straight between FUSE's buffers and the
  *    server.
  * A read-only mount keeps the read-only mount's behaviour (loose).
+ *
+ * Small files (createFile): when the name is known not to exist (a negative
+ * lookup or a fresh listing without it), create() answers at once and the
+ * CREATE is deferred. Nobody else can see the file, so it is cached as under
+ * a RWH lease: reads, writes and stats are answered here. At the flush of
+ * its only open, a file whose data is all in the cache and fits one WRITE
+ * goes out as CREATE+WRITE+CLOSE in one round trip (the CLOSE's attributes
+ * fill the attribute cache); anything else (fsync, truncate, a path
+ * operation, data too large or with holes, a second open) sends the CREATE
+ * first. A failed deferred CREATE is returned by flush (so by close(2));
+ * data that never reached the server is logged.
+ *
+ * release answers at once; the CLOSE goes out in the background (asking for
+ * the attributes at close). settle(path) orders a later open, rename or
+ * unlink of the path after it; unmount (closeAll) waits for it.
+ *
+ * Deferred close (`closetimeo`): the last close of a file whose handle holds
+ * a lease with H keeps that handle open (parked) for a while, so a re-open
+ * with no more access than it has costs no round trip. A break that takes
+ * H away, any other path operation on the file (settle), the timer or
+ * unmount closes it. As every open shares delete, a rename or unlink by
+ * another client breaks no H lease: a re-open within closetimeo may still
+ * reach the file under its old name (stale by at most closetimeo, as
+ * attributes are by actimeo).
  */
 import { LRUCache } from 'lru-cache';
 import type { SmbStat } from '../transport/types.js';
 import type { AttrCache } from './attr-cache.js';
 import type { CacheMode } from './config.js';
-import { EBADF, ECANCELED, EISDIR, EROFS, toFuseErrno, EACCES } from './errno.js';
+import { EBADF, ECANCELED, EIO, EISDIR, EROFS, toFuseErrno, EACCES } from './errno.js';
 import type { NetfsCallerGone } from '../netfs/ops.js';
 import type { FsInode, InodeFactory } from './fs-inode.js';
 import { HandleTable, type FileHandle } from './handles.js';
 import { fuseParent } from './path-map.js';
-import { LEASE_R, LEASE_W, type SmbBreakEvent, type SmbCreateOptions, type SmbTree } from '../transport/types.js';
+import { LEASE_H, LEASE_R, LEASE_W, type SmbBreakEvent, type SmbCreateOptions, type SmbTree, type SmbWrittenFile } from '../transport/types.js';
 
 type CreateDisposition = SmbCreateOptions['disposition'];
 import { SmbNetfsOps } from './smb-netfs-ops.js';
@@ -63,6 +87,18 @@ export interface InodeSlot {
   deleteOnClose: boolean;
   /** Server CLOSEs of this file's handles in flight (a CLOSE after writes may set mtime). */
   closing: Promise<unknown>;
+  /** The deferred CREATE of a new file, not sent yet (null once sent). */
+  pendingCreate: SmbCreateOptions | null;
+  /** Attributes reported while the CREATE is deferred. */
+  localStat: SmbStat | null;
+  /** The open of handles without a server handle, in flight. */
+  opening: Promise<void> | null;
+  /** Writeback may send the deferred CREATE as CREATE+WRITE+CLOSE (flush of the only open). */
+  compoundOk: boolean;
+  /** Server file id from the CREATE (0n: unknown). */
+  fileIndex: bigint;
+  /** The handle kept open after the last close (closetimeo), and its timer. */
+  parked: { h: OpenFile; timer: NodeJS.Timeout } | null;
 }
 
 export type OpenFile = FileHandle<InodeSlot>;
@@ -75,7 +111,24 @@ export interface FilesOptions {
   wsize: number;
   maxIdleInodes?: number;
   now: () => number;
+  /** How long the last handle of a file with a H lease stays open after its close (0: not at all). */
+  closetimeoMs?: number;
+  /** Where a line about written data that never reached the server goes. */
+  log?: (line: string) => void;
 }
+
+/**
+ * Largest file whose CREATE waits for its flush. A file written past this
+ * while open has its CREATE sent then, so it shows up for other clients
+ * (and their opens break our lease, which flushes) as a file made the usual
+ * way would; smaller ones appear at their close.
+ */
+const SMALL_FILE_MAX = 256 * 1024;
+
+/** FILE_ATTRIBUTE_ARCHIVE: what a new file shows until the server says. */
+const ATTRIBUTE_ARCHIVE = 0x20;
+/** The caching nobody else can break: a deferred file does not exist on the server yet. */
+const LOCAL_RWH = LEASE_R | LEASE_H | LEASE_W;
 
 /** Server version string of a stat (what cached data is valid for). */
 export function versionOf(st: SmbStat): string {
@@ -174,6 +227,9 @@ export class SmbFiles {
     const writable = acc !== 0;
     if (this.o.readOnly && (writable || flags & (O_CREAT | O_TRUNC))) throw -EROFS;
     const disp: CreateDisposition = flags & O_TRUNC && writable ? 'overwrite' : 'open';
+    const reused = disp === 'open' ? this.reuseParked(path, flags, writable) : undefined;
+    if (reused !== undefined) return reused;
+    await this.settle(path);
     return (await this.openWith(path, flags, disp, writable)).fh;
   }
 
@@ -181,25 +237,204 @@ export class SmbFiles {
    * create: O_EXCL fails on an existing name (EEXIST); otherwise open or
    * create it. `created`: the file is new (not an existing one opened).
    */
-  async createFile(path: string, flags: number): Promise<{ fh: number; created: boolean }> {
+  async createFile(path: string, flags: number, defer = false): Promise<{ fh: number; created: boolean }> {
     if (this.o.readOnly) throw -EROFS;
     const disp: CreateDisposition = flags & O_EXCL ? 'create' : flags & O_TRUNC ? 'overwrite_if' : 'open_if';
-    const r = await this.openWith(path, flags, disp, true);
+    await this.settle(path);
+    const r = defer && this.mode !== 'none' && this.knownAbsent(path) ? this.createDeferred(path, flags, disp) : await this.openWith(path, flags, disp, true);
     this.attrs.childAdded(fuseParent(path), path.slice(path.lastIndexOf('/') + 1));
     return r;
   }
 
+  /**
+   * A re-open served by the parked handle of `path` (no round trip), if
+   * there is one with at least the access asked for; its fh, or undefined.
+   */
+  private reuseParked(path: string, flags: number, writable: boolean): number | undefined {
+    const slot = this.open.get(path);
+    const p = slot?.parked;
+    if (!slot || !p || (writable && !p.h.writable)) return undefined;
+    clearTimeout(p.timer);
+    slot.parked = null;
+    slot.handles.delete(p.h);
+    // The server handle stays attached to the slot's ops as it was.
+    const h: OpenFile = { ...p.h, writable, append: (flags & O_APPEND) !== 0 };
+    slot.handles.add(h);
+    slot.opens++;
+    return this.handles.add(h);
+  }
+
+  /** Close the parked handle of `slot` now (tracked; errors only end it). */
+  private closeParked(slot: InodeSlot): Promise<void> {
+    const p = slot.parked;
+    if (!p) return Promise.resolve();
+    clearTimeout(p.timer);
+    slot.parked = null;
+    // Another client may have renamed the file meanwhile (a rename breaks no
+    // H lease when every open shares delete): its attributes at close are not
+    // taken for the path's.
+    const done = this.finishClose(slot, p.h, null, false);
+    slot.closing = Promise.all([slot.closing, done.catch(() => {})]);
+    return this.track(done).catch(() => {});
+  }
+
+  /** Largest file sent as one CREATE+WRITE+CLOSE. */
+  private get smallMax(): number {
+    return Math.min(SMALL_FILE_MAX, this.tree.maxWriteSize);
+  }
+
+  /** The cache says `path` does not exist (negative entry, or a fresh listing of its parent without it). */
+  private knownAbsent(path: string): boolean {
+    if (this.open.has(path)) return false;
+    if (this.attrs.get(path)?.kind === 'negative') return true;
+    return this.attrs.knownAbsent(fuseParent(path), path.slice(path.lastIndexOf('/') + 1));
+  }
+
+  /**
+   * create without a round trip: a handle with no server handle on a new
+   * slot, cached as under RWH. The CREATE goes out later with the same
+   * disposition, so a name made meanwhile by another client is treated as
+   * a CREATE now would have (opened, or EEXIST for O_EXCL, at flush).
+   */
+  private createDeferred(path: string, flags: number, disposition: CreateDisposition): { fh: number; created: boolean } {
+    const now = new Date(this.o.now());
+    const st: SmbStat = {
+      fileIndex: 0n, size: 0, allocationSize: 0, attributes: ATTRIBUTE_ARCHIVE, isDirectory: false,
+      creationTime: now, lastAccessTime: now, lastWriteTime: now, changeTime: now, nlink: 1,
+    };
+    this.dropIdle(path);
+    const h: OpenFile = {
+      kind: 'file', path, fileId: null, inode: undefined as unknown as InodeSlot, inodeKey: '',
+      writable: true, append: (flags & O_APPEND) !== 0, leaseKey: null, leaseState: LOCAL_RWH,
+    };
+    const slot = this.newSlot(path, st);
+    slot.pendingCreate = { access: 'readwrite', disposition, lease: this.mode === 'strict' };
+    slot.localStat = st;
+    slot.ops.writeWithoutHandle = (offset, data) => this.writeWithoutHandle(slot, offset, data);
+    this.open.set(path, slot);
+    slot.handles.add(h);
+    slot.opens++;
+    h.inode = slot;
+    h.inodeKey = slot.key;
+    this.attrs.invalidate(path, true);
+    return { fh: this.handles.add(h), created: true };
+  }
+
+  /** A fresh slot for `path` with the server version of `st`. */
+  private newSlot(path: string, st: SmbStat): InodeSlot {
+    const version = versionOf(st);
+    const ops = new SmbNetfsOps(this.tree, this.o.rsize, this.o.wsize);
+    const key = `${path}:${version}#${++this.seq}`;
+    return {
+      key, path, ops, inode: this.makeInode(key, st.size, ops, { path: this.smbPath(path), stat: st }), opens: 0, handles: new Set(), version,
+      written: false, lastWrite: null, appendTail: Promise.resolve(), deleteOnClose: false, closing: Promise.resolve(),
+      pendingCreate: null, localStat: null, opening: null, compoundOk: false, fileIndex: st.fileIndex, parked: null,
+    };
+  }
+
+  /** Attributes of a file whose CREATE is still deferred (answered here), else undefined. */
+  localStat(path: string): SmbStat | undefined {
+    const slot = this.open.get(path);
+    if (!slot?.pendingCreate || !slot.localStat) return undefined;
+    return { ...slot.localStat, size: slot.inode.size, lastWriteTime: slot.lastWrite ?? slot.localStat.lastWriteTime };
+  }
+
+  /**
+   * Before another operation on `path`: send its deferred CREATE, and after
+   * its last close wait for the CLOSE in flight (so an open, rename or
+   * unlink is ordered after it).
+   */
+  async settle(path: string): Promise<void> {
+    const slot = this.open.get(path);
+    if (!slot) return;
+    if (slot.pendingCreate) await this.materialize(slot);
+    if (slot.parked) await this.closeParked(slot);
+    if (slot.opens === 0) await slot.closing;
+  }
+
+  /** settle() every file directly in directory `dir` whose CREATE is deferred (before a listing). */
+  async settleChildren(dir: string): Promise<void> {
+    const waits: Promise<void>[] = [];
+    for (const [p, slot] of this.open) if (slot.pendingCreate && fuseParent(p) === dir) waits.push(this.materialize(slot));
+    await Promise.all(waits);
+  }
+
+  /**
+   * Give every handle of `slot` without a server handle one: the deferred
+   * CREATE (its disposition), or a plain open after a compound closed it.
+   */
+  private materialize(slot: InodeSlot): Promise<void> {
+    if (!slot.pendingCreate && [...slot.handles].every((h) => h.fileId !== null)) return Promise.resolve();
+    slot.opening ??= this.openMissing(slot).finally(() => (slot.opening = null));
+    return slot.opening;
+  }
+
+  private async openMissing(slot: InodeSlot): Promise<void> {
+    for (const h of [...slot.handles]) {
+      if (h.fileId !== null && !slot.pendingCreate) continue;
+      const disposition = slot.pendingCreate?.disposition ?? 'open';
+      const o = await this.createOnServer(this.smbPath(slot.path), disposition, h.writable === true, h.writable === true);
+      if (o.stat.isDirectory) {
+        await this.tree.close(o.fileId).catch(() => {});
+        throw -EISDIR;
+      }
+      const created = slot.pendingCreate !== null;
+      slot.pendingCreate = null;
+      slot.localStat = null;
+      slot.fileIndex = o.stat.fileIndex;
+      rememberStat(this.attrs, slot.path, o.stat, created && o.createAction === 2);
+      h.fileId = o.fileId;
+      h.leaseKey = o.leaseKey;
+      h.leaseState = o.leaseState;
+      slot.ops.attach(o.fileId, h.writable === true);
+    }
+  }
+
+  /**
+   * netfs writeback of a slot with no handle open for writing. At the flush
+   * of the only open, all of a deferred file's data in one WRITE: the
+   * CREATE+WRITE+CLOSE compound. Otherwise open first, then WRITE.
+   */
+  private async writeWithoutHandle(slot: InodeSlot, offset: number, data: Buffer[]): Promise<number> {
+    let len = 0;
+    for (const b of data) len += b.length;
+    if (slot.pendingCreate && slot.compoundOk && offset === 0 && len === slot.inode.size && len <= this.smallMax) {
+      const r = await this.tree.createWriteClose(this.smbPath(slot.path), slot.pendingCreate, Buffer.concat(data, len));
+      this.afterCompound(slot, r);
+      return r.written;
+    }
+    await this.materialize(slot);
+    const fileId = slot.ops.writeHandle;
+    if (!fileId) throw -EBADF;
+    return this.tree.write(fileId, offset, data);
+  }
+
+  /** The compound created (or opened) the file and closed its handle: note what the server says. */
+  private afterCompound(slot: InodeSlot, r: SmbWrittenFile): void {
+    slot.pendingCreate = null;
+    slot.localStat = null;
+    for (const h of slot.handles) h.leaseState = 0;
+    if (!r.stat) return;
+    slot.written = false;
+    slot.fileIndex = r.stat.fileIndex;
+    slot.version = versionOf(r.stat);
+    rememberStat(this.attrs, slot.path, r.stat, r.createAction === 2);
+  }
+
+  /** CREATE with read and write access (write only if read is refused and `writeOnlyOk`). */
+  private async createOnServer(smb: string, disposition: CreateDisposition, writable: boolean, writeOnlyOk: boolean) {
+    const lease = this.mode === 'strict';
+    try {
+      return await this.tree.create(smb, { access: writable ? 'readwrite' : 'read', disposition, lease });
+    } catch (err) {
+      if (!writable || !writeOnlyOk || toFuseErrno(err) !== -EACCES) throw err;
+      return this.tree.create(smb, { access: 'write', disposition, lease });
+    }
+  }
+
   /** CREATE on the server, then attach the handle to the path's slot. */
   private async openWith(path: string, flags: number, disposition: CreateDisposition, writable: boolean): Promise<{ fh: number; created: boolean }> {
-    const lease = this.mode === 'strict';
-    const smb = this.smbPath(path);
-    let o;
-    try {
-      o = await this.tree.create(smb, { access: writable ? 'readwrite' : 'read', disposition, lease });
-    } catch (err) {
-      if (!writable || (flags & O_ACCMODE) !== O_WRONLY || toFuseErrno(err) !== -EACCES) throw err;
-      o = await this.tree.create(smb, { access: 'write', disposition, lease });
-    }
+    const o = await this.createOnServer(this.smbPath(path), disposition, writable, (flags & O_ACCMODE) === O_WRONLY);
     if (o.stat.isDirectory) {
       await this.tree.close(o.fileId).catch(() => {});
       throw -EISDIR;
@@ -239,12 +474,7 @@ export class SmbFiles {
       }
     }
     if (!slot) {
-      const ops = new SmbNetfsOps(this.tree, this.o.rsize, this.o.wsize);
-      const key = `${path}:${version}#${++this.seq}`;
-      slot = {
-        key, path, ops, inode: this.makeInode(key, st.size, ops, { path: this.smbPath(path), stat: st }), opens: 0, handles: new Set(), version,
-        written: false, lastWrite: null, appendTail: Promise.resolve(), deleteOnClose: false, closing: Promise.resolve(),
-      };
+      slot = this.newSlot(path, st);
     } else if (truncated) {
       slot.inode.setSize(0);
       slot.written = true;
@@ -256,7 +486,8 @@ export class SmbFiles {
       slot.version = version;
     }
     this.open.set(path, slot);
-    slot.ops.attach(h.fileId, h.writable === true);
+    slot.fileIndex = st.fileIndex || slot.fileIndex;
+    slot.ops.attach(h.fileId!, h.writable === true);
     slot.handles.add(h);
     slot.opens++;
     if (this.mode === 'strict' && !this.cachesReads(slot)) {
@@ -279,6 +510,7 @@ export class SmbFiles {
     const n = Math.min(len, buf.length);
     if (n <= 0) return 0;
     const slot = h.inode;
+    if (h.fileId === null && !slot.pendingCreate) await this.materialize(slot);
     if (this.cachesReads(slot) || slot.inode.dirtyBytes > 0) return slot.inode.read(pos, n, buf.subarray(0, n), answered);
     // The server's bytes land in memory of our own, then one copy while the caller waits.
     const own = Buffer.allocUnsafe(n);
@@ -303,9 +535,13 @@ export class SmbFiles {
     // do at any wait. A buffered write copies it into folios before its first
     // wait (NetfsInode.write), on the path chosen synchronously below; an
     // append (waits for the one before) or an unbuffered write takes a copy now.
-    const copyNow = h.append || (!this.buffersWrites(slot) && !this.cachesReads(slot));
+    // A handle a compound closed is opened again first; a deferred file
+    // too large for one compound has its CREATE sent now.
+    const reopen = (h.fileId === null && !slot.pendingCreate) || (slot.pendingCreate !== null && pos + view.length > this.smallMax);
+    const copyNow = reopen || h.append || (!this.buffersWrites(slot) && !this.cachesReads(slot));
     const data = copyNow ? Buffer.from(view) : view;
     const run = async () => {
+      if (reopen) await this.materialize(slot);
       const at = h.append ? slot.inode.size : pos;
       await this.writeAt(slot, at, data);
       return data.length;
@@ -337,7 +573,20 @@ export class SmbFiles {
   async flush(fh: number): Promise<void> {
     const h = this.handles.getFile(fh);
     if (!h) throw -EBADF;
-    if (h.writable) await this.track(h.inode.inode.flush());
+    if (!h.writable) return;
+    const slot = h.inode;
+    if (!slot.pendingCreate || slot.opens !== 1) return this.track(slot.inode.flush());
+    // The only open of a deferred file: its CREATE goes out with its data and a CLOSE.
+    slot.compoundOk = true;
+    try {
+      if (slot.inode.dirtyBytes === 0 && slot.inode.size === 0) {
+        this.afterCompound(slot, await this.track(this.tree.createWriteClose(this.smbPath(slot.path), slot.pendingCreate, Buffer.alloc(0))));
+      } else {
+        await this.track(slot.inode.flush());
+      }
+    } finally {
+      slot.compoundOk = false;
+    }
   }
 
   /** fsync: write back, then ask the server to make it durable. */
@@ -345,33 +594,69 @@ export class SmbFiles {
     const h = this.handles.getFile(fh);
     if (!h) throw -EBADF;
     if (!h.writable) return;
+    await this.materialize(h.inode);
     await this.track(h.inode.inode.flush());
-    await this.tree.flush(h.fileId);
+    await this.tree.flush(h.fileId!);
   }
 
   /**
-   * release: write back what is left, close the server handle; the last
-   * close of a silly-renamed file deletes it. Errors here are only logged
-   * by FUSE, so flush errors were already returned by flush().
+   * release: answered at once; the rest goes on in the background (tracked,
+   * so unmount waits, and in the slot's `closing`, so settle() orders later
+   * path operations after it). FUSE only logs release errors: flush errors
+   * were already returned by flush(), and data lost here is logged.
    */
   release(fh: number): Promise<void> {
-    return this.track(this.releaseNow(fh));
+    this.track(this.releaseNow(fh)).catch(() => {});
+    return Promise.resolve();
   }
 
-  private async releaseNow(fh: number): Promise<void> {
+  private releaseNow(fh: number): Promise<void> {
     const h = this.handles.remove(fh);
-    if (!h || h.kind !== 'file') return;
+    if (!h || h.kind !== 'file') return Promise.resolve();
+    const slot = h.inode;
+    const done = this.closeHandle(h);
+    slot.closing = Promise.all([slot.closing, done.catch(() => {})]);
+    return done;
+  }
+
+  /**
+   * Write back what is left, close the server handle (asking for the
+   * attributes at close, which then fill the attribute cache); the last
+   * close of a silly-renamed file deletes it.
+   */
+  private async closeHandle(h: OpenFile): Promise<void> {
     const slot = h.inode;
     let err: unknown = null;
     if (h.writable && slot.opens === 1 && !slot.deleteOnClose) {
-      await slot.inode.flush().catch((e: unknown) => (err = e));
+      // A deferred file whose flush did not send it (none came, or it failed) gets one more compound.
+      slot.compoundOk = slot.pendingCreate !== null;
+      const pending = slot.pendingCreate !== null && slot.inode.dirtyBytes === 0 && slot.inode.size === 0;
+      try {
+        if (pending) this.afterCompound(slot, await this.tree.createWriteClose(this.smbPath(slot.path), slot.pendingCreate!, Buffer.alloc(0)));
+        else await slot.inode.flush();
+      } catch (e) {
+        err = e;
+      } finally {
+        slot.compoundOk = false;
+      }
+      if (err !== null || slot.pendingCreate) this.lost(slot, err);
     }
-    slot.ops.detach(h.fileId);
-    slot.handles.delete(h);
     slot.opens--;
-    const closing = this.tree.close(h.fileId).catch((e: unknown) => (err ??= e));
-    slot.closing = Promise.all([slot.closing, closing]);
-    await closing;
+    const park = (this.o.closetimeoMs ?? 0) > 0 && h.fileId !== null && (h.leaseState ?? 0) & LEASE_H && slot.opens === 0 && !slot.deleteOnClose && !slot.parked;
+    if (!park) return this.finishClose(slot, h, err);
+    const timer = setTimeout(() => void this.closeParked(slot), this.o.closetimeoMs);
+    timer.unref();
+    slot.parked = { h, timer };
+    if (slot.written) this.attrs.invalidate(slot.path, true);
+    if (err !== null) throw err;
+  }
+
+  /** CLOSE `h` on the server and, after the last one, settle the slot's state. */
+  private async finishClose(slot: InodeSlot, h: OpenFile, err: unknown, attrsForPath = true): Promise<void> {
+    if (h.fileId) slot.ops.detach(h.fileId);
+    slot.handles.delete(h);
+    const wantAttrs = attrsForPath && slot.opens === 0 && !slot.deleteOnClose;
+    const st = h.fileId ? await this.tree.close(h.fileId, { attrs: wantAttrs }).catch((e: unknown) => ((err ??= e), null)) : null;
     // Counted after the CLOSE: the file may have been opened again meanwhile,
     // and then this was not the last close (its slot and size must stay).
     const last = slot.opens === 0;
@@ -382,7 +667,13 @@ export class SmbFiles {
         await this.tree.unlinkPath(this.smbPath(slot.path)).catch(() => {});
         this.attrs.invalidate(slot.path, true);
       } else {
-        if (slot.written) this.attrs.invalidate(slot.path, true);
+        if (st && slot.fileIndex !== 0n && attrsForPath) {
+          const known = { ...st, fileIndex: slot.fileIndex };
+          rememberStat(this.attrs, slot.path, known);
+          if (slot.inode.dirtyBytes === 0) slot.version = versionOf(known);
+        } else if (slot.written) {
+          this.attrs.invalidate(slot.path, true);
+        }
         slot.written = false;
         slot.lastWrite = null;
         // Under cache=strict cached data lives only as long as a lease, and the
@@ -397,8 +688,21 @@ export class SmbFiles {
     if (err !== null) throw err;
   }
 
+  /** Data written to `slot` did not reach the server and nobody is left to tell: log it, drop it. */
+  private lost(slot: InodeSlot, err: unknown): void {
+    const bytes = slot.pendingCreate ? slot.inode.size : slot.inode.dirtyBytes;
+    const why = slot.pendingCreate ? 'the file could not be created' : 'writing it back failed';
+    this.o.log?.(`${slot.path}: ${bytes} bytes written through the mount did not reach the server: ${why} (errno ${-toFuseErrno(err ?? -EIO)})`);
+    slot.pendingCreate = null;
+    slot.localStat = null;
+    slot.inode.discard();
+    slot.written = false;
+  }
+
   /** Set the size of an open file: netfs first (drops dirty data past it), then the server. */
   async truncateSlot(slot: InodeSlot, size: number): Promise<void> {
+    // The server's end of file is set through a handle: a deferred file is created first.
+    if (slot.pendingCreate || [...slot.handles].some((h) => h.fileId === null)) await this.materialize(slot);
     const run = async () => {
       await slot.inode.truncate(size);
       const fileId = slot.ops.writeHandle;
@@ -466,7 +770,7 @@ export class SmbFiles {
   private async onBreak(ev: SmbBreakEvent): Promise<void> {
     const hit = (h: OpenFile) =>
       (ev.leaseKey !== null && h.leaseKey != null && h.leaseKey.equals(ev.leaseKey)) ||
-      (ev.fileId !== null && h.fileId.equals(ev.fileId));
+      (ev.fileId !== null && h.fileId !== null && h.fileId.equals(ev.fileId));
     for (const slot of this.open.values()) {
       const mine = [...slot.handles].filter(hit);
       if (mine.length === 0) continue;
@@ -475,6 +779,8 @@ export class SmbFiles {
       const after = this.lease(slot);
       if (before & LEASE_W && !(after & LEASE_W)) await slot.inode.flush().catch(() => {});
       if (before & LEASE_R && !(after & LEASE_R)) slot.inode.invalidate();
+      // Without H the server wants the handle closed: a parked one goes now (after the ack).
+      if (slot.parked && mine.includes(slot.parked.h) && !(ev.newState & LEASE_H)) setImmediate(() => void this.closeParked(slot));
     }
   }
 
@@ -488,6 +794,7 @@ export class SmbFiles {
 
   async closeAll(): Promise<void> {
     await Promise.allSettled([...this.pending]);
+    await Promise.all([...this.open.values()].map((slot) => this.closeParked(slot)));
     for (const slot of this.open.values()) await slot.inode.flush().catch(() => {});
     await Promise.all(
       this.handles.all().map(async ([fh, h]) => {

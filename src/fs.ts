@@ -62,6 +62,8 @@ export interface SmbFsOptions {
   fileMode: number;
   dirMode: number;
   actimeoMs: number;
+  /** Deferred close of a file's last handle under a H lease, ms (default 0: none). */
+  closetimeoMs?: number;
   rsize: number;
   /** Largest WRITE (default 4 MiB, clamped to the server's). */
   wsize?: number;
@@ -146,7 +148,7 @@ export class SmbFs {
       this.tree,
       {
         readOnly: this.readOnly, cache: opts.cache ?? 'strict', rsize: opts.rsize, wsize: opts.wsize ?? 4 << 20,
-        now: this.now, ...(opts.maxIdleInodes ? { maxIdleInodes: opts.maxIdleInodes } : {}),
+        now: this.now, closetimeoMs: opts.closetimeoMs ?? 0, ...(opts.log ? { log: opts.log } : {}), ...(opts.maxIdleInodes ? { maxIdleInodes: opts.maxIdleInodes } : {}),
       },
       this.attrs,
       (p) => this.smbPath(p),
@@ -177,6 +179,9 @@ export class SmbFs {
 
   /** statSmb, hidden names included (listings leave them out, so those are not consulted). */
   private async statAny(path: string): Promise<SmbStat> {
+    // A created file whose CREATE is deferred exists only here.
+    const local = this.files.localStat(path);
+    if (local) return local;
     const c = this.attrs.get(path);
     if (c?.kind === 'hit' && !this.lacksMode(c.stat)) return this.files.overlay(path, c.stat);
     if (c?.kind === 'negative') throw -ENOENT;
@@ -369,6 +374,7 @@ export class SmbFs {
 
   /** readdir: names with '.' and '..' first, and a stat for each. */
   async readdir(path: string, signal?: CallerGone): Promise<{ names: string[]; stats: FuseStat[] }> {
+    await this.files.settleChildren(path);
     const entries = await this.listDir(path, signal);
     // '.' and '..' give the kernel only an inode number and a type: a stat outdated by name changes will do.
     const self = this.toFuseStat(path, this.attrs.identity(path) ?? (await this.statSmb(path)));
@@ -412,7 +418,8 @@ export class SmbFs {
    */
   async create(path: string, flags: number, mode?: number): Promise<number> {
     if (isHiddenName(path)) throw -EINVAL;
-    const { fh, created } = await this.files.createFile(path, flags);
+    // With modefromsid the new file's mode is written at once, so its CREATE cannot wait.
+    const { fh, created } = await this.files.createFile(path, flags, !this.modeFromSid);
     if (created && mode !== undefined) await this.initialMode(path, mode, false);
     return fh;
   }

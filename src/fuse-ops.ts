@@ -21,8 +21,9 @@
  * negative, except read/write which answer `cb(bytes)` or `cb(-errno)`.
  */
 import type { NetfsCallerGone } from '../netfs/ops.js';
-import { EINTR, EPERM, EROFS, ETIMEDOUT, toFuseErrno } from './errno.js';
+import { EINTR, ENODATA, EPERM, EROFS, ETIMEDOUT, toFuseErrno } from './errno.js';
 import type { Interrupts } from './fuse-interrupt.js';
+import { eaName } from './xattr.js';
 import type { FuseStat, FuseStatfs, SmbFs } from './fs.js';
 import { O_CREAT } from './fs-files.js';
 import * as ns from './fs-namespace.js';
@@ -107,6 +108,17 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
   /** Answer a handler whose success carries no value. */
   const run = (name: string, path: string, fn: () => Promise<unknown> | unknown, cb: Cb) =>
     answer(o, name, path, fn, () => cb(0), (e) => cb(e));
+  /**
+   * `fn` after the files at `paths` are settled: a deferred CREATE sent, a
+   * CLOSE after the last release done (SmbFiles.settle), so the server sees
+   * the file as this mount does and operations stay in order.
+   */
+  const settled =
+    <T>(paths: string[], fn: () => Promise<T> | T) =>
+    async (): Promise<T> => {
+      for (const p of paths) await fs.files.settle(p);
+      return fn();
+    };
   const ops = {
     init(cb: Cb) {
       cb(0);
@@ -156,7 +168,7 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
       run('release', path, () => fs.release(fd), cb);
     },
     truncate(path: string, size: number, cb: Cb) {
-      run('truncate', path, () => ns.truncate(fs, path, size), cb);
+      run('truncate', path, settled([path], () => ns.truncate(fs, path, size)), cb);
     },
     ftruncate(path: string, fd: number, size: number, cb: Cb) {
       run('ftruncate', path, () => fs.files.ftruncate(fd, size), cb);
@@ -168,49 +180,53 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
       run('access', path, () => fs.access(path, mode), cb);
     },
     unlink(path: string, cb: Cb) {
-      run('unlink', path, () => ns.unlink(fs, path), cb);
+      run('unlink', path, settled([path], () => ns.unlink(fs, path)), cb);
     },
     rename(from: string, to: string, cb: Cb) {
-      run('rename', from, () => ns.rename(fs, from, to), cb);
+      run('rename', from, settled([from, to], () => ns.rename(fs, from, to)), cb);
     },
     mkdir(path: string, mode: number, cb: Cb) {
-      run('mkdir', path, () => ns.mkdir(fs, path, mode), cb);
+      run('mkdir', path, settled([path], () => ns.mkdir(fs, path, mode)), cb);
     },
     rmdir(path: string, cb: Cb) {
-      run('rmdir', path, () => ns.rmdir(fs, path), cb);
+      run('rmdir', path, async () => (await fs.files.settleChildren(path), ns.rmdir(fs, path)), cb);
     },
     link(existing: string, path: string, cb: Cb) {
-      run('link', path, () => ns.link(fs, existing, path), cb);
+      run('link', path, settled([existing, path], () => ns.link(fs, existing, path)), cb);
     },
     /** fuse-native calls symlink(target, path). */
     symlink(target: string, path: string, cb: Cb) {
-      run('symlink', path, () => ns.symlink(fs, target, path), cb);
+      run('symlink', path, settled([path], () => ns.symlink(fs, target, path)), cb);
     },
     readlink(path: string, cb: Cb<[string?]>) {
-      answer(o, 'readlink', path, () => ns.readlink(fs, path), (t) => cb(0, t), (e) => cb(e));
+      answer(o, 'readlink', path, settled([path], () => ns.readlink(fs, path)), (t) => cb(0, t), (e) => cb(e));
     },
     /** Times as fuse-binding.ts delivers them: a Date, or null to leave that time as it is. */
     utimens(path: string, atime: Date | null, mtime: Date | null, cb: Cb) {
-      run('utimens', path, () => ns.utimens(fs, path, atime, mtime), cb);
+      run('utimens', path, settled([path], () => ns.utimens(fs, path, atime, mtime)), cb);
     },
     chmod(path: string, mode: number, cb: Cb) {
-      run('chmod', path, () => ns.chmod(fs, path, mode), cb);
+      run('chmod', path, settled([path], () => ns.chmod(fs, path, mode)), cb);
     },
     chown(path: string, _uid: number, _gid: number, cb: Cb) {
-      run('chown', path, () => ns.chown(fs, path), cb);
+      run('chown', path, settled([path], () => ns.chown(fs, path)), cb);
     },
     setxattr(path: string, name: string, value: Buffer, _position: number, flags: number, cb: Cb) {
       const own = Buffer.from(value); // libfuse's buffer: copied before any wait
-      run('setxattr', path, () => ns.setxattr(fs, path, name, own, flags), cb);
+      run('setxattr', path, settled([path], () => ns.setxattr(fs, path, name, own, flags)), cb);
     },
     getxattr(path: string, name: string, _position: number, cb: Cb<[Buffer?]>) {
-      answer(o, 'getxattr', path, () => ns.getxattr(fs, path, name), (v) => cb(0, v), (e) => cb(e));
+      answer(o, 'getxattr', path, async () => {
+          // A file whose CREATE is deferred has no EAs yet (and the kernel asks for security.capability at every write).
+          if (fs.files.localStat(path)) throw (eaName(name), -ENODATA);
+          return settled([path], () => ns.getxattr(fs, path, name))();
+        }, (v) => cb(0, v), (e) => cb(e));
     },
     listxattr(path: string, cb: Cb<[string[]?]>) {
-      answer(o, 'listxattr', path, () => ns.listxattr(fs, path), (l) => cb(0, l), (e) => cb(e));
+      answer(o, 'listxattr', path, async () => (fs.files.localStat(path) ? [] : settled([path], () => ns.listxattr(fs, path))()), (l) => cb(0, l), (e) => cb(e));
     },
     removexattr(path: string, name: string, cb: Cb) {
-      run('removexattr', path, () => ns.removexattr(fs, path, name), cb);
+      run('removexattr', path, settled([path], () => ns.removexattr(fs, path, name)), cb);
     },
     mknod(path: string, _mode: number, _dev: number, cb: Cb) {
       o.trace?.(`mknod ${path} -> ${fs.readOnly ? 'EROFS' : 'EPERM'}`);

@@ -9,7 +9,12 @@
 export interface FileHandle<I> {
   kind: 'file';
   path: string;
-  fileId: Buffer;
+  /**
+   * The server handle; null while there is none: a created file whose CREATE
+   * is still deferred, or one whose handle a CREATE+WRITE+CLOSE compound
+   * already closed (opened again when needed).
+   */
+  fileId: Buffer | null;
   inode: I;
   /** Inode-sharing key (see fs.ts), to drop the inode when the last user closes. */
   inodeKey: string;

@@ -38,6 +38,7 @@ export const MOUNT_OPTIONS: readonly OptionSpec[] = [
   { name: 'allow_other', meaning: 'let other local users in (checked against uid, gid, modes)' },
   { name: 'cache', value: 'strict|loose|none', default: 'strict', defaultIsValue: true, meaning: 'data caching: under a lease, close-to-open, or none' },
   { name: 'actimeo', value: 'SECONDS', default: '1', defaultIsValue: true, meaning: 'how long attributes and listings are cached' },
+  { name: 'closetimeo', value: 'SECONDS', default: '1', defaultIsValue: true, meaning: 'how long a closed file keeps its handle under a lease (0: none)' },
   { name: 'cache_size', value: 'BYTES', default: '256M', defaultIsValue: true, meaning: 'page cache bound (1M to 1T)' },
   { name: 'fsc', meaning: 'keep file data in a persistent local disk cache (checked against the server at each open)' },
   { name: 'cache_dir', value: 'DIR', default: '$XDG_CACHE_HOME/smbfuse, ~/.cache/smbfuse, /var/cache/smbfuse for root', meaning: 'where the fsc disk cache lives' },

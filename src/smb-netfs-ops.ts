@@ -46,6 +46,12 @@ export class SmbNetfsOps implements NetfsReadOps, NetfsWriteOps {
    */
   private readonly fileIds: Buffer[] = [];
   private readonly writeIds: Buffer[] = [];
+  /**
+   * Writes while no handle is open for writing (a created file whose CREATE
+   * is deferred, see fs-files.ts): the owner opens the file, or sends the
+   * CREATE with the write, and resolves to the bytes the server took.
+   */
+  writeWithoutHandle: ((offset: number, data: Buffer[]) => Promise<number>) | null = null;
 
   constructor(
     private readonly tree: SmbIoTree,
@@ -109,9 +115,11 @@ export class SmbNetfsOps implements NetfsReadOps, NetfsWriteOps {
   /** Issue one WRITE for the subrequest (sized to the credits in hand); completes with the bytes the server took. */
   issueWrite(subreq: NetfsWriteSubrequestView): void {
     const fileId = this.writeHandle;
-    if (!fileId) return subreq.complete({ transferred: 0, error: -EBADF });
+    const without = this.writeWithoutHandle;
+    if (!fileId && !without) return subreq.complete({ transferred: 0, error: -EBADF });
     const len = Math.min(subreq.len, this.tree.transferBudget);
-    call(() => this.tree.write(fileId, subreq.start, subreq.source.clone().slices(len))).then(
+    const slices = subreq.source.clone().slices(len);
+    call(() => (fileId ? this.tree.write(fileId, subreq.start, slices) : without!(subreq.start, slices))).then(
       (n) => subreq.complete({ transferred: Math.min(n, len) }),
       (err: unknown) => failed(subreq, err),
     );

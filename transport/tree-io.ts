@@ -46,7 +46,7 @@ const READ_ACCESS = FileAccess.FILE_READ_DATA | FileAccess.FILE_READ_ATTRIBUTES 
 const WRITE_ACCESS =
   FileAccess.FILE_WRITE_DATA | FileAccess.FILE_APPEND_DATA | FileAccess.FILE_WRITE_ATTRIBUTES | FileAccess.FILE_WRITE_EA | FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE;
 
-const DISPOSITIONS = {
+export const DISPOSITIONS = {
   open: CreateDisposition.FILE_OPEN,
   create: CreateDisposition.FILE_CREATE,
   open_if: CreateDisposition.FILE_OPEN_IF,

@@ -23,6 +23,7 @@ import {
 import { LeaseTable } from './lease.js';
 import { QFID_CONTEXT, RELATED_FILE_ID, statFromAll, statFromCreate, TreeCore, type CreateSpec } from './tree-core.js';
 import * as io from './tree-io.js';
+import { closeWithAttrs, createWriteClose } from './tree-close.js';
 import { listDirectory, listPath } from './tree-list.js';
 import * as ns from './tree-namespace.js';
 import * as sec from './tree-security.js';
@@ -43,6 +44,7 @@ import {
   type SmbStat,
   type SmbTimes,
   type SmbTree,
+  type SmbWrittenFile,
 } from './types.js';
 
 export class Tree implements SmbTree {
@@ -224,13 +226,19 @@ export class Tree implements SmbTree {
     return io.create(this.core, this.leases, path, opts);
   }
 
-  async close(fileId: Buffer): Promise<void> {
+  async close(fileId: Buffer, opts: { attrs?: boolean } = {}): Promise<SmbStat | null> {
     this.leases.forget(fileId);
     this.core.durables.remove(fileId);
     this.conn.forgetHandle(fileId);
+    if (opts.attrs) return closeWithAttrs(this.core, fileId);
     const r = await this.conn.request(this.core.closeMsg(fileId));
     expectStatus(r, [NtStatus.STATUS_SUCCESS, NtStatus.STATUS_FILE_CLOSED]);
     decodeCloseResponse(r.msg);
+    return null;
+  }
+
+  createWriteClose(path: string, opts: SmbCreateOptions, data: Buffer): Promise<SmbWrittenFile> {
+    return createWriteClose(this.core, path, opts, data);
   }
 
   async read(fileId: Buffer, offset: number, length: number, dest: BvecqPos): Promise<number> {

@@ -135,6 +135,16 @@ export type SmbOpenResult = SmbOpen & {
   leaseState: number;
 };
 
+/** What SmbTree.createWriteClose did. */
+export interface SmbWrittenFile {
+  /** CreateAction: 0 superseded, 1 opened, 2 created, 3 overwritten. */
+  createAction: number;
+  /** Bytes the server took (its Count; at most what was sent). */
+  written: number;
+  /** Attributes at the CLOSE (file id from the CREATE, no link count), null if the server gave none. */
+  stat: SmbStat | null;
+}
+
 /** Times and attributes for SET_INFO FileBasicInformation; unset, null and attributes 0 leave a field unchanged. */
 export interface SmbTimes {
   creationTime?: Date | null;
@@ -182,7 +192,8 @@ export interface SmbTree {
   stat(path: string, opts?: { mode?: boolean }): Promise<SmbStat>;
   /** Open for reading (files) or listing (directories). */
   open(path: string, opts?: { directory?: boolean }): Promise<SmbOpen>;
-  close(fileId: Buffer): Promise<void>;
+  /** CLOSE; with `attrs` it asks for the attributes at close (null if the server gives none). */
+  close(fileId: Buffer, opts?: { attrs?: boolean }): Promise<SmbStat | null>;
   /**
    * READ `length` bytes at `offset`, decanting the payload straight into
    * `dest` (advancing it). Resolves to the bytes read: fewer than asked at
@@ -208,6 +219,11 @@ export interface SmbTree {
   readonly maxWriteSize: number;
   /** CREATE with the given access, disposition and caching request. */
   create(path: string, opts: SmbCreateOptions): Promise<SmbOpenResult>;
+  /**
+   * CREATE + WRITE of `data` at offset 0 (none when empty) + CLOSE in one
+   * round trip, no lease. `data` at most maxWriteSize.
+   */
+  createWriteClose(path: string, opts: SmbCreateOptions, data: Buffer): Promise<SmbWrittenFile>;
   /**
    * WRITE `data` at `offset`; the buffers go to the socket as they are (no
    * copy) and must stay unchanged until the promise settles. Total length at

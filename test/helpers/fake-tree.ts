@@ -11,7 +11,7 @@
 import type { BvecqPos } from '../../netfs/bvecq.js';
 import { SmbStatusError } from '../../transport/errors.js';
 import { NtStatus } from '../../transport/ntstatus.js';
-import type { SmbDirEntry, SmbFsStat, SmbOpen, SmbStat } from '../../transport/types.js';
+import type { SmbDirEntry, SmbFsStat, SmbOpen, SmbStat, SmbWrittenFile } from '../../transport/types.js';
 import type { SmbBreakEvent as BreakEvent, SmbCreateOptions as CreateOptions, SmbOpenResult as CreateResult, SmbTree, SmbTimes } from '../../transport/types.js';
 
 export const T0 = new Date('2024-01-02T03:04:05Z');
@@ -144,9 +144,24 @@ export class FakeTree implements SmbTree {
     return { fileId, stat: { ...f.stat, nlink: 0 }, createAction: action, leaseKey, leaseState: o.lease ? this.leaseState : 0 };
   }
 
-  async close(fileId: Buffer): Promise<void> {
+  async close(fileId: Buffer, opts: { attrs?: boolean } = {}): Promise<SmbStat | null> {
     this.count('close');
-    if (!this.handles.delete(fileId.toString('hex'))) throw err(NtStatus.STATUS_FILE_CLOSED);
+    const h = this.handles.get(fileId.toString('hex'));
+    if (!h || !this.handles.delete(fileId.toString('hex'))) throw err(NtStatus.STATUS_FILE_CLOSED);
+    // As a real CLOSE reply: attributes, but neither file id nor link count.
+    return opts.attrs ? { ...h.file.stat, fileIndex: 0n, nlink: 0 } : null;
+  }
+
+  /** As the compound: counted once, as 'createWriteClose'. */
+  async createWriteClose(path: string, o: CreateOptions, data: Buffer): Promise<SmbWrittenFile> {
+    this.count('createWriteClose');
+    const r = await this.create(path, o);
+    this.calls['create']!--;
+    const written = data.length > 0 ? await this.write(r.fileId, 0, [data]) : 0;
+    if (data.length > 0) this.calls['write']!--;
+    const h = this.handles.get(r.fileId.toString('hex'))!;
+    this.handles.delete(r.fileId.toString('hex'));
+    return { createAction: r.createAction, written, stat: { ...h.file.stat, nlink: 0 } };
   }
 
   async read(fileId: Buffer, offset: number, length: number, dest: BvecqPos): Promise<number> {

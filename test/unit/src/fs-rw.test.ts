@@ -461,7 +461,7 @@ t.test('cache=strict: no R lease means no cached reads; a break flushes and drop
   await read('/hello.txt', g, 100, 0);
   t.equal(tree.calls['read'], r2, 'with R reads hit the cache');
   const h = fs.handles.getFile(g)!;
-  await tree.breakLease(h.fileId, 0);
+  await tree.breakLease(h.fileId!, 0);
   t.equal(h.leaseState, 0, 'lease state follows the break');
   tree.find('hello.txt').data = Buffer.from('changed elsewhere');
   t.equal((await read('/hello.txt', g, 100, 0)).toString(), 'changed elsewhere', 'pages dropped on losing R');

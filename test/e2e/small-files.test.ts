@@ -1,0 +1,222 @@
+/**
+ * End to end through the CLI and a proxy that records every request frame
+ * (the SMB2 commands of each, compound members in order), cache=strict:
+ *  - creating a 4 KiB file in a listed directory, writing it and closing it
+ *    is one frame: CREATE + WRITE + CLOSE; a stat after it needs none (the
+ *    CLOSE's attributes); an empty new file is CREATE + CLOSE; another mount
+ *    reads what was written;
+ *  - a deferred CREATE that fails (its directory removed on the server)
+ *    fails close(2) with ENOENT, and the lost bytes are logged;
+ *  - a CLOSE held back by the proxy (closetimeo=0): close(2) does not wait
+ *    for it, and an unlink or rename right after the close(2) is ordered
+ *    after it (no silly rename: no hidden leftover on the server, the
+ *    renamed file has the data);
+ *  - closetimeo=2 on another mount: a re-open right after the close costs no
+ *    frame; the handle is closed by the timer, and at once when another
+ *    mount overwrites the file (the lease break takes H away); the next
+ *    open on this mount reads the new data.
+ */
+import t from 'tap';
+import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { Smb2Command } from '../../transport/pdu/header.js';
+import { makeMountPoint, mountShare, runCli, unmount } from '../helpers/mount.js';
+import { frameHeader, startProxy } from '../helpers/proxy.js';
+import { fillRandom, freshShareDir, localTempDir, prng } from '../helpers/rw.js';
+import { startSamba } from '../helpers/samba.js';
+
+const samba = await startSamba();
+t.teardown(() => samba.stop());
+
+const dirName = 'e2e-small-files';
+const serverDir = await freshShareDir(t, samba.sharePath, dirName);
+const tmp = await localTempDir(t, 'smbfuse-small-');
+const r = prng(0x5a11);
+
+/** Commands of one request frame, compound members in order. */
+function commandsOf(frame: Buffer): number[] {
+  const out: number[] = [];
+  for (let off = 0; off + 64 <= frame.length; ) {
+    const h = frameHeader(frame.subarray(off));
+    if (!h) break;
+    out.push(h.command);
+    if (h.nextCommand === 0) break;
+    off += h.nextCommand;
+  }
+  return out;
+}
+
+let recording = false;
+let frames: number[][] = [];
+/** CLOSE replies are held back this long (0: passed at once). */
+let closeDelayMs = 0;
+const proxy = await startProxy({
+  host: samba.host,
+  port: samba.port,
+  toServer: (f) => {
+    const cmds = commandsOf(f);
+    if (recording && cmds.length > 0 && !cmds.every((c) => c === Smb2Command.ECHO)) frames.push(cmds);
+  },
+  toClient: (f) => {
+    const h = frameHeader(f);
+    if (closeDelayMs > 0 && h && h.nextCommand === 0 && h.command === Smb2Command.CLOSE) return { delayMs: closeDelayMs };
+    return undefined;
+  },
+});
+t.teardown(() => proxy.close());
+
+const mnt = await makeMountPoint();
+t.teardown(() => unmount(mnt));
+const logFile = path.join(tmp, 'mount.log');
+const opts = [`port=${proxy.port}`, `username=${samba.user}`, `password=${samba.pass}`, 'cache=strict', 'closetimeo=0', 'echo_interval=0', `log_file=${logFile}`].join(',');
+const mounted = await runCli([`//${samba.host}/test`, mnt, '-o', opts]);
+t.equal(mounted.code, 0, `mounted: ${mounted.stderr}`);
+const dir = path.join(mnt, dirName);
+
+/** Run `fn` and return the request frames it caused. */
+async function framesOf(fn: () => Promise<unknown>): Promise<string[][]> {
+  frames = [];
+  recording = true;
+  try {
+    await fn();
+    // Anything sent in the background has left by now.
+    await new Promise((res) => setTimeout(res, 300));
+  } finally {
+    recording = false;
+  }
+  const name = (c: number) => Object.entries(Smb2Command).find(([, v]) => v === c)?.[0] ?? String(c);
+  return frames.map((f) => f.map(name));
+}
+
+t.test('create, write 4 KiB, close: one frame, CREATE + WRITE + CLOSE; the stat after it: none', async (t) => {
+  await readdir(dir); // a fresh listing: the new names are known absent
+  const data = fillRandom(r, Buffer.alloc(4096));
+  const seen = await framesOf(async () => {
+    await writeFile(path.join(dir, 'four-k.bin'), data);
+    const st = await stat(path.join(dir, 'four-k.bin'));
+    t.equal(st.size, 4096, 'stat shows the size');
+  });
+  t.same(seen, [['CREATE', 'WRITE', 'CLOSE']], 'one compound frame');
+  t.ok((await readFile(path.join(serverDir, 'four-k.bin'))).equals(data), 'the server has the data');
+
+  const empty = await framesOf(() => writeFile(path.join(dir, 'empty.txt'), ''));
+  t.same(empty, [['CREATE', 'CLOSE']], 'an empty new file: CREATE + CLOSE');
+  t.equal((await stat(path.join(serverDir, 'empty.txt'))).size, 0, 'the empty file exists on the server');
+
+  // A new name in a directory not listed: the lookup asks the server (ENOENT), then the same one frame.
+  const more = await framesOf(() => writeFile(path.join(dir, 'unlisted-lookup.txt'), 'x'.repeat(100)));
+  t.same(more.slice(-1), [['CREATE', 'WRITE', 'CLOSE']], 'after the lookup, one compound');
+  t.ok(more.length <= 2, `at most the lookup before it (${JSON.stringify(more)})`);
+});
+
+t.test('while the CREATE is deferred: stat and reads answered locally; fsync sends it', async (t) => {
+  await readdir(dir);
+  const f = path.join(dir, 'deferred.bin');
+  const data = fillRandom(r, Buffer.alloc(10_000));
+  const fh = await open(f, 'w+');
+  try {
+    const seen = await framesOf(async () => {
+      await fh.write(data, 0, data.length, 0);
+      t.equal((await fh.stat()).size, data.length, 'fstat sees the written size');
+      t.equal((await stat(f)).size, data.length, 'stat by path too');
+      const back = Buffer.alloc(data.length);
+      await fh.read(back, 0, back.length, 0);
+      t.ok(back.equals(data), 'reads back what was written');
+    });
+    t.same(seen, [], 'no round trip yet');
+    await fh.sync();
+    t.ok((await readFile(path.join(serverDir, 'deferred.bin'))).equals(data), 'fsync put the file and data on the server');
+  } finally {
+    await fh.close();
+  }
+});
+
+t.test('a second mount reads the new small file after the close', async (t) => {
+  const mntB = await mountShare(samba, 'test', ['cache=strict']);
+  t.teardown(() => unmount(mntB));
+  await readdir(dir);
+  const data = fillRandom(r, Buffer.alloc(3000));
+  await writeFile(path.join(dir, 'for-b.bin'), data);
+  t.ok((await readFile(path.join(mntB, dirName, 'for-b.bin'))).equals(data), 'B reads what A created and closed');
+});
+
+t.test('a deferred CREATE that fails: close(2) returns the error, the lost bytes are logged', async (t) => {
+  await mkdir(path.join(dir, 'gone'));
+  await readdir(path.join(dir, 'gone'));
+  const fh = await open(path.join(dir, 'gone', 'lost.bin'), 'w');
+  await fh.write(Buffer.alloc(5000, 7));
+  // The directory goes away on the server before the file's CREATE is sent.
+  await rm(path.join(serverDir, 'gone'), { recursive: true, force: true });
+  const closed = await fh.close().then(
+    () => 'ok',
+    (e: NodeJS.ErrnoException) => e.code,
+  );
+  t.equal(closed, 'ENOENT', 'close(2) fails with the CREATE error');
+  const deadline = Date.now() + 5000;
+  let log = '';
+  while (Date.now() < deadline && !log.includes('lost.bin')) {
+    await new Promise((res) => setTimeout(res, 100));
+    log = await readFile(logFile, 'utf8').catch(() => '');
+  }
+  t.match(log, /lost\.bin: 5000 bytes written through the mount did not reach the server/, 'the lost bytes are logged');
+});
+
+t.test('a held-back CLOSE: unlink and rename right after close(2) are ordered after it', async (t) => {
+  for (const name of ['to-unlink.bin', 'to-rename.bin']) await writeFile(path.join(serverDir, name), 'old');
+  const data = fillRandom(r, Buffer.alloc(20_000));
+  closeDelayMs = 700;
+  try {
+    for (const name of ['to-unlink.bin', 'to-rename.bin']) {
+      const fh = await open(path.join(dir, name), 'r+');
+      await fh.write(data, 0, data.length, 0);
+      const t0 = Date.now();
+      await fh.close();
+      t.ok(Date.now() - t0 < closeDelayMs, `close(2) of ${name} did not wait for the CLOSE (${Date.now() - t0} ms)`);
+    }
+    await unlink(path.join(dir, 'to-unlink.bin'));
+    await rename(path.join(dir, 'to-rename.bin'), path.join(dir, 'renamed.bin'));
+  } finally {
+    closeDelayMs = 0;
+  }
+  const left = (await readdir(serverDir)).filter((n) => n.startsWith('.'));
+  t.same(left, [], 'no hidden (silly-renamed) leftovers on the server');
+  t.same((await readdir(serverDir)).filter((n) => n.startsWith('to-')), [], 'both old names are gone');
+  t.ok((await readFile(path.join(serverDir, 'renamed.bin'))).equals(data), 'the renamed file has the data');
+});
+
+t.test('closetimeo: a re-open costs no frame; the timer and a lease break close the handle', async (t) => {
+  const mntC = await makeMountPoint();
+  t.teardown(() => unmount(mntC));
+  const optsC = [`port=${proxy.port}`, `username=${samba.user}`, `password=${samba.pass}`, 'cache=strict', 'closetimeo=2', 'echo_interval=0'].join(',');
+  const m = await runCli([`//${samba.host}/test`, mntC, '-o', optsC]);
+  t.equal(m.code, 0, `mounted with closetimeo=2: ${m.stderr}`);
+  const mntB = await mountShare(samba, 'test', ['cache=strict', 'closetimeo=0']);
+  t.teardown(() => unmount(mntB));
+  const C = path.join(mntC, dirName);
+  const data = fillRandom(r, Buffer.alloc(50_000));
+  for (const name of ['reuse.bin', 'broken.bin']) await writeFile(path.join(serverDir, name), data);
+
+  t.ok((await readFile(path.join(C, 'reuse.bin'))).equals(data), 'C reads the file');
+  const again = await framesOf(async () => {
+    t.ok((await readFile(path.join(C, 'reuse.bin'))).equals(data), 'and again');
+  });
+  t.same(again, [], 'the re-open within closetimeo: no frame');
+  const later = await framesOf(() => new Promise((res) => setTimeout(res, 2500)));
+  t.same(later, [['CLOSE']], 'the handle is closed when closetimeo runs out');
+
+  // Written through C and closed: the data is on the server at close(2), the handle parked.
+  const v2 = fillRandom(r, Buffer.alloc(50_000));
+  const fh = await open(path.join(C, 'broken.bin'), 'r+');
+  await fh.write(v2, 0, v2.length, 0);
+  await fh.close();
+  // B's open and overwrite break C's lease; once H is gone C closes the handle, long before closetimeo.
+  const v3 = fillRandom(r, Buffer.alloc(40_000));
+  const t0 = Date.now();
+  const onBreak = await framesOf(async () => {
+    t.ok((await readFile(path.join(mntB, dirName, 'broken.bin'))).equals(v2), 'another mount reads what C wrote while C keeps the handle');
+    await writeFile(path.join(mntB, dirName, 'broken.bin'), v3);
+  });
+  t.ok(Date.now() - t0 < 1900, `B's read and overwrite done before C's closetimeo ran out (${Date.now() - t0} ms)`);
+  t.ok(onBreak.some((f) => f.includes('CLOSE')), `the lease break closed C's handle (${JSON.stringify(onBreak)})`);
+  t.ok((await readFile(path.join(C, 'broken.bin'))).equals(v3), "C's next open reads B's overwrite");
+});

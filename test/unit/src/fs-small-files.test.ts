@@ -1,0 +1,91 @@
+/**
+ * Small-file lifecycle through the FUSE handlers against the in-memory
+ * SmbTree (calls counted): a deferred CREATE sent with its data and CLOSE as
+ * one compound at flush; getattr of a file not yet created answered locally;
+ * a failed deferred CREATE returned by flush and its bytes logged; the
+ * parked handle of closetimeo serving a re-open and closed by settle().
+ */
+import t from 'tap';
+import { NetfsInode, PageCache } from '../../../netfs/index.js';
+import { SmbFs } from '../../../src/fs.js';
+import { makeFuseOps } from '../../../src/fuse-ops.js';
+import { FakeTree } from '../../helpers/fake-tree.js';
+
+const O_RDWR = 2;
+const tick = () => new Promise((r) => setTimeout(r, 10));
+
+function setup(closetimeoMs = 0) {
+  const tree = new FakeTree();
+  tree.add('', null);
+  tree.add('d', null);
+  tree.add('old.txt', Buffer.from('old data\n'));
+  const cache = new PageCache({ maxBytes: 16 * 1024 * 1024, folioSize: 65536 });
+  const lines: string[] = [];
+  const fs = new SmbFs(
+    tree,
+    { uid: 1, gid: 2, fileMode: 0o644, dirMode: 0o755, actimeoMs: 1000, rsize: 1 << 20, wsize: 1 << 20, closetimeoMs, log: (l) => lines.push(l) },
+    (key, size, ops) => new NetfsInode({ key, size, ops, cache, readaheadMax: 0, writeOps: ops }),
+  );
+  const ops = makeFuseOps(fs, { timeoutMs: 5000 }) as Record<string, (...a: unknown[]) => void>;
+  const call = (name: string, ...args: unknown[]) => new Promise<unknown[]>((resolve) => ops[name]!(...args, (...r: unknown[]) => resolve(r)));
+  /** Calls the tree has seen, reset by each read. */
+  const calls = () => {
+    const c = Object.fromEntries(Object.entries(tree.calls).filter(([, n]) => n !== 0));
+    for (const k of Object.keys(tree.calls)) delete tree.calls[k];
+    return c;
+  };
+  return { tree, fs, call, calls, lines };
+}
+
+t.test('create, write, close of a name known absent: one CREATE+WRITE+CLOSE; stats need nothing', async (t) => {
+  const { tree, call, calls } = setup();
+  t.equal((await call('getattr', '/d/new.txt'))[0], -2, 'the lookup: ENOENT');
+  calls();
+  const [e, fh] = (await call('create', '/d/new.txt', 0o644)) as [number, number];
+  t.equal(e, 0);
+  t.equal((await call('write', '/d/new.txt', fh, Buffer.from('hello'), 5, 0))[0], 5);
+  const [ge, st] = (await call('getattr', '/d/new.txt')) as [number, { size: number }];
+  t.same([ge, st.size], [0, 5], 'getattr before the CREATE: from local state');
+  t.same(calls(), {}, 'nothing sent yet');
+  t.equal((await call('flush', '/d/new.txt', fh))[0], 0);
+  await call('release', '/d/new.txt', fh);
+  t.same(calls(), { createWriteClose: 1 }, 'one compound');
+  t.equal(tree.find('d\\new.txt').data!.toString(), 'hello', 'on the server');
+  const [, st2] = (await call('getattr', '/d/new.txt')) as [number, { size: number }];
+  t.equal(st2.size, 5, 'getattr after it');
+  t.same(calls(), {}, 'from the attributes the CLOSE brought back');
+});
+
+t.test('a deferred CREATE that fails: flush returns the error, release logs the bytes', async (t) => {
+  const { tree, call, calls, lines } = setup();
+  await call('getattr', '/d/lost.txt');
+  const [, fh] = (await call('create', '/d/lost.txt', 0o644)) as [number, number];
+  await call('write', '/d/lost.txt', fh, Buffer.alloc(1000, 1), 1000, 0);
+  tree.files.delete('d'); // the directory goes away on the server
+  const [fe] = (await call('flush', '/d/lost.txt', fh)) as [number];
+  t.equal(fe, -2, 'flush: ENOENT (the parent is gone)');
+  await call('release', '/d/lost.txt', fh);
+  await new Promise((r) => setTimeout(r, 20));
+  t.match(lines.join('\n'), /\/d\/lost\.txt: 1000 bytes written through the mount did not reach the server: the file could not be created/, 'logged');
+  t.ok((calls()['createWriteClose'] ?? 0) >= 1, 'the compound was tried');
+});
+
+t.test('closetimeo: a re-open reuses the parked handle; unlink closes it first', async (t) => {
+  const { tree, call, calls } = setup(30_000);
+  const [, a] = (await call('open', '/old.txt', O_RDWR)) as [number, number];
+  await call('flush', '/old.txt', a);
+  await call('release', '/old.txt', a);
+  await tick(); // release answers at once; the handle is parked just after
+  t.same(calls(), { create: 1 }, 'the first open: one CREATE; its close: none (parked)');
+  t.equal(tree.handles.size, 1, 'the handle is still open on the server');
+  const [, b] = (await call('open', '/old.txt', 0)) as [number, number];
+  t.same(calls(), {}, 'the re-open: nothing sent');
+  await call('release', '/old.txt', b);
+  await tick();
+  t.equal((await call('unlink', '/old.txt'))[0], 0, 'unlink');
+  const c = calls();
+  t.equal(c['close'], 1, 'the parked handle closed before the unlink');
+  t.equal(tree.handles.size, 0, 'no handle left');
+  t.notOk(tree.files.has('old.txt'), 'the file is gone (no silly rename left behind)');
+  t.same([...tree.files.keys()].filter((k) => k.includes('smbfuse')), [], 'no hidden name');
+});
