@@ -115,20 +115,24 @@ export async function listDirectory(core: TreeCore, fileId: Buffer, signal?: Cal
 export async function listPath(core: TreeCore, path: string, signal?: CallerGone): Promise<{ stat: SmbStat; entries: SmbDirEntry[] }> {
   const l = new Listing();
   l.check(signal);
-  const outLen = bufferLength(core, LIST_DEPTH);
+  // The first compound is CREATE plus two queries, all charged at once: sized
+  // so it fits the credits in hand, and with one query when fewer than three.
+  const outLen = bufferLength(core, LIST_DEPTH + 1);
+  const oneQuery = core.conn.transferBudget < 3 * 65536;
   const create = core.createMsg(path, {
     desiredAccess: FileAccess.FILE_LIST_DIRECTORY | FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE,
     createOptions: CreateOptions.FILE_DIRECTORY_FILE,
     contexts: [QFID_CONTEXT],
   });
-  const first = [create, queryMsg(core, RELATED_FILE_ID, true, outLen), queryMsg(core, RELATED_FILE_ID, false, outLen)];
+  const first = [create, queryMsg(core, RELATED_FILE_ID, true, outLen)];
+  if (!oneQuery) first.push(queryMsg(core, RELATED_FILE_ID, false, outLen));
   const rs = await core.compound(first);
   core.checkAll(rs.slice(0, 1), [path]);
   const c = decodeCreateResponse(rs[0]!.msg);
   const fileId = Buffer.from(c.fileId);
   const pending: Promise<SmbResponse>[] = [];
   try {
-    let done = l.take(rs[1]!) || l.take(rs[2]!);
+    let done = l.take(rs[1]!) || (rs[2] !== undefined && l.take(rs[2]));
     while (!done) {
       while (pending.length < LIST_DEPTH) {
         l.check(signal);

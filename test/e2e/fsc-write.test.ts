@@ -48,9 +48,12 @@ t.test('writes through the mount are never hidden by cached data', async (t) => 
   t.teardown(() => unmount(m2));
   t.equal(await sha256File(path.join(m2, dirName, 'f.bin')), sum, 'after a remount: the written bytes');
   const s = await fscStats(m2);
-  // The read back in the first mount opened the new version (the old data was
-  // discarded then) and cached it; the remount serves all of it, unless the
-  // server set another mtime at the last CLOSE after the writes (then none).
-  t.ok(s.bytesFromCache === 0 || s.bytesFromCache === SIZE + 1010, `one version, wholly or not at all (${s.bytesFromCache} bytes from the cache)`);
+  // The writes dropped the two 256 KiB extents they touched. The read back in
+  // the first mount either came through the server (the new version cached
+  // whole) or, on a handle kept open by closetimeo, partly from the page cache
+  // (those two extents stay out). A remount serves that much from the cache,
+  // or none if the server set another mtime at the last CLOSE.
+  const whole = SIZE + 1010;
+  t.ok(s.bytesFromCache === 0 || (s.bytesFromCache >= whole - 2 * 256 * 1024 && s.bytesFromCache <= whole), `one version: ${s.bytesFromCache} bytes of ${whole} from the cache`);
   t.equal(await sha256File(path.join(m2, dirName, 'f.bin')), sum, 'and once more');
 });
