@@ -30,6 +30,7 @@ import { EBADF, ECANCELED, EISDIR, EROFS, toFuseErrno, EACCES } from './errno.js
 import type { NetfsCallerGone } from '../netfs/ops.js';
 import type { FsInode, InodeFactory } from './fs-inode.js';
 import { HandleTable, type FileHandle } from './handles.js';
+import { KernelPageCache } from './kernel-cache.js';
 import { fuseParent } from './path-map.js';
 import { LEASE_R, LEASE_W, type SmbBreakEvent, type SmbCreateOptions, type SmbTree } from '../transport/types.js';
 
@@ -114,6 +115,8 @@ export class SmbFiles {
   private seq = 0;
   /** Operations in flight that unmount must wait for. */
   private readonly pending = new Set<Promise<unknown>>();
+  /** Which files' kernel pages survive an open (keep_cache). */
+  private readonly kernelPages = new KernelPageCache();
 
   constructor(
     private readonly tree: SmbTree,
@@ -134,6 +137,11 @@ export class SmbFiles {
   /** The open slot of `path`, if the file is open here. */
   openSlot(path: string): InodeSlot | undefined {
     return this.open.get(path);
+  }
+
+  /** Whether open/create of `fh` may tell the kernel to keep its pages of the file. */
+  keepsKernelCache(fh: number): boolean {
+    return this.handles.getFile(fh)?.keepCache === true;
   }
 
   /** Effective cache mode (a read-only mount behaves as loose). */
@@ -215,6 +223,7 @@ export class SmbFiles {
     const slot = await this.attach(path, o.stat, h, disposition !== 'open' && disposition !== 'open_if');
     h.inode = slot;
     h.inodeKey = slot.key;
+    h.keepCache = this.kernelPages.keep(path, o.stat, this.cachesReads(slot));
     return { fh: this.handles.add(h), created: o.createAction === 2 };
   }
 
