@@ -223,7 +223,8 @@ export class SmbFiles {
     const slot = await this.attach(path, o.stat, h, disposition !== 'open' && disposition !== 'open_if');
     h.inode = slot;
     h.inodeKey = slot.key;
-    h.keepCache = this.kernelPages.keep(path, o.stat, this.cachesReads(slot));
+    // strict: a write-caching lease means no other client has the file open (kernel-cache.ts).
+    h.keepCache = this.kernelPages.keep(path, o.stat, this.cachesReads(slot), this.mode !== 'strict' || ((o.leaseState ?? 0) & LEASE_W) !== 0);
     return { fh: this.handles.add(h), created: o.createAction === 2 };
   }
 

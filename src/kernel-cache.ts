@@ -19,7 +19,14 @@
  *    open (a lease break while open cannot reach the kernel's pages — no
  *    notify calls in libfuse2 — but the change shows at the next open);
  *    cache=loose always (its close-to-open check is this version check);
- *    never with cache=none (direct_io: the kernel caches nothing).
+ *    never with cache=none (direct_io: the kernel caches nothing);
+ *  - and the version can be trusted. Samba, like Windows, holds back the
+ *    last write time of a file another client has open and is writing (it
+ *    shows the new time at that client's close or after a delay), so while
+ *    such an open exists a changed file can show the old version. Under
+ *    cache=strict the version is trusted only when this open was granted a
+ *    write-caching lease: the server grants one only when no other client
+ *    has the file open. (cache=loose trusts it, as its own cache does.)
  *
  * An open that may not cache forgets the path: pages read during it may be
  * of any version.
@@ -48,9 +55,11 @@ export class KernelPageCache {
 
   /**
    * At open of `path` (stat from this open's CREATE reply): may the kernel
-   * keep the pages it has? `mayCache`: this open may cache reads (see above).
+   * keep the pages it has? `mayCache`: this open may cache reads;
+   * `trusted`: the reply's version cannot hide another client's writes
+   * (see above). The version is recorded either way.
    */
-  keep(path: string, st: SmbStat, mayCache: boolean): boolean {
+  keep(path: string, st: SmbStat, mayCache: boolean, trusted = true): boolean {
     if (!mayCache || st.isDirectory) {
       this.seen.delete(path);
       return false;
@@ -58,7 +67,7 @@ export class KernelPageCache {
     const v = pageVersion(st);
     const same = this.seen.get(path) === v;
     this.seen.set(path, v);
-    return same;
+    return same && trusted;
   }
 
 }

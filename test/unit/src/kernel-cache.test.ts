@@ -57,3 +57,10 @@ t.test('bounded: a path pushed out only costs a re-read', async (t) => {
   t.equal(k.keep('/a', stat(), true), false, 'forgotten: not kept');
   t.equal(k.keep('/c', stat(), true), true, 'recent: kept');
 });
+
+t.test('an untrusted version (strict without a write-caching lease) keeps nothing but is recorded', async (t) => {
+  const k = new KernelPageCache();
+  k.keep('/f', stat(), true);
+  t.equal(k.keep('/f', stat(), true, false), false, 'another client may have the file open: dropped');
+  t.equal(k.keep('/f', stat(), true, true), true, 'the same version, trusted again: kept');
+});
