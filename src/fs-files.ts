@@ -43,6 +43,8 @@ export const O_CREAT = 0o100;
 export const O_EXCL = 0o200;
 export const O_TRUNC = 0o1000;
 export const O_APPEND = 0o2000;
+/** Linux x86-64/arm64 value; the kernel passes the open flags through FUSE. */
+export const O_DIRECT = 0o40000;
 
 export interface InodeSlot {
   key: string;
@@ -219,6 +221,7 @@ export class SmbFiles {
     const h: OpenFile = {
       kind: 'file', path, fileId: o.fileId, inode: undefined as unknown as InodeSlot, inodeKey: '',
       writable, append: (flags & O_APPEND) !== 0, leaseKey: o.leaseKey, leaseState: o.leaseState,
+      direct: (flags & O_DIRECT) !== 0,
     };
     const slot = await this.attach(path, o.stat, h, disposition !== 'open' && disposition !== 'open_if');
     h.inode = slot;
@@ -277,7 +280,8 @@ export class SmbFiles {
   }
 
   /**
-   * read: cached or straight from the server, as the cache mode allows.
+   * read: cached or straight from the server, as the cache mode and the
+   * open (O_DIRECT) allow.
    * `buf` is libfuse's and is freed once the call is answered, which a
    * timeout can do before the I/O ends (`answered.aborted` is set then): it is only
    * written while the call waits, never handed to the transport.
@@ -288,7 +292,10 @@ export class SmbFiles {
     const n = Math.min(len, buf.length);
     if (n <= 0) return 0;
     const slot = h.inode;
-    if (this.cachesReads(slot) || slot.inode.dirtyBytes > 0) return slot.inode.read(pos, n, buf.subarray(0, n), answered);
+    // O_DIRECT asks for no caching: a small random read would otherwise fetch a
+    // whole folio (and start readahead). Dirty data is only in the cache.
+    const cached = slot.inode.dirtyBytes > 0 || (this.cachesReads(slot) && !h.direct);
+    if (cached) return slot.inode.read(pos, n, buf.subarray(0, n), answered);
     // The server's bytes land in memory of our own, then one copy while the caller waits.
     const own = Buffer.allocUnsafe(n);
     const got = await slot.inode.readUnbuffered(pos, n, own);
