@@ -93,7 +93,7 @@ type State =
 
 /** Size of the scratch buffers that socket reads land in outside payloads. */
 const SCRATCH_SIZE = 256 * 1024;
-/** Below this much room a new scratch buffer is started. */
+/** Below this much room a new scratch buffer is started; also the most read at a frame start. */
 const SCRATCH_MIN = 16 * 1024;
 /** A payload view smaller than this is a short one (see readBuffer). */
 const DIRECT_MIN = 4096;
@@ -152,7 +152,10 @@ export class Receiver {
       this.scratch = Buffer.allocUnsafe(SCRATCH_SIZE);
       this.scratchOff = 0;
     }
-    return this.scratch.subarray(this.scratchOff);
+    // At a frame start, read only SCRATCH_MIN: a large READ reply's payload
+    // then mostly lands in its destination, not in scratch to be copied.
+    const end = st.s === 'len' && this.rx.size === 0 ? this.scratchOff + SCRATCH_MIN : this.scratch.length;
+    return this.scratch.subarray(this.scratchOff, end);
   }
 
   /** The socket put `n` bytes into the buffer readBuffer() last returned. */
