@@ -31,6 +31,7 @@ import type { NetfsCallerGone } from '../netfs/ops.js';
 import type { FsInode, InodeFactory } from './fs-inode.js';
 import { HandleTable, type FileHandle } from './handles.js';
 import { KernelPageCache } from './kernel-cache.js';
+import { ReadBuffers } from './read-buffers.js';
 import { fuseParent } from './path-map.js';
 import { LEASE_R, LEASE_W, type SmbBreakEvent, type SmbCreateOptions, type SmbTree } from '../transport/types.js';
 
@@ -117,6 +118,8 @@ export class SmbFiles {
   private seq = 0;
   /** Operations in flight that unmount must wait for. */
   private readonly pending = new Set<Promise<unknown>>();
+  /** Landing buffers for reads straight from the server. */
+  private readonly readBuffers = new ReadBuffers();
   /** Which files' kernel pages survive an open (keep_cache). */
   private readonly kernelPages = new KernelPageCache();
 
@@ -297,10 +300,11 @@ export class SmbFiles {
     const cached = slot.inode.dirtyBytes > 0 || (this.cachesReads(slot) && !h.direct);
     if (cached) return slot.inode.read(pos, n, buf.subarray(0, n), answered);
     // The server's bytes land in memory of our own, then one copy while the caller waits.
-    const own = Buffer.allocUnsafe(n);
-    const got = await slot.inode.readUnbuffered(pos, n, own);
+    const own = this.readBuffers.take(n);
+    const got = await slot.inode.readUnbuffered(pos, n, own.subarray(0, n));
     if (answered?.aborted) throw -ECANCELED;
     own.copy(buf, 0, 0, got);
+    this.readBuffers.give(own);
     return got;
   }
 
