@@ -295,9 +295,9 @@ export class SmbFiles {
     const n = Math.min(len, buf.length);
     if (n <= 0) return 0;
     const slot = h.inode;
-    // O_DIRECT asks for no caching: a small random read would otherwise fetch a
-    // whole folio (and start readahead). Dirty data is only in the cache.
-    const cached = slot.inode.dirtyBytes > 0 || (this.cachesReads(slot) && !h.direct);
+    // O_DIRECT: what is cached (and valid) is served from the cache, the rest
+    // asked of the server as is, not as whole folios. Dirty data is only in the cache.
+    const cached = slot.inode.dirtyBytes > 0 || (this.cachesReads(slot) && (!h.direct || slot.inode.isCached(pos, n)));
     if (cached) return slot.inode.read(pos, n, buf.subarray(0, n), answered);
     // The server's bytes land in memory of our own, then one copy while the caller waits.
     const own = this.readBuffers.take(n);

@@ -4,12 +4,13 @@
  * go to the server as asked, not through the page cache —
  *  - small direct reads (dd iflag=direct bs=4k) each send one READ of
  *    4 KiB, no whole folio and no readahead, and give the right bytes;
- *  - a buffered read of the same file afterwards is still right;
+ *  - a buffered read of the same file afterwards is still right; while an
+ *    open keeps the pages cached here, direct reads of them ask nothing;
  *  - data written here and not yet on the server (held dirty by an open
  *    writer) is what a direct read returns.
  */
 import t from 'tap';
-import { readFile, writeFile } from 'node:fs/promises';
+import { open, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Smb2Command } from '../../transport/pdu/header.js';
 import { mountShare, unmount } from '../helpers/mount.js';
@@ -51,6 +52,21 @@ t.test('small O_DIRECT reads go to the server as asked', async (t) => {
   t.ok((await readFile(out)).equals(content.subarray(100 * 4096, 108 * 4096)), 'the bytes at that offset');
   t.same(readLengths, Array(8).fill(4096), 'one 4 KiB READ per read, nothing more');
   t.ok((await readFile(file)).equals(content), 'a buffered read afterwards: the whole file');
+
+  // While another open keeps a file's pages cached here, direct reads of them ask nothing
+  // (a file not read before: the kernel has none of its pages, so they come through here).
+  const g = fillRandom(r, Buffer.alloc(SIZE));
+  await writeFile(path.join(serverDir, 'g.bin'), g);
+  const gFile = path.join(mnt, dirName, 'g.bin');
+  const holder = await open(gFile, 'r');
+  t.teardown(() => holder.close().catch(() => {}));
+  t.ok((await holder.readFile()).equals(g), 'read through a handle kept open');
+  readLengths.length = 0;
+  const dd2 = await sh(`dd if=${q(gFile)} of=${q(out)} bs=4096 skip=300 count=8 iflag=direct status=none`, { timeoutMs: 30_000 });
+  t.equal(dd2.code, 0, `dd: ${dd2.stderr}`);
+  t.ok((await readFile(out)).equals(g.subarray(300 * 4096, 308 * 4096)), 'the bytes at that offset');
+  t.same(readLengths, [], 'served from the cached pages: no READ');
+  await holder.close();
 });
 
 t.test('a direct read returns data written here and not yet on the server', async (t) => {
