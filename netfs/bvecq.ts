@@ -19,6 +19,8 @@ export class BvecqSegment {
   /** Byte length of all slots in this segment. */
   length = 0;
   readonly slots: Buffer[] = [];
+  /** Per slot: what the view belongs to (a folio), or undefined. */
+  readonly owners: unknown[] = [];
 
   constructor(
     /** File position of the first byte of the first slot. */
@@ -55,9 +57,10 @@ export class Bvecq {
   /**
    * Append a buffer view as a new slot at file position `fpos` (defaults to
    * following on from the tail). A jump in file position or a full segment
-   * starts a new segment; a jump also marks it discontiguous.
+   * starts a new segment; a jump also marks it discontiguous. `owner` is
+   * kept with the slot (see BvecqSegment.owners).
    */
-  append(buf: Buffer, fpos?: number): void {
+  append(buf: Buffer, fpos?: number, owner?: unknown): void {
     if (buf.length === 0) return;
     const t = this.tail;
     const at = fpos ?? (t ? t.fpos + t.length : 0);
@@ -68,6 +71,7 @@ export class Bvecq {
     }
     const seg = this.tail!;
     seg.slots.push(buf);
+    seg.owners.push(owner);
     seg.length += buf.length;
     this.length += buf.length;
   }
@@ -170,11 +174,13 @@ export class BvecqPos {
   }
 
   /**
-   * Skip over exhausted slots and segments so the position names a real byte.
-   * A position taken on an empty chain has no segment; once the chain has
-   * data it names the chain's first byte.
+   * Skip over exhausted slots and segments so the position names a real byte
+   * (a position left at the end of a segment moves to the next one, so it
+   * stays valid once the segments before it are released). A position taken
+   * on an empty chain has no segment; once the chain has data it names the
+   * chain's first byte.
    */
-  private settle(): void {
+  settle(): void {
     if (!this.seg && this.slot === 0 && this.off === 0) this.seg = this.chain.head;
     while (this.seg) {
       const b = this.seg.slots[this.slot];
@@ -253,6 +259,18 @@ export class BvecqPos {
   /** Zero `len` bytes of the chain; advances. */
   zero(len: number): number {
     return this.walk(len, (v) => v.fill(0));
+  }
+
+  /**
+   * File position where the contiguous run holding this position ends: the
+   * end of the last segment before the next discontiguity (or the chain end).
+   */
+  runEnd(): number {
+    this.settle();
+    let s = this.seg;
+    if (!s) return NaN;
+    while (s.next && !s.next.discontig) s = s.next;
+    return s.fpos + s.length;
   }
 
   /** Bytes from this position to the end of the chain. */

@@ -5,7 +5,7 @@
  *
  * Buffered reads pin the folios of the wanted range: up-to-date ones are used
  * as they are, locked ones (being filled by another request) are waited for,
- * and each run of missing ones is locked and read by one IoRequest. Because a
+ * and each run of missing ones is locked and read by one read request. Because a
  * missing folio is locked in the same synchronous step that finds it missing,
  * two readers of the same folio cause one server read. Data is copied once,
  * folio → caller's buffer.
@@ -24,11 +24,11 @@
  */
 import { Bvecq } from './bvecq.js';
 import { NETFS_ECANCELED, NETFS_EINVAL, NetfsError } from './errors.js';
-import type { NetfsCallerGone, NetfsReadOps, NetfsWriteOps } from './ops.js';
+import { dispatchRequest } from './issue.js';
+import type { NetfsCacheOps, NetfsCallerGone, NetfsReadOps, NetfsWriteOps } from './ops.js';
 import type { Folio, PageCache } from './page-cache.js';
-import { dispatchReadRequest } from './read-issue.js';
-import { IoRequest, WriteRequest, type NetfsOrigin } from './request.js';
-import { dispatchWriteRequest } from './write-issue.js';
+import { loadFolio, newReadRequest } from './read-request.js';
+import { loadWritebackFolio, newWriteRequest } from './write-request.js';
 
 /** Default readahead ceiling: 8 MiB. */
 export const DEFAULT_READAHEAD_MAX = 8 * 1024 * 1024;
@@ -71,6 +71,8 @@ export interface NetfsInodeOptions {
   dirtyThreshold?: number;
   /** Age in ms after which dirty data is written back (default 5000). */
   dirtyExpireMs?: number;
+  /** A local cache: a second source for reads and destination for reads and writeback (ops.ts). */
+  fscache?: NetfsCacheOps;
 }
 
 /** Readahead state for one open file (after the kernel's file_ra_state). */
@@ -98,6 +100,7 @@ export class NetfsInode {
   readonly writeOps: NetfsWriteOps | null;
   readonly dirtyThreshold: number;
   readonly dirtyExpireMs: number;
+  readonly fscache: NetfsCacheOps | null;
   private fileSize: number;
   /** From here on the server holds only zeros (netfslib's zero_point). */
   private zeroPoint: number;
@@ -109,6 +112,8 @@ export class NetfsInode {
   private wbNext: Promise<void> | null = null;
   private wbNextAll = false;
   private expireTimer: NodeJS.Timeout | null = null;
+  /** Bumped whenever fscache is invalidated, so reads begun before stop copying into it. */
+  private fscacheEpoch = 0;
 
   constructor(opts: NetfsInodeOptions) {
     checkCount('size', opts.size);
@@ -118,6 +123,7 @@ export class NetfsInode {
     this.fileSize = opts.size;
     this.zeroPoint = opts.size;
     this.writeOps = opts.writeOps ?? null;
+    this.fscache = opts.fscache ?? null;
     this.dirtyThreshold = opts.dirtyThreshold ?? DEFAULT_DIRTY_THRESHOLD;
     this.dirtyExpireMs = opts.dirtyExpireMs ?? DEFAULT_DIRTY_EXPIRE_MS;
     checkCount('dirtyThreshold', this.dirtyThreshold);
@@ -227,18 +233,21 @@ export class NetfsInode {
   }
 
   /** Issue one buffered request over a run of freshly locked folios; returns a new empty run. */
-  private issueRun(run: Folio[], origin: NetfsOrigin): Folio[] {
+  private issueRun(run: Folio[], origin: 'read' | 'readahead'): Folio[] {
     const fs = this.cache.folioSize;
-    const rreq = new IoRequest({
+    const epoch = this.fscacheEpoch;
+    const rreq = newReadRequest({
       origin,
       start: run[0]!.start,
       len: run.length * fs,
       ops: this.ops,
       fileSize: this.serverEnd,
       cache: this.cache,
-      folios: run,
+      fscache: this.fscache,
+      stale: () => this.fscacheEpoch !== epoch,
     });
-    dispatchReadRequest(rreq);
+    for (const f of run) loadFolio(rreq, f);
+    dispatchRequest(rreq);
     return [];
   }
 
@@ -284,7 +293,8 @@ export class NetfsInode {
   }
 
   /**
-   * Read straight from the server into `dst` (no page cache, no copy): `dst` is
+   * Read straight from the server into `dst` (no page cache, no local cache
+   * either way, no copy): `dst` is
    * wrapped in a chain that the subrequests decant into. Returns the bytes read,
    * fewer than asked when the server reports end of file. `dst` must be the
    * caller's own memory, not a loan: a straggling reply may still land in it
@@ -295,7 +305,7 @@ export class NetfsInode {
     checkCount('length', len);
     const n = Math.min(len, dst.length);
     if (n === 0) return 0;
-    const rreq = new IoRequest({
+    const rreq = newReadRequest({
       origin: 'unbuffered-read',
       start: pos,
       len: n,
@@ -303,10 +313,10 @@ export class NetfsInode {
       fileSize: this.fileSize,
       chain: Bvecq.fromBuffers([dst.subarray(0, n)], pos),
     });
-    dispatchReadRequest(rreq);
+    dispatchRequest(rreq);
     await rreq.done;
     if (rreq.error !== 0) throw new NetfsError(rreq.error, `netfs: unbuffered read of ${this.key} at ${pos} failed (${rreq.error})`);
-    return Math.max(0, Math.min(n, rreq.eofAt - pos));
+    return Math.max(0, Math.min(n, rreq.dir.eofAt - pos));
   }
 
 
@@ -426,15 +436,16 @@ export class NetfsInode {
     if (f.filling) return f.filling;
     const fs = this.cache.folioSize;
     const scratch = Buffer.allocUnsafe(fs);
-    const rreq = new IoRequest({
+    const rreq = newReadRequest({
       origin: 'read',
       start: f.start,
       len: fs,
       ops: this.ops,
       fileSize: this.serverEnd,
       chain: Bvecq.fromBuffers([scratch], f.start),
+      fscache: this.fscache,
     });
-    dispatchReadRequest(rreq);
+    dispatchRequest(rreq);
     f.filling = rreq.done.then(() => {
       f.filling = null;
       // Clamp at the size now: a truncate during the read zeroes past it.
@@ -468,16 +479,18 @@ export class NetfsInode {
       await this.writeback('unbuffered');
       if (this.stickyError !== 0) break;
     }
-    const wreq = new WriteRequest({
+    const wreq = newWriteRequest({
       origin: 'unbuffered-write',
       ops,
       start: pos,
+      len: src.length,
       chain: Bvecq.fromBuffers([src], pos),
       onWritten: (_s, e) => this.written(e),
     });
-    dispatchWriteRequest(wreq);
+    dispatchRequest(wreq);
     await wreq.done;
     this.cache.invalidateRange(this.key, first, last);
+    this.invalidateFscache(pos, pos + src.length);
     if (wreq.error !== 0) throw new NetfsError(wreq.error, `netfs: unbuffered write of ${this.key} at ${pos} failed (${wreq.error})`);
     if (pos + src.length > this.fileSize) this.fileSize = pos + src.length;
     return src.length;
@@ -529,14 +542,18 @@ export class NetfsInode {
   private async runPass(all: boolean): Promise<void> {
     const folios = this.cache.beginWriteback(this.key, all);
     if (folios.length === 0) return;
-    const wreq = new WriteRequest({
+    const start = folios[0]!.from;
+    const wreq = newWriteRequest({
       origin: 'writeback',
       ops: this.writeOps!,
+      start,
+      len: folios[folios.length - 1]!.to - start,
       cache: this.cache,
-      folios,
+      fscache: this.fscache,
       onWritten: (_s, e) => this.written(e),
     });
-    dispatchWriteRequest(wreq);
+    for (const w of folios) loadWritebackFolio(wreq, w);
+    dispatchRequest(wreq);
     await wreq.done;
     if (wreq.error !== 0 && this.stickyError === 0) this.stickyError = wreq.error;
     if (this.dirtyBytes === 0) this.cache.unregisterFlusher(this.key);
@@ -574,6 +591,13 @@ export class NetfsInode {
 
   /* ---- size and invalidation ---- */
 
+  /** Tell the local cache [from, to) is no longer the file's, and stop copies of older reads. */
+  private invalidateFscache(from: number, to: number): void {
+    if (!this.fscache) return;
+    this.fscacheEpoch++;
+    this.fscache.invalidate?.(from, to);
+  }
+
   /**
    * Our own truncate or extend to `n`. Shrinking discards dirty bytes past n,
    * zeroes the rest of the folio holding n and lowers the zero point;
@@ -587,6 +611,7 @@ export class NetfsInode {
     if (n < this.fileSize) {
       this.cache.truncateHeld(this.key, n);
       if (n < this.zeroPoint) this.zeroPoint = n;
+      this.invalidateFscache(n, Infinity);
     }
     this.cache.invalidateFrom(this.key, Math.floor(Math.min(n, this.fileSize) / this.cache.folioSize));
     this.fileSize = n;
@@ -610,6 +635,7 @@ export class NetfsInode {
    */
   invalidate(): void {
     this.cache.invalidateFile(this.key);
+    this.invalidateFscache(0, Infinity);
     this.zeroPoint = Infinity;
     this.ra.window = 0;
     this.ra.prevStart = this.ra.prevEnd = this.ra.issuedTo = 0;
@@ -624,6 +650,7 @@ export class NetfsInode {
     if (this.expireTimer) clearTimeout(this.expireTimer);
     this.expireTimer = null;
     this.cache.discardFile(this.key);
+    this.invalidateFscache(0, Infinity);
     this.stickyError = 0;
     this.ra.window = 0;
     this.ra.prevStart = this.ra.prevEnd = this.ra.issuedTo = 0;

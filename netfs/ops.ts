@@ -77,3 +77,42 @@ export interface NetfsWriteOps {
   /** Start writing one subrequest; completion comes through subreq.complete(). */
   issueWrite(subreq: NetfsWriteSubrequestView): void;
 }
+
+/** Where a read extent comes from, as NetfsCacheOps.prepareRead chooses. */
+export type NetfsReadSource = 'server' | 'cache';
+
+/**
+ * A second source and destination for one file's data (a local disk cache),
+ * given to NetfsInode as `fscache`. netfs calls it; it never calls netfs.
+ */
+export interface NetfsCacheOps {
+  /**
+   * Choose the source of the next bytes of a read: [start, start + len) lies
+   * below the server's end of data. Return 'cache' with the length of the
+   * prefix the cache holds, or 'server' with the length to download before
+   * asking again (1..len; anything else, or a throw, means the server for
+   * all of it). Called by the issuer, once per extent, before any I/O.
+   */
+  prepareRead(start: number, len: number): { source: NetfsReadSource; len: number };
+  /**
+   * Reads from the cache, same contract as NetfsReadOps (`eof` is ignored). A
+   * cache read that fails or comes up short is continued from the server.
+   */
+  readonly read: NetfsReadOps;
+  /**
+   * Writes into the cache, same contract as NetfsWriteOps, as stream 1:
+   * buffered reads copy what came from the server once it is collected (the
+   * reader does not wait for it); writeback writes what goes to the server.
+   * Omitted: the cache is only read. A failure stops stream 1 of that
+   * request and fails nothing else.
+   */
+  readonly write?: NetfsWriteOps;
+  /**
+   * The cached bytes of [from, to) are no longer the file's (to may be
+   * Infinity): the server changed it, it was truncated or deleted, or an
+   * unbuffered write went around the cache. netfs issues no new copy of data
+   * read before this call; writes already issued may still complete after
+   * it, and the cache must not let them revive the range.
+   */
+  invalidate?(from: number, to: number): void;
+}

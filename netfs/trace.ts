@@ -13,7 +13,7 @@ export const netfsChannel = diagnostics_channel.channel(NETFS_TRACE_CHANNEL);
 
 /** Why a subrequest changed state. */
 export type NetfsSreqTrace =
-  | 'submit' // handed to ops.issueRead / ops.issueWrite
+  | 'submit' // handed to the filesystem's (or the cache's) issueRead / issueWrite
   | 'zero' // a range filled with zeros without the server (past the file size)
   | 'terminated' // the filesystem called complete()
   | 'dup-complete' // complete() called again for the same issue: ignored
@@ -23,6 +23,7 @@ export type NetfsSreqTrace =
   | 'no-progress' // zero bytes without eof or error: retried within the bound
   | 'eof' // end of file: rest of the subrequest zero-filled
   | 'retry' // retryable error: reissued
+  | 'fallback' // the cache could not supply it: the rest comes from the server
   | 'failed' // error, not retried (or retries exhausted)
   | 'done' // data in place
   | 'collected'; // collector passed it in file order

@@ -197,37 +197,17 @@ for i in $(seq "$REPEAT"); do
 done
 [ -n "$FUSE_OK" ] && log "smbfuse ls -l: cold $COLD s, warm $WARM s"
 
-# fuse-null for listings: the same names served from memory by fuse-native.
-LSNULL_JS='
-const Fuse = require("fuse-native");
-const [mnt, n] = [process.argv[1], Number(process.argv[2])];
-const now = new Date();
-const names = Array.from({ length: n }, (_, i) => `entry-${String(i + 1).padStart(5, "0")}.txt`);
-const known = new Set(names);
-const dir = { mtime: now, atime: now, ctime: now, nlink: 2, size: 4096, mode: 0o40755, uid: 0, gid: 0 };
-const file = { mtime: now, atime: now, ctime: now, nlink: 1, size: 0, mode: 0o100644, uid: 0, gid: 0 };
-const ops = {
-  getattr(p, cb) {
-    if (p === "/" || p === "/d") return cb(0, dir);
-    if (p.startsWith("/d/") && known.has(p.slice(3))) return cb(0, file);
-    cb(Fuse.ENOENT);
-  },
-  readdir(p, cb) { if (p === "/") return cb(0, ["d"]); if (p === "/d") return cb(0, names); cb(Fuse.ENOENT); },
-  getxattr(p, name, pos, cb) { cb(-95); },
-};
-const fuse = new Fuse(mnt, ops, { force: true, timeout: false, fsname: "fuse-null-ls", attrTimeout: 30, entryTimeout: 30 });
-fuse.mount((e) => { if (e) { console.error(e.message); process.exit(1); } });
-const stop = () => fuse.unmount(() => process.exit(0));
-process.on("SIGTERM", stop); process.on("SIGINT", stop);'
+# fuse-null for listings: the same names served from memory (scripts/fuse-null.mjs --entries).
 NULL_COLD=
 NULL_WARM=
 for i in $(seq "$REPEAT"); do
   mnt=$WORK/lsnull$i
-  bench_mount fuse-null-ls "$mnt" node -e "$LSNULL_JS" "$mnt" "$ENTRIES" || die "fuse-null-ls would not mount"
+  bench_mount fuse-null-ls "$mnt" node "$ROOT/scripts/fuse-null.mjs" "$mnt" --size 0 --entries "$ENTRIES" --cache-secs 30 ||
+    die "fuse-null-ls would not mount"
   pid=$BG_PID
-  r=$(timed timeout 120 ls -l "$mnt/d") || die "ls -l through fuse-null-ls failed"
+  r=$(timed timeout 120 ls -l "$mnt/dir") || die "ls -l through fuse-null-ls failed"
   NULL_COLD=$(least "$NULL_COLD" "$r")
-  r=$(timed timeout 120 ls -l "$mnt/d") || die "ls -l through fuse-null-ls failed"
+  r=$(timed timeout 120 ls -l "$mnt/dir") || die "ls -l through fuse-null-ls failed"
   NULL_WARM=$(least "$NULL_WARM" "$r")
   bench_unmount "$mnt" "$pid"
 done

@@ -6,10 +6,19 @@
 // /dev/fuse, libfuse2's loop and fuse-native's thread/N-API hops alone.
 //
 // usage: node scripts/fuse-null.mjs MOUNTPOINT [--size BYTES|1G|512M] [--small-io]
-//   --size      size of /big (default 1 GiB); suffixes K, M, G are powers of 1024
-//   --small-io  libfuse2 defaults (no big_writes, default max_read/max_write),
-//               to compare against the tuned options
-//   --stats     on exit, print to stderr how many reads/writes of each size came
+//                                   [--entries N] [--cache-secs S] [--stats]
+//   --size        size of /big (default 1 GiB); suffixes K, M, G are powers of 1024
+//   --small-io    libfuse2 defaults (no big_writes, default max_read/max_write),
+//                 to compare against the tuned options
+//   --entries N   also serve /dir with N empty files entry-00001.txt … (the floor
+//                 of listing a big directory: every LOOKUP answered from memory)
+//   --cache-secs  entry and attribute timeout the kernel may cache answers for
+//                 (default: libfuse's 1 s)
+//   --stats       on exit, print to stderr how many reads/writes of each size came
+//
+// Files and directories can be created and removed anywhere (create, mkdir,
+// unlink, rmdir: the metadata floor); what is written to any file is dropped,
+// only its size is kept.
 //
 // Runs in the foreground. Prints "fuse-null: mounted MOUNTPOINT" on stdout once
 // the mount is live; unmounts and exits on SIGTERM/SIGINT.
@@ -48,30 +57,40 @@ function parseSize(s) {
   return Number(m[1]) * mult;
 }
 
-/** Parses argv into { mnt, size, smallIo }. */
+const USAGE = 'usage: node scripts/fuse-null.mjs MOUNTPOINT [--size 1G] [--small-io] [--entries N] [--cache-secs S] [--stats]';
+
+/** Parses argv into { mnt, size, smallIo, stats, entries, cacheSecs }. */
 function parseArgs(argv) {
   let mnt;
   let size = 1024 * MiB;
   let smallIo = false;
   let stats = false;
+  let entries = 0;
+  let cacheSecs;
+  const count = (s, what) => {
+    if (!/^\d+$/.test(s ?? '')) throw new Error(`${what} needs a whole number`);
+    return Number(s);
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === '--size') size = parseSize(argv[++i] ?? '');
     else if (a === '--small-io') smallIo = true;
     else if (a === '--stats') stats = true;
+    else if (a === '--entries') entries = count(argv[++i], '--entries');
+    else if (a === '--cache-secs') cacheSecs = count(argv[++i], '--cache-secs');
     else if (a === '-h' || a === '--help') {
-      console.log('usage: node scripts/fuse-null.mjs MOUNTPOINT [--size 1G] [--small-io]');
+      console.log(USAGE);
       process.exit(0);
     } else if (!mnt) mnt = a;
     else throw new Error(`unexpected argument: ${a}`);
   }
-  if (!mnt) throw new Error('usage: node scripts/fuse-null.mjs MOUNTPOINT [--size 1G] [--small-io]');
-  return { mnt, size, smallIo, stats };
+  if (!mnt) throw new Error(USAGE);
+  return { mnt, size, smallIo, stats, entries, cacheSecs };
 }
 
 /** Mounts the null filesystem and keeps it until a signal arrives. */
 function main() {
-  const { mnt, size: initialSize, smallIo, stats } = parseArgs(process.argv.slice(2));
+  const { mnt, size: initialSize, smallIo, stats, entries, cacheSecs } = parseArgs(process.argv.slice(2));
   let size = initialSize;
   const reads = new Map(); // request size → count (only with --stats)
   const writes = new Map();
@@ -79,26 +98,78 @@ function main() {
   const now = new Date();
   const dirStat = { mtime: now, atime: now, ctime: now, nlink: 2, size: 4096, mode: 0o40755, uid: 0, gid: 0 };
   const fileStat = () => ({ mtime: now, atime: now, ctime: now, nlink: 1, size, mode: 0o100644, uid: 0, gid: 0 });
+  // The namespace: /big, /dir with the --entries names, and whatever is
+  // created (files hold only a size: their bytes are dropped).
+  const nodes = new Map([['/', { dir: true }], ['/big', { big: true }]]); // path → node
+  const kids = new Map([['/', new Set(['big'])]]); // dir path → names in it
+  const split = (p) => { const i = p.lastIndexOf('/'); return [p.slice(0, i) || '/', p.slice(i + 1)]; };
+  const add = (p, node) => {
+    const [parent, name] = split(p);
+    nodes.set(p, node);
+    kids.get(parent).add(name);
+    if (node.dir) kids.set(p, new Set());
+  };
+  const remove = (p) => {
+    const [parent, name] = split(p);
+    nodes.delete(p);
+    kids.delete(p);
+    kids.get(parent)?.delete(name);
+  };
+  if (entries) {
+    add('/dir', { dir: true });
+    for (let i = 1; i <= entries; i++) add(`/dir/entry-${String(i).padStart(5, '0')}.txt`, { size: 0 });
+  }
+  const sizeOf = (node) => (node.big ? size : node.size);
+  const setSize = (node, len) => { if (node.big) size = len; else node.size = len; };
 
   const ops = {
     getattr(path, cb) {
-      if (path === '/') return cb(0, dirStat);
-      if (path === '/big') return cb(0, fileStat());
-      return cb(Fuse.ENOENT);
+      const node = nodes.get(path);
+      if (!node) return cb(Fuse.ENOENT);
+      return cb(0, node.dir ? dirStat : { ...fileStat(), size: sizeOf(node) });
     },
     readdir(path, cb) {
-      if (path === '/') return cb(0, ['big']);
-      return cb(Fuse.ENOTDIR);
+      const names = kids.get(path);
+      return names ? cb(0, [...names]) : cb(nodes.has(path) ? Fuse.ENOTDIR : Fuse.ENOENT);
     },
     open(path, flags, cb) {
-      if (path !== '/big') return cb(Fuse.ENOENT);
-      return cb(0, 42);
+      const node = nodes.get(path);
+      if (!node) return cb(Fuse.ENOENT);
+      return node.dir ? cb(Fuse.EISDIR) : cb(0, 42);
     },
+    create(path, mode, cb) {
+      const [parent] = split(path);
+      if (!kids.has(parent)) return cb(Fuse.ENOENT);
+      if (!nodes.has(path)) add(path, { size: 0 });
+      return cb(0, 43);
+    },
+    mkdir(path, mode, cb) {
+      const [parent] = split(path);
+      if (!kids.has(parent)) return cb(Fuse.ENOENT);
+      if (nodes.has(path)) return cb(Fuse.EEXIST);
+      add(path, { dir: true });
+      return cb(0);
+    },
+    unlink(path, cb) {
+      const node = nodes.get(path);
+      if (!node) return cb(Fuse.ENOENT);
+      if (node.dir) return cb(Fuse.EISDIR);
+      remove(path);
+      return cb(0);
+    },
+    rmdir(path, cb) {
+      const names = kids.get(path);
+      if (!names) return cb(nodes.has(path) ? Fuse.ENOTDIR : Fuse.ENOENT);
+      if (names.size) return cb(Fuse.ENOTEMPTY);
+      remove(path);
+      return cb(0);
+    },
+    getxattr(path, name, position, cb) { cb(-95); }, // EOPNOTSUPP: ls -l asks for ACLs
     release(path, fd, cb) { cb(0); },
     flush(path, fd, cb) { cb(0); },
     fsync(path, fd, datasync, cb) { cb(0); },
-    truncate(path, len, cb) { if (path === '/big') size = len; cb(0); },
-    ftruncate(path, fd, len, cb) { size = len; cb(0); },
+    truncate(path, len, cb) { const n = nodes.get(path); if (n && !n.dir) setSize(n, len); cb(0); },
+    ftruncate(path, fd, len, cb) { const n = nodes.get(path); if (n && !n.dir) setSize(n, len); cb(0); },
     utimens(path, atime, mtime, cb) { cb(0); },
     chmod(path, mode, cb) { cb(0); },
     statfs(path, cb) {
@@ -108,16 +179,20 @@ function main() {
     read(path, fd, buf, len, pos, cb) {
       // The buffer goes back as it came: the point is the binding's cost alone.
       if (stats) count(reads, len);
-      cb(pos >= size ? 0 : Math.min(len, size - pos));
+      const end = sizeOf(nodes.get(path) ?? { size: 0 });
+      cb(pos >= end ? 0 : Math.min(len, end - pos));
     },
     write(path, fd, buf, len, pos, cb) {
       if (stats) count(writes, len);
-      if (pos + len > size) size = pos + len;
+      const node = nodes.get(path);
+      if (node && !node.dir && pos + len > sizeOf(node)) setSize(node, pos + len);
       cb(len);
     },
   };
 
   const extra = smallIo ? [] : ['big_writes', `max_write=${MiB}`];
+  // Set here, not through fuse-native's attrTimeout/entryTimeout, which drop a 0.
+  if (cacheSecs !== undefined) extra.push(`entry_timeout=${cacheSecs}`, `attr_timeout=${cacheSecs}`);
   const NullFuse = fuseWithOptions(Fuse, extra);
   const fuse = new NullFuse(mnt, ops, {
     maxRead: smallIo ? undefined : MiB, // → max_read=1048576

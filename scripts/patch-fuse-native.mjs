@@ -19,7 +19,13 @@
 //    the file instead of dropping them at this open). A missing or
 //    non-number value counts as 0, never an error: an error in a signal
 //    function would leave the FUSE thread waiting forever;
-//  - the binary exports `smbfuse_patch` = PATCH_VERSION.
+//  - the binary exports `smbfuse_patch` = PATCH_VERSION;
+//  - FUSE INTERRUPT reaches JavaScript (the "smbfuse interrupt" block of
+//    edits; src/fuse-interrupt.ts): a SIGUSR2 handler on libfuse's threads
+//    (mounted with intr,intr_signal=12) notes which thread's request was
+//    interrupted and wakes the main loop; the binary exports
+//    smbfuse_on_interrupt and smbfuse_interrupted, which smbfuse looks for
+//    (not the version) before asking libfuse for interrupts.
 // Each edit is anchored on 2.2.6's exact text, applied to the pristine
 // source (kept as fuse-native.c.orig), so running this again — or after an
 // older version of this patch — gives the same result. If the source is not
@@ -30,7 +36,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 
-const PATCH_VERSION = 4;
+const PATCH_VERSION = 5;
 const MARK = `/* smbfuse-patch ${PATCH_VERSION} */\n`;
 
 const require = createRequire(import.meta.url);
@@ -123,6 +129,92 @@ const edits = [
     '}, {\n  NAPI_ARGV_INT32(fd, 2)\n  if (fd != 0) {\n    l->info->fh = fd;\n  }\n  smbfuse_open_flags(env, argc, argv, l->info);\n})\n\nFUSE_METHOD_VOID(utimens,',
   ],
   ['  NAPI_EXPORT_SIZEOF(fuse_thread_t)\n', '  NAPI_EXPORT_SIZEOF(fuse_thread_t)\n  NAPI_EXPORT_UINT32(smbfuse_patch)\n'],
+  // --- smbfuse interrupt (FUSE INTERRUPT → JavaScript), one block of edits ---
+  // With `-o intr,intr_signal=12` libfuse signals (SIGUSR2) the thread whose
+  // request the kernel interrupted, every second until it is answered. That
+  // thread waits in uv_sem_wait for JavaScript (which retries on EINTR); our
+  // handler notes the interrupt in the thread's locals and wakes the main
+  // loop, which calls JavaScript; JavaScript asks `smbfuse_interrupted(l)`
+  // of each thread's locals whether it waits for an interrupted request and
+  // answers that request itself (EINTR; answering twice is harmless, and a
+  // signal that came before JavaScript saw the request is repeated by libfuse
+  // a second later). SIGUSR1, libfuse's default, is Node's: it would start
+  // the inspector.
+  [
+    '  uv_async_t async;\n  uv_mutex_t mut;\n  uv_sem_t sem;\n} fuse_thread_t;\n',
+    '  uv_async_t async;\n  uv_mutex_t mut;\n  uv_sem_t sem;\n\n  // smbfuse interrupt: wakes the main loop; the JavaScript to call\n  uv_async_t smbfuse_intr_async;\n  napi_ref smbfuse_intr_cb;\n} fuse_thread_t;\n',
+  ],
+  [
+    '  // Internal bookkeeping\n  fuse_thread_t *fuse;\n  uv_sem_t sem;\n  uv_async_t async;\n',
+    '  // Internal bookkeeping\n  fuse_thread_t *fuse;\n  uv_sem_t sem;\n  uv_async_t async;\n\n  // smbfuse interrupt: the request this thread waits for (numbered) and the one interrupted\n  uint32_t smbfuse_seq;\n  uint32_t smbfuse_waiting;\n  uint32_t smbfuse_intr_seq;\n',
+  ],
+  [
+    '  blk\\\n  uv_async_send(&(l->async));\\\n  uv_sem_wait(&(l->sem));\\\n  return l->res;\n',
+    '  blk\\\n  __atomic_store_n(&(l->smbfuse_seq), l->smbfuse_seq + 1, __ATOMIC_SEQ_CST);\\\n  __atomic_store_n(&(l->smbfuse_waiting), 1, __ATOMIC_SEQ_CST);\\\n  uv_async_send(&(l->async));\\\n  uv_sem_wait(&(l->sem));\\\n  __atomic_store_n(&(l->smbfuse_waiting), 0, __ATOMIC_SEQ_CST);\\\n  return l->res;\n',
+  ],
+  [
+    'static void* start_fuse_thread (void *data) {\n',
+    [
+      '// smbfuse interrupt: runs on the libfuse thread libfuse signals (SIGUSR2).',
+      'static void smbfuse_intr_handler (int sig) {',
+      '  (void) sig;',
+      '  fuse_thread_locals_t *l = (fuse_thread_locals_t *) pthread_getspecific(thread_locals_key);',
+      '  if (l == NULL || !__atomic_load_n(&(l->smbfuse_waiting), __ATOMIC_SEQ_CST)) return;',
+      '  __atomic_store_n(&(l->smbfuse_intr_seq), __atomic_load_n(&(l->smbfuse_seq), __ATOMIC_SEQ_CST), __ATOMIC_SEQ_CST);',
+      '  uv_async_send(&(l->fuse->smbfuse_intr_async)); // async-signal-safe',
+      '}',
+      '',
+      'static void smbfuse_intr_dispatch (uv_async_t *handle) {',
+      '  fuse_thread_t *ft = (fuse_thread_t *) handle->data;',
+      '  if (ft->smbfuse_intr_cb == NULL) return;',
+      '  FUSE_NATIVE_CALLBACK(ft->smbfuse_intr_cb, {',
+      '    NAPI_MAKE_CALLBACK(env, NULL, ctx, callback, 0, NULL, NULL)',
+      '  })',
+      '}',
+      '',
+      '// Whether the thread of these locals waits for a request the kernel interrupted.',
+      'NAPI_METHOD(smbfuse_interrupted) {',
+      '  NAPI_ARGV(1)',
+      '  NAPI_ARGV_BUFFER_CAST(fuse_thread_locals_t *, l, 0);',
+      '  uint32_t seq = __atomic_load_n(&(l->smbfuse_seq), __ATOMIC_SEQ_CST);',
+      '  uint32_t interrupted = __atomic_load_n(&(l->smbfuse_waiting), __ATOMIC_SEQ_CST) && seq != 0 &&',
+      '    __atomic_load_n(&(l->smbfuse_intr_seq), __ATOMIC_SEQ_CST) == seq;',
+      '  NAPI_RETURN_UINT32(interrupted)',
+      '}',
+      '',
+      '// The JavaScript function called when some request was interrupted (after mounting).',
+      'NAPI_METHOD(smbfuse_on_interrupt) {',
+      '  NAPI_ARGV(2)',
+      '  NAPI_ARGV_BUFFER_CAST(fuse_thread_t *, ft, 0);',
+      '  if (ft->smbfuse_intr_cb != NULL) napi_delete_reference(env, ft->smbfuse_intr_cb);',
+      '  napi_create_reference(env, argv[1], 1, &(ft->smbfuse_intr_cb));',
+      '  return NULL;',
+      '}',
+      '',
+      'static void* start_fuse_thread (void *data) {',
+      '',
+    ].join('\n'),
+  ],
+  [
+    '  struct fuse *fuse = fuse_new(ch, &args, &ops, sizeof(struct fuse_operations), ft);\n',
+    [
+      '  // smbfuse interrupt: our handler for intr_signal=12 (installed first, libfuse keeps it).',
+      '  struct sigaction smbfuse_sa;',
+      '  memset(&smbfuse_sa, 0, sizeof(smbfuse_sa));',
+      '  smbfuse_sa.sa_handler = smbfuse_intr_handler;',
+      '  sigemptyset(&smbfuse_sa.sa_mask);',
+      '  smbfuse_sa.sa_flags = SA_RESTART;',
+      '  sigaction(SIGUSR2, &smbfuse_sa, NULL);',
+      '  ft->smbfuse_intr_async.data = ft;',
+      '  uv_async_init(uv_default_loop(), &(ft->smbfuse_intr_async), (uv_async_cb) smbfuse_intr_dispatch);',
+      '  uv_unref((uv_handle_t *) &(ft->smbfuse_intr_async));',
+      '',
+      '  struct fuse *fuse = fuse_new(ch, &args, &ops, sizeof(struct fuse_operations), ft);',
+      '',
+    ].join('\n'),
+  ],
+  ['  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n', '  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n  NAPI_EXPORT_FUNCTION(smbfuse_interrupted)\n  NAPI_EXPORT_FUNCTION(smbfuse_on_interrupt)\n'],
+  // --- end of smbfuse interrupt ---
 ];
 
 /** The patched text of a pristine 2.2.6 source, or null if an anchor is missing. */

@@ -27,6 +27,12 @@ export class AttrCache<T> {
   private readonly attrs = new Map<string, Entry<T>>();
   /** Listings: names in server order, and lower-cased for SMB's case-insensitive lookups. */
   private readonly dirs = new Map<string, { expires: number; names: string[]; folded: Set<string> }>();
+  /**
+   * Directories whose attributes a change of their names dropped (their
+   * times moved): the last stat, still good for what such a change leaves
+   * alone — the file id and the type (see identity()).
+   */
+  private readonly identities = new Map<string, Entry<T>>();
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
@@ -46,6 +52,21 @@ export class AttrCache<T> {
       return undefined;
     }
     return e.stat === null ? { kind: 'negative' } : { kind: 'hit', stat: e.stat };
+  }
+
+  /**
+   * A live stat of `path`, or the last one of a directory whose entry was
+   * dropped only because names in it changed: enough for its file id and
+   * type (a readdir's '.' and '..'), not for its times.
+   */
+  identity(path: string): T | undefined {
+    const c = this.get(path);
+    if (c?.kind === 'hit') return c.stat;
+    const e = this.identities.get(path);
+    if (!e) return undefined;
+    if (e.expires > this.now()) return e.stat ?? undefined;
+    this.identities.delete(path);
+    return undefined;
   }
 
   /** Remember `path`'s attributes. */
@@ -95,7 +116,7 @@ export class AttrCache<T> {
    * dropping it) and forget the directory's own attributes (its times changed).
    */
   childAdded(dir: string, name: string): void {
-    this.attrs.delete(dir);
+    this.dropTimes(dir);
     const d = this.dirs.get(dir);
     if (!d || d.folded.has(fold(name))) return;
     d.names.push(name);
@@ -104,7 +125,7 @@ export class AttrCache<T> {
 
   /** We removed `name` from `dir`: the counterpart of childAdded. */
   childRemoved(dir: string, name: string): void {
-    this.attrs.delete(dir);
+    this.dropTimes(dir);
     const d = this.dirs.get(dir);
     if (!d || !d.folded.delete(fold(name))) return;
     d.names = d.names.filter((n) => fold(n) !== fold(name));
@@ -114,10 +135,22 @@ export class AttrCache<T> {
   invalidate(path: string, exact = false): void {
     this.attrs.delete(path);
     this.dirs.delete(path);
+    this.identities.delete(path);
     if (exact) return;
     const prefix = path === '/' ? '/' : path + '/';
     for (const k of this.attrs.keys()) if (k.startsWith(prefix)) this.attrs.delete(k);
     for (const k of this.dirs.keys()) if (k.startsWith(prefix)) this.dirs.delete(k);
+    for (const k of this.identities.keys()) if (k.startsWith(prefix)) this.identities.delete(k);
+  }
+
+  /** A directory's names changed: its attributes go, its identity stays (see identity()). */
+  private dropTimes(dir: string): void {
+    const e = this.attrs.get(dir);
+    this.attrs.delete(dir);
+    if (!e || e.stat === null) return;
+    this.identities.delete(dir);
+    this.identities.set(dir, e);
+    if (this.identities.size > this.maxEntries) this.identities.delete(this.identities.keys().next().value!);
   }
 
   /** Forget every attribute entry whose stat satisfies `pred` (O(entries): for rare changes). */
@@ -129,6 +162,7 @@ export class AttrCache<T> {
   clear(): void {
     this.attrs.clear();
     this.dirs.clear();
+    this.identities.clear();
   }
 
   /** Number of attribute entries (live or not yet swept). */

@@ -13,6 +13,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { Dialect } from '../transport/types.js';
+import { defaultCacheDir } from './fsc.js';
 import { KERNEL_FLAGS, MOUNT_OPTIONS, isIgnoredOption, usageText } from './option-table.js';
 import type { NameForm } from './path-map.js';
 
@@ -70,14 +71,25 @@ export interface MountConfig {
   cache: CacheMode;
   cacheSize: number;
   readahead: number;
+  /** `fsc`: keep file data in a persistent local disk cache (src/fsc.ts). */
+  fsc: boolean;
+  /** `cache_dir=`: where that cache lives (absolute). */
+  cacheDir: string;
+  /** `fsc_size=`: its bound in bytes; absent: a share of the free space there. */
+  fscSize?: number;
   timeoutMs: number;
   /** Probe an idle connection with ECHO after this long (echo_interval; 0: never). */
   echoIntervalMs: number;
+  /** `soft`: calls fail (EIO) after retransTimeoutMs while the server is away; `hard` (default): they wait. */
+  soft: boolean;
+  retransTimeoutMs: number;
   /** `unicode=`: the normalization form names are sent in (nfc, or nfd for servers that store decomposed names). */
   unicode: NameForm;
   allowOther: boolean;
   /** nosuid, nodev, noexec, suid, dev, exec as given (mount.fuse adds dev,suid), for libfuse. */
   kernelFlags: string[];
+  /** Unmount by itself if the daemon dies (libfuse auto_unmount); off with noauto_unmount. */
+  autoUnmount: boolean;
   debug: boolean;
   foreground: boolean;
   /** `log_file=`: where messages go instead of syslog or stderr (src/log-sink.ts). */
@@ -143,6 +155,7 @@ const DEFAULTS = {
   readahead: 8 * 1024 * 1024,
   timeoutMs: 30_000,
   echoIntervalMs: 60_000,
+  retransTimeoutMs: 10_000,
 } as const;
 
 /** vers= values and the dialect range each one offers. */
@@ -310,11 +323,16 @@ function buildConfig(
     cache: 'strict',
     cacheSize: DEFAULTS.cacheSize,
     readahead: DEFAULTS.readahead,
+    fsc: false,
+    cacheDir: defaultCacheDir(pe.env, pe.uid),
     timeoutMs: DEFAULTS.timeoutMs,
     echoIntervalMs: DEFAULTS.echoIntervalMs,
+    soft: false,
+    retransTimeoutMs: DEFAULTS.retransTimeoutMs,
     unicode: 'nfc',
     allowOther: false,
     kernelFlags: [],
+    autoUnmount: true,
     debug: false,
     foreground: false,
   };
@@ -345,6 +363,7 @@ function buildConfig(
     else if (name === 'password') explicit.password = value;
     else if (name === 'domain') explicit.domain = value;
     else if (name === 'log_file') c.logFile = resolvePath(pe.cwd, value);
+    else if (name === 'cache_dir') c.cacheDir = resolvePath(pe.cwd, value);
     else if (name === 'credentials') cred = readCredentials(resolvePath(pe.cwd, value), pe, warnings);
     else if (name === 'sec') {
       anonymous = parseSec(value);
@@ -398,8 +417,12 @@ function applyFlag(c: MountConfig, name: string): void {
     case 'allow_other': c.allowOther = true; break;
     case 'debug': c.debug = true; break;
     case 'seal': c.seal = true; break;
+    case 'hard': c.soft = false; break;
+    case 'soft': c.soft = true; break;
     case 'sign': c.sign = true; break;
     case 'modefromsid': c.modeFromSid = true; break;
+    case 'fsc': c.fsc = true; break;
+    case 'noauto_unmount': c.autoUnmount = false; break;
     default: {
       // KERNEL_FLAGS: of suid/nosuid (dev/nodev, exec/noexec) the last given counts, as with mount(8).
       const base = name.replace(/^no/, '');
@@ -423,10 +446,12 @@ const NUMERIC: Record<string, { parse: (s: string) => number | undefined; min: n
   actimeo: seconds(0),
   timeout: seconds(1),
   echo_interval: seconds(0),
+  retrans_timeout: seconds(1),
   rsize: { parse: parseSize, min: 4096, max: 16 * 1024 ** 2, range: '4K to 16M' },
   wsize: { parse: parseSize, min: 4096, max: 16 * 1024 ** 2, range: '4K to 16M' },
   cache_size: { parse: parseSize, min: 1024 ** 2, max: 1024 ** 4, range: '1M to 1T' },
   readahead: { parse: parseSize, min: 0, max: 1024 ** 3, range: '0 to 1G' },
+  fsc_size: { parse: parseSize, min: 16 * 1024 ** 2, max: 2 ** 50, range: '16M to 1P' },
 };
 
 /** The value of numeric option `name`, or a ConfigError naming its range. */
@@ -460,6 +485,7 @@ function applyValued(c: MountConfig, name: string, value: string, pe: ParseEnv):
     case 'actimeo': c.actimeoMs = numericOption(name, value) * 1000; break;
     case 'echo_interval': c.echoIntervalMs = numericOption(name, value) * 1000; break;
     case 'timeout': c.timeoutMs = numericOption(name, value) * 1000; break;
+    case 'retrans_timeout': c.retransTimeoutMs = numericOption(name, value) * 1000; break;
     case 'rsize': c.rsize = numericOption(name, value); break;
     case 'wsize': c.wsize = numericOption(name, value); break;
     case 'cache':
@@ -474,6 +500,7 @@ function applyValued(c: MountConfig, name: string, value: string, pe: ParseEnv):
     }
     case 'cache_size': c.cacheSize = numericOption(name, value); break;
     case 'readahead': c.readahead = numericOption(name, value); break;
+    case 'fsc_size': c.fscSize = numericOption(name, value); break;
   }
 }
 

@@ -32,6 +32,7 @@ export const ENODATA = 61;
 export const ENOTSUP = 95;
 export const ENOTCONN = 107;
 export const ETIMEDOUT = 110;
+export const EINTR = 4;
 export const ECANCELED = 125;
 
 /** Map any thrown value to a negative errno (never 0). */

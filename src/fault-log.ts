@@ -99,6 +99,6 @@ export class FaultLog {
   connectionLost(why: Error | null): void {
     if (this.stopped || this.lostLogged) return;
     this.lostLogged = true;
-    this.log(`${this.c.unc}: connection to ${this.c.hostPort} lost (${why?.message ?? 'closed'}); every call now fails with EIO: ${this.again} (smbfuse does not reconnect)`);
+    this.log(`${this.c.unc}: connection to ${this.c.hostPort} lost for good (${why?.message ?? 'closed'}); every call now fails with EIO: ${this.again}`);
   }
 }

@@ -258,7 +258,7 @@ export class SmbFiles {
       const ops = new SmbNetfsOps(this.tree, this.o.rsize, this.o.wsize);
       const key = `${path}:${version}#${++this.seq}`;
       slot = {
-        key, path, ops, inode: this.makeInode(key, st.size, ops), opens: 0, handles: new Set(), version,
+        key, path, ops, inode: this.makeInode(key, st.size, ops, { path: this.smbPath(path), stat: st }), opens: 0, handles: new Set(), version,
         written: false, lastWrite: null, appendTail: Promise.resolve(), deleteOnClose: false, closing: Promise.resolve(),
       };
     } else if (truncated) {
@@ -268,6 +268,7 @@ export class SmbFiles {
       // Changed on the server since our other opens read it (close-to-open).
       slot.inode.invalidate();
       slot.inode.setSize(st.size);
+      slot.inode.revalidate?.({ path: this.smbPath(path), stat: st });
       slot.version = version;
     }
     this.open.set(path, slot);

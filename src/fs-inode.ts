@@ -2,8 +2,8 @@
  * What the filesystem needs of a netfs inode: the narrow interface src/ codes
  * against (NetfsInode provides it; tests script it).
  */
-import type { NetfsCallerGone } from '../netfs/ops.js';
-import type { SmbNetfsOps } from './smb-netfs-ops.js';
+import type { NetfsCallerGone, NetfsReadOps, NetfsWriteOps } from '../netfs/ops.js';
+import type { SmbStat } from '../transport/types.js';
 
 export interface FsInode {
   /** File size as netfs knows it (includes data not yet written back). */
@@ -32,7 +32,15 @@ export interface FsInode {
   invalidate(): void;
   /** Drop everything including dirty data (file deleted). */
   discard(): void;
+  /** The server reports another version of the open file (its cached data was dropped). */
+  revalidate?(file: FsFileInfo): void;
 }
 
-/** Makes the inode for one file: `ops` serves its reads and writes. */
-export type InodeFactory = (key: string, size: number, ops: SmbNetfsOps) => FsInode;
+/** What an open learned of the file: its SMB path and the CREATE reply's stat. */
+export interface FsFileInfo {
+  path: string;
+  stat: SmbStat;
+}
+
+/** Makes the inode for one file: `ops` serves its reads and writes; `file` says which file it is. */
+export type InodeFactory = (key: string, size: number, ops: NetfsReadOps & NetfsWriteOps, file?: FsFileInfo) => FsInode;

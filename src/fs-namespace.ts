@@ -2,9 +2,11 @@
  * Namespace and metadata changes: unlink, rename, mkdir, rmdir, link,
  * symlink/readlink (mfsymlinks), truncate, utimens, chmod, chown and the
  * `user.*` xattrs. Each is one compound round trip on the server (the
- * transport's *Path methods), followed by invalidation of what it changed in
- * our caches: the entry itself (and, for directories and renames, everything
- * below it) and the parent directory's listing and attributes.
+ * transport's *Path methods), followed by the cache updates it calls for
+ * (see changed()): the entry itself is dropped (for directories and renames
+ * everything below it too), or for mkdir and rename set from the attributes
+ * queried in the same compound; parent listings are kept in step with names
+ * added and removed rather than dropped and asked for again.
  *
  * Decisions (as mount.cifs without POSIX extensions):
  *  - chmod never pretends. With `modefromsid` the mode is stored in the
@@ -30,7 +32,7 @@
 import type { SmbStat } from '../transport/types.js';
 import { EACCES, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOTDIR, EPERM, toFuseErrno } from './errno.js';
 import { FILE_ATTRIBUTE_READONLY, type SmbFs } from './fs.js';
-import type { InodeSlot } from './fs-files.js';
+import { rememberStat, type InodeSlot } from './fs-files.js';
 import { encodeMfSymlink } from './mfsymlink.js';
 import { hiddenName, isHiddenName, isLibfuseHiddenName } from './hidden-names.js';
 import { fuseJoin, fuseParent, nameToSmb, normalizeName } from './path-map.js';
@@ -51,11 +53,13 @@ export function checkName(fs: SmbFs, path: string): void {
 }
 
 /**
- * Drop `path` (and below it unless `exact`) from the caches, and the parent's
- * listing — or, when the change only `added` or `removed` the name, keep that
- * listing in step so later lookups of absent names need no round trip.
+ * Drop `path` (and below it unless `exact`) from the caches. How the
+ * parent's listing fares depends on the change: `attrs` (times, size, mode
+ * of the entry) leaves it as it is; `added` and `removed` keep it in step
+ * (so later lookups of absent names need no round trip) and drop the
+ * parent's own attributes (its times changed); anything else drops it.
  */
-function changed(fs: SmbFs, path: string, exact = true, how?: 'added' | 'removed'): void {
+function changed(fs: SmbFs, path: string, exact = true, how?: 'added' | 'removed' | 'attrs'): void {
   fs.attrs.invalidate(path, exact);
   const parent = fuseParent(path);
   const name = path.slice(path.lastIndexOf('/') + 1);
@@ -64,7 +68,7 @@ function changed(fs: SmbFs, path: string, exact = true, how?: 'added' | 'removed
     fs.attrs.childRemoved(parent, name);
     fs.paths.forget(path); // a name made here again is sent in the chosen form
   }
-  else fs.attrs.invalidate(parent, true);
+  else if (how !== 'attrs') fs.attrs.invalidate(parent, true);
   if (exact) fs.links.delete(path);
   else for (const k of [...fs.links.keys()]) if (k === path || k.startsWith(path + '/')) fs.links.delete(k);
 }
@@ -81,6 +85,12 @@ function linksChanged(fs: SmbFs, path: string, added: boolean): void {
   const id = c.stat.fileIndex;
   fs.linkCounts.delete(id);
   if (added || c.stat.nlink !== 1) fs.attrs.invalidateWhere((st) => st.fileIndex === id);
+}
+
+/** Whether `after` (a server's answer) can describe the file `before` was: same kind, same id where both have one. */
+function sameFile(before: SmbStat, after: SmbStat): boolean {
+  if (before.isDirectory !== after.isDirectory) return false;
+  return before.fileIndex === 0n || after.fileIndex === 0n || before.fileIndex === after.fileIndex;
 }
 
 /** stat of `path`, or null if it does not exist. */
@@ -168,8 +178,9 @@ export async function rename(fs: SmbFs, from: string, to: string): Promise<void>
   await fs.files.flushPath(from).catch(() => {});
   // A listing meanwhile must not take the hidden name for a leftover.
   if (hiding) fs.hiding.add(to);
+  let moved: SmbStat | null = null;
   try {
-    await fs.tree.renamePath(fs.smbPath(from), fs.smbPath(to), true);
+    moved = await fs.tree.renamePath(fs.smbPath(from), fs.smbPath(to), true);
   } catch (err) {
     const fileId = [...(fs.files.openSlot(from)?.handles ?? [])][0]?.fileId;
     if (!fileId) throw err;
@@ -183,17 +194,22 @@ export async function rename(fs: SmbFs, from: string, to: string): Promise<void>
   // libfuse hides an open file it unlinks or replaces: gone at the last close.
   const hidden = hiding ? fs.files.openSlot(to) : undefined;
   if (hidden) hidden.deleteOnClose = true;
-  changed(fs, from, false);
-  changed(fs, to, false);
+  // Both listings kept in step (removed before added: a case-only rename is both).
+  changed(fs, from, false, 'removed');
+  changed(fs, to, false, 'added');
   fs.paths.forget(from, true);
   fs.attrs.setNegative(from);
+  // The attributes queried in the rename's own compound: a stat of the new name needs no round trip.
+  if (moved && !hidden && sameFile(src, moved)) rememberStat(fs.attrs, to, moved);
 }
 
 export async function mkdir(fs: SmbFs, path: string, mode?: number): Promise<void> {
   fs.checkWritable();
   checkName(fs, path);
-  await fs.tree.mkdirPath(fs.smbPath(path));
+  const st = await fs.tree.mkdirPath(fs.smbPath(path));
   changed(fs, path, true, 'added');
+  // Queried in mkdir's own compound: the lookup that follows needs no round trip.
+  if (st) rememberStat(fs.attrs, path, st, true);
   if (mode !== undefined) await fs.initialMode(path, mode, true);
   // We just made it, so it is empty: lookups inside it need no round trip.
   fs.attrs.setDir(path, [], fuseJoin);
@@ -212,8 +228,8 @@ export async function link(fs: SmbFs, existing: string, newPath: string): Promis
   checkName(fs, newPath);
   await fs.tree.linkPath(fs.smbPath(existing), fs.smbPath(newPath));
   linksChanged(fs, existing, true);
-  changed(fs, existing);
-  changed(fs, newPath);
+  changed(fs, existing, true, 'attrs');
+  changed(fs, newPath, true, 'added');
 }
 
 /** symlink: write an mfsymlink file at `path` pointing to `target`. */
@@ -238,7 +254,7 @@ export async function symlink(fs: SmbFs, target: string, path: string): Promise<
     await fs.tree.unlinkPath(fs.smbPath(path)).catch(() => {});
     throw err;
   }
-  changed(fs, path);
+  changed(fs, path, true, 'added');
 }
 
 export async function readlink(fs: SmbFs, path: string): Promise<string> {
@@ -254,7 +270,7 @@ export async function truncate(fs: SmbFs, path: string, size: number): Promise<v
   if (slot) await fs.files.truncateSlot(slot, size);
   else await fs.tree.truncatePath(fs.smbPath(path), size);
   fs.files.dropIdle(path);
-  changed(fs, path);
+  changed(fs, path, true, 'attrs');
 }
 
 /**
@@ -273,7 +289,7 @@ export async function utimens(fs: SmbFs, path: string, atime: Date | null, mtime
   if (fileId) await fs.tree.setTimes(fileId, times);
   else await fs.tree.setTimesPath(fs.smbPath(path), times);
   if (slot && mtime) slot.lastWrite = mtime;
-  changed(fs, path);
+  changed(fs, path, true, 'attrs');
 }
 
 /**
@@ -307,7 +323,7 @@ async function setReadOnly(fs: SmbFs, path: string, st: SmbStat, readOnly: boole
   if (st.isDirectory || readOnly === has) return;
   const attrs = readOnly ? st.attributes | FILE_ATTRIBUTE_READONLY : st.attributes & ~FILE_ATTRIBUTE_READONLY;
   await fs.tree.setAttributesPath(fs.smbPath(path), attrs & ~0x10 /* never DIRECTORY */ || FILE_ATTRIBUTE_NORMAL);
-  changed(fs, path);
+  changed(fs, path, true, 'attrs');
 }
 
 /**
@@ -319,7 +335,7 @@ async function chmodInDescriptor(fs: SmbFs, path: string, st: SmbStat, want: num
   try {
     kept = await fs.tree.setMode(fs.smbPath(path), want, st.isDirectory);
   } finally {
-    changed(fs, path);
+    changed(fs, path, true, 'attrs');
   }
   if (kept !== want) throw -EPERM;
   if (want & 0o222) await setReadOnly(fs, path, st, false);

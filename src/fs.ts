@@ -313,15 +313,9 @@ export class SmbFs {
       }
       if (cached.length === names.length) return cached;
     }
-    const open = await this.tree.open(this.smbPath(path), { directory: true });
-    let raw: SmbDirEntry[];
-    try {
-      if (!open.stat.isDirectory) throw -ENOTDIR;
-      raw = await this.tree.listDirectory(open.fileId, signal);
-    } finally {
-      await this.tree.close(open.fileId).catch(() => {});
-    }
-    if (!this.modeFromSid) rememberStat(this.attrs, path, open.stat);
+    const { stat, entries: raw } = await this.tree.listPath(this.smbPath(path), signal);
+    if (!stat.isDirectory) throw -ENOTDIR;
+    if (!this.modeFromSid) rememberStat(this.attrs, path, stat);
     const entries: DirEntryStat[] = [];
     for (const e of raw) {
       if (e.name === '.' || e.name === '..') continue; // the server's own self and parent entries
@@ -376,9 +370,13 @@ export class SmbFs {
   /** readdir: names with '.' and '..' first, and a stat for each. */
   async readdir(path: string, signal?: CallerGone): Promise<{ names: string[]; stats: FuseStat[] }> {
     const entries = await this.listDir(path, signal);
-    const self = this.toFuseStat(path, await this.statSmb(path));
+    // '.' and '..' give the kernel only an inode number and a type: a stat outdated by name changes will do.
+    const self = this.toFuseStat(path, this.attrs.identity(path) ?? (await this.statSmb(path)));
     let parent = self;
-    if (path !== '/') parent = await this.getattr(fuseParent(path)).catch(() => self);
+    const up = fuseParent(path);
+    const known = path === '/' ? undefined : this.attrs.identity(up);
+    if (known) parent = this.toFuseStat(up, known);
+    else if (path !== '/') parent = await this.getattr(up).catch(() => self);
     const names = ['.', '..'];
     const stats = [self, parent];
     for (const e of entries) {
@@ -393,7 +391,8 @@ export class SmbFs {
 
   /** opendir: check `path` is a directory; the listing is read by readdir. */
   async opendir(path: string): Promise<number> {
-    const st = await this.statSmb(path);
+    // Only the type is needed, which a change of names in it leaves alone.
+    const st = (isHiddenName(path) ? undefined : this.attrs.identity(path)) ?? (await this.statSmb(path));
     if (!st.isDirectory) throw -ENOTDIR;
     return this.handles.add({ kind: 'dir', path, fileId: null, entries: null });
   }
@@ -472,6 +471,11 @@ export class SmbFs {
   /** Bytes written through the mount and not yet on the server. */
   get dirtyBytes(): number {
     return this.files.dirtyBytes;
+  }
+
+  /** Open file and directory handles (the kernel has not released them yet). */
+  get openHandles(): number {
+    return this.files.handles.size;
   }
 
   /** Unmount: write back every open file, close every handle; never throws. */

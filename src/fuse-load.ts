@@ -7,10 +7,17 @@
  */
 import type Fuse from 'fuse-native';
 import { bindingHooks } from './fuse-binding.js';
+import type { Interrupts } from './fuse-interrupt.js';
 import { fuseOptionString } from './mount-options.js';
 
 /** The constructor of fuse-native with extra libfuse options appended to its option string. */
-export type SmbFuseClass = new (mnt: string, ops: object, opts: ConstructorParameters<typeof Fuse>[2], extra: readonly string[]) => Fuse;
+export type SmbFuseClass = new (
+  mnt: string,
+  ops: object,
+  opts: ConstructorParameters<typeof Fuse>[2],
+  extra: readonly string[],
+  interrupts?: Interrupts,
+) => Fuse;
 
 /** A system library or tool the mount needs is missing; the message says what to install. */
 export class MissingSystemLibrary extends Error {}
@@ -44,9 +51,12 @@ export async function loadSmbFuse(): Promise<SmbFuseClass> {
       ops: object,
       opts: ConstructorParameters<typeof Fuse>[2],
       private readonly extraOptions: readonly string[],
+      interrupts?: Interrupts,
     ) {
       super(mnt, ops, opts);
       Object.assign(this, bindingHooks(ops as Parameters<typeof bindingHooks>[0]));
+      // Each call runs "for" its thread's locals, so a handler's early answer is found by them.
+      if (interrupts) this._handlers = this._handlers.map((h) => h && ((locals, ...rest) => interrupts.dispatch(locals, () => h(locals, ...rest))));
     }
 
     override _fuseOptions(): string {

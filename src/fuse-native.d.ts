@@ -26,6 +26,11 @@ declare module 'fuse-native' {
     unmount(cb: (err: (Error & { unmountFailure?: boolean }) | null) => void): void;
     /** Internal: the libfuse option string, '' or '-o' + comma list. */
     _fuseOptions(): string;
+    /** Internal: per-op handlers the binary calls with (thread locals, op, ...args). */
+    _handlers: Array<((locals: Buffer, ...rest: unknown[]) => unknown) | undefined>;
+    /** Internal: the mount's fuse_thread_t (after mount) and every thread's locals. */
+    _thread: Buffer | null;
+    _threads: Set<Buffer>;
     static unmount(mnt: string, cb: (err: Error | null) => void): void;
     static readonly ENOENT: number;
     static readonly EIO: number;

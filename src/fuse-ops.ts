@@ -5,7 +5,9 @@
  *  - it never throws: failures become a negative errno via toFuseErrno();
  *  - it answers within `timeoutMs` (the transport timeout): past that it
  *    answers -ETIMEDOUT and the late result is dropped (a directory listing
- *    checks the flag below and sends no more requests);
+ *    checks the flag below and sends no more requests); a caller the kernel
+ *    interrupted (FUSE INTERRUPT) is answered -EINTR the same way if the
+ *    call is still waiting INTERRUPT_GRACE_MS later;
  *  - buffers fuse-native passes in (read, write, setxattr) are libfuse's and
  *    are freed once the call is answered, which a timeout can do while work
  *    still runs: that work gets a flag (`aborted`) set before any answer,
@@ -19,7 +21,8 @@
  * negative, except read/write which answer `cb(bytes)` or `cb(-errno)`.
  */
 import type { NetfsCallerGone } from '../netfs/ops.js';
-import { EPERM, EROFS, ETIMEDOUT, toFuseErrno } from './errno.js';
+import { EINTR, EPERM, EROFS, ETIMEDOUT, toFuseErrno } from './errno.js';
+import type { Interrupts } from './fuse-interrupt.js';
 import type { FuseStat, FuseStatfs, SmbFs } from './fs.js';
 import { O_CREAT } from './fs-files.js';
 import { OPEN_KEEP_CACHE } from './fuse-binding.js';
@@ -32,7 +35,14 @@ export interface FuseOpsOptions {
   timeoutMs: number;
   /** Debug trace of each operation and its result (optional). */
   trace?: (line: string) => void;
+  /** Where a handler registers its early EINTR answer (FUSE INTERRUPT; fuse-interrupt.ts). */
+  interrupts?: Interrupts;
+  /** `hard` mounts: while this is true (the server is away or just came back), a handler waits on past timeoutMs. */
+  waitForServer?: () => boolean;
 }
+
+/** How long an interrupted call may still take before it answers EINTR. */
+export const INTERRUPT_GRACE_MS = 200;
 
 /** The handler object handed to `new Fuse(mnt, ops, opts)`. */
 export type FuseOps = Record<string, (...args: never[]) => void>;
@@ -56,11 +66,28 @@ function answer<T>(
     if (done) return;
     done = true;
     clearTimeout(timer);
+    clearTimeout(grace);
+    forget?.();
     answered.aborted = true;
     o.trace?.(`${name} ${path} -> ${what}`);
     f();
   };
-  const timer = setTimeout(() => finish(() => fail(-ETIMEDOUT), 'ETIMEDOUT'), o.timeoutMs);
+  const expire = (): void => {
+    if (o.waitForServer?.()) {
+      timer = setTimeout(expire, o.timeoutMs);
+      return;
+    }
+    finish(() => fail(-ETIMEDOUT), 'ETIMEDOUT');
+  };
+  let timer = setTimeout(expire, o.timeoutMs);
+  // Interrupted: the caller got a signal. Any signal with a handler does
+  // this (a Go runtime's preemption, a profiler's timer), so a call that is
+  // about to be answered is let finish; one still waiting after a grace
+  // period is answered EINTR (libfuse repeats the interrupt every second).
+  let grace: NodeJS.Timeout | undefined;
+  const forget = o.interrupts?.register(() => {
+    grace ??= setTimeout(() => finish(() => fail(-EINTR), 'EINTR'), INTERRUPT_GRACE_MS);
+  });
   let p: Promise<T>;
   try {
     p = Promise.resolve(fn(answered));

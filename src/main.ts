@@ -29,7 +29,11 @@
  *
  * Shutdown: SIGINT/SIGTERM, or the kernel unmounting us (fusermount -u),
  * write back dirty data, close open handles, disconnect the tree, log off,
- * and exit 0.
+ * and exit 0. `fusermount -u` with a file still open fails (EBUSY) and
+ * changes nothing; after a lazy unmount (`fusermount -uz`, `umount -l`) the
+ * files still open keep working until closed (the kernel keeps the mount
+ * alive for them), so the daemon serves them first and shuts down after the
+ * last close, or at SIGINT/SIGTERM.
  */
 import { spawn } from 'node:child_process';
 import diagnosticsChannel from 'node:diagnostics_channel';
@@ -45,12 +49,14 @@ import { ConfigError, USAGE, parseArgs, type MountConfig } from './config.js';
 import { startDemo, stopDemoServer } from './demo.js';
 import { SmbFs } from './fs.js';
 import { loadSmbFuse, MissingSystemLibrary } from './fuse-load.js';
+import { Interrupts } from './fuse-interrupt.js';
 import { makeFuseOps } from './fuse-ops.js';
 import { FaultLog } from './fault-log.js';
 import { checkLogFile, describeDestination, logDestination, openLogSink, type LogSink } from './log-sink.js';
-import { checkMountPoint, mountFuse, type Mounted } from './mount.js';
+import { checkMountPoint, mountFuse, staleMountNotice, type Mounted } from './mount.js';
 import { mountStats } from './mount-stats.js';
 import { netfsInodeFactory } from './netfs-inodes.js';
+import { FSC_CLOSE_MS, fscacheFor, fscVolume, startFscache } from './fsc.js';
 import { reportFlush, WaitReporter } from './progress.js';
 import { PromptCancelled, passwordPrompt, readHidden } from './prompt.js';
 import { runStats } from './stats-client.js';
@@ -70,7 +76,12 @@ interface Client {
   close(): Promise<void>;
   stats(): SmbClientStats;
   readonly dialect: number;
-  readonly connection: { lastReceiveAt: number; on(ev: 'close', f: (e: Error | null) => void): unknown };
+  readonly connection: {
+    lastReceiveAt: number;
+    readonly isReady: boolean;
+    on(ev: 'close', f: (e: Error | null) => void): unknown;
+    on(ev: 'ready', f: () => void): unknown;
+  };
 }
 
 /** A failure already phrased as the one line to print. */
@@ -192,6 +203,8 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
     // Per request; connecting as a whole is bounded by CONNECT_DEADLINE_MS below.
     timeoutMs: c.timeoutMs,
     echoIntervalMs: c.echoIntervalMs,
+    // A lost connection is made again; hard: calls wait for it, soft: they fail after retrans_timeout.
+    reconnect: { softTimeoutMs: c.soft ? c.retransTimeoutMs : 0 },
     ...(c.minDialect !== undefined ? { minDialect: c.minDialect } : {}),
     ...(c.maxDialect !== undefined ? { maxDialect: c.maxDialect } : {}),
   };
@@ -238,11 +251,19 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
   client!.connection.on('close', (e) => faults.connectionLost(e));
   const pageCache = new PageCache({ maxBytes: c.cacheSize });
   // Notices (names skipped in listings) go to the log: stderr in the foreground, syslog or log_file= in the background.
-  const fs = new SmbFs(tree, { ...c, log: (l) => log.write('warning', l) }, netfsInodeFactory(c, pageCache));
+  const fsc = c.fsc ? await startFscache(c, (l) => log.write('warning', l)) : null;
+  const fs = new SmbFs(tree, { ...c, log: (l) => log.write('warning', l) }, netfsInodeFactory(c, pageCache, fsc ? fscacheFor(fsc, fscVolume(c)) : undefined));
   const trace = c.debug ? (l: string) => log.write('debug', l) : undefined;
-  const ops = makeFuseOps(fs, { timeoutMs: c.timeoutMs, ...(trace ? { trace } : {}) });
+  const interrupts = new Interrupts();
+  // hard: while the server is away (and one timeout after it is back, for the resent requests) callers wait.
+  let backAt = 0;
+  client!.connection.on('ready', () => (backAt = Date.now()));
+  const waitForServer = () => !c.soft && (!client!.connection.isReady || Date.now() - backAt < c.timeoutMs);
+  const ops = makeFuseOps(fs, { timeoutMs: c.timeoutMs, interrupts, waitForServer, ...(trace ? { trace } : {}) });
   let mounted: Mounted | undefined;
   let stopping = false;
+  /** Set while a detached mount waits for its last open files: ends the wait. */
+  let endDetachedWait: (() => void) | undefined;
   let stats: { close(): void } | undefined;
   // Shutdown writes back every file's dirty data and closes every handle
   // (fs.closeAll) before the tree is disconnected and the session logged
@@ -251,6 +272,13 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
   // not be written is reported, never dropped silently. A second SIGINT or
   // SIGTERM during shutdown means "stop now".
   const shutdown = async (why: string) => {
+    if (endDetachedWait && why !== 'unmounted by the kernel') {
+      // A signal while a detached mount still serves open files: shut down now (bounded).
+      trace?.(`shutting down (${why})`);
+      endDetachedWait();
+      endDetachedWait = undefined;
+      return;
+    }
     if (stopping) {
       if (why !== 'unmounted by the kernel') {
         process.stderr.write(`smbfuse: ${why} again: stopping now; ${fs.dirtyBytes} bytes written through the mount were not written back\n`);
@@ -259,6 +287,7 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
       return;
     }
     stopping = true;
+    if (why === 'unmounted by the kernel' && fs.openHandles > 0 && mounted?.connectionOpen() === true) await detachedWait();
     faults.stop();
     stats?.close();
     trace?.(`shutting down (${why})`);
@@ -272,14 +301,32 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
       log.write('err', `${c.unc}: could not write back ${lost} bytes within ${bound / 1000} s (server gone or not answering); they are lost`);
     }
     await withDeadline(client!.close(), c.timeoutMs + 1000, '').catch(() => {});
+    if (fsc) await withDeadline(fsc.close(), FSC_CLOSE_MS, '').catch(() => {});
     if (c.demoServerDir) stopDemoServer(c.demoServerDir);
     process.exit(flushed && lost === 0 ? 0 : 1);
+  };
+  // A lazy unmount with files still open: the kernel keeps serving them
+  // through us until the last is closed, then ends the connection (a RELEASE
+  // may be dropped on the way, so the connection's end counts too). Polled:
+  // libfuse2 tells JavaScript nothing when the mount finally ends. A signal
+  // ends the wait.
+  const detachedWait = () => {
+    log.write('info', `${c.unc}: ${c.mountpoint} was detached with ${fs.openHandles} files still open; shutting down after they are closed`);
+    return new Promise<void>((resolve) => {
+      const poll = setInterval(() => (fs.openHandles === 0 || mounted?.connectionOpen() === false) && endDetachedWait?.(), 200);
+      endDetachedWait = () => {
+        clearInterval(poll);
+        endDetachedWait = undefined;
+        resolve();
+      };
+    });
   };
   try {
     mounted = await mountFuse(
       ops,
       // Capped at the largest timer Node can hold (longer ones fire at once).
-      { ...c, opTimeoutMs: Math.min(c.timeoutMs + 5000, 2 ** 31 - 1) },
+      // hard: no backstop in fuse-native, the handlers' own timer (waitForServer) decides.
+      { ...c, opTimeoutMs: c.soft ? Math.min(c.timeoutMs + 5000, 2 ** 31 - 1) : 2 ** 31 - 1, interrupts },
       () => void shutdown('unmounted by the kernel'),
     );
   } catch (e) {
@@ -291,7 +338,7 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGHUP', () => {});
   const served = await startStatsServer(c.mountpoint, () =>
-    mountStats({ ...c, dialect: dialectName(client!.dialect), startedAt }, client!.stats(), pageCache.stats()),
+    mountStats({ ...c, dialect: dialectName(client!.dialect), startedAt }, client!.stats(), pageCache.stats(), fsc?.stats()),
   );
   if (typeof served === 'string') log.write('warning', served);
   else stats = served;
@@ -485,6 +532,8 @@ async function main(argv: string[]): Promise<void> {
     process.stderr.write(mpErr + '\n');
     process.exit(1);
   }
+  const stale = staleMountNotice(c.mountpoint);
+  if (stale) process.stderr.write(stale + '\n');
   const logErr = c.logFile ? checkLogFile(c.logFile) : null;
   if (logErr) {
     process.stderr.write(logErr + '\n');

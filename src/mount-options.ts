@@ -45,8 +45,17 @@ export function fuseOptionString(base: string, extra: readonly string[]): string
  * the attributes we report (uid=, gid=, file_mode=, dir_mode=) like a local
  * file system. As root, allow_other needs no `user_allow_other` in
  * /etc/fuse.conf (that only limits fusermount for other users).
+ *
+ * `auto_unmount` (unless noauto_unmount): libfuse2 then mounts through
+ * fusermount, which stays behind and unmounts as soon as the daemon dies, so
+ * a killed daemon leaves a plain directory, not an ENOTCONN mount point. The
+ * price: fusermount always sets nosuid,nodev (libfuse hands it only the
+ * flags that are on), so `suid` and `dev` need noauto_unmount.
  */
-export function extraFuseOptions(o: { unc: string; allowOther: boolean; actimeoMs: number; readOnly?: boolean; cache?: string; kernelFlags?: readonly string[] }): string[] {
+export function extraFuseOptions(o: {
+  unc: string; allowOther: boolean; actimeoMs: number; readOnly?: boolean; cache?: string; kernelFlags?: readonly string[]; autoUnmount?: boolean;
+  interruptOptions?: readonly string[];
+}): string[] {
   const secs = String(o.actimeoMs / 1000);
   const out = [
     ...(o.readOnly ? ['ro'] : []),
@@ -59,6 +68,9 @@ export function extraFuseOptions(o: { unc: string; allowOther: boolean; actimeoM
     `attr_timeout=${secs}`,
     `negative_timeout=${secs}`,
     'use_ino',
+    ...(o.autoUnmount ? ['auto_unmount'] : []),
+    // FUSE INTERRUPT (fuse-interrupt.ts), when the binary can deliver it.
+    ...(o.interruptOptions ?? []),
   ];
   if (o.allowOther) out.push('default_permissions');
   // Generic mount flags (nosuid, noexec, ...) in the order given: libfuse applies them, the last one wins.

@@ -4,6 +4,7 @@
  * and the page cache's hits and misses (netfs). The same object is the
  * `--json` output, and the table is printed from it.
  */
+import type { FscacheStats } from '../netfs/fscache-store.js';
 import type { PageCacheStats } from '../netfs/index.js';
 import type { SmbClientStats } from '../transport/index.js';
 
@@ -26,12 +27,15 @@ export interface MountStats {
     dirtyBytes: number;
     evictions: number;
   };
+  /** The disk cache (-o fsc), when the mount has one. */
+  fsc?: FscacheStats;
 }
 
 export function mountStats(
   m: { unc: string; mountpoint: string; dialect: string; startedAt: number },
   smb: SmbClientStats,
   cache: PageCacheStats,
+  fsc?: FscacheStats,
 ): MountStats {
   const lookups = cache.hits + cache.misses + cache.waits;
   return {
@@ -50,6 +54,7 @@ export function mountStats(
       dirtyBytes: cache.dirtyBytes,
       evictions: cache.evictions,
     },
+    ...(fsc ? { fsc } : {}),
   };
 }
 
@@ -67,8 +72,12 @@ export function formatStats(s: MountStats): string {
   const m = s.smb;
   out.push(`bytes read ${m.bytesRead}, written ${m.bytesWritten}`);
   out.push(`requests in flight ${m.requestsInFlight} (most ${m.maxRequestsInFlight}), credits in flight ${m.creditsInFlight}, credits available ${m.creditsAvailable}`);
-  out.push(`timeouts ${m.timeouts}, reconnects ${m.reconnects} (smbfuse does not reconnect), connection ${m.connected ? 'up' : 'lost'}`);
+  out.push(`timeouts ${m.timeouts}, reconnects ${m.reconnects}${m.lastReconnectMs ? ` (last took ${m.lastReconnectMs} ms)` : ''}, connection ${m.connected ? 'up' : 'down (reconnecting)'}`);
   const ratio = s.cache.hitRatio === null ? '-' : `${(s.cache.hitRatio * 100).toFixed(1)}%`;
   out.push(`page cache: hits ${s.cache.hits}, misses ${s.cache.misses}, waits ${s.cache.waits}, hit ratio ${ratio}, bytes ${s.cache.bytes} (dirty ${s.cache.dirtyBytes}), evictions ${s.cache.evictions}`);
+  const f = s.fsc;
+  if (f) {
+    out.push(`disk cache: from cache ${f.bytesFromCache}, from server ${f.bytesFromServer}, written ${f.bytesWritten}, culled ${f.bytesCulled}, dropped ${f.bytesDropped}, used ${f.bytesUsed} of ${f.maxBytes} in ${f.objects} files`);
+  }
   return out.join('\n');
 }

@@ -8,9 +8,18 @@
  * `umount`), libfuse's loop thread inside fuse-native ends silently: there is
  * no destroy callback into JavaScript. So we watch /proc/self/mountinfo (one
  * small read per second) and call `onGone` once our mount point disappears.
+ *
+ * A dead daemon (kill -9, a crash): with `auto_unmount` (the default) libfuse
+ * mounts through fusermount, which stays behind holding the FUSE device and
+ * unmounts the moment the daemon's end closes, so the mount point becomes a
+ * plain directory again. Without it the mount stays, answering ENOTCONN, until
+ * `fusermount -u`; mounting smbfuse there again clears a dead *smbfuse* mount
+ * (nothing can be lost: its daemon is gone) and refuses any other dead mount,
+ * whose owner may want to look at it first.
  */
-import { readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import type Fuse from 'fuse-native';
+import { INTERRUPT_FUSE_OPTIONS, interruptBinding, type Interrupts } from './fuse-interrupt.js';
 import { loadSmbFuse } from './fuse-load.js';
 import { extraFuseOptions } from './mount-options.js';
 
@@ -31,28 +40,68 @@ export function mountPoints(mountinfo: string): string[] {
   return out;
 }
 
+type ReadMountinfo = () => string;
+const readMountinfo: ReadMountinfo = () => readFileSync('/proc/self/mountinfo', 'utf8');
+
 /** Whether `path` (absolute, normalised) is a mount point now. */
-export function isMountPoint(path: string, read: () => string = () => readFileSync('/proc/self/mountinfo', 'utf8')): boolean {
+export function isMountPoint(path: string, read: ReadMountinfo = readMountinfo): boolean {
   return mountPoints(read()).includes(path);
+}
+
+/** The file system type (e.g. `fuse.smbfuse`) of the topmost mount on `path`, or null. */
+export function mountType(path: string, read: ReadMountinfo = readMountinfo): string | null {
+  let type: string | null = null;
+  for (const line of read().split('\n')) {
+    const f = line.split(' ');
+    const sep = f.indexOf('-', 6);
+    if (f[4] !== undefined && sep > 0 && unescapeMountinfo(f[4]) === path) type = f[sep + 1] ?? null;
+  }
+  return type;
+}
+
+/** Whether `path` is a dead mount (its FUSE daemon gone: stat fails with ENOTCONN). */
+function isDeadMount(path: string): boolean {
+  try {
+    statSync(path);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ENOTCONN';
+  }
+}
+
+/** The line saying a dead smbfuse mount on `path` is cleared before mounting, or null if there is none. */
+export function staleMountNotice(path: string, read: ReadMountinfo = readMountinfo): string | null {
+  if (!isDeadMount(path)) return null;
+  return mountType(path, read) === 'fuse.smbfuse' ? `smbfuse: ${path}: unmounting the dead smbfuse mount left there (its daemon is gone)` : null;
 }
 
 /**
  * Check a mount point before mounting; returns an error line or null.
- * A dead FUSE mount (stat fails with ENOTCONN) is allowed: fuse-native's
- * `force` option lazily unmounts it first.
+ * A dead smbfuse mount (stat fails with ENOTCONN) is allowed: fuse-native's
+ * `force` option lazily unmounts it first. A dead mount of anything else is
+ * refused, as mount.cifs refuses a busy mount point.
  */
-export function checkMountPoint(path: string): string | null {
+export function checkMountPoint(path: string, read: ReadMountinfo = readMountinfo): string | null {
   try {
     const st = statSync(path);
     if (!st.isDirectory()) return `smbfuse: mount point ${path} is not a directory`;
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOTCONN') return null;
+    if (code === 'ENOTCONN') {
+      let type: string | null = null;
+      try {
+        type = mountType(path, read);
+      } catch {
+        // No /proc: cannot tell whose it is; refuse below.
+      }
+      if (type === 'fuse.smbfuse') return null;
+      return `smbfuse: mount point ${path} is busy: a dead ${type ?? 'FUSE'} mount (its daemon is gone); unmount it first (fusermount -u ${path})`;
+    }
     if (code === 'ENOENT') return `smbfuse: mount point ${path} does not exist`;
     return `smbfuse: cannot use mount point ${path} (${code ?? 'error'})`;
   }
   try {
-    if (isMountPoint(path)) return `smbfuse: ${path} is already a mount point`;
+    if (isMountPoint(path, read)) return `smbfuse: ${path} is already a mount point`;
   } catch {
     // No /proc: fuse-native's own "Mountpoint in use" check still applies.
   }
@@ -68,12 +117,22 @@ export interface MountOptions {
   readOnly?: boolean;
   cache?: string;
   kernelFlags?: readonly string[];
+  /** Let fusermount unmount the mount if the daemon dies (mount-options.ts). */
+  autoUnmount?: boolean;
   /** fuse-native's own per-op timeout (backstop behind the handlers' own). */
   opTimeoutMs: number;
+  /** Where handlers registered their early EINTR answers (the same object makeFuseOps got). */
+  interrupts?: Interrupts;
 }
 
 export interface Mounted {
   fuse: Fuse;
+  /**
+   * Whether the kernel's FUSE connection of this mount still exists (after a
+   * lazy unmount it outlives the mount point while files are open);
+   * undefined when this cannot be seen (no /proc).
+   */
+  connectionOpen(): boolean | undefined;
   /** Unmount (if still mounted) and stop watching; never throws. */
   unmount(): Promise<void>;
 }
@@ -85,6 +144,7 @@ export interface Mounted {
  */
 export async function mountFuse(ops: object, o: MountOptions, onGone: () => void): Promise<Mounted> {
   const SmbFuse = await loadSmbFuse();
+  const interrupts = o.interrupts && interruptBinding() ? o.interrupts : undefined;
   const fuse = new SmbFuse(
     o.mountpoint,
     ops,
@@ -96,11 +156,14 @@ export async function mountFuse(ops: object, o: MountOptions, onGone: () => void
       debug: o.debug,
       timeout: o.opTimeoutMs,
     },
-    extraFuseOptions(o),
+    extraFuseOptions({ ...o, interruptOptions: interrupts ? INTERRUPT_FUSE_OPTIONS : [] }),
+    interrupts,
   );
+  const fdsBefore = fuseDeviceFds();
   return new Promise((resolve, reject) => {
     fuse.mount((err) => {
       if (err) return reject(err);
+      interrupts?.listen(fuse);
       let closing = false;
       const watch = setInterval(() => {
         let present = true;
@@ -121,9 +184,30 @@ export async function mountFuse(ops: object, o: MountOptions, onGone: () => void
         if (!isMountPointSafe(o.mountpoint)) return;
         await new Promise<void>((res) => fuse.unmount(() => res()));
       };
-      resolve({ fuse, unmount });
+      // libfuse's loop closes its /dev/fuse descriptor once the kernel ends the connection.
+      const before = new Set(fdsBefore ?? []);
+      const ours = fdsBefore === null ? [] : (fuseDeviceFds() ?? []).filter((fd) => !before.has(fd));
+      const connectionOpen = () => (ours.length === 0 ? undefined : ours.some((fd) => fuseDeviceOpen(fd)));
+      resolve({ fuse, unmount, connectionOpen });
     });
   });
+}
+
+/** Our descriptors open on /dev/fuse (libfuse's channel), or null if /proc cannot tell. */
+export function fuseDeviceFds(): number[] | null {
+  try {
+    return readdirSync('/proc/self/fd').map(Number).filter((fd) => fuseDeviceOpen(fd));
+  } catch {
+    return null;
+  }
+}
+
+function fuseDeviceOpen(fd: number): boolean {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`) === '/dev/fuse';
+  } catch {
+    return false;
+  }
 }
 
 /** isMountPoint that says "yes" when it cannot tell (so we try to unmount). */

@@ -13,12 +13,17 @@ import { EBADF, toFuseErrno } from './errno.js';
 /** The tree methods the bridge uses. */
 export type SmbIoTree = Pick<SmbTree, 'read' | 'maxReadSize' | 'write' | 'maxWriteSize' | 'transferBudget'>;
 
-/** Complete a subrequest with a failed call's error; transport failures may succeed after reconnect. */
+/**
+ * Complete a subrequest with a failed call's error; transport failures may
+ * succeed once the transport has reconnected (the retry waits for that),
+ * except those that say a retry cannot help (`final`: handle lost, soft bound).
+ */
 function failed(subreq: { complete(r: { transferred: number; error: number; retryable: boolean }): void }, err: unknown): void {
+  const e = err as { code?: unknown; final?: unknown } | null;
   subreq.complete({
     transferred: 0,
     error: toFuseErrno(err),
-    retryable: (err as { code?: unknown } | null)?.code === 'SMB_ERR_TRANSPORT',
+    retryable: e?.code === 'SMB_ERR_TRANSPORT' && e.final !== true,
   });
 }
 

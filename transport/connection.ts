@@ -10,6 +10,7 @@ import net from 'node:net';
 import { Credits } from './credits.js';
 import { SmbProtocolError, SmbTimeoutError, SmbTransportError } from './errors.js';
 import type { SmbMessage, SmbResponse } from './message.js';
+import { fileIdOf, isSetup, replayClass, rewriteFileId } from './replay.js';
 import { NtStatus } from './ntstatus.js';
 import { decodeHeader, encodeHeader, Smb2Command, Smb2Flags, SMB2_HEADER_SIZE, type Smb2Header } from './pdu/header.js';
 import { decodeReadResponseFixed, READ_RESPONSE_FIXED_END } from './pdu/read.js';
@@ -38,6 +39,8 @@ const UNSOLICITED_MID = 0xffffffffffffffffn;
 /** A request on the wire, waiting for its reply. */
 interface Outstanding {
   msg: SmbMessage;
+  /** First member of its compound (the unit that is resent after a reconnect). */
+  head: SmbMessage;
   /** Credits it spent (returned to the window when it is answered or given up). */
   charge: number;
   timer: NodeJS.Timeout | null;
@@ -63,7 +66,7 @@ interface SessionSeal {
  */
 export const transportChannel = diagnosticsChannel.channel('smbfuse:transport');
 export interface TransportEvent {
-  event: 'bad-signature' | 'unsigned-reply' | 'session-mismatch';
+  event: 'bad-signature' | 'unsigned-reply' | 'session-mismatch' | 'handle-lost' | 'reconnect';
   command: number;
   messageId: bigint;
   message: string;
@@ -71,7 +74,34 @@ export interface TransportEvent {
 
 export interface ConnectionEvents {
   notification: [ServerNotification];
+  /** Closed for good: no reconnect follows. */
   close: [Error | null];
+  /** The socket dropped; requests wait while the client reconnects (only with a reconnect policy). */
+  disconnected: [Error];
+  /** Back in service after a reconnect. */
+  ready: [];
+}
+
+/**
+ * connecting → negotiating → ready → (disconnected → reconnecting → negotiating → ready);
+ * closed at the end. Only setup requests (NEGOTIATE, SESSION_SETUP, TREE_CONNECT and
+ * those marked `setup`) are sent while negotiating after a reconnect.
+ */
+export type ConnectionState = 'connecting' | 'negotiating' | 'ready' | 'disconnected' | 'reconnecting' | 'closed';
+
+/** How a connection behaves while its server is away (set by the client once it is set up). */
+export interface ReconnectPolicy {
+  /** 0: hard (wait until the server is back); else soft: a waiting call fails after this many ms. */
+  softTimeoutMs: number;
+}
+
+/** Internal: a credit waiter whose connection dropped goes back to the gate. */
+const RESEND = new SmbTransportError('connection dropped while waiting for credits');
+
+interface GateWaiter {
+  resolve: () => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout | null;
 }
 
 export class SmbConnection extends EventEmitter<ConnectionEvents> {
@@ -83,7 +113,6 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
   private readonly seals = new Map<bigint, SessionSeal>();
   /** Messages sent encrypted and transform frames decrypted (tests, diagnostics). */
   readonly sealStats = { sealed: 0, opened: 0 };
-  private readonly receiver: Receiver;
   private closed: Error | null = null;
   /** Received bytes that verified badly or broke the framing end the connection. */
   lastFatal: Error | null = null;
@@ -94,42 +123,68 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
   /** Requests, errors, bytes and latency per command (transport/stats.ts). */
   readonly stats = new SmbStats();
 
+  state: ConnectionState = 'connecting';
+  private socket: net.Socket | null = null;
+  /** Bumped on every new socket: events of an older one are ignored. */
+  private epoch = 0;
+  private policy: ReconnectPolicy | null = null;
+  /** State-changing requests may be replayed (3.x: SMB2_FLAGS_REPLAY_OPERATION); set by the client. */
+  replayAllowed = false;
+  /** Compounds (by their first member) that wait to be resent after a reconnect. */
+  private parked: SmbMessage[] = [];
+  private parkTimer: NodeJS.Timeout | null = null;
+  private readonly gateWaiters = new Set<GateWaiter>();
+  /** FileIds the last reconnect replaced (old hex → new id), applied to requests built before it. */
+  private readonly fileIdMap = new Map<string, Buffer>();
+  /** Session ids of earlier connections → the current session and tree ids. */
+  private readonly staleIds = new Map<bigint, { session: bigint; trees: Map<number, number> }>();
+  /** Requests parked across a reconnect and sent again. */
+  private readonly resent = new WeakSet<SmbMessage>();
+  /** FileIds that could not be reopened after a reconnect: requests on them fail with this error. */
+  private readonly lostHandles = new Map<string, Error>();
+  /** When the last drop happened (reconnect-time measurements). */
+  droppedAt = 0;
+
   private constructor(
-    private readonly socket: net.Socket,
+    readonly host: string,
+    readonly port: number,
     readonly timeoutMs: number,
-    receiver: Receiver,
-    sink: { conn: SmbConnection | null },
   ) {
     super();
-    this.receiver = receiver;
-    sink.conn = this;
-    socket.setNoDelay(true);
-    socket.on('error', (e) => this.destroy(new SmbTransportError(`connection error: ${e.message}`, { cause: e })));
-    socket.on('close', () => this.destroy(new SmbTransportError('connection closed by server')));
   }
 
   /** Open the TCP connection (no SMB traffic yet). */
-  static open(host: string, port: number, timeoutMs: number): Promise<SmbConnection> {
+  static async open(host: string, port: number, timeoutMs: number): Promise<SmbConnection> {
+    const c = new SmbConnection(host, port, timeoutMs);
+    await c.dial();
+    return c;
+  }
+
+  /**
+   * Make a new TCP connection and attach it. The receiver exists before the
+   * socket, because net asks it for the first read buffer at once; reads land
+   * where the receiver says: READ payloads straight in their chain.
+   */
+  private dial(): Promise<void> {
+    const { host, port, timeoutMs } = this;
+    const epoch = ++this.epoch;
+    const live = () => this.epoch === epoch;
+    const receiver = new Receiver({
+      decantTarget: (h, len) => (live() ? this.decantTarget(h, len) : null),
+      onFrame: (f, sealedBy) => void (live() && this.onFrame(f, sealedBy)),
+      openTransform: (h, n) => this.openTransform(h, n),
+      onDecanted: (r) => void (live() && this.onDecanted(r)),
+      onBadDecant: (h, e) => void (live() && this.failMid(h, e)),
+      onFatal: (e) => void (live() && this.destroy(e)),
+    });
     return new Promise((resolve, reject) => {
-      // The receiver exists before the socket, because net asks it for the
-      // first read buffer at once; it reaches the connection through `sink`.
-      // Reads land where the receiver says: READ payloads straight in their chain.
-      const sink: { conn: SmbConnection | null } = { conn: null };
-      const receiver = new Receiver({
-        decantTarget: (h, len) => sink.conn!.decantTarget(h, len),
-        onFrame: (f, sealedBy) => sink.conn!.onFrame(f, sealedBy),
-        openTransform: (h, n) => sink.conn!.openTransform(h, n),
-        onDecanted: (r) => sink.conn!.onDecanted(r),
-        onBadDecant: (h, e) => sink.conn!.failMid(h, e),
-        onFatal: (e) => sink.conn!.destroy(e),
-      });
       const socket = net.connect({
         host,
         port,
         onread: {
           buffer: () => receiver.readBuffer(),
           callback: (n: number) => {
-            if (sink.conn) sink.conn.lastReceiveAt = Date.now();
+            if (live()) this.lastReceiveAt = Date.now();
             receiver.filled(n);
             return true;
           },
@@ -146,9 +201,109 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
       socket.once('connect', () => {
         clearTimeout(timer);
         socket.removeAllListeners('error');
-        resolve(new SmbConnection(socket, timeoutMs, receiver, sink));
+        if (!live() || this.state === 'closed') {
+          socket.destroy();
+          reject(this.closed ?? new SmbTransportError('connection replaced'));
+          return;
+        }
+        socket.setNoDelay(true);
+        socket.on('error', (e) => void (live() && this.destroy(new SmbTransportError(`connection error: ${e.message}`, { cause: e }))));
+        socket.on('close', () => void (live() && this.destroy(new SmbTransportError('connection closed by server'))));
+        this.socket = socket;
+        this.lastReceiveAt = Date.now();
+        this.state = 'negotiating';
+        resolve();
       });
     });
+  }
+
+  /**
+   * From now on a drop does not close: requests wait (or, soft, fail after
+   * the policy's bound) and 'disconnected' asks the client to reconnect.
+   */
+  enableReconnect(policy: ReconnectPolicy): void {
+    this.policy = policy;
+    if (this.state === 'negotiating') this.state = 'ready';
+  }
+
+  /** Reconnect step 1: a new TCP connection (state negotiating: only setup requests go out). */
+  async redial(): Promise<void> {
+    if (this.closed) throw this.closed;
+    this.state = 'reconnecting';
+    this.credits.reset();
+    try {
+      await this.dial();
+    } catch (e) {
+      if (this.state === 'reconnecting') this.state = 'disconnected';
+      throw e;
+    }
+  }
+
+  /**
+   * Reconnect done: parked requests go out again on the new session and
+   * trees (ids remapped by the caller), with FileIds a reopen replaced and,
+   * where `replayFlag` (3.x), SMB2_FLAGS_REPLAY_OPERATION on the ones that
+   * are not idempotent. Then every waiting sender goes on.
+   */
+  resume(remap: { oldSessionId: bigint; sessionId: bigint; treeIds: Map<number, number>; replayFlag: boolean }): void {
+    if (this.state !== 'negotiating') return;
+    this.state = 'ready';
+    // Requests built before the drop name the old session and trees: send() rewrites them.
+    for (const e of this.staleIds.values()) {
+      e.session = remap.sessionId;
+      for (const [k, v] of e.trees) e.trees.set(k, remap.treeIds.get(v) ?? v);
+    }
+    if (remap.oldSessionId !== remap.sessionId) this.staleIds.set(remap.oldSessionId, { session: remap.sessionId, trees: new Map(remap.treeIds) });
+    if (this.parkTimer) clearTimeout(this.parkTimer);
+    this.parkTimer = null;
+    for (const head of this.parked.splice(0)) {
+      const members = head.members();
+      for (const m of members) this.resent.add(m);
+      if (remap.replayFlag && members.some((m) => replayClass(m) === 'replay')) for (const m of members) m.flags |= Smb2Flags.REPLAY_OPERATION;
+      void this.send(head).catch((e: Error) => {
+        for (const m of members) m.fail(e);
+      });
+    }
+    for (const w of this.gateWaiters) {
+      if (w.timer) clearTimeout(w.timer);
+      w.resolve();
+    }
+    this.gateWaiters.clear();
+    this.emit('ready');
+  }
+
+  /** Point a request built before a reconnect at the session, tree and handle that replaced its own. */
+  private refresh(m: SmbMessage): void {
+    const e = this.staleIds.get(m.sessionId);
+    if (e) {
+      m.sessionId = e.session;
+      m.treeId = e.trees.get(m.treeId) ?? m.treeId;
+    }
+    // Only requests from before the reconnect: a new open may be given an id an old one had.
+    if (e || this.resent.has(m)) rewriteFileId(m, this.fileIdMap);
+  }
+
+  /** A reconnect replaced `oldId` with `newId` (parked requests are rewritten on resume). */
+  mapFileId(oldId: Buffer, newId: Buffer): void {
+    if (!oldId.equals(newId)) this.fileIdMap.set(oldId.toString('hex'), Buffer.from(newId));
+  }
+
+  /** Requests on `fileId` fail with `why` from now on (a handle that could not be reopened). */
+  markHandleLost(fileId: Buffer, why: Error): void {
+    this.lostHandles.set(fileId.toString('hex'), why);
+    if (transportChannel.hasSubscribers) {
+      transportChannel.publish({ event: 'handle-lost', command: Smb2Command.CREATE, messageId: 0n, message: why.message } satisfies TransportEvent);
+    }
+  }
+
+  /** The handle was closed: forget that it was lost. */
+  forgetHandle(fileId: Buffer): void {
+    this.lostHandles.delete(fileId.toString('hex'));
+  }
+
+  /** The server is gone (no ECHO answer, no reply in time): drop, then reconnect or close. */
+  declareDead(why: Error): void {
+    this.destroy(why);
   }
 
   /** Bytes a READ or WRITE can carry without waiting: 64 KiB a credit in hand (any size on 2.0.2, one credit each). */
@@ -158,6 +313,11 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
 
   get isClosed(): boolean {
     return this.closed !== null;
+  }
+
+  /** Up and usable now (not closed, not between connections). */
+  get isReady(): boolean {
+    return this.state === 'ready' || (this.policy === null && this.state === 'negotiating');
   }
 
   setSigner(sessionId: bigint, signer: Signer | null): void {
@@ -195,38 +355,100 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
    * message is one transform buffer (length prefix included): still one write.
    */
   async send(first: SmbMessage): Promise<void> {
-    if (this.closed) throw this.closed;
     const members = first.members();
-    const seal = this.sealFor(members);
-    const charges = members.map((m) => (this.multiCredit ? m.creditCharge : 1));
-    const total = charges.reduce((a, b) => a + b, 0);
-    // One deadline covers the wait for credits and the wait for the reply.
-    const deadline = this.timeoutMs > 0 ? Date.now() + this.timeoutMs : 0;
-    let mid = await this.credits.acquire(total, { timeoutMs: this.timeoutMs, urgent: first.urgent });
-    if (this.closed) {
-      this.credits.settle(total);
-      throw this.closed;
-    }
-    const frags: Buffer[] = [];
-    let frameLen = 0;
-    members.forEach((m, i) => {
-      m.messageId = mid;
-      mid += BigInt(charges[i]!);
-      const parts = this.frameMember(m, i === members.length - 1, charges[i]!, total, seal !== null);
-      for (const p of parts) frameLen += p.length;
-      frags.push(...parts);
-      this.track(m, charges[i]!, seal !== null, deadline);
-    });
-    if (seal) {
-      const out = seal.seal(frags, 4);
-      this.sealStats.sealed++;
-      out.writeUInt32BE(out.length - 4, 0);
-      this.socket.write(out);
+    for (;;) {
+      await this.gate(first);
+      // After any wait: the reconnect this waited for may have replaced or lost its handle.
+      if (this.staleIds.size > 0 || this.fileIdMap.size > 0) for (const m of members) this.refresh(m);
+      for (const m of members) {
+        const lost = this.lostHandleOf(m);
+        if (lost) throw lost;
+      }
+      const epoch = this.epoch;
+      const charges = members.map((m) => (this.multiCredit ? m.creditCharge : 1));
+      const total = charges.reduce((a, b) => a + b, 0);
+      // One deadline covers the wait for credits and the wait for the reply.
+      const deadline = this.timeoutMs > 0 ? Date.now() + this.timeoutMs : 0;
+      let mid: bigint;
+      try {
+        mid = await this.credits.acquire(total, { timeoutMs: this.timeoutMs, urgent: first.urgent });
+      } catch (e) {
+        if (e === RESEND) continue;
+        throw e;
+      }
+      if (this.closed) {
+        this.credits.settle(total);
+        throw this.closed;
+      }
+      // The connection was replaced while this waited: its ids are void, start over.
+      if (epoch !== this.epoch || !this.socket || !this.passes(first)) continue;
+      if (this.staleIds.size > 0 || this.fileIdMap.size > 0) for (const m of members) this.refresh(m);
+      const seal = this.sealFor(members);
+      const frags: Buffer[] = [];
+      let frameLen = 0;
+      members.forEach((m, i) => {
+        m.messageId = mid;
+        mid += BigInt(charges[i]!);
+        const parts = this.frameMember(m, i === members.length - 1, charges[i]!, total, seal !== null);
+        for (const p of parts) frameLen += p.length;
+        frags.push(...parts);
+        this.track(m, first, charges[i]!, seal !== null, deadline);
+      });
+      if (seal) {
+        const out = seal.seal(frags, 4);
+        this.sealStats.sealed++;
+        out.writeUInt32BE(out.length - 4, 0);
+        this.socket.write(out);
+        return;
+      }
+      const prefix = Buffer.allocUnsafe(4);
+      prefix.writeUInt32BE(frameLen, 0);
+      this.writeGathered(this.socket, [prefix, ...frags]);
       return;
     }
-    const prefix = Buffer.allocUnsafe(4);
-    prefix.writeUInt32BE(frameLen, 0);
-    this.writeGathered([prefix, ...frags]);
+  }
+
+  /** Whether `first` may go out now (setup requests only while a reconnect negotiates). */
+  private passes(first: SmbMessage): boolean {
+    if (this.policy === null || this.state === 'ready') return true;
+    return this.state === 'negotiating' && isSetup(first);
+  }
+
+  /**
+   * Wait until the connection can carry `first`: at once when it is up;
+   * otherwise until a reconnect completes, or (soft) at most the policy's
+   * bound. A setup request never waits: it belongs to the reconnect that failed.
+   */
+  private gate(first: SmbMessage): Promise<void> | void {
+    if (this.closed) throw this.closed;
+    if (this.passes(first)) return;
+    if (isSetup(first)) throw new SmbTransportError(`connection to ${this.host}:${this.port} lost during setup`, this.lastFatal ?? undefined);
+    const soft = this.policy?.softTimeoutMs ?? 0;
+    return new Promise((resolve, reject) => {
+      const w: GateWaiter = { resolve, reject, timer: null };
+      if (soft > 0) {
+        w.timer = setTimeout(() => {
+          this.gateWaiters.delete(w);
+          reject(this.softError());
+        }, soft);
+      }
+      this.gateWaiters.add(w);
+    });
+  }
+
+  /** What a soft mount's call fails with while the server is away. */
+  private softError(): SmbTransportError {
+    const s = (this.policy?.softTimeoutMs ?? 0) / 1000;
+    const e = new SmbTransportError(`server ${this.host}:${this.port} unreachable for ${s} s (soft mount)`, this.lastFatal ?? undefined);
+    e.final = true;
+    return e;
+  }
+
+  /** The error for a request on a handle that a reconnect could not bring back, or null. */
+  private lostHandleOf(m: SmbMessage): Error | null {
+    if (this.lostHandles.size === 0) return null;
+    const id = fileIdOf(m);
+    return (id && this.lostHandles.get(id.toString('hex'))) || null;
   }
 
   /** Send and wait for the final response of a single message. */
@@ -235,8 +457,9 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     return msg.done;
   }
 
-  /** Close the socket; every waiter fails (with `why` when given). */
+  /** Close for good (no reconnect); every waiter fails (with `why` when given). */
   close(why: Error = new SmbTransportError('connection closed')): void {
+    this.policy = null;
     this.destroy(why);
   }
 
@@ -284,17 +507,16 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
   }
 
   /** One gathered write of every fragment: the socket sees a single writev. */
-  private writeGathered(frags: Buffer[]): void {
-    const s = this.socket;
+  private writeGathered(s: net.Socket, frags: Buffer[]): void {
     s.cork();
     for (const f of frags) s.write(f);
     s.uncork();
   }
 
-  private track(m: SmbMessage, charge: number, sealed: boolean, deadline: number): void {
+  private track(m: SmbMessage, head: SmbMessage, charge: number, sealed: boolean, deadline: number): void {
     const timer = deadline > 0 ? setTimeout(() => this.timeout(m), Math.max(1, deadline - Date.now())) : null;
     timer?.unref();
-    this.outstanding.set(m.messageId, { msg: m, charge, timer, sealed, startedAt: this.stats.sent(m.command) });
+    this.outstanding.set(m.messageId, { msg: m, head, charge, timer, sealed, startedAt: this.stats.sent(m.command) });
   }
 
   private timeout(m: SmbMessage): void {
@@ -320,7 +542,8 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     if (this.mustBeSealed(h, o.sealed)) return null;
     if (h.sessionId !== o.msg.sessionId && this.verifies(o.msg)) return null;
     if ((h.flags & Smb2Flags.SIGNED) === 0 && this.signers.get(o.msg.sessionId)?.required) return null;
-    return { dest: o.msg.readDest, max: o.msg.readMax };
+    // A copy: the receiver advances it, and a READ resent after a reconnect must start over at the start.
+    return { dest: o.msg.readDest.clone(), max: o.msg.readMax };
   }
 
   private onDecanted(r: DecantedRead): void {
@@ -529,11 +752,19 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     this.take(h)?.fail(e);
   }
 
+  /** A fatal event on the connection: with a reconnect policy a drop, else the end. */
   private destroy(e: Error): void {
     if (this.closed) return;
+    if (this.policy) {
+      this.disconnect(e);
+      return;
+    }
     this.closed = e;
     this.lastFatal = e;
-    this.socket.destroy();
+    this.state = 'closed';
+    this.epoch++;
+    this.socket?.destroy();
+    this.socket = null;
     const err = e instanceof SmbTransportError ? e : new SmbTransportError(e.message, { cause: e });
     for (const { msg, timer, startedAt } of this.outstanding.values()) {
       if (timer) clearTimeout(timer);
@@ -541,7 +772,68 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
       msg.fail(err);
     }
     this.outstanding.clear();
+    if (this.parkTimer) clearTimeout(this.parkTimer);
+    for (const head of this.parked.splice(0)) for (const m of head.members()) m.fail(err);
+    for (const w of this.gateWaiters) {
+      if (w.timer) clearTimeout(w.timer);
+      w.reject(err);
+    }
+    this.gateWaiters.clear();
     this.credits.failAll(err);
     this.emit('close', e);
+  }
+
+  /**
+   * The socket is gone but the connection lives on: requests that may be
+   * sent again are parked (whole compounds only), the rest fail; senders
+   * waiting for credits go back to the gate; the client is told to reconnect.
+   */
+  private disconnect(e: Error): void {
+    const wasReady = this.state === 'ready';
+    this.lastFatal = e;
+    this.epoch++;
+    this.socket?.destroy();
+    this.socket = null;
+    this.state = 'disconnected';
+    const lost = new SmbTransportError(`connection lost: ${e.message}`, e);
+    const groups = new Map<SmbMessage, Outstanding[]>();
+    for (const o of this.outstanding.values()) {
+      if (o.timer) clearTimeout(o.timer);
+      const g = groups.get(o.head);
+      if (g) g.push(o);
+      else groups.set(o.head, [o]);
+    }
+    this.outstanding.clear();
+    for (const [head, os] of groups) {
+      const members = head.members();
+      const resendable = wasReady && os.length === members.length && members.every((m) => this.mayResend(m));
+      for (const o of os) {
+        if (resendable) this.stats.requeued();
+        else this.stats.failed(o.msg.command, o.msg.messageId, 'lost', o.startedAt, e.message);
+      }
+      if (resendable) this.parked.push(head);
+      else for (const o of os) o.msg.fail(lost);
+    }
+    this.credits.failAll(RESEND);
+    this.credits.reset();
+    if (!wasReady) return;
+    // Every request released by the last reconnect has been rewritten by now.
+    this.fileIdMap.clear();
+    this.droppedAt = Date.now();
+    const soft = this.policy?.softTimeoutMs ?? 0;
+    if (soft > 0 && this.parked.length > 0) {
+      this.parkTimer = setTimeout(() => {
+        this.parkTimer = null;
+        const err = this.softError();
+        for (const head of this.parked.splice(0)) for (const m of head.members()) m.fail(err);
+      }, soft);
+    }
+    this.emit('disconnected', e);
+  }
+
+  /** Resent after a reconnect: idempotent ones always, state-changing ones only where replay is allowed (3.x). */
+  private mayResend(m: SmbMessage): boolean {
+    const c = replayClass(m);
+    return c === 'idempotent' || (c === 'replay' && this.replayAllowed);
   }
 }

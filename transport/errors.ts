@@ -51,6 +51,8 @@ export class SmbError extends Error {
 
 /** The connection failed: socket error, close, reset. `cause` holds the original. */
 export class SmbTransportError extends SmbError {
+  /** Sending again cannot help: the handle was lost, or a soft mount's wait for the server ran out. */
+  final = false;
   constructor(message: string, cause?: unknown) {
     super(message, 'SMB_ERR_TRANSPORT', cause === undefined ? undefined : { cause });
   }

@@ -43,6 +43,10 @@ export class SmbMessage {
   forceSign = false;
   /** Take credits ahead of queued requests (ECHO: a probe must not wait behind bulk I/O). */
   urgent = false;
+  /** Sent while a reconnect sets the connection up again (before it is ready). */
+  setup = false;
+  /** How it may be resent after a reconnect (transport/replay.ts); undefined: decided by command. */
+  replay: 'idempotent' | 'replay' | null | undefined = undefined;
   /** Mark this member as related to the previous one (RELATED_OPERATIONS). */
   related = false;
   /**

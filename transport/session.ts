@@ -77,13 +77,16 @@ function concat(parts: readonly Buffer[]): Buffer {
   return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
 }
 
-/** NEGOTIATE with the dialects the options allow. */
-export async function negotiate(conn: SmbConnection, opts: SmbConnectOptions): Promise<Negotiated> {
+/**
+ * NEGOTIATE with the dialects the options allow. A reconnect passes the
+ * ClientGuid of the first NEGOTIATE: durable handles belong to it.
+ */
+export async function negotiate(conn: SmbConnection, opts: SmbConnectOptions, clientGuid: Buffer = randomBytes(16)): Promise<Negotiated> {
   const dialects = dialectsToOffer(opts);
   if (dialects.length === 0) throw new SmbProtocolError('no SMB dialect lies within the vers= limits');
   const offers311 = dialects.includes(Dialect.SMB3_1_1);
   const sent = {
-    clientGuid: randomBytes(16),
+    clientGuid,
     dialects,
     securityMode: opts.sign ? SECURITY_SIGNING_ENABLED | SECURITY_SIGNING_REQUIRED : SECURITY_SIGNING_ENABLED,
     capabilities: (dialects.some((d) => d >= Dialect.SMB2_1) ? CAP_LARGE_MTU | CAP_DFS : 0) | encryptionCapabilities(dialects),

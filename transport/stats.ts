@@ -126,6 +126,11 @@ export class SmbStats {
     if (isError(status) && smbFaultChannel.hasSubscribers) smbFaultChannel.publish({ command, messageId, status, ms } satisfies SmbTraceEvent);
   }
 
+  /** It was taken off the wire by a reconnect, to be sent again (sent() counts it again then). */
+  requeued(): void {
+    this.inFlight--;
+  }
+
   /** It ended without a reply: timed out, or the connection was lost (`message` says why). */
   failed(command: number, messageId: bigint, failure: 'timeout' | 'lost', startedAt: number, message?: string): void {
     this.inFlight--;

@@ -23,6 +23,7 @@ import { FILE_ATTRIBUTE_DIRECTORY, filetimeToDate, type FileAllInformation } fro
 import { Smb2Command } from './pdu/header.js';
 import { encodeQueryInfoRequest, encodeSetInfoRequest, InfoType } from './pdu/query-info.js';
 import type { Negotiated, SessionState } from './session.js';
+import { DurableTable } from './durable.js';
 import type { SmbStat } from './types.js';
 
 /** FileId of the previous compound member (MS-SMB2 3.2.4.1.4). */
@@ -43,11 +44,15 @@ export interface CreateSpec {
 }
 
 export class TreeCore {
+  /** Opens the server keeps across a lost connection, reclaimed after a reconnect. */
+  readonly durables = new DurableTable();
+
   constructor(
     readonly conn: SmbConnection,
     readonly neg: Negotiated,
     readonly session: SessionState,
-    readonly treeId: number,
+    /** Changes when a reconnect connects the tree again. */
+    public treeId: number,
   ) {}
 
   /** A request message addressed to this tree. */

@@ -33,6 +33,7 @@ import { decodeFlushResponse, encodeFlushRequest } from './pdu/misc.js';
 import { decodeQueryInfoResponse, decodeSetInfoResponse, InfoType } from './pdu/query-info.js';
 import { decodeWriteResponse, encodeWriteRequest } from './pdu/write.js';
 import { LeaseTable, oplockToLeaseState } from './lease.js';
+import { durableGranted, durableRequest } from './durable.js';
 import { expectStatus } from './session.js';
 import { QFID_CONTEXT, statFromAll, statFromCreate, type TreeCore } from './tree-core.js';
 import { SmbStatusError } from './errors.js';
@@ -108,6 +109,9 @@ async function createOnce(core: TreeCore, leases: LeaseTable, path: string, opts
       oplock = OplockLevel.BATCH;
     }
   }
+  // A file held with a lease or batch oplock can be durable: it survives a reconnect (durable.ts).
+  const durable = oplock !== OplockLevel.NONE && !opts.directory ? durableRequest(core.neg.dialect) : null;
+  if (durable) contexts.push(durable.context);
   const m = core.createMsg(path, {
     desiredAccess: accessFor(opts),
     disposition: DISPOSITIONS[opts.disposition],
@@ -116,10 +120,32 @@ async function createOnce(core: TreeCore, leases: LeaseTable, path: string, opts
     requestedOplockLevel: oplock,
     contexts,
   });
+  // With a CreateGuid the server recognises a resent CREATE as a replay of the first.
+  if (durable?.createGuid) m.replay = 'replay';
   const r = await core.conn.request(m);
   core.checkAll([r], [path]);
   const c = decodeCreateResponse(r.msg);
   const fileId = Buffer.from(c.fileId);
+  {
+    const st = statFromCreate(c, true);
+    const granted = durable !== null && durableGranted(c, durable.createGuid !== null);
+    core.durables.add({
+      durable: granted,
+      writable: opts.access !== 'read',
+      fileId,
+      path,
+      desiredAccess: accessFor(opts),
+      createOptions: options,
+      createGuid: granted ? durable.createGuid : null,
+      leaseKey: key,
+      oplockLevel: c.oplockLevel,
+      fileIndex: st.fileIndex,
+      size: st.size,
+      sentEnd: st.size,
+      lastWriteMs: st.lastWriteTime.getTime(),
+      wroteSince: false,
+    });
+  }
   let grantedKey: Buffer | null = null;
   let leaseState = 0;
   if (c.oplockLevel === OplockLevel.LEASE) {
@@ -156,9 +182,12 @@ export function writeMsg(core: TreeCore, fileId: Buffer, offset: number, data: B
 export async function write(core: TreeCore, fileId: Buffer, offset: number, data: Buffer[]): Promise<number> {
   const m = writeMsg(core, fileId, offset, data);
   if (m.payloadLength === 0) return 0;
+  core.durables.noteWriteSent(fileId, offset + m.payloadLength);
   const r = await core.conn.request(m);
   expectStatus(r);
-  return decodeWriteResponse(r.msg).count;
+  const count = decodeWriteResponse(r.msg).count;
+  core.durables.noteWrite(fileId, offset + count);
+  return count;
 }
 
 export async function flush(core: TreeCore, fileId: Buffer): Promise<void> {
@@ -193,8 +222,9 @@ export function basicInfoFor(t: SmbTimes): Buffer {
   });
 }
 
-export function setEndOfFile(core: TreeCore, fileId: Buffer, size: number): Promise<void> {
-  return setInfo(core, fileId, FileInfoClass.FileEndOfFileInformation, encodeFileEndOfFileInformation(size));
+export async function setEndOfFile(core: TreeCore, fileId: Buffer, size: number): Promise<void> {
+  await setInfo(core, fileId, FileInfoClass.FileEndOfFileInformation, encodeFileEndOfFileInformation(size));
+  core.durables.noteSize(fileId, size);
 }
 
 export function setTimes(core: TreeCore, fileId: Buffer, times: SmbTimes): Promise<void> {

@@ -1,7 +1,7 @@
 /**
- * Listing an open directory: QUERY_DIRECTORY (MS-SMB2 2.2.33) until the
- * server answers STATUS_NO_MORE_FILES, bounded against a server that never
- * does (issue 7, point 5):
+ * Listing a directory: QUERY_DIRECTORY (MS-SMB2 2.2.33) until the server
+ * answers STATUS_NO_MORE_FILES, bounded against a server that never does
+ * (issue 7, point 5):
  *  - progress: every reply must bring at least one name not seen before in
  *    this listing. An empty success, or the same entries again, fails the
  *    listing with SmbProtocolError rather than ending it quietly: a partial
@@ -9,13 +9,22 @@
  *  - count: at most MAX_LISTING_ENTRIES names, then SmbProtocolError;
  *  - time: the caller's flag (the FUSE call answered ETIMEDOUT and
  *    gave up) is checked before every request, so an abandoned listing
- *    sends at most the one request already in flight.
+ *    sends nothing beyond the requests already in flight.
  * A name repeated within one listing is kept once (a directory holds each
  * name once); '.' and '..' as the server sends them are left out.
+ *
+ * listPath takes as few round trips as the protocol allows (issue 9,
+ * point 2): CREATE + QUERY_DIRECTORY + QUERY_DIRECTORY as one related
+ * compound, so a directory that fits one reply is listed in one round trip
+ * (the second query answers STATUS_NO_MORE_FILES); a bigger one keeps
+ * LIST_DEPTH queries in flight on the handle. Each query continues the scan
+ * where the one before it stopped (queries on one handle are served in
+ * order). The CLOSE is sent without waiting for its reply.
  */
 import { SmbCancelledError, SmbProtocolError } from './errors.js';
-import { creditChargeFor } from './message.js';
+import { creditChargeFor, type SmbResponse } from './message.js';
 import { NtStatus } from './ntstatus.js';
+import { CreateOptions, decodeCreateResponse, FileAccess } from './pdu/create.js';
 import { FileInfoClass } from './pdu/fscc.js';
 import { Smb2Command } from './pdu/header.js';
 import {
@@ -25,45 +34,112 @@ import {
   QueryDirectoryFlags,
 } from './pdu/query-directory.js';
 import { expectStatus } from './session.js';
-import { statFromEntry, type TreeCore } from './tree-core.js';
-import type { CallerGone, SmbDirEntry } from './types.js';
+import { QFID_CONTEXT, RELATED_FILE_ID, statFromCreate, statFromEntry, type TreeCore } from './tree-core.js';
+import type { CallerGone, SmbDirEntry, SmbStat } from './types.js';
 
 /** Most names one listing may hold (a few hundred MB of entries). */
 export const MAX_LISTING_ENTRIES = 1_000_000;
 
-/** Every entry of the open directory `fileId`; see the bounds above. */
-export async function listDirectory(core: TreeCore, fileId: Buffer, signal?: CallerGone): Promise<SmbDirEntry[]> {
-  const out: SmbDirEntry[] = [];
-  const seen = new Set<string>();
-  for (let first = true; ; first = false) {
-    if (signal?.aborted) throw new SmbCancelledError(`directory listing abandoned after ${seen.size} names`);
-    // Sized to the credits in hand, so a stingy server slows a listing rather than failing it.
-    const outLen = Math.min(core.neg.maxTransactSize, 1024 * 1024, core.conn.transferBudget);
-    const m = core.msg(
-      Smb2Command.QUERY_DIRECTORY,
-      encodeQueryDirectoryRequest({
-        fileInformationClass: FileInfoClass.FileIdBothDirectoryInformation,
-        flags: first ? QueryDirectoryFlags.RESTART_SCANS : 0,
-        fileIndex: 0,
-        fileId,
-        fileName: '*',
-        outputBufferLength: outLen,
-      }),
-      creditChargeFor(outLen),
-    );
-    const r = await core.conn.request(m);
-    if (r.header.status === NtStatus.STATUS_NO_MORE_FILES) return out;
+/** QUERY_DIRECTORY requests listPath keeps in flight on one handle. */
+export const LIST_DEPTH = 2;
+
+/** Largest OutputBufferLength asked for (Samba's and Windows' replies stay well below). */
+const MAX_LIST_BUFFER = 1024 * 1024;
+
+/** Entries gathered from successive replies, with the progress and count bounds. */
+class Listing {
+  readonly out: SmbDirEntry[] = [];
+  private readonly seen = new Set<string>();
+
+  get names(): number {
+    return this.seen.size;
+  }
+
+  /** Take one reply; true when it ends the listing (STATUS_NO_MORE_FILES). */
+  take(r: SmbResponse): boolean {
+    if (r.header.status === NtStatus.STATUS_NO_MORE_FILES) return true;
     expectStatus(r);
-    const before = seen.size;
+    const before = this.seen.size;
     for (const e of parseFileIdBothDirectoryInformation(decodeQueryDirectoryResponse(r.msg).outputBuffer)) {
-      if (seen.has(e.name)) continue;
-      seen.add(e.name);
-      if (seen.size > MAX_LISTING_ENTRIES) throw new SmbProtocolError(`QUERY_DIRECTORY: more than ${MAX_LISTING_ENTRIES} names in one directory`);
+      if (this.seen.has(e.name)) continue;
+      this.seen.add(e.name);
+      if (this.seen.size > MAX_LISTING_ENTRIES) throw new SmbProtocolError(`QUERY_DIRECTORY: more than ${MAX_LISTING_ENTRIES} names in one directory`);
       if (e.name === '.' || e.name === '..') continue;
-      out.push({ name: e.name, ...statFromEntry(e) });
+      this.out.push({ name: e.name, ...statFromEntry(e) });
     }
-    if (seen.size === before) {
+    if (this.seen.size === before) {
       throw new SmbProtocolError(`QUERY_DIRECTORY: a successful reply with no new names after ${before} (the server never said STATUS_NO_MORE_FILES)`);
     }
+    return false;
   }
+
+  /** Throw if the caller gave up (checked before each request). */
+  check(signal?: CallerGone): void {
+    if (signal?.aborted) throw new SmbCancelledError(`directory listing abandoned after ${this.seen.size} names`);
+  }
+}
+
+/** OutputBufferLength for `inFlight` queries at once: sized to the credits in hand, so a stingy server slows a listing rather than failing it. */
+function bufferLength(core: TreeCore, inFlight: number): number {
+  return Math.min(core.neg.maxTransactSize, MAX_LIST_BUFFER, Math.max(65536, Math.floor(core.conn.transferBudget / inFlight)));
+}
+
+function queryMsg(core: TreeCore, fileId: Buffer, restart: boolean, outLen: number) {
+  return core.msg(
+    Smb2Command.QUERY_DIRECTORY,
+    encodeQueryDirectoryRequest({
+      fileInformationClass: FileInfoClass.FileIdBothDirectoryInformation,
+      flags: restart ? QueryDirectoryFlags.RESTART_SCANS : 0,
+      fileIndex: 0,
+      fileId,
+      fileName: '*',
+      outputBufferLength: outLen,
+    }),
+    creditChargeFor(outLen),
+  );
+}
+
+/** Every entry of the open directory `fileId`, one query at a time; see the bounds above. */
+export async function listDirectory(core: TreeCore, fileId: Buffer, signal?: CallerGone): Promise<SmbDirEntry[]> {
+  const l = new Listing();
+  for (let first = true; ; first = false) {
+    l.check(signal);
+    if (l.take(await core.conn.request(queryMsg(core, fileId, first, bufferLength(core, 1))))) return l.out;
+  }
+}
+
+/**
+ * The directory at `path`: its own attributes (from the CREATE, with its
+ * file id) and every entry; see the top for the round trips and bounds.
+ */
+export async function listPath(core: TreeCore, path: string, signal?: CallerGone): Promise<{ stat: SmbStat; entries: SmbDirEntry[] }> {
+  const l = new Listing();
+  l.check(signal);
+  const outLen = bufferLength(core, LIST_DEPTH);
+  const create = core.createMsg(path, {
+    desiredAccess: FileAccess.FILE_LIST_DIRECTORY | FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE,
+    createOptions: CreateOptions.FILE_DIRECTORY_FILE,
+    contexts: [QFID_CONTEXT],
+  });
+  const first = [create, queryMsg(core, RELATED_FILE_ID, true, outLen), queryMsg(core, RELATED_FILE_ID, false, outLen)];
+  const rs = await core.compound(first);
+  core.checkAll(rs.slice(0, 1), [path]);
+  const c = decodeCreateResponse(rs[0]!.msg);
+  const fileId = Buffer.from(c.fileId);
+  const pending: Promise<SmbResponse>[] = [];
+  try {
+    let done = l.take(rs[1]!) || l.take(rs[2]!);
+    while (!done) {
+      while (pending.length < LIST_DEPTH) {
+        l.check(signal);
+        pending.push(core.conn.request(queryMsg(core, fileId, false, outLen)));
+      }
+      done = l.take(await pending.shift()!);
+    }
+  } finally {
+    // Queries still in flight end with STATUS_NO_MORE_FILES (or a failure nobody waits for).
+    for (const p of pending) p.catch(() => {});
+    core.conn.request(core.closeMsg(fileId)).catch(() => {});
+  }
+  return { stat: statFromCreate(c, true), entries: l.out };
 }

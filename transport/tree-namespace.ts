@@ -3,12 +3,17 @@
  * CREATE, the operation on the new handle (FileId 0xFF..FF), and CLOSE
  * (MS-SMB2 3.2.4.1.4). If the CREATE fails the server fails the related
  * members with the same status, so the CREATE's status is the one reported.
+ * rename and mkdir also query the result's attributes (FileAllInformation)
+ * in the same compound, so the caller can cache them instead of asking
+ * again; a failed or malformed query only means no attributes (the change
+ * itself was made).
  */
 import type { SmbMessage, SmbResponse } from './message.js';
 import { NtStatus } from './ntstatus.js';
 import { CreateDisposition, CreateOptions, FileAccess } from './pdu/create.js';
 import { decodeFileFullEaInformation, encodeFileFullEaInformation } from './pdu/ea.js';
 import {
+  decodeFileAllInformation,
   encodeFileBasicInformation,
   encodeFileDispositionInformation,
   encodeFileEndOfFileInformation,
@@ -18,8 +23,8 @@ import {
 } from './pdu/fscc.js';
 import { decodeQueryInfoResponse, InfoType, QueryInfoFlags } from './pdu/query-info.js';
 import { basicInfoFor } from './tree-io.js';
-import { RELATED_FILE_ID, type CreateSpec, type TreeCore } from './tree-core.js';
-import type { SmbTimes } from './types.js';
+import { RELATED_FILE_ID, statFromAll, type CreateSpec, type TreeCore } from './tree-core.js';
+import type { SmbStat, SmbTimes } from './types.js';
 
 const ATTR = FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE;
 
@@ -35,12 +40,29 @@ async function onPath(
   middle: SmbMessage[],
   names: readonly string[] = [path],
   ok: Record<number, readonly number[]> = {},
+  unchecked: number | null = null,
 ): Promise<SmbResponse[]> {
   const rs = await core.compound([core.createMsg(path, spec), ...middle, core.closeMsg(RELATED_FILE_ID)]);
   const shifted: Record<number, readonly number[]> = {};
   for (const [i, v] of Object.entries(ok)) shifted[Number(i) + 1] = [NtStatus.STATUS_SUCCESS, ...v];
-  core.checkAll(rs, names, shifted);
+  core.checkAll(unchecked === null ? rs : rs.filter((_, i) => i !== unchecked + 1), names, shifted);
   return rs;
+}
+
+/** The post-change attributes query: a middle member of onPath, left unchecked there. */
+function postQuery(core: TreeCore): SmbMessage {
+  return core.queryInfoMsg(RELATED_FILE_ID, InfoType.FILE, FileInfoClass.FileAllInformation, 4096);
+}
+
+/** The stat in a post-change query's reply, or null if it failed or does not parse. */
+function postStat(r: SmbResponse): SmbStat | null {
+  const s = r.header.status;
+  if (s !== NtStatus.STATUS_SUCCESS && s !== NtStatus.STATUS_BUFFER_OVERFLOW) return null;
+  try {
+    return statFromAll(decodeFileAllInformation(decodeQueryInfoResponse(r.msg).outputBuffer));
+  } catch {
+    return null;
+  }
 }
 
 /** Set the size of the file at `path` (FileEndOfFileInformation). */
@@ -62,10 +84,14 @@ export async function setAttributesPath(core: TreeCore, path: string, attributes
   await onPath(core, path, { desiredAccess: ATTR | FileAccess.FILE_WRITE_ATTRIBUTES }, [set]);
 }
 
-/** Rename a file or directory; `replace` overwrites an existing target file. */
-export async function renamePath(core: TreeCore, from: string, to: string, replace: boolean): Promise<void> {
+/**
+ * Rename a file or directory; `replace` overwrites an existing target file.
+ * Resolves to the renamed file's attributes, or null if they did not come.
+ */
+export async function renamePath(core: TreeCore, from: string, to: string, replace: boolean): Promise<SmbStat | null> {
   const set = core.setInfoMsg(RELATED_FILE_ID, FileInfoClass.FileRenameInformation, encodeFileRenameInformation({ replaceIfExists: replace, fileName: to }));
-  await onPath(core, from, { desiredAccess: ATTR | FileAccess.DELETE }, [set], [from, to]);
+  const rs = await onPath(core, from, { desiredAccess: ATTR | FileAccess.DELETE }, [set, postQuery(core)], [from, to], {}, 1);
+  return postStat(rs[2]!);
 }
 
 /** Delete a file (not a directory: STATUS_FILE_IS_A_DIRECTORY). */
@@ -89,14 +115,23 @@ export async function rmdirPath(core: TreeCore, path: string): Promise<void> {
   await onPath(core, path, { desiredAccess: ATTR | FileAccess.DELETE, createOptions: CreateOptions.FILE_DIRECTORY_FILE }, [set]);
 }
 
-/** Create a directory (STATUS_OBJECT_NAME_COLLISION if the name exists). */
-export async function mkdirPath(core: TreeCore, path: string): Promise<void> {
-  await onPath(
+/**
+ * Create a directory (STATUS_OBJECT_NAME_COLLISION if the name exists).
+ * Resolves to its attributes, or null if they did not come or do not
+ * describe a directory.
+ */
+export async function mkdirPath(core: TreeCore, path: string): Promise<SmbStat | null> {
+  const rs = await onPath(
     core,
     path,
     { desiredAccess: ATTR, disposition: CreateDisposition.FILE_CREATE, createOptions: CreateOptions.FILE_DIRECTORY_FILE },
-    [],
+    [postQuery(core)],
+    [path],
+    {},
+    0,
   );
+  const st = postStat(rs[1]!);
+  return st?.isDirectory ? st : null;
 }
 
 /** Make `newPath` a hard link to the file at `existing`. */

@@ -23,7 +23,7 @@ import {
 import { LeaseTable } from './lease.js';
 import { QFID_CONTEXT, RELATED_FILE_ID, statFromAll, statFromCreate, TreeCore, type CreateSpec } from './tree-core.js';
 import * as io from './tree-io.js';
-import { listDirectory } from './tree-list.js';
+import { listDirectory, listPath } from './tree-list.js';
 import * as ns from './tree-namespace.js';
 import * as sec from './tree-security.js';
 import { Smb2Command } from './pdu/header.js';
@@ -56,13 +56,41 @@ export class Tree implements SmbTree {
   private constructor(
     private readonly conn: SmbConnection,
     private readonly neg: Negotiated,
-    session: SessionState,
-    readonly treeId: number,
+    private readonly session: SessionState,
+    treeId: number,
     readonly shareFlags: number,
+    private readonly unc: string,
   ) {
     this.core = new TreeCore(conn, neg, session, treeId);
     this.leases = new LeaseTable(this.core);
     conn.on('notification', this.onNotification);
+  }
+
+  /** The tree id (a reconnect gives the tree a new one). */
+  get treeId(): number {
+    return this.core.treeId;
+  }
+
+  /**
+   * After a reconnect, on the new session: TREE_CONNECT again (a setup
+   * request); the tree takes its new id. Returns the old one.
+   */
+  async reconnect(): Promise<number> {
+    const old = this.core.treeId;
+    const m = new SmbMessage(Smb2Command.TREE_CONNECT, encodeTreeConnectRequest({ path: this.unc }));
+    m.sessionId = this.session.sessionId;
+    m.forceSign = this.neg.dialect === Dialect.SMB3_1_1 && this.session.signingKey !== null;
+    const r = await this.conn.request(m);
+    expectStatus(r);
+    decodeTreeConnectResponse(r.msg);
+    this.core.treeId = r.header.treeId;
+    if ((this.shareFlags & ShareFlags.ENCRYPT_DATA) !== 0 && this.neg.dialect >= Dialect.SMB3_0) this.conn.sealTree(this.session.sessionId, r.header.treeId);
+    return old;
+  }
+
+  /** After a reconnect: take back the durable opens (durable.ts). */
+  reopenDurables(): Promise<{ reclaimed: number; reopened: number; lost: number }> {
+    return this.core.durables.reopenAll(this.core, this.leases);
   }
 
   get maxReadSize(): number {
@@ -79,7 +107,8 @@ export class Tree implements SmbTree {
 
   /** TREE_CONNECT to \\host\share. */
   static async connect(conn: SmbConnection, neg: Negotiated, session: SessionState, host: string, share: string): Promise<Tree> {
-    const m = new SmbMessage(Smb2Command.TREE_CONNECT, encodeTreeConnectRequest({ path: `\\\\${host}\\${share}` }));
+    const unc = `\\\\${host}\\${share}`;
+    const m = new SmbMessage(Smb2Command.TREE_CONNECT, encodeTreeConnectRequest({ path: unc }));
     m.sessionId = session.sessionId;
     // 3.1.1 requires a signed TREE_CONNECT whenever the session has keys.
     m.forceSign = neg.dialect === Dialect.SMB3_1_1 && session.signingKey !== null;
@@ -98,7 +127,7 @@ export class Tree implements SmbTree {
       }
       conn.sealTree(session.sessionId, r.header.treeId);
     }
-    return new Tree(conn, neg, session, r.header.treeId, t.shareFlags);
+    return new Tree(conn, neg, session, r.header.treeId, t.shareFlags, unc);
   }
 
   /** A request message addressed to this tree. */
@@ -181,7 +210,14 @@ export class Tree implements SmbTree {
     const r = await this.conn.request(this.core.createMsg(path, { desiredAccess: access, createOptions: options, contexts: [QFID_CONTEXT] }));
     this.core.checkAll([r], [path]);
     const c = decodeCreateResponse(r.msg);
-    return { fileId: Buffer.from(c.fileId), stat: statFromCreate(c, true) };
+    const fileId = Buffer.from(c.fileId);
+    const stat = statFromCreate(c, true);
+    // Read-only: after a reconnect it is simply opened again (durable.ts).
+    this.core.durables.add({
+      durable: false, writable: false, fileId, path, desiredAccess: access, createOptions: options, createGuid: null, leaseKey: null,
+      oplockLevel: OplockLevel.NONE, fileIndex: stat.fileIndex, size: stat.size, sentEnd: stat.size, lastWriteMs: stat.lastWriteTime.getTime(), wroteSince: false,
+    });
+    return { fileId, stat };
   }
 
   create(path: string, opts: SmbCreateOptions): Promise<SmbOpenResult> {
@@ -190,6 +226,8 @@ export class Tree implements SmbTree {
 
   async close(fileId: Buffer): Promise<void> {
     this.leases.forget(fileId);
+    this.core.durables.remove(fileId);
+    this.conn.forgetHandle(fileId);
     const r = await this.conn.request(this.core.closeMsg(fileId));
     expectStatus(r, [NtStatus.STATUS_SUCCESS, NtStatus.STATUS_FILE_CLOSED]);
     decodeCloseResponse(r.msg);
@@ -252,7 +290,7 @@ export class Tree implements SmbTree {
     return ns.setAttributesPath(this.core, path, attributes);
   }
 
-  renamePath(from: string, to: string, replace: boolean): Promise<void> {
+  renamePath(from: string, to: string, replace: boolean): Promise<SmbStat | null> {
     this.leases.dropPath(from);
     this.leases.dropPath(to);
     return ns.renamePath(this.core, from, to, replace);
@@ -268,7 +306,7 @@ export class Tree implements SmbTree {
     return ns.rmdirPath(this.core, path);
   }
 
-  mkdirPath(path: string): Promise<void> {
+  mkdirPath(path: string): Promise<SmbStat | null> {
     return ns.mkdirPath(this.core, path);
   }
 
@@ -304,6 +342,10 @@ export class Tree implements SmbTree {
 
   listDirectory(fileId: Buffer, signal?: CallerGone): Promise<SmbDirEntry[]> {
     return listDirectory(this.core, fileId, signal);
+  }
+
+  listPath(path: string, signal?: CallerGone): Promise<{ stat: SmbStat; entries: SmbDirEntry[] }> {
+    return listPath(this.core, path, signal);
   }
 
   async statfs(): Promise<SmbFsStat> {

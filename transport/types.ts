@@ -47,6 +47,13 @@ export interface SmbConnectOptions {
   echoIntervalMs?: number;
   /** Told as each step of connecting starts (`TCP`, then the SMB2 command awaited), for progress messages. */
   onStep?: (step: 'TCP' | 'NEGOTIATE' | 'SESSION_SETUP') => void;
+  /**
+   * Survive a lost connection: reconnect with backoff, set the session and
+   * trees up again, reopen durable handles and resend what may be resent.
+   * `softTimeoutMs` 0 is hard (calls wait for the server); more is soft (a
+   * call fails after that long). Absent: a lost connection stays lost.
+   */
+  reconnect?: { softTimeoutMs: number };
 }
 
 /** Attributes of one file or directory as the server reports them (times are FileTimes: exact to 100 ns). */
@@ -188,6 +195,12 @@ export interface SmbTree {
    * stops it before its next request (the caller gave up).
    */
   listDirectory(fileId: Buffer, signal?: CallerGone): Promise<SmbDirEntry[]>;
+  /**
+   * Open the directory `path`, list it and close it, in as few round trips
+   * as the protocol allows (one for a directory that fits one reply); the
+   * directory's own attributes come with the entries. Bounds as listDirectory.
+   */
+  listPath(path: string, signal?: CallerGone): Promise<{ stat: SmbStat; entries: SmbDirEntry[] }>;
   statfs(): Promise<SmbFsStat>;
   disconnect(): Promise<void>;
 
@@ -216,11 +229,13 @@ export interface SmbTree {
   setTimesPath(path: string, times: SmbTimes): Promise<void>;
   /** FILE_ATTRIBUTE_* bits; 0 clears them all (sent as FILE_ATTRIBUTE_NORMAL). */
   setAttributesPath(path: string, attributes: number): Promise<void>;
-  renamePath(from: string, to: string, replace: boolean): Promise<void>;
+  /** Resolves to the renamed file's attributes (queried in the same compound), null if they did not come. */
+  renamePath(from: string, to: string, replace: boolean): Promise<SmbStat | null>;
   unlinkPath(path: string): Promise<void>;
   /** ENOTEMPTY (STATUS_DIRECTORY_NOT_EMPTY) for a non-empty directory. */
   rmdirPath(path: string): Promise<void>;
-  mkdirPath(path: string): Promise<void>;
+  /** Resolves to the new directory's attributes (queried in the same compound), null if they did not come. */
+  mkdirPath(path: string): Promise<SmbStat | null>;
   /** Hard link `newPath` to the file `existing`. */
   linkPath(existing: string, newPath: string): Promise<void>;
   /** The mode the security descriptor records (mode-sid.ts), null if none. */

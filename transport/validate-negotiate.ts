@@ -63,6 +63,8 @@ export function validateNegotiateMessage(neg: Negotiated, session: SessionState,
   m.sessionId = session.sessionId;
   m.treeId = treeId;
   m.forceSign = true;
+  // Part of setting a connection up: it goes out while a reconnect negotiates.
+  m.setup = true;
   return m;
 }
 

@@ -6,7 +6,8 @@
  *    several failed writes, and one more only after a write has succeeded;
  *  - replies swallowed (timeout=2): one "did not answer" line for several
  *    timed-out calls;
- *  - the connection cut: one "connection … lost" line for every call after.
+ *  - the connection cut (soft mount, the proxy gone): one "connection … lost;
+ *    reconnecting" line for every call after, each failing with EIO.
  */
 import t from 'tap';
 import { open, readFile, stat } from 'node:fs/promises';
@@ -41,7 +42,8 @@ t.teardown(() => proxy.close());
 const mnt = await makeMountPoint();
 t.teardown(() => unmount(mnt));
 const logFile = path.join(tmp, 'mount.log');
-const opts = [`port=${proxy.port}`, `username=${samba.user}`, `password=${samba.pass}`, 'timeout=2', 'echo_interval=0', `log_file=${logFile}`].join(',');
+// soft: once the proxy is gone, calls fail (EIO) after retrans_timeout instead of waiting for the server.
+const opts = [`port=${proxy.port}`, `username=${samba.user}`, `password=${samba.pass}`, 'timeout=2', 'echo_interval=0', 'soft', 'retrans_timeout=1', `log_file=${logFile}`].join(',');
 const mounted = await runCli([`//${samba.host}/test`, mnt, '-o', opts]);
 t.equal(mounted.code, 0, `mounted: ${mounted.stderr}`);
 const dir = path.join(mnt, dirName);
@@ -96,12 +98,12 @@ t.test('connection lost', async (t) => {
     const code = await stat(path.join(dir, `lost${i}`)).then(() => 'ok', (e: NodeJS.ErrnoException) => e.code);
     t.equal(code, 'EIO', `call ${i} fails with EIO`);
   }
-  const lost = new RegExp(`connection to 127\\.0\\.0\\.1:${proxy.port} lost \\(.*\\); every call now fails with EIO: unmount \\(fusermount -u ${mnt}\\) and mount again \\(smbfuse does not reconnect\\)`);
+  const lost = new RegExp(`connection to 127\\.0\\.0\\.1:${proxy.port} lost \\(.*\\); reconnecting`);
   t.equal((await lines(lost)).length, 1, `logged once: ${(await readFile(logFile, 'utf8')).slice(-600)}`);
   const stats = await runCli(['stats', mnt, '--json']);
   t.equal(stats.code, 0, 'stats still answer');
   const s = JSON.parse(stats.stdout);
-  t.equal(s.smb.connected, false, 'connection shown as lost');
+  t.equal(s.smb.connected, false, 'connection shown as down');
   t.ok(s.smb.timeouts >= 3, `timeouts counted (${s.smb.timeouts})`);
   t.ok(s.smb.commands.find((c: { command: string }) => c.command === 'WRITE').errors >= 4, 'WRITE errors counted');
   t.notOk((await readFile(logFile, 'utf8')).includes(samba.pass), 'no password in the log');

@@ -228,7 +228,7 @@ export class FakeTree implements SmbTree {
     f.stat = { ...f.stat, attributes: (attributes === 0x80 ? 0 : attributes) | (f.data === null ? 0x10 : 0) };
   }
 
-  async renamePath(from: string, to: string, replace: boolean): Promise<void> {
+  async renamePath(from: string, to: string, replace: boolean): Promise<SmbStat | null> {
     this.count('renamePath');
     const f = this.find(from);
     const dst = this.files.get(to);
@@ -239,7 +239,7 @@ export class FakeTree implements SmbTree {
     for (const [p] of moves) this.files.delete(p);
     for (const [p, x] of moves) this.files.set(to + p.slice(from.length), x);
     for (const h of this.handles.values()) if (h.path === from || h.path.startsWith(from + '\\')) h.path = to + h.path.slice(from.length);
-    void f;
+    return f.stat;
   }
 
   async unlinkPath(path: string): Promise<void> {
@@ -259,10 +259,11 @@ export class FakeTree implements SmbTree {
     this.files.delete(path);
   }
 
-  async mkdirPath(path: string): Promise<void> {
+  async mkdirPath(path: string): Promise<SmbStat | null> {
     this.count('mkdirPath');
     if (this.files.has(path)) throw err(NtStatus.STATUS_OBJECT_NAME_COLLISION);
     this.add(path, null);
+    return this.find(path).stat;
   }
 
   async linkPath(existing: string, newPath: string): Promise<void> {
@@ -296,7 +297,7 @@ export class FakeTree implements SmbTree {
     await this.breakCb?.({ leaseKey: h.leaseKey, fileId, newState, ackRequired: true });
   }
 
-  async listDirectory(fileId: Buffer): Promise<SmbDirEntry[]> {
+  async listDirectory(fileId: Buffer, _signal?: AbortSignal): Promise<SmbDirEntry[]> {
     this.count('list');
     const dir = this.handle(fileId).path;
     const st = this.find(dir).stat;
@@ -306,6 +307,15 @@ export class FakeTree implements SmbTree {
       if (p !== '' && this.parentOf(p) === dir) out.push({ name: p.slice(p.lastIndexOf('\\') + 1), ...f.stat, nlink: 0 });
     }
     return out;
+  }
+
+  async listPath(path: string, signal?: AbortSignal): Promise<{ stat: SmbStat; entries: SmbDirEntry[] }> {
+    const o = await this.open(path, { directory: true });
+    try {
+      return { stat: o.stat, entries: await this.listDirectory(o.fileId, signal) };
+    } finally {
+      await this.close(o.fileId);
+    }
   }
 
   async statfs(): Promise<SmbFsStat> {

@@ -13,17 +13,28 @@ const HDR = 64;
 const NAME_LEN_AT = 60;
 const NAME_AT = 104;
 
-/** Single QUERY_DIRECTORY message of the given direction, or null. */
-function queryDirectory(frame: Buffer, response: boolean) {
-  const h = frameHeader(frame);
-  if (!h || h.command !== Smb2Command.QUERY_DIRECTORY || h.response !== response || h.nextCommand !== 0) return null;
-  return h;
+/**
+ * The QUERY_DIRECTORY messages of the given direction in a frame (a compound
+ * may hold several), each a view from its own header on, so the offsets in
+ * its body are relative to it, and edits land in the frame.
+ */
+function queryDirectories(frame: Buffer, response: boolean): { msg: Buffer; status: number }[] {
+  const out: { msg: Buffer; status: number }[] = [];
+  for (let at = 0; at < frame.length; ) {
+    const msg = frame.subarray(at);
+    const h = frameHeader(msg);
+    if (!h) break;
+    if (h.command === Smb2Command.QUERY_DIRECTORY && h.response === response) out.push({ msg, status: h.status });
+    if (h.nextCommand === 0) break;
+    at += h.nextCommand;
+  }
+  return out;
 }
 
 /** toServer hook counting QUERY_DIRECTORY requests. */
 export function countQueries(): { hook: FrameHook; count: () => number } {
   let n = 0;
-  return { hook: (f) => void (queryDirectory(f, false) && n++), count: () => n };
+  return { hook: (f) => void (n += queryDirectories(f, false).length), count: () => n };
 }
 
 /**
@@ -34,13 +45,14 @@ export function countQueries(): { hook: FrameHook; count: () => number } {
 export function emptyInsteadOfNoMoreFiles(): { hook: FrameHook; rewritten: () => number } {
   let n = 0;
   const hook: FrameHook = (frame) => {
-    const h = queryDirectory(frame, true);
-    if (!h || h.status !== NtStatus.STATUS_NO_MORE_FILES || frame.length < HDR + 9) return;
-    frame.writeUInt32LE(0, 8); // Status
-    frame.writeUInt16LE(9, HDR); // StructureSize
-    frame.writeUInt16LE(HDR + 8, HDR + 2); // OutputBufferOffset
-    frame.writeUInt32LE(0, HDR + 4); // OutputBufferLength
-    n++;
+    for (const { msg, status } of queryDirectories(frame, true)) {
+      if (status !== NtStatus.STATUS_NO_MORE_FILES || msg.length < HDR + 9) continue;
+      msg.writeUInt32LE(0, 8); // Status
+      msg.writeUInt16LE(9, HDR); // StructureSize
+      msg.writeUInt16LE(HDR + 8, HDR + 2); // OutputBufferOffset
+      msg.writeUInt32LE(0, HDR + 4); // OutputBufferLength
+      n++;
+    }
   };
   return { hook, rewritten: () => n };
 }
@@ -48,8 +60,7 @@ export function emptyInsteadOfNoMoreFiles(): { hook: FrameHook; rewritten: () =>
 /** toServer hook: set SMB2_RESTART_SCANS on every QUERY_DIRECTORY, so the server lists the same entries forever. */
 export function restartEveryScan(): FrameHook {
   return (frame) => {
-    if (!queryDirectory(frame, false)) return;
-    frame[HDR + 3]! |= QueryDirectoryFlags.RESTART_SCANS;
+    for (const { msg } of queryDirectories(frame, false)) msg[HDR + 3]! |= QueryDirectoryFlags.RESTART_SCANS;
   };
 }
 
@@ -64,8 +75,9 @@ export function renameEntries(names: Record<string, string>): { hook: FrameHook;
   }
   let n = 0;
   const hook: FrameHook = (frame) => {
-    const h = queryDirectory(frame, true);
-    if (!h || h.status !== 0) return;
+    for (const { msg, status } of queryDirectories(frame, true)) if (status === 0) renameIn(msg);
+  };
+  const renameIn = (frame: Buffer) => {
     const off = frame.readUInt16LE(HDR + 2);
     const end = off + frame.readUInt32LE(HDR + 4);
     for (let e = off; e + NAME_AT <= end; ) {
@@ -91,9 +103,7 @@ export function renameEntries(names: Record<string, string>): { hook: FrameHook;
  */
 export function freshNamesEveryReply(): FrameHook {
   let reply = 0;
-  return (frame) => {
-    const h = queryDirectory(frame, true);
-    if (!h || h.status !== 0) return;
+  const markIn = (frame: Buffer) => {
     const mark = 0x4e00 + (reply++ % 0x5000);
     const off = frame.readUInt16LE(HDR + 2);
     const end = off + frame.readUInt32LE(HDR + 4);
@@ -104,13 +114,16 @@ export function freshNamesEveryReply(): FrameHook {
       e += next;
     }
   };
+  return (frame) => {
+    for (const { msg, status } of queryDirectories(frame, true)) if (status === 0) markIn(msg);
+  };
 }
 
 /** toServer hook: cut every QUERY_DIRECTORY request's OutputBufferLength to `len`, so a listing takes many replies. */
 export function shrinkOutputBuffer(len: number): FrameHook {
   return (frame) => {
-    if (!queryDirectory(frame, false)) return;
-    frame.writeUInt32LE(len, HDR + 28); // OutputBufferLength (MS-SMB2 2.2.33)
+    // OutputBufferLength (MS-SMB2 2.2.33)
+    for (const { msg } of queryDirectories(frame, false)) msg.writeUInt32LE(len, HDR + 28);
   };
 }
 

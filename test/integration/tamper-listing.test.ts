@@ -6,7 +6,8 @@
  *    same entries forever;
  * each listing fails with SmbProtocolError after two requests (not
  * thousands), well within a second. An abandoned listing sends nothing more;
- * untampered, or spread over many small replies, everything is listed.
+ * untampered, or spread over many small replies, everything is listed. The
+ * same for listPath (its opening compound and queries in flight).
  */
 import t from 'tap';
 import { writeFile } from 'node:fs/promises';
@@ -92,4 +93,51 @@ t.test('an abandoned listing sends no further request', async (t) => {
   await t.rejects(tree.listDirectory(dir.fileId, gaveUp.signal), SmbCancelledError);
   await tree.close(dir.fileId);
   t.equal(queries(), 0);
+});
+
+// listPath: CREATE+QUERY_DIRECTORY+QUERY_DIRECTORY in one compound, then two queries in flight.
+t.test('listPath: every entry and the directory\'s own attributes; two queries for a directory that fits one reply', async (t) => {
+  const { tree, queries } = await treeVia();
+  const { stat, entries } = await tree.listPath(dirName);
+  t.ok(stat.isDirectory, 'the directory\'s attributes');
+  t.not(stat.fileIndex, 0n, 'with its file id');
+  t.same(new Set(entries.map((e) => e.name)), new Set(Array.from({ length: FILES }, (_, i) => `f${i}`)));
+  t.equal(queries(), 2, 'both in the opening compound');
+});
+
+t.test('listPath over many small replies: every entry once', async (t) => {
+  const { tree, queries } = await treeVia(shrinkOutputBuffer(512));
+  const { entries } = await tree.listPath(dirName);
+  t.equal(entries.length, FILES);
+  t.equal(new Set(entries.map((e) => e.name)).size, FILES, 'no name twice');
+  t.ok(queries() > 5, `${queries()} requests of 512 bytes each`);
+});
+
+t.test('listPath: the same entries on every reply fail it within the opening compound', async (t) => {
+  const { tree, queries } = await treeVia(restartEveryScan());
+  const err = await tree.listPath(dirName).then(() => null, (e: unknown) => e);
+  t.ok(err instanceof SmbProtocolError, `SmbProtocolError: ${String(err)}`);
+  t.equal(queries(), 2, 'no request after the compound');
+});
+
+t.test('listPath: success with an empty buffer instead of STATUS_NO_MORE_FILES fails it', async (t) => {
+  const empty = emptyInsteadOfNoMoreFiles();
+  const { tree, queries } = await treeVia(undefined, empty.hook);
+  await t.rejects(tree.listPath(dirName), SmbProtocolError);
+  t.ok(empty.rewritten() >= 1, 'the proxy did rewrite a reply');
+  t.equal(queries(), 2);
+});
+
+t.test('listPath: an abandoned listing sends nothing', async (t) => {
+  const { tree, queries } = await treeVia();
+  const gaveUp = new AbortController();
+  gaveUp.abort();
+  await t.rejects(tree.listPath(dirName, gaveUp.signal), SmbCancelledError);
+  t.equal(queries(), 0);
+});
+
+t.test('listPath of a file: not a directory', async (t) => {
+  const { tree } = await treeVia();
+  const err = await tree.listPath(`${dirName}\\f1`).then(() => null, (e: unknown) => e);
+  t.equal((err as { status?: number } | null)?.status, 0xc0000103, `STATUS_NOT_A_DIRECTORY: ${String(err)}`);
 });

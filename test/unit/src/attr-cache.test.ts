@@ -83,3 +83,27 @@ t.test('a cached listing does not rule out a name that differs only in Unicode f
   t.equal(c.knownAbsent('/d', 'CAFE\u0301'), false);
   t.equal(c.knownAbsent('/d', 'cafe'), true);
 });
+
+t.test("a directory's identity outlives a change of its names, not its ttl or an invalidation", async (t) => {
+  let now = 0;
+  const c = new AttrCache<{ n: number }>({ ttlMs: 1000, now: () => now });
+  c.set('/d', { n: 7 });
+  c.set('/e', { n: 8 });
+  c.childAdded('/d', 'x');
+  c.childRemoved('/e', 'y');
+  t.equal(c.get('/d'), undefined, 'its attributes are gone (its times moved)');
+  t.same(c.identity('/d'), { n: 7 }, 'its identity stays');
+  t.same(c.identity('/e'), { n: 8 });
+  c.set('/d', { n: 9 });
+  t.same(c.identity('/d'), { n: 9 }, 'a fresh stat wins');
+  c.invalidate('/e', true);
+  t.equal(c.identity('/e'), undefined, 'an invalidation drops it');
+  c.childAdded('/d', 'z');
+  now = 1000;
+  t.equal(c.identity('/d'), undefined, 'it expires with the ttl');
+  t.equal(c.identity('/never'), undefined);
+  c.set('/p/q', { n: 1 });
+  c.childAdded('/p/q', 'r');
+  c.invalidate('/p');
+  t.equal(c.identity('/p/q'), undefined, 'a prefix invalidation drops those below');
+});

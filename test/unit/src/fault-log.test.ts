@@ -52,7 +52,7 @@ t.test('session ended, share gone, connection lost: once each; nothing after sto
   t.equal(lines.length, 3);
   t.match(lines[0], /the server ended the session \(STATUS_USER_SESSION_DELETED on CREATE\); every call now fails: unmount \(fusermount -u \/mnt\/s\) and mount again/);
   t.match(lines[1], /share 's' is gone from the server \(STATUS_NETWORK_NAME_DELETED on READ\)/);
-  t.match(lines[2], /connection to h:445 lost \(connection closed by server\); every call now fails with EIO/);
+  t.match(lines[2], /connection to h:445 lost for good \(connection closed by server\); every call now fails with EIO/);
   const other = setup();
   other.f.stop();
   other.f.connectionLost(null);

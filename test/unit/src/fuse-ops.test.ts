@@ -8,7 +8,8 @@ import { SmbStatusError } from '../../../transport/errors.js';
 import { NtStatus } from '../../../transport/ntstatus.js';
 import { SmbFs, type InodeFactory } from '../../../src/fs.js';
 
-import { makeFuseOps } from '../../../src/fuse-ops.js';
+import { Interrupts } from '../../../src/fuse-interrupt.js';
+import { INTERRUPT_GRACE_MS, makeFuseOps } from '../../../src/fuse-ops.js';
 import { FakeTree, T0 } from '../../helpers/fake-tree.js';
 
 function setup(over: { timeoutMs?: number; maxIdleInodes?: number; readOnly?: boolean } = {}) {
@@ -203,6 +204,33 @@ t.test('a hung server: handlers answer ETIMEDOUT in time', async (t) => {
   tree.hang = true;
   const t0 = Date.now();
   t.same(await call('getattr', '/hello.txt'), [-110]);
+  t.ok(Date.now() - t0 < 1000);
+});
+
+t.test('an interrupted call still waiting after the grace period answers EINTR; the other thread waits on', async (t) => {
+  const { tree, fs } = setup({ timeoutMs: 5000 });
+  const interrupts = new Interrupts();
+  const ops = makeFuseOps(fs, { timeoutMs: 5000, interrupts }) as Record<string, (...a: unknown[]) => void>;
+  tree.hang = true;
+  const threadA = {};
+  const threadB = {};
+  const answers: Array<[string, unknown[]]> = [];
+  interrupts.dispatch(threadA, () => ops.getattr!('/hello.txt', (...r: unknown[]) => answers.push(['A', r])));
+  interrupts.dispatch(threadB, () => ops.getattr!('/ro.txt', (...r: unknown[]) => answers.push(['B', r])));
+  t.equal(interrupts.size, 2, 'both calls can be interrupted');
+  t.notOk(interrupts.interrupt({}), 'a thread with no call waiting: nothing to do');
+  const t1 = Date.now();
+  t.ok(interrupts.interrupt(threadA), 'thread A had a call waiting');
+  t.ok(interrupts.interrupt(threadA), 'libfuse repeats the interrupt: the same grace period');
+  t.same(answers, [], 'not yet: a call about to be answered may still finish');
+  await new Promise((r) => setTimeout(r, INTERRUPT_GRACE_MS + 100));
+  t.same(answers, [['A', [-4]]], 'A answered EINTR, B still waits');
+  t.ok(Date.now() - t1 < INTERRUPT_GRACE_MS + 1000, 'after the grace period, not the timeout');
+  t.notOk(interrupts.interrupt(threadA), 'A is answered: a further interrupt does nothing');
+  t.equal(interrupts.size, 1);
+  const t0 = Date.now();
+  ops.getattr!('/hello.txt', () => {}); // outside dispatch: not registered
+  t.equal(interrupts.size, 1, 'a call outside dispatch is not interruptible');
   t.ok(Date.now() - t0 < 1000);
 });
 

@@ -14,7 +14,7 @@ import { NetfsInode, PageCache } from '../../../netfs/index.js';
 import { SmbFs } from '../../../src/fs.js';
 import { FakeTree } from '../../helpers/fake-tree.js';
 import { makeFuseOps } from '../../../src/fuse-ops.js';
-import { checkMountPoint, extraFuseOptions, fuseOptionString, isMountPoint, mountFuse, mountPoints } from '../../../src/mount.js';
+import { checkMountPoint, extraFuseOptions, fuseOptionString, isMountPoint, mountFuse, mountPoints, mountType } from '../../../src/mount.js';
 
 const run = promisify(execFile);
 
@@ -32,6 +32,8 @@ t.test('option string', async (t) => {
   const rw = extraFuseOptions({ unc: '//h/s', allowOther: false, actimeoMs: 0, readOnly: false, cache: 'none' });
   t.notOk(rw.includes('ro'), 'read-write mount');
   t.ok(rw.includes('direct_io') && !rw.includes('auto_cache'), 'cache=none: no kernel page cache');
+  t.notOk(rw.includes('auto_unmount'), 'auto_unmount only when asked');
+  t.ok(extraFuseOptions({ unc: '//h/s', allowOther: false, actimeoMs: 0, autoUnmount: true }).includes('auto_unmount'));
 });
 
 t.test('mountinfo', async (t) => {
@@ -40,6 +42,11 @@ t.test('mountinfo', async (t) => {
   t.same(mountPoints(text), ['/', '/mnt/with space']);
   t.ok(isMountPoint('/mnt/with space', () => text));
   t.notOk(isMountPoint('/mnt', () => text));
+  t.equal(mountType('/mnt/with space', () => text), 'fuse.smbfuse');
+  t.equal(mountType('/', () => text), 'ext4');
+  t.equal(mountType('/mnt', () => text), null);
+  const optional = '41 22 0:45 / /m rw shared:7 master:1 - fuse fuse-null rw\n42 41 0:46 / /m rw - fuse.smbfuse //h/s rw\n';
+  t.equal(mountType('/m', () => optional), 'fuse.smbfuse', 'optional fields skipped; the topmost mount counts');
   t.match(checkMountPoint('/definitely/not/here'), /does not exist/);
   t.equal(checkMountPoint(tmpdir()), null);
 });

@@ -74,7 +74,7 @@ t.test('--help lists exactly the options the parser accepts', async (t) => {
 t.test('every option shown is accepted, and an unknown one is not', async (t) => {
   for (const o of MOUNT_OPTIONS) {
     for (const n of [o.name, ...(o.aliases ?? [])]) {
-      const item = o.value === undefined ? n : `${n}=${o.defaultIsValue ? o.default! : n === 'uid' || n === 'gid' ? '0' : /MODE/.test(o.value) ? '0700' : 'x'}`;
+      const item = o.value === undefined ? n : `${n}=${o.defaultIsValue ? o.default! : n === 'uid' || n === 'gid' ? '0' : /MODE/.test(o.value) ? '0700' : o.value === 'BYTES' ? '64M' : 'x'}`;
       t.doesNotThrow(() => config(item), item);
     }
   }

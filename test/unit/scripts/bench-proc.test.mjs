@@ -1,0 +1,29 @@
+// The bench's command runner: CPU of the commands a script runs, its stderr
+// kept apart from the `times` line, a failing exit reported with its stderr,
+// and a timeout that kills the command and rejects.
+import t from 'tap';
+import { sh } from '../../../scripts/bench/proc.mjs';
+
+t.test('sh measures the CPU of the commands it runs and keeps their stderr', async (t) => {
+  const r = await sh('head -c 200000000 /dev/zero | sha256sum; printf warn >&2', { timeoutS: 60 });
+  t.match(r.stdout, /^[0-9a-f]{64} {2}-\n$/);
+  t.equal(r.stderr, 'warn', 'stderr without a trailing newline, the times line left out');
+  t.ok(r.cpu > 0, `children CPU counted (${r.cpu} s)`);
+  t.ok(r.secs > 0);
+});
+
+t.test('a failing script is an error naming its exit status and stderr', async (t) => {
+  await t.rejects(sh('echo oops >&2; exit 3', { timeoutS: 10 }), /exit 3: .*: oops/);
+  const r = await sh('exit 1', { timeoutS: 10, okCodes: [0, 1] });
+  t.equal(r.stderr, '', 'an allowed exit status is no error');
+});
+
+t.test('a script past its timeout is killed and rejected', async (t) => {
+  const t0 = Date.now();
+  await t.rejects(sh('sleep 30', { timeoutS: 1 }), /timed out after 1 s/);
+  t.ok(Date.now() - t0 < 15_000, 'rejected well before the command would have ended');
+});
+
+t.test('a command without a timeout is refused', async (t) => {
+  await t.rejects(async () => sh('true', {}), /no timeout/);
+});

@@ -1,0 +1,234 @@
+/**
+ * Durable handles (MS-SMB2 3.2.4.3.x, 2.2.13.2.3/.4/.11/.12): an open that
+ * the server keeps for a while after the connection is lost, so a reconnect
+ * can take it back (with its lease) instead of losing it. v2 (DH2Q, with a
+ * CreateGuid, not persistent) on 3.x, v1 (DHnQ) on 2.1. Servers grant them
+ * only to opens holding a batch oplock or a lease with handle caching.
+ *
+ * After a reconnect each durable open is reclaimed (DH2C / DHnC). When the
+ * server no longer has it (it restarted, or its timeout passed), the file is
+ * opened afresh, but only if it is still the file we had open — same file id,
+ * same size and, when we have not written since we last saw it, the same
+ * last-write time — so dirty data is never written over someone else's
+ * changes. Otherwise the handle is lost: requests on it fail.
+ */
+import { randomBytes } from 'node:crypto';
+import { SmbStatusError, SmbTransportError } from './errors.js';
+import type { LeaseTable } from './lease.js';
+import {
+  CreateContextName,
+  CreateDisposition,
+  decodeCreateResponse,
+  decodeLeaseContextData,
+  OplockLevel,
+  type CreateContext,
+  type CreateResponse,
+} from './pdu/create.js';
+import { expectStatus } from './session.js';
+import { QFID_CONTEXT, statFromCreate, type TreeCore } from './tree-core.js';
+import { leaseContext } from './tree-io.js';
+import { Dialect } from './types.js';
+
+const RECLAIM_TRIES = 3;
+const RECLAIM_PAUSE_MS = 200;
+
+/** What we need to take an open back after a reconnect (durable or not: every open is taken back). */
+export interface DurableOpen {
+  /** The server granted a durable handle: try to reclaim it before opening afresh. */
+  durable: boolean;
+  /** Opened for writing: reopened afresh only if the file is unchanged. */
+  writable: boolean;
+  /** The caller's FileId buffer: rewritten in place when the open comes back under a new id. */
+  fileId: Buffer;
+  path: string;
+  desiredAccess: number;
+  createOptions: number;
+  /** v2 (3.x) with this CreateGuid, or v1 (null). */
+  createGuid: Buffer | null;
+  leaseKey: Buffer | null;
+  oplockLevel: number;
+  /** The file as last seen: its id (0: unknown), size, last-write time (ms). */
+  fileIndex: bigint;
+  size: number;
+  /** Furthest end of any WRITE sent since: one the server did but never answered may have grown the file this far. */
+  sentEnd: number;
+  lastWriteMs: number;
+  /** We wrote since lastWriteMs was seen, so the server's time moved by our hand. */
+  wroteSince: boolean;
+}
+
+/** The durable-handle request context for this dialect, with its CreateGuid (v2), or null below 2.1. */
+export function durableRequest(dialect: Dialect): { context: CreateContext; createGuid: Buffer | null } | null {
+  if (dialect >= Dialect.SMB3_0) {
+    const createGuid = randomBytes(16);
+    const data = Buffer.alloc(32);
+    // Timeout 0: the server's default; Flags 0: not persistent (SMB2_DHANDLE_FLAG_PERSISTENT off).
+    createGuid.copy(data, 16);
+    return { context: { name: CreateContextName.DURABLE_HANDLE_REQUEST_V2, data }, createGuid };
+  }
+  if (dialect >= Dialect.SMB2_1) return { context: { name: CreateContextName.DURABLE_HANDLE_REQUEST, data: Buffer.alloc(16) }, createGuid: null };
+  return null;
+}
+
+/** Whether a CREATE response grants the durable handle asked for. */
+export function durableGranted(c: CreateResponse, v2: boolean): boolean {
+  const name = v2 ? CreateContextName.DURABLE_HANDLE_REQUEST_V2 : CreateContextName.DURABLE_HANDLE_REQUEST;
+  return c.contexts.some((x) => x.name === name && x.data.length >= (v2 ? 8 : 0));
+}
+
+/** The reconnect context for `d` (DH2C: FileId, CreateGuid, Flags; DHnC: FileId). */
+function reconnectContext(d: DurableOpen): CreateContext {
+  if (d.createGuid) {
+    const data = Buffer.alloc(36);
+    d.fileId.copy(data, 0);
+    d.createGuid.copy(data, 16);
+    return { name: CreateContextName.DURABLE_HANDLE_RECONNECT_V2, data };
+  }
+  return { name: CreateContextName.DURABLE_HANDLE_RECONNECT, data: Buffer.from(d.fileId) };
+}
+
+/** The durable opens of one tree, by FileId. */
+export class DurableTable {
+  private readonly opens = new Map<string, DurableOpen>();
+
+  add(d: DurableOpen): void {
+    this.opens.set(d.fileId.toString('hex'), d);
+  }
+
+  remove(fileId: Buffer): void {
+    this.opens.delete(fileId.toString('hex'));
+  }
+
+  /** A WRITE through `fileId` up to `end` is going out. */
+  noteWriteSent(fileId: Buffer, end: number): void {
+    const d = this.opens.get(fileId.toString('hex'));
+    if (d) d.sentEnd = Math.max(d.sentEnd, end);
+  }
+
+  /** A WRITE through `fileId` reached `end` (the size we expect, the time we no longer know). */
+  noteWrite(fileId: Buffer, end: number): void {
+    const d = this.opens.get(fileId.toString('hex'));
+    if (!d) return;
+    d.size = Math.max(d.size, end);
+    d.wroteSince = true;
+  }
+
+  /** The file was set to `size` through `fileId`. */
+  noteSize(fileId: Buffer, size: number): void {
+    const d = this.opens.get(fileId.toString('hex'));
+    if (!d) return;
+    d.size = size;
+    d.sentEnd = size;
+    d.wroteSince = true;
+  }
+
+  /**
+   * After a reconnect (new session and tree id already in `core`): take
+   * every open back. Returns how many came back durably, how many were
+   * opened afresh, and how many are lost.
+   */
+  async reopenAll(core: TreeCore, leases: LeaseTable): Promise<{ reclaimed: number; reopened: number; lost: number }> {
+    const out = { reclaimed: 0, reopened: 0, lost: 0 };
+    const all = [...this.opens.values()];
+    this.opens.clear();
+    for (const d of all) {
+      const how = await reopen(core, leases, d);
+      out[how]++;
+      if (how !== 'lost') this.add(d);
+    }
+    return out;
+  }
+}
+
+/** Take one open back: durably, afresh when that is safe, else mark it lost. */
+async function reopen(core: TreeCore, leases: LeaseTable, d: DurableOpen): Promise<'reclaimed' | 'reopened' | 'lost'> {
+  // The same lease request as the open's own (tree-io.ts), so the server matches the lease.
+  const lease = d.leaseKey && d.oplockLevel === OplockLevel.LEASE ? [leaseContext(core, d.leaseKey)] : [];
+  let c: CreateResponse;
+  // The server may not have noticed the old connection is gone yet: a few tries, a moment apart.
+  for (let attempt = 0; d.durable && attempt < RECLAIM_TRIES; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, RECLAIM_PAUSE_MS));
+    try {
+      c = await createFor(core, d, [reconnectContext(d), ...lease]);
+      adopt(core, leases, d, c);
+      return 'reclaimed';
+    } catch (e) {
+      if (!(e instanceof SmbStatusError)) throw e;
+    }
+  }
+  // The server no longer holds the open: open the file again if it is unchanged.
+  const fresh = d.oplockLevel !== OplockLevel.NONE ? durableRequest(core.neg.dialect) : null;
+  try {
+    c = await createFor(core, d, [QFID_CONTEXT, ...(fresh ? [fresh.context] : []), ...lease]);
+  } catch (e) {
+    if (!(e instanceof SmbStatusError)) throw e;
+    return lose(core, leases, d, `cannot be opened again (${e.statusName})`);
+  }
+  const st = statFromCreate(c, true);
+  const sameId = d.fileIndex === 0n || st.fileIndex === 0n || st.fileIndex === d.fileIndex;
+  const sameTime = d.wroteSince || st.lastWriteTime.getTime() === d.lastWriteMs;
+  // Writes sent but never answered may or may not have landed: any size between is ours.
+  const sameSize = st.size >= Math.min(d.size, d.sentEnd) && st.size <= Math.max(d.size, d.sentEnd);
+  // Only an open with unwritten data must find the file as it left it.
+  if (d.writable && (!sameId || !sameSize || !sameTime)) {
+    await closeQuietly(core, c.fileId);
+    return lose(core, leases, d, 'changed on the server while the connection was down');
+  }
+  d.durable = fresh !== null && durableGranted(c, fresh.createGuid !== null);
+  d.createGuid = d.durable ? fresh!.createGuid : null;
+  adopt(core, leases, d, c);
+  return 'reopened';
+}
+
+/** A setup CREATE (sent while the reconnect is under way) of `d`'s file with `contexts`. */
+async function createFor(core: TreeCore, d: DurableOpen, contexts: CreateContext[]): Promise<CreateResponse> {
+  const m = core.createMsg(d.path, {
+    desiredAccess: d.desiredAccess,
+    disposition: CreateDisposition.FILE_OPEN,
+    createOptions: d.createOptions,
+    requestedOplockLevel: d.oplockLevel,
+    contexts,
+  });
+  m.setup = true;
+  const r = await core.conn.request(m);
+  expectStatus(r);
+  return decodeCreateResponse(r.msg);
+}
+
+/** The open is back as `c`: parked requests and the caller's buffer take its FileId; its lease is recorded again. */
+function adopt(core: TreeCore, leases: LeaseTable, d: DurableOpen, c: CreateResponse): void {
+  leases.forget(d.fileId);
+  core.conn.mapFileId(d.fileId, c.fileId);
+  Buffer.from(c.fileId).copy(d.fileId);
+  const st = statFromCreate(c, true);
+  d.size = st.size;
+  // Parked WRITEs are still to be resent after this: they may land up to where they were sent.
+  d.sentEnd = Math.max(d.sentEnd, st.size);
+  d.lastWriteMs = st.lastWriteTime.getTime();
+  d.wroteSince = false;
+  if (st.fileIndex !== 0n) d.fileIndex = st.fileIndex;
+  if (c.oplockLevel === OplockLevel.LEASE) {
+    const ctx = c.contexts.find((x) => x.name === CreateContextName.REQUEST_LEASE);
+    if (ctx) {
+      const l = decodeLeaseContextData(ctx.data);
+      if (d.leaseKey && l.leaseKey.equals(d.leaseKey)) leases.addLease(d.fileId, d.leaseKey, l.leaseState, l.epoch, d.path);
+    }
+  } else if (c.oplockLevel !== OplockLevel.NONE) {
+    leases.addOplock(d.fileId, c.oplockLevel);
+  }
+}
+
+/** The handle is gone for good: requests on it fail with a line that says why. */
+function lose(core: TreeCore, leases: LeaseTable, d: DurableOpen, why: string): 'lost' {
+  leases.forget(d.fileId);
+  const e = new SmbTransportError(`an open file's handle was lost in a reconnect: the file ${why}; its unwritten data cannot be written`);
+  e.final = true;
+  core.conn.markHandleLost(d.fileId, e);
+  return 'lost';
+}
+
+async function closeQuietly(core: TreeCore, fileId: Buffer): Promise<void> {
+  const m = core.closeMsg(fileId);
+  m.setup = true;
+  await core.conn.request(m).catch(() => {});
+}
