@@ -153,6 +153,17 @@ export class NetfsInode {
    * `dst` may be on loan: once `signal.aborted` is set (its owner stopped waiting) it
    * is not written any more and the read rejects with ECANCELED.
    */
+  /** Whether all of [pos, pos + len) below the file size sits in up-to-date folios now (a read of it asks the server nothing). */
+  isCached(pos: number, len: number): boolean {
+    const end = Math.min(pos + len, this.fileSize);
+    if (pos >= end) return false;
+    const fsize = this.cache.folioSize;
+    for (let i = Math.floor(pos / fsize); i <= Math.floor((end - 1) / fsize); i++) {
+      if (this.cache.peek(this.key, i)?.state !== 'uptodate') return false;
+    }
+    return true;
+  }
+
   async read(pos: number, len: number, dst: Buffer, signal?: NetfsCallerGone): Promise<number> {
     checkCount('position', pos);
     checkCount('length', len);

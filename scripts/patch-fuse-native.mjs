@@ -14,6 +14,11 @@
 //  - struct stat is filled with a 64-bit st_ino and times in seconds +
 //    nanoseconds (2.2.6: 32-bit ino, milliseconds), and only when the call
 //    succeeded (a failure brings fuse-native's 2.2.6-sized default);
+//  - open and create take a second answer value, open flags for libfuse's
+//    fuse_file_info: bit 0 keep_cache (the kernel keeps the pages it has of
+//    the file instead of dropping them at this open). A missing or
+//    non-number value counts as 0, never an error: an error in a signal
+//    function would leave the FUSE thread waiting forever;
 //  - the binary exports `smbfuse_patch` = PATCH_VERSION;
 //  - FUSE INTERRUPT reaches JavaScript (the "smbfuse interrupt" block of
 //    edits; src/fuse-interrupt.ts): a SIGUSR2 handler on libfuse's threads
@@ -31,7 +36,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 
-const PATCH_VERSION = 3;
+const PATCH_VERSION = 5;
 const MARK = `/* smbfuse-patch ${PATCH_VERSION} */\n`;
 
 const require = createRequire(import.meta.url);
@@ -83,6 +88,14 @@ const edits = [
       '  napi_create_string_utf8(env, path ? path : "", NAPI_AUTO_LENGTH, out);',
       '}',
       '',
+      '// smbfuse: open/create answer flags after the fd (argv[3]); bit 0 sets keep_cache.',
+      '// Anything but a number is 0: this runs inside a signal function, which must not fail.',
+      'static void smbfuse_open_flags (napi_env env, size_t argc, napi_value *argv, struct fuse_file_info *info) {',
+      '  uint32_t flags = 0;',
+      '  if (argc < 4 || info == NULL || napi_get_value_uint32(env, argv[3], &flags) != napi_ok) return;',
+      '  if (flags & 1) info->keep_cache = 1;',
+      '}',
+      '',
       `static uint32_t smbfuse_patch = ${PATCH_VERSION};`,
       '',
       '// Opcodes',
@@ -97,6 +110,23 @@ const edits = [
   [
     '  if (implemented[op_init]) ops.init = fuse_native_init;\n',
     '  if (implemented[op_init]) ops.init = fuse_native_init;\n  ops.flag_nullpath_ok = 1;\n  ops.flag_utime_omit_ok = 1;\n',
+  ],
+  // open/create: fd, then open flags (bit 0: keep_cache).
+  [
+    'FUSE_METHOD(open, 2, 1, (const char *path, struct fuse_file_info *info), {',
+    'FUSE_METHOD(open, 2, 2, (const char *path, struct fuse_file_info *info), {',
+  ],
+  [
+    'FUSE_METHOD(create, 2, 1, (const char *path, mode_t mode, struct fuse_file_info *info), {',
+    'FUSE_METHOD(create, 2, 2, (const char *path, mode_t mode, struct fuse_file_info *info), {',
+  ],
+  [
+    '}, {\n  NAPI_ARGV_INT32(fd, 2)\n  if (fd != 0) {\n    l->info->fh = fd;\n  }\n})\n\nFUSE_METHOD(opendir,',
+    '}, {\n  NAPI_ARGV_INT32(fd, 2)\n  if (fd != 0) {\n    l->info->fh = fd;\n  }\n  smbfuse_open_flags(env, argc, argv, l->info);\n})\n\nFUSE_METHOD(opendir,',
+  ],
+  [
+    '}, {\n  NAPI_ARGV_INT32(fd, 2)\n  if (fd != 0) {\n    l->info->fh = fd;\n  }\n})\n\nFUSE_METHOD_VOID(utimens,',
+    '}, {\n  NAPI_ARGV_INT32(fd, 2)\n  if (fd != 0) {\n    l->info->fh = fd;\n  }\n  smbfuse_open_flags(env, argc, argv, l->info);\n})\n\nFUSE_METHOD_VOID(utimens,',
   ],
   ['  NAPI_EXPORT_SIZEOF(fuse_thread_t)\n', '  NAPI_EXPORT_SIZEOF(fuse_thread_t)\n  NAPI_EXPORT_UINT32(smbfuse_patch)\n'],
   // --- smbfuse interrupt (FUSE INTERRUPT → JavaScript), one block of edits ---

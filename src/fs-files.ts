@@ -54,6 +54,8 @@ import { EBADF, ECANCELED, EIO, EISDIR, EROFS, toFuseErrno, EACCES } from './err
 import type { NetfsCallerGone } from '../netfs/ops.js';
 import type { FsInode, InodeFactory } from './fs-inode.js';
 import { HandleTable, type FileHandle } from './handles.js';
+import { KernelPageCache } from './kernel-cache.js';
+import { ReadBuffers } from './read-buffers.js';
 import { fuseParent } from './path-map.js';
 import { LEASE_H, LEASE_R, LEASE_W, type SmbBreakEvent, type SmbCreateOptions, type SmbTree, type SmbWrittenFile } from '../transport/types.js';
 
@@ -66,6 +68,8 @@ export const O_CREAT = 0o100;
 export const O_EXCL = 0o200;
 export const O_TRUNC = 0o1000;
 export const O_APPEND = 0o2000;
+/** Linux x86-64/arm64 value; the kernel passes the open flags through FUSE. */
+export const O_DIRECT = 0o40000;
 
 export interface InodeSlot {
   key: string;
@@ -167,6 +171,10 @@ export class SmbFiles {
   private seq = 0;
   /** Operations in flight that unmount must wait for. */
   private readonly pending = new Set<Promise<unknown>>();
+  /** Landing buffers for reads straight from the server. */
+  private readonly readBuffers = new ReadBuffers();
+  /** Which files' kernel pages survive an open (keep_cache). */
+  private readonly kernelPages = new KernelPageCache();
 
   constructor(
     private readonly tree: SmbTree,
@@ -187,6 +195,11 @@ export class SmbFiles {
   /** The open slot of `path`, if the file is open here. */
   openSlot(path: string): InodeSlot | undefined {
     return this.open.get(path);
+  }
+
+  /** Whether open/create of `fh` may tell the kernel to keep its pages of the file. */
+  keepsKernelCache(fh: number): boolean {
+    return this.handles.getFile(fh)?.keepCache === true;
   }
 
   /** Effective cache mode (a read-only mount behaves as loose). */
@@ -446,10 +459,13 @@ export class SmbFiles {
     const h: OpenFile = {
       kind: 'file', path, fileId: o.fileId, inode: undefined as unknown as InodeSlot, inodeKey: '',
       writable, append: (flags & O_APPEND) !== 0, leaseKey: o.leaseKey, leaseState: o.leaseState,
+      direct: (flags & O_DIRECT) !== 0,
     };
     const slot = await this.attach(path, o.stat, h, disposition !== 'open' && disposition !== 'open_if');
     h.inode = slot;
     h.inodeKey = slot.key;
+    // strict: a write-caching lease means no other client has the file open (kernel-cache.ts).
+    h.keepCache = this.kernelPages.keep(path, o.stat, this.cachesReads(slot), this.mode !== 'strict' || ((o.leaseState ?? 0) & LEASE_W) !== 0);
     return { fh: this.handles.add(h), created: o.createAction === 2 };
   }
 
@@ -499,7 +515,8 @@ export class SmbFiles {
   }
 
   /**
-   * read: cached or straight from the server, as the cache mode allows.
+   * read: cached or straight from the server, as the cache mode and the
+   * open (O_DIRECT) allow.
    * `buf` is libfuse's and is freed once the call is answered, which a
    * timeout can do before the I/O ends (`answered.aborted` is set then): it is only
    * written while the call waits, never handed to the transport.
@@ -511,12 +528,17 @@ export class SmbFiles {
     if (n <= 0) return 0;
     const slot = h.inode;
     if (h.fileId === null && !slot.pendingCreate) await this.materialize(slot);
-    if (this.cachesReads(slot) || slot.inode.dirtyBytes > 0) return slot.inode.read(pos, n, buf.subarray(0, n), answered);
+    // O_DIRECT: what is cached (and valid) is served from the cache, the rest
+    // asked of the server as is, not as whole folios. Dirty data is only in the cache.
+    // A file whose CREATE is still deferred exists only here.
+    const cached = slot.pendingCreate !== null || slot.inode.dirtyBytes > 0 || (this.cachesReads(slot) && (!h.direct || slot.inode.isCached(pos, n)));
+    if (cached) return slot.inode.read(pos, n, buf.subarray(0, n), answered);
     // The server's bytes land in memory of our own, then one copy while the caller waits.
-    const own = Buffer.allocUnsafe(n);
-    const got = await slot.inode.readUnbuffered(pos, n, own);
+    const own = this.readBuffers.take(n);
+    const got = await slot.inode.readUnbuffered(pos, n, own.subarray(0, n));
     if (answered?.aborted) throw -ECANCELED;
     own.copy(buf, 0, 0, got);
+    this.readBuffers.give(own);
     return got;
   }
 

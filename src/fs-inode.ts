@@ -12,6 +12,8 @@ export interface FsInode {
   readonly dirtyBytes: number;
   /** Through the page cache; `dst` is not written once `signal.aborted` is set. */
   read(pos: number, len: number, dst: Buffer, signal?: NetfsCallerGone): Promise<number>;
+  /** [pos, pos + len) is all in up-to-date cached pages (a read would not ask the server). */
+  isCached(pos: number, len: number): boolean;
   /** Straight from the server into `dst`, which must be our own memory. */
   readUnbuffered(pos: number, len: number, dst: Buffer): Promise<number>;
   /**

@@ -1,16 +1,19 @@
 /**
  * The JavaScript half of our patch to fuse-native's C bridge
  * (scripts/patch-fuse-native.mjs, applied at install). fuse-native's own
- * index.js converts stats and utimens arguments with fixed layouts; Fuse
- * subclasses override those four handlers (getattr, fgetattr, readdir,
- * utimens) to speak the layout of the binary actually loaded:
+ * index.js converts stats and utimens arguments with fixed layouts and
+ * answers open/create with the fd alone; Fuse subclasses override those
+ * handlers (getattr, fgetattr, readdir, utimens, open, create) to speak the
+ * layout of the binary actually loaded:
  *
  *  - patched (the binary exports `smbfuse_patch` = BINDING_PATCH): stats
  *    carry a 64-bit st_ino and times as seconds + nanoseconds; utimens
  *    brings seconds + nanoseconds with UTIME_NOW / UTIME_OMIT; unlinked open
- *    files arrive with path '' (flag_nullpath_ok);
+ *    files arrive with path '' (flag_nullpath_ok); open and create answer
+ *    open flags after the fd (OPEN_KEEP_CACHE: libfuse sets keep_cache);
  *  - unpatched (no toolchain at install): fuse-native 2.2.6's layout, 32-bit
- *    st_ino, milliseconds, and utimens' second time is the access time again.
+ *    st_ino, milliseconds, and utimens' second time is the access time again;
+ *    no open flags (the kernel drops a file's pages at every open).
  *
  * Handlers see times as Dates (a FileTime when exact to 100 ns), `null` for
  * "leave unchanged".
@@ -26,7 +29,10 @@ import * as path from 'node:path';
 import { FILETIME_UNIX_EPOCH, FileTime, filetimeToTimespec } from '../transport/pdu/fscc.js';
 
 /** The patch version this code speaks (PATCH_VERSION in scripts/patch-fuse-native.mjs). */
-export const BINDING_PATCH = 3;
+export const BINDING_PATCH = 5;
+
+/** Open flag for the patched binding: the kernel may keep its pages of the file (fuse_file_info.keep_cache). */
+export const OPEN_KEEP_CACHE = 1;
 
 /** utimensat(2)'s special tv_nsec values (Linux). */
 export const UTIME_NOW = (1 << 30) - 1;
@@ -134,12 +140,16 @@ const EMPTY: BindingStat = { mode: 0, uid: 0, gid: 0, size: 0, nlink: 0, ino: 0n
 
 type Signal = (err: number, ...rest: unknown[]) => void;
 type StatCb = (err: number, st?: BindingStat) => void;
+/** open/create answer: fh, and open flags (OPEN_KEEP_CACHE) the patched binding passes to libfuse. */
+type OpenCb = (err: number, fh?: number, openFlags?: number) => void;
 
-/** What our handler table offers for the four overridden operations. */
+/** What our handler table offers for the overridden operations. */
 interface Handlers {
   chmod(path: string, mode: number, cb: (err: number) => void): void;
   chown(path: string, uid: number, gid: number, cb: (err: number) => void): void;
   getattr(path: string, cb: StatCb): void;
+  open(path: string, flags: number, cb: OpenCb): void;
+  create(path: string, mode: number, cb: OpenCb): void;
   fgetattr(path: string, fd: number, cb: StatCb): void;
   readdir(path: string, cb: (err: number, names?: string[], stats?: BindingStat[]) => void): void;
   utimens(path: string, atime: Date | null, mtime: Date | null, cb: (err: number) => void): void;
@@ -159,6 +169,13 @@ export function bindingHooks(ops: Handlers, patched = bindingPatched()) {
     },
     _op_fgetattr(signal: Signal, path: string, fd: number) {
       ops.fgetattr(path, fd, (err, st) => (err || !st ? signal(err || -EIO, none) : signal(0, arr(st))));
+    },
+    // The patched binary reads open flags after the fd; 2.2.6 takes the fd alone.
+    _op_open(signal: Signal, path: string, flags: number) {
+      ops.open(path, flags, (err, fh, of) => (patched ? signal(err, fh ?? 0, of ?? 0) : signal(err, fh ?? 0)));
+    },
+    _op_create(signal: Signal, path: string, mode: number) {
+      ops.create(path, mode, (err, fh, of) => (patched ? signal(err, fh ?? 0, of ?? 0) : signal(err, fh ?? 0)));
     },
     _op_chmod(signal: Signal, path: string, mode: number) {
       if (path === '') return signal(-ENOENT);

@@ -26,6 +26,7 @@ import type { Interrupts } from './fuse-interrupt.js';
 import { eaName } from './xattr.js';
 import type { FuseStat, FuseStatfs, SmbFs } from './fs.js';
 import { O_CREAT } from './fs-files.js';
+import { OPEN_KEEP_CACHE } from './fuse-binding.js';
 import * as ns from './fs-namespace.js';
 
 type Cb<T extends unknown[] = []> = (err: number, ...rest: T) => void;
@@ -119,6 +120,7 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
       for (const p of paths) await fs.files.settle(p);
       return fn();
     };
+  const openFlags = (fh: number) => (fs.files.keepsKernelCache(fh) ? OPEN_KEEP_CACHE : 0);
   const ops = {
     init(cb: Cb) {
       cb(0);
@@ -138,16 +140,17 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
     releasedir(path: string, fd: number, cb: Cb) {
       run('releasedir', path, () => fs.releasedir(fd), cb);
     },
-    open(path: string, flags: number, cb: Cb<[number?]>) {
-      answer(o, 'open', path, () => fs.open(path, flags), (fh) => cb(0, fh), (e) => cb(e));
+    /** Answers the fh and open flags (keep_cache: the kernel may keep its pages, see kernel-cache.ts). */
+    open(path: string, flags: number, cb: Cb<[number?, number?]>) {
+      answer(o, 'open', path, () => fs.open(path, flags), (fh) => cb(0, fh, openFlags(fh)), (e) => cb(e));
     },
     /**
      * fuse-native passes no open flags to create, so O_EXCL is not seen here:
      * the kernel only calls create after a lookup found no such name, and
      * we open-or-create (another client may have made it meanwhile).
      */
-    create(path: string, mode: number, cb: Cb<[number?]>) {
-      answer(o, 'create', path, () => fs.create(path, O_CREAT | 2, mode), (fh) => cb(0, fh), (e) => cb(e));
+    create(path: string, mode: number, cb: Cb<[number?, number?]>) {
+      answer(o, 'create', path, () => fs.create(path, O_CREAT | 2, mode), (fh) => cb(0, fh, openFlags(fh)), (e) => cb(e));
     },
     read(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) {
       answer(o, 'read', path, (answered) => fs.read(fd, buf, len, pos, answered), (n) => cb(n), (e) => cb(e));

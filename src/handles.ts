@@ -25,6 +25,10 @@ export interface FileHandle<I> {
   /** Lease granted on this open (null/0: none). */
   leaseKey?: Buffer | null;
   leaseState?: number;
+  /** Opened with O_DIRECT: reads go to the server, not through the page cache. */
+  direct?: boolean;
+  /** open may answer keep_cache: the kernel's pages of the file are still valid (kernel-cache.ts). */
+  keepCache?: boolean;
 }
 
 /** An open directory and its listing. */

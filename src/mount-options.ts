@@ -27,11 +27,11 @@ export function fuseOptionString(base: string, extra: readonly string[]): string
 /**
  * The extra libfuse options for an smbfuse mount: `ro` for read-only mounts;
  * big writes (128 KiB FUSE writes instead of 4 KiB); with cache=none no
- * kernel page cache either (direct_io). Otherwise the kernel drops its pages
- * of a file at every open (no auto_cache/keep_cache): libfuse's auto_cache
- * would compare against attributes up to actimeo old and keep stale pages
- * after another client's change, breaking close-to-open. Data survives in
- * our own page cache, whose version check uses the CREATE reply's times.
+ * kernel page cache either (direct_io). Otherwise whether the kernel keeps
+ * its pages of a file at an open is decided per open (keep_cache,
+ * kernel-cache.ts) from that open's CREATE reply; not libfuse's auto_cache,
+ * which compares against attributes up to actimeo old and would keep stale
+ * pages after another client's change, breaking close-to-open.
  *
  * Link counts: `use_ino` reports our st_ino (the server's file id, so hard
  * links share one number). No `hard_remove`: with it libfuse2 cannot serve

@@ -93,9 +93,9 @@ type State =
 
 /** Size of the scratch buffers that socket reads land in outside payloads. */
 const SCRATCH_SIZE = 256 * 1024;
-/** Below this much room a new scratch buffer is started. */
+/** Below this much room a new scratch buffer is started; also the most read at a frame start. */
 const SCRATCH_MIN = 16 * 1024;
-/** A payload view smaller than this is read into scratch instead (fewer tiny reads). */
+/** A payload view smaller than this is a short one (see readBuffer). */
 const DIRECT_MIN = 4096;
 
 export class Receiver {
@@ -106,6 +106,8 @@ export class Receiver {
   private scratchOff = 0;
   /** The last buffer handed out by readBuffer() is a view into a READ destination. */
   private direct = false;
+  /** ... and it was a short one (under DIRECT_MIN, not the whole rest). */
+  private lastShort = false;
 
   constructor(private readonly sink: ReceiverSink) {}
 
@@ -132,17 +134,28 @@ export class Receiver {
     const st = this.state;
     if (st.s === 'decant' && st.dest && st.left > 0 && this.rx.size === 0) {
       const v = st.dest.peekView(st.left);
-      if (v.length >= DIRECT_MIN || v.length === st.left) {
+      // A short view is normally the tail of a folio (socket reads end
+      // anywhere): read just it, so the next read starts on a folio boundary,
+      // instead of pulling up to SCRATCH_SIZE of payload through scratch (a
+      // copy and, every few reads, a new scratch buffer). Two short views in
+      // a row mean a chain of small buffers: those go through scratch.
+      const short = v.length < DIRECT_MIN && v.length !== st.left;
+      if (v.length > 0 && (!short || !this.lastShort)) {
+        this.lastShort = short;
         this.direct = true;
         return v;
       }
     }
+    this.lastShort = false;
     this.direct = false;
     if (this.scratch.length - this.scratchOff < SCRATCH_MIN) {
       this.scratch = Buffer.allocUnsafe(SCRATCH_SIZE);
       this.scratchOff = 0;
     }
-    return this.scratch.subarray(this.scratchOff);
+    // At a frame start, read only SCRATCH_MIN: a large READ reply's payload
+    // then mostly lands in its destination, not in scratch to be copied.
+    const end = st.s === 'len' && this.rx.size === 0 ? this.scratchOff + SCRATCH_MIN : this.scratch.length;
+    return this.scratch.subarray(this.scratchOff, end);
   }
 
   /** The socket put `n` bytes into the buffer readBuffer() last returned. */

@@ -408,6 +408,7 @@ function stickyFactory(): { factory: InodeFactory; fail: (errno: number) => void
       get size() { return sz; },
       get dirtyBytes() { return dirty; },
       read: async () => 0,
+      isCached: () => false,
       readUnbuffered: async () => 0,
       write: async (pos: number, buf: Buffer) => { dirty += buf.length; sz = Math.max(sz, pos + buf.length); },
       writeUnbuffered: async () => {},

@@ -9,6 +9,7 @@ import {
   BINDING_PATCH,
   bindingHooks,
   bindingPatchVersion,
+  OPEN_KEEP_CACHE,
   statArray,
   statArrayUnpatched,
   utimeArg,
@@ -68,6 +69,8 @@ t.test('hooks: utimens, getattr failures, paths of unlinked files', async (t) =>
       seen.push(['utimens', p, a, m]);
       cb(0);
     },
+    open: (p: string, _f: number, cb: (e: number, fh?: number, of?: number) => void) => (p === '/keep' ? cb(0, 7, OPEN_KEEP_CACHE) : cb(-13)),
+    create: (_p: string, _m: number, cb: (e: number, fh?: number, of?: number) => void) => cb(0, 8, 0),
   };
   const got: unknown[][] = [];
   const signal = (...a: unknown[]) => got.push(a);
@@ -88,11 +91,19 @@ t.test('hooks: utimens, getattr failures, paths of unlinked files', async (t) =>
     t.same(got.pop(), [-2], `${name} without a path: ENOENT, nothing done`);
   }
   t.same(seen, [], 'no handler ran for an empty path');
+  patched._op_open(signal, '/keep', 0);
+  t.same(got.pop(), [0, 7, OPEN_KEEP_CACHE], 'open answers fh and keep_cache');
+  patched._op_open(signal, '/denied', 0);
+  t.same(got.pop(), [-13, 0, 0], 'a failed open still hands over numbers (the signal must not fail)');
+  patched._op_create(signal, '/new', 0o644);
+  t.same(got.pop(), [0, 8, 0], 'create answers fh and flags');
   const stock = bindingHooks(ops, false);
   stock._op_utimens(signal, '/f', 1000, 0, 2000, 0);
   t.same(seen.pop(), ['utimens', '/f', new Date(1000), new Date(2000)], 'stock binary: milliseconds');
   stock._op_fgetattr(signal, '/f', 3);
   t.equal((got.pop()![1] as Uint32Array).length, 18);
+  stock._op_open(signal, '/keep', 0);
+  t.same(got.pop(), [0, 7], 'stock binary: open answers the fd alone');
 });
 
 t.test('the loaded binary is unpatched or speaks this version', async (t) => {

@@ -137,6 +137,61 @@ t.test('direct reads: the socket fills the chain itself', async (t) => {
   t.ok(directBytes > 0, 'some bytes went straight into the chain');
 });
 
+t.test('direct reads that end short of a slot end: the tail is read alone, then direct again', async (t) => {
+  // Folio-sized slots and socket reads of 65483 bytes (loopback segments) that
+  // never line up with them: without reading slot tails on their own, most of
+  // the payload would go through scratch.
+  const SLOT = 65536;
+  const payload = randomBytes(4 * SLOT);
+  const stream = Buffer.concat([readFrame(2n, payload), echoFrame(3n)]);
+  const chain = Bvecq.fromBuffers([0, 1, 2, 3].map(() => Buffer.alloc(SLOT)));
+  const sink = new Sink(new Map([[2n, chain]]));
+  const rx = new Receiver(sink);
+  const slotMemory = new Set<ArrayBufferLike>();
+  for (let seg = chain.head; seg; seg = seg.next) for (const b of seg.slots) slotMemory.add(b.buffer);
+  let off = 0;
+  let scratchBytes = 0;
+  let shortReads = 0;
+  while (off < stream.length) {
+    const buf = rx.readBuffer();
+    const n = Math.min(buf.length, stream.length - off, 65483);
+    stream.copy(buf, 0, off, off + n);
+    if (!slotMemory.has(buf.buffer)) scratchBytes += n;
+    else if (buf.length < 4096) shortReads++;
+    rx.filled(n);
+    off += n;
+  }
+  t.ok(chain.toBuffer().equals(payload), 'payload intact');
+  t.equal(sink.frames.length, 1, 'the frame after it too');
+  t.ok(scratchBytes <= 2 * 65483, `only the first read (header and the start of the payload) and the frame after it through scratch (${scratchBytes} bytes)`);
+  t.ok(shortReads <= 4, `at most one short read per slot (${shortReads})`);
+});
+
+t.test('a chain of small buffers: no two short direct reads in a row', async (t) => {
+  const payload = randomBytes(20000);
+  const stream = readFrame(2n, payload);
+  const chain = oddChain(payload.length);
+  const sink = new Sink(new Map([[2n, chain]]));
+  const rx = new Receiver(sink);
+  const slotMemory = new Set<ArrayBufferLike>();
+  for (let seg = chain.head; seg; seg = seg.next) for (const b of seg.slots) slotMemory.add(b.buffer);
+  let off = 0;
+  let prevShort = false;
+  let twice = 0;
+  while (off < stream.length) {
+    const buf = rx.readBuffer();
+    const n = Math.min(buf.length, stream.length - off);
+    const short = slotMemory.has(buf.buffer) && buf.length < 4096;
+    if (short && prevShort) twice++;
+    prevShort = short;
+    stream.copy(buf, 0, off, off + n);
+    rx.filled(n);
+    off += n;
+  }
+  t.ok(chain.toBuffer().equals(payload), 'payload intact');
+  t.equal(twice, 0, 'short views alternate with scratch reads');
+});
+
 t.test('padding before the payload is skipped', async (t) => {
   const chain = oddChain(100);
   const sink = new Sink(new Map([[9n, chain]]));
