@@ -48,14 +48,6 @@ bench_at_exit "rm -rf '$CACHES'"
 # cpu PID: user+system seconds of PID so far.
 cpu() { awk -v k="$CLK" '{ printf "%.2f", ($14 + $15) / k }' "/proc/$1/stat"; }
 
-# dd_read FILE: MB/s of dd bs=1M reading FILE to /dev/null.
-dd_read() {
-  local t0 t1
-  t0=$(now)
-  timeout 300 dd if="$1" of=/dev/null bs=1M status=none || return 1
-  t1=$(now)
-  mbps "$BYTES" "$t0" "$t1"
-}
 
 # fsc_read NAME PORT CACHE_DIR: mounts, reads fsc-big, unmounts; prints "MB/s cpu".
 fsc_read() {

@@ -73,6 +73,15 @@ least() { if [ -z "$1" ]; then echo "$2"; else awk -v a="$1" -v b="$2" 'BEGIN { 
 # ratio A B: A/B with 2 decimals ("-" when B is 0 or empty).
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2f", a / b }'; }
 
+# dd_read FILE: MB/s of dd bs=1M reading FILE ($BYTES long) to /dev/null.
+dd_read() {
+  local t0 t1
+  t0=$(now)
+  timeout 300 dd if="$1" of=/dev/null bs=1M status=none || return 1
+  t1=$(now)
+  mbps "$BYTES" "$t0" "$t1"
+}
+
 # bench_server [DEFAULT_DIR]: uses the Samba described by SMB_PORT/SMB_SHARE_PATH/…
 # when set; otherwise starts one in BENCH_DIR (default DEFAULT_DIR) and stops it
 # on exit, keeping the dir so test data is made only once. Sets HOST USER_ PASS.

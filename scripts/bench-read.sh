@@ -65,14 +65,6 @@ done
 log "smbclient get: $SMBCLIENT MB/s"
 
 # --- (b) smbfuse --------------------------------------------------------------------
-# dd_read FILE: prints MB/s of dd bs=1M reading FILE to /dev/null.
-dd_read() {
-  local t0 t1
-  t0=$(now)
-  timeout 300 dd if="$1" of=/dev/null bs=1M status=none || return 1
-  t1=$(now)
-  mbps "$BYTES" "$t0" "$t1"
-}
 
 SMBFUSE=0
 SMBFUSE_OK=1

@@ -13,7 +13,7 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { interruptBinding } from '../../src/fuse-interrupt.js';
 import { cliPath, isMounted, makeMountPoint } from '../helpers/mount.js';
-import { frameHeader, startProxy } from '../helpers/proxy.js';
+import { startStallingProxy } from '../helpers/proxy.js';
 import { freshShareDir } from '../helpers/rw.js';
 import { startSamba } from '../helpers/samba.js';
 
@@ -35,12 +35,7 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
 const skip = interruptBinding() ? false : 'the fuse-native binary has no interrupt support (scripts/patch-fuse-native.mjs not applied)';
 
 t.test('SIGINT ends a call blocked on a silent server at once', { skip }, async (t) => {
-  let stalled = false;
-  const proxy = await startProxy({
-    host: samba.host,
-    port: samba.port,
-    toClient: (frame) => (stalled && frameHeader(frame) ? 'drop' : undefined),
-  });
+  const { proxy, stall, resume } = await startStallingProxy(samba);
   t.teardown(() => proxy.close());
   const mnt = await makeMountPoint();
   // cache=none: every read goes to the server; no echo to notice the silence first.
@@ -69,7 +64,7 @@ process.stdout.write('open\\n');process.stdin.once('data',()=>{fs.readSync(fd,Bu
   reader.stderr!.on('data', (d) => (readerErr += d));
   await new Promise<void>((res) => reader.stdout!.on('data', (d) => ((readerOut += d), readerOut.includes('open') && res())));
 
-  stalled = true;
+  stall();
   const cat = spawn('cat', [file], { stdio: ['ignore', 'ignore', 'ignore'] });
   const catExit = exited(cat);
   reader.stdin!.write('go\n');
@@ -89,7 +84,7 @@ process.stdout.write('open\\n');process.stdin.once('data',()=>{fs.readSync(fd,Bu
   t.ok(r && r.at - t0 < 3000, `the reader at once (${r ? r.at - t0 : '-'} ms)`);
   t.notMatch(readerOut, /read returned/, 'the read never returned data');
 
-  stalled = false;
+  resume();
   await sleep(200);
   const back = await readFile(file);
   t.ok(back.equals(data), 'with the server answering again the mount reads the file whole');

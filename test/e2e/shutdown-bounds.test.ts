@@ -15,7 +15,7 @@ import { rm } from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { cliPath, isMounted, makeMountPoint } from '../helpers/mount.js';
-import { startProxy, frameHeader } from '../helpers/proxy.js';
+import { startStallingProxy } from '../helpers/proxy.js';
 import { freshShareDir, holdWritten } from '../helpers/rw.js';
 import { startSamba } from '../helpers/samba.js';
 
@@ -33,14 +33,9 @@ interface Daemon {
   exited: Promise<{ code: number | null; at: number }>;
 }
 
-/** Mount in the foreground through a proxy that swallows every reply once `stalled` is set. */
+/** Mount in the foreground through a proxy that swallows every reply once `stall()` is called. */
 async function mountStallable(mnt: string): Promise<{ daemon: Daemon; stall: () => void }> {
-  let stalled = false;
-  const proxy = await startProxy({
-    host: samba.host,
-    port: samba.port,
-    toClient: (frame) => (stalled && frameHeader(frame) ? 'drop' : undefined),
-  });
+  const { proxy, stall } = await startStallingProxy(samba);
   t.teardown(() => proxy.close());
   const opts = [`port=${proxy.port}`, `username=${samba.user}`, `password=${samba.pass}`, `timeout=${TIMEOUT_S}`, 'echo_interval=0'].join(',');
   const child = spawn(process.execPath, [cliPath, `//${samba.host}/test`, mnt, '-f', '-o', opts], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -50,7 +45,7 @@ async function mountStallable(mnt: string): Promise<{ daemon: Daemon; stall: () 
   t.teardown(() => void (child.exitCode === null && child.kill('SIGKILL')));
   for (let i = 0; i < 200 && !(await isMounted(mnt)); i++) await new Promise((r) => setTimeout(r, 50));
   if (!(await isMounted(mnt))) throw new Error(`foreground mount did not come up: ${err}`);
-  return { daemon: { child, stderr: () => err, exited }, stall: () => void (stalled = true) };
+  return { daemon: { child, stderr: () => err, exited }, stall };
 }
 
 

@@ -315,3 +315,14 @@ export function holdReply(command: number, interimAfterMs: number, delayMs: numb
     released: () => sent,
   };
 }
+
+/** A proxy that swallows every reply between `stall()` and `resume()`: a server gone silent. */
+export async function startStallingProxy(server: { host: string; port: number }): Promise<{ proxy: TamperProxy; stall: () => void; resume: () => void }> {
+  let stalled = false;
+  const proxy = await startProxy({
+    host: server.host,
+    port: server.port,
+    toClient: (frame) => (stalled && frameHeader(frame) ? 'drop' : undefined),
+  });
+  return { proxy, stall: () => void (stalled = true), resume: () => void (stalled = false) };
+}
