@@ -273,6 +273,9 @@ export class SmbFiles {
     // The server handle stays attached to the slot's ops as it was.
     const h: OpenFile = { ...p.h, writable, append: (flags & O_APPEND) !== 0 };
     slot.handles.add(h);
+    // The lease was held all along: the kernel's pages are as good as at the
+    // last open that kept them (under strict only with W, as in openWith).
+    h.keepCache = this.kernelPages.holds(path) && this.cachesReads(slot) && (this.mode !== 'strict' || ((h.leaseState ?? 0) & LEASE_W) !== 0);
     slot.opens++;
     return this.handles.add(h);
   }

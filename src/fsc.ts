@@ -42,9 +42,18 @@ export async function defaultFscSize(dir: string): Promise<number> {
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  // A killed daemon is exiting, then a zombie until it is reaped: neither
+  // will touch the cache again. /proc/PID/stat after the name: state, then
+  // the flags fifth from it (PF_EXITING = 4).
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return f[0] !== 'Z' && f[0] !== 'X' && (Number(f[6]) & 4) === 0;
+  } catch {
+    return true;
   }
 }
 

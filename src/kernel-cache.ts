@@ -70,4 +70,9 @@ export class KernelPageCache {
     return same && trusted;
   }
 
+  /** Whether the kernel may hold pages of `path` from an earlier open (its version was recorded). */
+  holds(path: string): boolean {
+    return this.seen.has(path);
+  }
+
 }

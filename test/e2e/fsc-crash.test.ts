@@ -48,7 +48,12 @@ async function readAndKill(t: { ok: (v: unknown, m: string) => void; equal: (a: 
   try {
     for (let pos = 0; pos < SIZE && Date.now() < deadline; pos += MiB) {
       await f.read(buf, 0, MiB, pos);
-      if (pos % (8 * MiB) === 0 && (await cachedBytes()) >= killAt) break;
+      if (pos % (8 * MiB) !== 0) continue;
+      if ((await cachedBytes()) >= killAt) break;
+      // The cache writes behind the reader and drops what it cannot keep up
+      // with; let it catch up (bounded) so the kill lands mid-fill, not after.
+      const until = Date.now() + 5000;
+      while ((await cachedBytes()) < pos - 8 * MiB && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     }
     t.ok((await cachedBytes()) >= killAt, `cache holds at least ${killAt} bytes at the kill`);
     for (const pid of pids) process.kill(pid, 'SIGKILL');

@@ -20,7 +20,7 @@ import { startSamba } from '../helpers/samba.js';
 const samba = await startSamba();
 t.teardown(() => samba.stop());
 const dirName = 'log-stats';
-await freshShareDir(t, samba.sharePath, dirName);
+const serverDir = await freshShareDir(t, samba.sharePath, dirName);
 const tmp = await localTempDir(t, 'smbfuse-logstats-');
 
 /** The SMB trace line format: command, message id, status, time. */
@@ -61,7 +61,11 @@ t.test('background mount: debug log, stats table and JSON', async (t) => {
   const data = Buffer.alloc(300 * 1024, 0x5a);
   for (let i = 0; i < 4; i++) await writeFile(path.join(dir, `f${i}`), data);
   for (let i = 0; i < 4; i++) t.ok((await readFile(path.join(dir, `f${i}`))).equals(data), `f${i} read back`);
-  t.same((await readdir(dir)).sort(), ['f0', 'f1', 'f2', 'f3']);
+  // What this mount wrote it may read back from its own pages: a file put on
+  // the server's disk directly is read through the server.
+  await writeFile(path.join(serverDir, 'server.bin'), data);
+  t.ok((await readFile(path.join(dir, 'server.bin'))).equals(data), 'a file written on the server read through the mount');
+  t.same((await readdir(dir)).sort(), ['f0', 'f1', 'f2', 'f3', 'server.bin']);
 
   // Traffic may still trickle (closes); read until two JSON snapshots agree around the table.
   let json: ReturnType<typeof JSON.parse> = null;

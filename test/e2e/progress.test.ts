@@ -70,6 +70,9 @@ t.test('a foreground unmount with dirty data reports the write-back', async (t) 
   const holder = await holdWritten(t, path.join(mnt, dirName, 'dirty.bin'), 4 << 20);
   slow = true;
   await run('fusermount', ['-uz', mnt]);
+  // Detached with the file still open, the daemon would serve it until its
+  // last close; SIGTERM ends that wait and starts the write-back.
+  child.kill('SIGTERM');
   t.equal(await exited, 0, 'the daemon exits 0: everything written');
   holder.kill('SIGKILL');
   t.match(err, /unmounting: writing back 4\.0 MiB \(4194304 bytes\) written through the mount\n/, 'the amount being written back');
