@@ -60,6 +60,8 @@ import { fuseParent } from './path-map.js';
 import { LEASE_H, LEASE_R, LEASE_W, type SmbBreakEvent, type SmbCreateOptions, type SmbTree, type SmbWrittenFile } from '../transport/types.js';
 
 type CreateDisposition = SmbCreateOptions['disposition'];
+/** A path of ASCII characters only: no other Unicode spelling names the same server file. */
+const ASCII = /^[\x00-\x7f]*$/;
 import { SmbNetfsOps } from './smb-netfs-ops.js';
 
 export const O_ACCMODE = 3;
@@ -361,17 +363,38 @@ export class SmbFiles {
    * unlink is ordered after it).
    */
   async settle(path: string): Promise<void> {
-    const slot = this.open.get(path);
-    if (!slot) return;
+    // Slots are keyed by the FUSE path; another spelling of the same server
+    // name (unicode=nfd: NFC typed, NFD listed) has a slot of its own.
+    // An ASCII name has one spelling.
+    if (ASCII.test(path)) {
+      const slot = this.open.get(path);
+      return slot ? this.settleSlot(slot) : undefined;
+    }
+    const smb = this.smbPath(path);
+    const slots = [...this.open].filter(([p]) => p === path || this.smbPath(p) === smb).map(([, slot]) => slot);
+    await Promise.all(slots.map((slot) => this.settleSlot(slot)));
+  }
+
+  private async settleSlot(slot: InodeSlot): Promise<void> {
     if (slot.pendingCreate) await this.materialize(slot);
     if (slot.parked) await this.closeParked(slot);
     if (slot.opens === 0) await slot.closing;
   }
 
-  /** settle() every file directly in directory `dir` whose CREATE is deferred (before a listing). */
-  async settleChildren(dir: string): Promise<void> {
+  /**
+   * Before a listing of `dir`: send the deferred CREATEs of the files in it.
+   * Before its removal (`all`): settle them wholly, so no handle this mount
+   * keeps (closetimeo) or is still closing holds a deleted file in it.
+   */
+  async settleChildren(dir: string, all = false): Promise<void> {
+    const smbDir = ASCII.test(dir) ? null : this.smbPath(dir);
     const waits: Promise<void>[] = [];
-    for (const [p, slot] of this.open) if (slot.pendingCreate && fuseParent(p) === dir) waits.push(this.materialize(slot));
+    for (const [p, slot] of this.open) {
+      const parent = fuseParent(p);
+      if (parent !== dir && (smbDir === null || this.smbPath(parent) !== smbDir)) continue;
+      if (all) waits.push(this.settleSlot(slot));
+      else if (slot.pendingCreate) waits.push(this.materialize(slot));
+    }
     await Promise.all(waits);
   }
 

@@ -192,7 +192,7 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
       run('mkdir', path, settled([path], () => ns.mkdir(fs, path, mode)), cb);
     },
     rmdir(path: string, cb: Cb) {
-      run('rmdir', path, async () => (await fs.files.settleChildren(path), ns.rmdir(fs, path)), cb);
+      run('rmdir', path, async () => (await fs.files.settleChildren(path, true), ns.rmdir(fs, path)), cb);
     },
     link(existing: string, path: string, cb: Cb) {
       run('link', path, settled([existing, path], () => ns.link(fs, existing, path)), cb);
