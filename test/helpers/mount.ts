@@ -79,11 +79,11 @@ export async function unmount(mnt: string): Promise<void> {
   await rm(mnt, { recursive: false, force: true }).catch(() => {});
 }
 
-/** Mount `share` of the test server at a new mount point; throws with the CLI's stderr on failure. */
-export async function mountShare(samba: SambaServer, share: string, extraOpts: string[] = []): Promise<string> {
+/** Mount `share` of the test server at a new mount point (`env` added to the CLI's); throws with the CLI's stderr on failure. */
+export async function mountShare(samba: SambaServer, share: string, extraOpts: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<string> {
   const mnt = await makeMountPoint();
   const opts = [`port=${samba.port}`, `username=${samba.user}`, `password=${samba.pass}`, ...extraOpts].join(',');
-  const r = await runCli([`//${samba.host}/${share}`, mnt, '-o', opts]);
+  const r = await runCli([`//${samba.host}/${share}`, mnt, '-o', opts], env);
   if (r.code !== 0) {
     await rm(mnt, { recursive: false, force: true }).catch(() => {});
     throw new Error(`mount failed (${r.code}): ${r.stderr.trim()}`);
