@@ -6,19 +6,14 @@
  */
 import t from 'tap';
 import * as path from 'node:path';
-import { diskUsage, fscStats, makeRandomFile, sha256File } from '../helpers/fsc.js';
+import { diskUsage, fscStats, makeRandomFile, sha256File, startFscTest } from '../helpers/fsc.js';
 import { mountShare, unmount } from '../helpers/mount.js';
-import { freshShareDir, localTempDir } from '../helpers/rw.js';
-import { startSamba } from '../helpers/samba.js';
 
 const MiB = 1024 * 1024;
 const BOUND = 64 * MiB;
 
-const samba = await startSamba();
-t.teardown(() => samba.stop());
 const dirName = 'fsc-bound';
-const serverDir = await freshShareDir(t, samba.sharePath, dirName);
-const cacheDir = path.join(await localTempDir(t, 'smbfuse-fsc-'), 'cache');
+const { samba, serverDir, cacheDir } = await startFscTest(t, dirName);
 const names = ['a.bin', 'b.bin', 'c.bin', 'd.bin'];
 const sums = new Map<string, string>();
 for (const n of names) sums.set(n, await makeRandomFile(path.join(serverDir, n), 32 * MiB));

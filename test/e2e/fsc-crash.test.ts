@@ -10,20 +10,15 @@ import { execFile } from 'node:child_process';
 import { open, readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { fscStats, makeRandomFile, sha256File } from '../helpers/fsc.js';
+import { fscStats, makeRandomFile, sha256File, startFscTest } from '../helpers/fsc.js';
 import { daemonsFor, isMounted, mountShare, unmount } from '../helpers/mount.js';
-import { freshShareDir, localTempDir } from '../helpers/rw.js';
-import { startSamba } from '../helpers/samba.js';
 
 const run = promisify(execFile);
 const MiB = 1024 * 1024;
 const SIZE = 128 * MiB;
 
-const samba = await startSamba();
-t.teardown(() => samba.stop());
 const dirName = 'fsc-crash';
-const serverDir = await freshShareDir(t, samba.sharePath, dirName);
-const cacheDir = path.join(await localTempDir(t, 'smbfuse-fsc-'), 'cache');
+const { samba, serverDir, cacheDir } = await startFscTest(t, dirName);
 const want = await makeRandomFile(path.join(serverDir, 'big.bin'), SIZE);
 const opts = ['fsc', `cache_dir=${cacheDir}`, 'fsc_size=1G'];
 

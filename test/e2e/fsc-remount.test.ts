@@ -7,19 +7,14 @@
  */
 import t from 'tap';
 import * as path from 'node:path';
-import { fscStats, makeRandomFile, sha256File } from '../helpers/fsc.js';
+import { fscStats, makeRandomFile, sha256File, startFscTest } from '../helpers/fsc.js';
 import { mountShare, unmount } from '../helpers/mount.js';
-import { freshShareDir, localTempDir } from '../helpers/rw.js';
-import { startSamba } from '../helpers/samba.js';
 
 const MiB = 1024 * 1024;
 const SIZE = 256 * MiB;
 
-const samba = await startSamba();
-t.teardown(() => samba.stop());
 const dirName = 'fsc-remount';
-const serverDir = await freshShareDir(t, samba.sharePath, dirName);
-const cacheDir = path.join(await localTempDir(t, 'smbfuse-fsc-'), 'cache');
+const { samba, serverDir, cacheDir } = await startFscTest(t, dirName);
 const serverFile = path.join(serverDir, 'big.bin');
 const want = await makeRandomFile(serverFile, SIZE);
 const opts = ['fsc', `cache_dir=${cacheDir}`, 'fsc_size=1G'];

@@ -10,6 +10,8 @@ import { open, readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import type { FscacheStats } from '../../netfs/fscache-store.js';
 import { runCli } from './mount.js';
+import { freshShareDir, localTempDir } from './rw.js';
+import { startSamba, type SambaServer } from './samba.js';
 
 /** The fsc counters of the mount at `mnt` (throws if it has none). */
 export async function fscStats(mnt: string): Promise<FscacheStats> {
@@ -56,4 +58,13 @@ export async function diskUsage(dir: string): Promise<number> {
     n += e.isDirectory() ? await diskUsage(p) : (await stat(p)).blocks * 512;
   }
   return n;
+}
+
+/** A private Samba with an empty share directory `dirName`, and a fresh cache directory; all removed at teardown. */
+export async function startFscTest(t: { teardown(fn: () => unknown): void }, dirName: string): Promise<{ samba: SambaServer; serverDir: string; cacheDir: string }> {
+  const samba = await startSamba();
+  t.teardown(() => samba.stop());
+  const serverDir = await freshShareDir(t, samba.sharePath, dirName);
+  const cacheDir = path.join(await localTempDir(t, 'smbfuse-fsc-'), 'cache');
+  return { samba, serverDir, cacheDir };
 }
