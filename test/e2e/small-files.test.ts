@@ -21,7 +21,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } f
 import * as path from 'node:path';
 import { Smb2Command } from '../../transport/pdu/header.js';
 import { makeMountPoint, mountShare, runCli, unmount } from '../helpers/mount.js';
-import { frameHeader, startProxy } from '../helpers/proxy.js';
+import { compoundMembers, frameHeader, startProxy } from '../helpers/proxy.js';
 import { fillRandom, freshShareDir, localTempDir, prng } from '../helpers/rw.js';
 import { startSamba } from '../helpers/samba.js';
 
@@ -33,19 +33,6 @@ const serverDir = await freshShareDir(t, samba.sharePath, dirName);
 const tmp = await localTempDir(t, 'smbfuse-small-');
 const r = prng(0x5a11);
 
-/** Commands of one request frame, compound members in order. */
-function commandsOf(frame: Buffer): number[] {
-  const out: number[] = [];
-  for (let off = 0; off + 64 <= frame.length; ) {
-    const h = frameHeader(frame.subarray(off));
-    if (!h) break;
-    out.push(h.command);
-    if (h.nextCommand === 0) break;
-    off += h.nextCommand;
-  }
-  return out;
-}
-
 let recording = false;
 let frames: number[][] = [];
 /** CLOSE replies are held back this long (0: passed at once). */
@@ -54,7 +41,7 @@ const proxy = await startProxy({
   host: samba.host,
   port: samba.port,
   toServer: (f) => {
-    const cmds = commandsOf(f);
+    const cmds = compoundMembers(f).map(({ h }) => h.command);
     if (recording && cmds.length > 0 && !cmds.every((c) => c === Smb2Command.ECHO)) frames.push(cmds);
   },
   toClient: (f) => {

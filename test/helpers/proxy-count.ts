@@ -6,7 +6,7 @@
  * encrypted frame counts as one of shape 'TRANSFORM'.
  */
 import { Smb2Command, smb2CommandName } from '../../transport/pdu/header.js';
-import { frameHeader, type FrameHook } from './proxy.js';
+import { compoundMembers, type FrameHook } from './proxy.js';
 
 export interface FrameCounter {
   hook: FrameHook;
@@ -19,16 +19,11 @@ export interface FrameCounter {
 
 /** The commands of one frame, in compound order ('TRANSFORM' if not plain SMB2). */
 export function frameShape(frame: Buffer, withNames = false): string {
-  const names: string[] = [];
-  for (let at = 0; at < frame.length; ) {
-    const h = frameHeader(frame.subarray(at));
-    if (!h) return names.length ? names.join('+') : 'TRANSFORM';
-    names.push(smb2CommandName(h.command));
-    if (withNames && h.command === Smb2Command.CREATE && !h.response) names[names.length - 1] += `(${createName(frame.subarray(at))})`;
-    if (h.nextCommand === 0) break;
-    at += h.nextCommand;
-  }
-  return names.join('+');
+  const members = compoundMembers(frame);
+  if (members.length === 0) return 'TRANSFORM';
+  return members
+    .map(({ msg, h }) => smb2CommandName(h.command) + (withNames && h.command === Smb2Command.CREATE && !h.response ? `(${createName(msg)})` : ''))
+    .join('+');
 }
 
 /** The name of a CREATE request (MS-SMB2 2.2.13: NameOffset at 64+44, NameLength at 64+46), '?' if out of range. */

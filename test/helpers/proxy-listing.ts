@@ -6,7 +6,7 @@
 import { NtStatus } from '../../transport/ntstatus.js';
 import { Smb2Command } from '../../transport/pdu/header.js';
 import { QueryDirectoryFlags } from '../../transport/pdu/query-directory.js';
-import { frameHeader, startProxy, type FrameHook } from './proxy.js';
+import { compoundMembers, startProxy, type FrameHook } from './proxy.js';
 
 const HDR = 64;
 /** FileIdBothDirectoryInformation (MS-FSCC 2.4.17): FileNameLength and FileName offsets. */
@@ -19,16 +19,9 @@ const NAME_AT = 104;
  * its body are relative to it, and edits land in the frame.
  */
 function queryDirectories(frame: Buffer, response: boolean): { msg: Buffer; status: number }[] {
-  const out: { msg: Buffer; status: number }[] = [];
-  for (let at = 0; at < frame.length; ) {
-    const msg = frame.subarray(at);
-    const h = frameHeader(msg);
-    if (!h) break;
-    if (h.command === Smb2Command.QUERY_DIRECTORY && h.response === response) out.push({ msg, status: h.status });
-    if (h.nextCommand === 0) break;
-    at += h.nextCommand;
-  }
-  return out;
+  return compoundMembers(frame)
+    .filter(({ h }) => h.command === Smb2Command.QUERY_DIRECTORY && h.response === response)
+    .map(({ msg, h }) => ({ msg, status: h.status }));
 }
 
 /** toServer hook counting QUERY_DIRECTORY requests. */

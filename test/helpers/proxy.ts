@@ -191,6 +191,20 @@ export function frameHeader(frame: Buffer): { command: number; status: number; f
   };
 }
 
+
+/** Each message of a (compound) frame: a view from its own header on, with that header; none if not plain SMB2. */
+export function compoundMembers(frame: Buffer): { msg: Buffer; h: NonNullable<ReturnType<typeof frameHeader>> }[] {
+  const out: { msg: Buffer; h: NonNullable<ReturnType<typeof frameHeader>> }[] = [];
+  for (let at = 0; at < frame.length; ) {
+    const msg = frame.subarray(at);
+    const h = frameHeader(msg);
+    if (!h) break;
+    out.push({ msg, h });
+    if (h.nextCommand === 0) break;
+    at += h.nextCommand;
+  }
+  return out;
+}
 /**
  * toServer hook: in every NEGOTIATE request, replace dialect `from` with `to`
  * in the Dialects array (in place, so sizes and context offsets stay valid).
