@@ -706,8 +706,9 @@ export class SmbFiles {
     const wantAttrs = attrsForPath && slot.opens === 0 && !slot.deleteOnClose;
     const st = h.fileId ? await this.tree.close(h.fileId, { attrs: wantAttrs }).catch((e: unknown) => ((err ??= e), null)) : null;
     // Counted after the CLOSE: the file may have been opened again meanwhile,
-    // and then this was not the last close (its slot and size must stay).
-    const last = slot.opens === 0;
+    // or its other handle parked (closetimeo), and then this was not the last
+    // close (its slot, size and parked handle must stay).
+    const last = slot.opens === 0 && !slot.parked;
     if (last) {
       if (this.open.get(slot.path) === slot) this.open.delete(slot.path);
       if (slot.deleteOnClose) {

@@ -207,3 +207,29 @@ t.test('closetimeo: a re-open costs no frame; the timer and a lease break close 
   t.ok(onBreak.some((f) => f.includes('CLOSE')), `the lease break closed C's handle (${JSON.stringify(onBreak)})`);
   t.ok((await readFile(path.join(C, 'broken.bin'))).equals(v3), "C's next open reads B's overwrite");
 });
+
+t.test('closetimeo: a handle parked while another CLOSE of the file is in flight is still closed before a rename over it', async (t) => {
+  const mntC = await makeMountPoint();
+  t.teardown(() => unmount(mntC));
+  const optsC = [`port=${proxy.port}`, `username=${samba.user}`, `password=${samba.pass}`, 'cache=strict', 'closetimeo=30', 'echo_interval=0'].join(',');
+  const m = await runCli([`//${samba.host}/test`, mntC, '-o', optsC]);
+  t.equal(m.code, 0, `mounted with closetimeo=30: ${m.stderr}`);
+  const C = path.join(mntC, dirName);
+  await writeFile(path.join(serverDir, 'two-opens.txt'), 'old');
+  await writeFile(path.join(serverDir, 'two-opens.new'), 'new');
+  closeDelayMs = 500;
+  try {
+    // Two handles on one file: the first one's CLOSE is held back while the
+    // second is parked; the file's state must outlive the first CLOSE.
+    const a = await open(path.join(C, 'two-opens.txt'), 'r+');
+    const b = await open(path.join(C, 'two-opens.txt'), 'r');
+    await a.close();
+    await b.close();
+    await new Promise((res) => setTimeout(res, closeDelayMs + 300));
+  } finally {
+    closeDelayMs = 0;
+  }
+  // The server refuses to replace a file someone holds open: the parked handle must be closed first.
+  await rename(path.join(C, 'two-opens.new'), path.join(C, 'two-opens.txt'));
+  t.equal(await readFile(path.join(serverDir, 'two-opens.txt'), 'utf8'), 'new', 'the rename replaced the file on the server');
+});
