@@ -6,7 +6,7 @@
  */
 import t from 'tap';
 import { execFile } from 'node:child_process';
-import { open, rm } from 'node:fs/promises';
+import { open, readFile, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -30,14 +30,19 @@ const { stdout: sparseJson } = await run('node', [path.join(scripts, 'make-test-
 t.teardown(() => rm(top, { recursive: true, force: true }));
 const sparse = JSON.parse(sparseJson) as { size: number; extents: { offset: number; length: number; sha256?: string }[] };
 
+// The newest dialect reads every file; the older ones every fifth (what they
+// differ in is the session and its signing or sealing, not the file count).
 const dialects = ['2.0', '2.1', '3.0', '3.02', '3.1.1'];
+const everyFifth = path.join(top, 'MANIFEST-fifth.sha256');
+await writeFile(everyFifth, (await readFile(manifest, 'utf8')).split('\n').filter((l, i) => l !== '' && i % 5 === 0).map((l) => `${l}\n`).join(''));
 
 for (const vers of dialects) {
-  t.test(`vers=${vers}: every file of the tree reads back with the server's SHA-256`, async (t) => {
+  const all = vers === '3.1.1';
+  t.test(`vers=${vers}: ${all ? 'every' : 'every fifth'} file of the tree reads back with the server's SHA-256`, async (t) => {
     const mnt = await mountShare(samba, 'test', [`vers=${vers}`, 'ro']);
     t.teardown(() => unmount(mnt));
     const mountedTree = path.join(mnt, path.basename(top), 'tree');
-    const r = await run('sha256sum', ['--quiet', '--strict', '-c', manifest], { cwd: mountedTree, maxBuffer: 1 << 24 }).then(
+    const r = await run('sha256sum', ['--quiet', '--strict', '-c', all ? manifest : everyFifth], { cwd: mountedTree, maxBuffer: 1 << 24 }).then(
       () => ({ ok: true, out: '' }),
       (e: { stdout?: string; stderr?: string }) => ({ ok: false, out: `${e.stdout ?? ''}${e.stderr ?? ''}`.slice(0, 2000) }),
     );
