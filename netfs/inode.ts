@@ -164,6 +164,22 @@ export class NetfsInode {
     return true;
   }
 
+  /**
+   * The whole file's bytes, already at hand (the filesystem read them along
+   * with the open): cached as folio 0, zeros after them as a read at EOF
+   * leaves it. Taken only when they are exactly the file, fit one folio and
+   * nothing of the file is cached or dirty yet. Returns whether it was taken.
+   */
+  prime(data: Buffer): boolean {
+    if (data.length === 0 || data.length !== this.fileSize || data.length > this.cache.folioSize) return false;
+    if (this.cache.peek(this.key, 0) || this.dirtyBytes > 0) return false;
+    const f = this.cache.lockNew(this.key, 0);
+    data.copy(f.buf, 0);
+    f.buf.fill(0, data.length);
+    this.cache.markUptodate(f);
+    return true;
+  }
+
   async read(pos: number, len: number, dst: Buffer, signal?: NetfsCallerGone): Promise<number> {
     checkCount('position', pos);
     checkCount('length', len);

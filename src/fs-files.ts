@@ -57,7 +57,7 @@ import { HandleTable, type FileHandle } from './handles.js';
 import { KernelPageCache } from './kernel-cache.js';
 import { ReadBuffers } from './read-buffers.js';
 import { fuseParent } from './path-map.js';
-import { LEASE_H, LEASE_R, LEASE_W, type SmbBreakEvent, type SmbCreateOptions, type SmbTree, type SmbWrittenFile } from '../transport/types.js';
+import { LEASE_H, LEASE_R, LEASE_W, READ_FIRST_MAX, type SmbBreakEvent, type SmbCreateOptions, type SmbTree, type SmbWrittenFile } from '../transport/types.js';
 
 type CreateDisposition = SmbCreateOptions['disposition'];
 /** A path of ASCII characters only: no other Unicode spelling names the same server file. */
@@ -121,6 +121,8 @@ export interface FilesOptions {
   closetimeoMs?: number;
   /** Where a line about written data that never reached the server goes. */
   log?: (line: string) => void;
+  /** Read a small file along with its open (off under the disk cache, which has its own copy). */
+  readFirst?: boolean;
 }
 
 /**
@@ -460,11 +462,22 @@ export class SmbFiles {
     rememberStat(this.attrs, slot.path, r.stat, r.createAction === 2);
   }
 
-  /** CREATE with read and write access (write only if read is refused and `writeOnlyOk`). */
-  private async createOnServer(smb: string, disposition: CreateDisposition, writable: boolean, writeOnlyOk: boolean) {
+  /**
+   * How much to read along with a read-only open of `path` (0: nothing): a
+   * small file, as the attribute cache knows it, that nothing here caches yet.
+   */
+  private readFirstFor(path: string): number {
+    if (this.o.readFirst === false || this.mode === 'none' || this.open.has(path) || this.idle.has(path)) return 0;
+    const c = this.attrs.get(path);
+    if (c?.kind !== 'hit' || c.stat.isDirectory || c.stat.size === 0 || c.stat.size > READ_FIRST_MAX) return 0;
+    return READ_FIRST_MAX;
+  }
+
+  /** CREATE with read and write access (write only if read is refused and `writeOnlyOk`); `readFirst`: see SmbCreateOptions. */
+  private async createOnServer(smb: string, disposition: CreateDisposition, writable: boolean, writeOnlyOk: boolean, readFirst = 0) {
     const lease = this.mode === 'strict';
     try {
-      return await this.tree.create(smb, { access: writable ? 'readwrite' : 'read', disposition, lease });
+      return await this.tree.create(smb, { access: writable ? 'readwrite' : 'read', disposition, lease, ...(readFirst > 0 ? { readFirst } : {}) });
     } catch (err) {
       if (!writable || !writeOnlyOk || toFuseErrno(err) !== -EACCES) throw err;
       return this.tree.create(smb, { access: 'write', disposition, lease });
@@ -473,7 +486,8 @@ export class SmbFiles {
 
   /** CREATE on the server, then attach the handle to the path's slot. */
   private async openWith(path: string, flags: number, disposition: CreateDisposition, writable: boolean): Promise<{ fh: number; created: boolean }> {
-    const o = await this.createOnServer(this.smbPath(path), disposition, writable, (flags & O_ACCMODE) === O_WRONLY);
+    const readFirst = !writable && disposition === 'open' && !(flags & O_DIRECT) ? this.readFirstFor(path) : 0;
+    const o = await this.createOnServer(this.smbPath(path), disposition, writable, (flags & O_ACCMODE) === O_WRONLY, readFirst);
     if (o.stat.isDirectory) {
       await this.tree.close(o.fileId).catch(() => {});
       throw -EISDIR;
@@ -490,6 +504,8 @@ export class SmbFiles {
     const slot = await this.attach(path, o.stat, h, disposition !== 'open' && disposition !== 'open_if');
     h.inode = slot;
     h.inodeKey = slot.key;
+    // The bytes read with the open are the file as of the open: cached as a read would cache them.
+    if (o.data && slot.opens === 1 && this.cachesReads(slot)) slot.inode.prime(o.data);
     // strict: a write-caching lease means no other client has the file open (kernel-cache.ts).
     h.keepCache = this.kernelPages.keep(path, o.stat, this.cachesReads(slot), this.mode !== 'strict' || ((o.leaseState ?? 0) & LEASE_W) !== 0);
     return { fh: this.handles.add(h), created: o.createAction === 2 };

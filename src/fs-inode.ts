@@ -14,6 +14,8 @@ export interface FsInode {
   read(pos: number, len: number, dst: Buffer, signal?: NetfsCallerGone): Promise<number>;
   /** [pos, pos + len) is all in up-to-date cached pages (a read would not ask the server). */
   isCached(pos: number, len: number): boolean;
+  /** The whole file's bytes read along with the open: cached if nothing of the file is yet (returns whether). */
+  prime(data: Buffer): boolean;
   /** Straight from the server into `dst`, which must be our own memory. */
   readUnbuffered(pos: number, len: number, dst: Buffer): Promise<number>;
   /**

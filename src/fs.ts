@@ -64,6 +64,8 @@ export interface SmbFsOptions {
   actimeoMs: number;
   /** Deferred close of a file's last handle under a H lease, ms (default 0: none). */
   closetimeoMs?: number;
+  /** The local disk cache is on (-o fsc): small files are not read along with their open. */
+  fsc?: boolean;
   rsize: number;
   /** Largest WRITE (default 4 MiB, clamped to the server's). */
   wsize?: number;
@@ -148,7 +150,7 @@ export class SmbFs {
       this.tree,
       {
         readOnly: this.readOnly, cache: opts.cache ?? 'strict', rsize: opts.rsize, wsize: opts.wsize ?? 4 << 20,
-        now: this.now, closetimeoMs: opts.closetimeoMs ?? 0, ...(opts.log ? { log: opts.log } : {}), ...(opts.maxIdleInodes ? { maxIdleInodes: opts.maxIdleInodes } : {}),
+        now: this.now, closetimeoMs: opts.closetimeoMs ?? 0, readFirst: !opts.fsc, ...(opts.log ? { log: opts.log } : {}), ...(opts.maxIdleInodes ? { maxIdleInodes: opts.maxIdleInodes } : {}),
       },
       this.attrs,
       (p) => this.smbPath(p),

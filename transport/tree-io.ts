@@ -4,7 +4,7 @@
  * QUERY_INFO and SET_INFO on an open handle.
  */
 import { SmbProtocolError } from './errors.js';
-import { creditChargeFor, type SmbMessage } from './message.js';
+import { creditChargeFor, type SmbMessage, type SmbResponse } from './message.js';
 import { NtStatus } from './ntstatus.js';
 import {
   CreateContextName,
@@ -35,9 +35,10 @@ import { decodeWriteResponse, encodeWriteRequest } from './pdu/write.js';
 import { LeaseTable, oplockToLeaseState } from './lease.js';
 import { durableGranted, durableRequest } from './durable.js';
 import { expectStatus } from './session.js';
-import { QFID_CONTEXT, statFromAll, statFromCreate, type TreeCore } from './tree-core.js';
+import { QFID_CONTEXT, RELATED_FILE_ID, statFromAll, statFromCreate, type TreeCore } from './tree-core.js';
+import { decodeReadResponse, encodeReadRequest } from './pdu/read.js';
 import { SmbStatusError } from './errors.js';
-import { Dialect, type SmbCreateOptions, type SmbOpenResult, type SmbStat, type SmbTimes } from './types.js';
+import { Dialect, READ_FIRST_MAX, type SmbCreateOptions, type SmbOpenResult, type SmbStat, type SmbTimes } from './types.js';
 
 /** SMB2_GLOBAL_CAP_LEASING (MS-SMB2 2.2.4). */
 const CAP_LEASING = 0x02;
@@ -122,7 +123,10 @@ async function createOnce(core: TreeCore, leases: LeaseTable, path: string, opts
   });
   // With a CreateGuid the server recognises a resent CREATE as a replay of the first.
   if (durable?.createGuid) m.replay = 'replay';
-  const r = await core.conn.request(m);
+  const readLen = opts.readFirst ?? 0;
+  if (!Number.isInteger(readLen) || readLen < 0 || readLen > READ_FIRST_MAX) throw new RangeError(`readFirst ${readLen} not in [0, ${READ_FIRST_MAX}]`);
+  const rs = readLen > 0 ? await core.compound([m, firstReadMsg(core, readLen)]) : [await core.conn.request(m)];
+  const r = rs[0]!;
   core.checkAll([r], [path]);
   const c = decodeCreateResponse(r.msg);
   const fileId = Buffer.from(c.fileId);
@@ -160,7 +164,31 @@ async function createOnce(core: TreeCore, leases: LeaseTable, path: string, opts
     leaseState = oplockToLeaseState(c.oplockLevel);
     leases.addOplock(fileId, c.oplockLevel);
   }
-  return { fileId, stat: statFromCreate(c, true), createAction: c.createAction, leaseKey: grantedKey, leaseState };
+  const open: SmbOpenResult = { fileId, stat: statFromCreate(c, true), createAction: c.createAction, leaseKey: grantedKey, leaseState };
+  if (readLen > 0) open.data = firstReadData(rs[1]!, readLen);
+  return open;
+}
+
+/** READ of the first `length` bytes of the file the previous compound member opened. */
+function firstReadMsg(core: TreeCore, length: number): SmbMessage {
+  return core.msg(
+    Smb2Command.READ,
+    encodeReadRequest({ padding: 0x50, flags: 0, length, offset: 0, fileId: RELATED_FILE_ID, minimumCount: 0, channel: 0, remainingBytes: 0 }),
+    creditChargeFor(length),
+  );
+}
+
+/**
+ * The bytes of the compounded READ (a copy: the reply's buffer is not kept),
+ * none at the end of the file, null when the READ failed (the open stands;
+ * reads then go to the server as usual). More than asked is a broken reply.
+ */
+function firstReadData(r: SmbResponse, asked: number): Buffer | null {
+  if (r.header.status === NtStatus.STATUS_END_OF_FILE) return Buffer.alloc(0);
+  if (r.header.status !== NtStatus.STATUS_SUCCESS) return null;
+  const { data } = decodeReadResponse(r.msg);
+  if (data.length > asked) throw new SmbProtocolError(`READ reply carries ${data.length} bytes for a read of ${asked}`);
+  return Buffer.from(data);
 }
 
 /**

@@ -123,7 +123,15 @@ export interface SmbCreateOptions {
   leaseKey?: Buffer;
   /** Add DELETE access, needed by renameHandle and setDeleteOnClose. */
   delete?: boolean;
+  /**
+   * Also READ up to this many bytes from offset 0 in the same compound
+   * (at most 64 KiB): a small file opened to be read costs one round trip.
+   */
+  readFirst?: number;
 }
+
+/** Largest SmbCreateOptions.readFirst: one credit's worth, so the compound needs no large-MTU charge. */
+export const READ_FIRST_MAX = 64 * 1024;
 
 /** An open from SmbTree.create. */
 export type SmbOpenResult = SmbOpen & {
@@ -133,6 +141,8 @@ export type SmbOpenResult = SmbOpen & {
   leaseKey: Buffer | null;
   /** Granted caching, bits R=1 H=2 W=4 (from the lease, or mapped from the oplock level). */
   leaseState: number;
+  /** With `readFirst`: the bytes from offset 0 (fewer at the end of the file), or null if the READ failed. */
+  data?: Buffer | null;
 };
 
 /** What SmbTree.createWriteClose did. */

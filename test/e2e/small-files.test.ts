@@ -96,6 +96,36 @@ t.test('create, write 4 KiB, close: one frame, CREATE + WRITE + CLOSE; the stat 
   t.ok(more.length <= 2, `at most the lookup before it (${JSON.stringify(more)})`);
 });
 
+t.test('a small file opened to be read: CREATE + READ in one frame, its reads ask nothing more', async (t) => {
+  const small = fillRandom(r, Buffer.alloc(10_000));
+  const big = fillRandom(r, Buffer.alloc(100_000));
+  await writeFile(path.join(serverDir, 'read-small.bin'), small);
+  await writeFile(path.join(serverDir, 'read-big.bin'), big);
+  await readdir(dir); // the sizes come from the listing
+  let got = Buffer.alloc(0);
+  const seen = await framesOf(async () => {
+    got = await readFile(path.join(dir, 'read-small.bin'));
+  });
+  t.ok(got.equals(small), 'the bytes read are the file');
+  t.same(seen, [['CREATE', 'READ'], ['CLOSE']], 'one frame opens and reads, the CLOSE follows');
+
+  const seenBig = await framesOf(async () => {
+    got = await readFile(path.join(dir, 'read-big.bin'));
+  });
+  t.ok(got.equals(big), 'a file over 64 KiB reads back');
+  t.same(seenBig[0], ['CREATE'], 'and is opened by a plain CREATE');
+  t.ok(seenBig.some((f) => f.includes('READ')), 'its data comes by READs');
+
+  // Grown on the server past 64 KiB while the listing still says 10,000 bytes: the
+  // first 64 KiB read with the open are not the whole file, so reads ask for the rest.
+  const grown = fillRandom(r, Buffer.alloc(70_000));
+  await writeFile(path.join(serverDir, 'read-small.bin'), grown);
+  t.ok((await readFile(path.join(dir, 'read-small.bin'))).equals(grown), 'a file grown on the server reads whole');
+  const same = fillRandom(r, Buffer.alloc(70_000));
+  await writeFile(path.join(serverDir, 'read-small.bin'), same.subarray(0, 3000));
+  t.ok((await readFile(path.join(dir, 'read-small.bin'))).equals(same.subarray(0, 3000)), 'and shrunk again, the new bytes');
+});
+
 t.test('while the CREATE is deferred: stat and reads answered locally; fsync sends it', async (t) => {
   await readdir(dir);
   const f = path.join(dir, 'deferred.bin');

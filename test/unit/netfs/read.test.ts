@@ -388,3 +388,28 @@ t.test('throughput: sequential 256 MiB through the engine', async (t) => {
   t.equal(ops.issuedBytes(), size, 'each byte fetched once');
   t.ok(cache.stats().bytes <= cache.maxBytes);
 });
+
+t.test('prime: the whole file handed in is read from the cache; anything else is refused', async (t) => {
+  const s = setup(10 * KiB, { readaheadMax: 0 });
+  t.ok(s.inode.prime(s.data), 'the whole file, within one folio: taken');
+  await check(t, s, 0, 10 * KiB);
+  await check(t, s, 5000, 20 * KiB);
+  t.equal(s.ops.issued.length, 0, 'no read went to the server');
+  const past = Buffer.alloc(100, 0xee);
+  t.equal(await s.inode.read(10 * KiB, 100, past), 0, 'nothing past the end');
+  t.notOk(s.inode.prime(s.data), 'a second time: refused (already cached)');
+
+  const short = setup(10 * KiB, { readaheadMax: 0 });
+  t.notOk(short.inode.prime(short.data.subarray(0, 4 * KiB)), 'less than the file: refused');
+  t.notOk(short.inode.prime(Buffer.alloc(0)), 'nothing: refused');
+  await check(t, short, 0, 10 * KiB);
+  t.ok(short.ops.issued.length > 0, 'refused: the reads go to the server');
+
+  const big = setup(40 * KiB, { readaheadMax: 0 });
+  t.notOk(big.inode.prime(big.data), 'more than one folio: refused');
+
+  const dirty = setup(10 * KiB, { readaheadMax: 0 });
+  const w = new NetfsInode({ key: 'w1', size: 10 * KiB, ops: dirty.ops, cache: dirty.cache, writeOps: { issueWrite: () => {} } as never });
+  await w.write(0, Buffer.alloc(10, 1));
+  t.notOk(w.prime(dirty.data), 'a file with dirty data: refused');
+});

@@ -409,6 +409,7 @@ function stickyFactory(): { factory: InodeFactory; fail: (errno: number) => void
       get dirtyBytes() { return dirty; },
       read: async () => 0,
       isCached: () => false,
+      prime: () => false,
       readUnbuffered: async () => 0,
       write: async (pos: number, buf: Buffer) => { dirty += buf.length; sz = Math.max(sz, pos + buf.length); },
       writeUnbuffered: async () => {},
