@@ -62,6 +62,26 @@ for (const [name, d] of dialects) {
     t.ok((await lstat(local())).isDirectory(), 'mkdir made the directory');
     t.equal(await errnoOf(tree.mkdirPath(smb())), E.EEXIST, 'mkdir of an existing name is EEXIST');
 
+    await t.test('readFirst: the open and a READ of the first bytes in one compound', async (t) => {
+      const small = randomBytes(5000);
+      await writeFile(local('first-small.bin'), small);
+      await writeFile(local('first-big.bin'), randomBytes(100_000));
+      await writeFile(local('first-empty.bin'), '');
+      const a = await tree.create(smb('first-small.bin'), { access: 'read', disposition: 'open', lease: true, readFirst: 65536 });
+      t.ok(a.data?.equals(small), 'the whole small file came with the open');
+      t.equal(a.stat.size, small.length, 'and its size');
+      await tree.close(a.fileId);
+      const b = await tree.create(smb('first-big.bin'), { access: 'read', disposition: 'open', readFirst: 65536 });
+      t.equal(b.data?.length, 65536, 'a bigger file: the bytes asked for');
+      t.equal(b.stat.size, 100_000, 'its size says there is more');
+      await tree.close(b.fileId);
+      const c = await tree.create(smb('first-empty.bin'), { access: 'read', disposition: 'open', readFirst: 65536 });
+      t.equal(c.data?.length, 0, 'an empty file: no bytes (END_OF_FILE)');
+      await tree.close(c.fileId);
+      t.equal(await errnoOf(tree.create(smb('first-absent.bin'), { access: 'read', disposition: 'open', readFirst: 65536 })), E.ENOENT, 'a missing file: ENOENT as without it');
+      await t.rejects(tree.create(smb('first-small.bin'), { access: 'read', disposition: 'open', readFirst: 65537 }), RangeError, 'over 64 KiB: refused before sending');
+    });
+
     await t.test('create, write many in flight, read back, flush', async (t) => {
       const content = randomBytes(5 * 1024 * 1024 + 777);
       const f = await tree.create(smb('big.bin'), { access: 'readwrite', disposition: 'create', nonDirectory: true });
