@@ -21,6 +21,8 @@
  * those a sequential writer wrote are dropped once written back (their
  * buffers reused, page-cache.ts), so one long stream neither flushes the
  * cache nor allocates a buffer per folio. The start of a run stays cached.
+ * Such a writer also waits for the writeback pass in flight once it has
+ * twice dirtyThreshold dirty, instead of filling half the cache.
  *
  * Writes (when the filesystem gives write ops) are buffered in folios with a
  * dirty range each, without reading first; see write() and the writeback
@@ -424,6 +426,12 @@ export class NetfsInode {
     if (this.cache.overDirtyLimit) {
       data = Buffer.from(src);
       await this.cache.throttle();
+    } else if (this.wrun.end - this.wrun.start > this.dropBehindAfter && this.dirtyBytes >= 2 * this.dirtyThreshold) {
+      // A long stream waits for the pass in flight rather than dirty up to
+      // half the cache: the server takes the data no faster, and each buffer
+      // is reused sooner.
+      data = Buffer.from(src);
+      await (this.wbActive ?? this.writeback('threshold'));
     }
     const fs = this.cache.folioSize;
     let done = 0;
