@@ -133,6 +133,8 @@ export class NetfsInode {
   private zeroPoint: number;
   private readonly ra: ReadaheadState = { window: 0, prevStart: 0, prevEnd: 0, issuedTo: 0, runStart: 0, dropNext: 0 };
   private readonly wrun: WriteRun = { start: 0, end: 0 };
+  /** How the page cache starts this file's writeback under pressure (one closure, not one per write). */
+  private readonly pressureFlush = (): Promise<void> => this.writeback('pressure');
   readonly dropBehindAfter: number;
   /** First writeback error not yet reported by flush() (negative errno). */
   private stickyError = 0;
@@ -418,7 +420,7 @@ export class NetfsInode {
     checkCount('end', pos + src.length);
     this.requireWriteOps();
     if (src.length === 0) return 0;
-    this.cache.registerFlusher(this.key, () => this.writeback('pressure'));
+    this.cache.registerFlusher(this.key, this.pressureFlush);
     let data = src;
     // A write where the last one ended continues the sequential run.
     if (pos !== this.wrun.end) this.wrun.start = pos;
