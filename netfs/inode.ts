@@ -44,6 +44,8 @@ export const DEFAULT_READAHEAD_MAX = 8 * 1024 * 1024;
 export const READAHEAD_INITIAL = 128 * 1024;
 /** Default length of a sequential run kept in the page cache (a quarter of the cache at most). */
 export const DEFAULT_DROP_BEHIND_AFTER = 32 * 1024 * 1024;
+/** How far beyond the furthest read so far a read handed over early may start and still be sequential. */
+const REORDER_AHEAD = 1024 * 1024;
 /**
  * How far behind a sequential reader its folios are dropped: more than the
  * kernel has in flight at once (max_background, 12 reads of 128 KiB).
@@ -314,15 +316,15 @@ export class NetfsInode {
    *
    * The kernel's own readahead sends a sequential reader's FUSE reads several
    * at a time, and libfuse's threads hand them over in any order: a read
-   * up to a window behind the furthest one so far, or a window beyond it,
-   * is still sequential; the furthest is what the next one is compared with.
+   * up to a window behind the furthest one so far, or REORDER_AHEAD beyond
+   * it, is still sequential; the furthest is what the next one is compared
+   * with. (A reader striding further than that is not sequential.)
    */
   private readahead(pos: number, end: number): void {
     const ra = this.ra;
     const fs = this.cache.folioSize;
-    const slack = Math.max(ra.window, READAHEAD_INITIAL);
-    const late = pos < ra.prevStart && pos >= ra.prevStart - slack;
-    const sequential = late || (pos >= ra.prevStart && pos <= Math.max(ra.prevEnd, ra.issuedTo) + slack);
+    const late = pos < ra.prevStart && pos >= ra.prevStart - Math.max(ra.window, READAHEAD_INITIAL);
+    const sequential = late || (pos >= ra.prevStart && pos <= Math.max(ra.prevEnd, ra.issuedTo) + REORDER_AHEAD);
     if (!sequential || ra.prevEnd === 0) {
       ra.runStart = pos;
       ra.dropNext = 0;

@@ -39,6 +39,14 @@ t.test('reads handed over two at a time in either order keep the readahead windo
   t.ok(s.ops.issuedBytes() <= 32 * MiB + 8 * MiB, 'each byte fetched once, within a window ahead');
 });
 
+t.test('a reader striding 2 MiB is not sequential: nothing is read ahead of it', async (t) => {
+  const s = reader(64 * MiB, 128 * MiB);
+  let reads = 0;
+  for (let pos = 0; pos < 60 * MiB; pos += 2 * MiB, reads++) await readOk(t, s, pos, 128 * KiB);
+  // The first read starts a window (128 KiB ahead); after it each read fetches its own folio only.
+  t.ok(s.ops.issuedBytes() <= reads * 256 * KiB + 512 * KiB, `fetched ${s.ops.issuedBytes() / KiB} KiB for ${reads} reads`);
+});
+
 t.test('a long sequential read drops the folios behind it and keeps the start of the run', async (t) => {
   const size = 64 * MiB;
   const s = reader(size, 64 * MiB); // keeps min(32 MiB, a quarter of the cache) = 16 MiB
