@@ -16,6 +16,14 @@
  * 'readahead' requests so many subrequests are in flight. A non-sequential
  * read resets it.
  *
+ * Use-once: past the first dropBehindAfter bytes of a sequential run, the
+ * folios a reader has passed are dropped from the page cache at once and
+ * those a sequential writer wrote are dropped once written back (their
+ * buffers reused, page-cache.ts), so one long stream neither flushes the
+ * cache nor allocates a buffer per folio. The start of a run stays cached.
+ * Such a writer also waits for the writeback pass in flight once it has
+ * twice dirtyThreshold dirty, instead of filling half the cache.
+ *
  * Writes (when the filesystem gives write ops) are buffered in folios with a
  * dirty range each, without reading first; see write() and the writeback
  * section below. `zeroPoint`, after netfslib's zero_point, is the position
@@ -34,6 +42,15 @@ import { loadWritebackFolio, newWriteRequest } from './write-request.js';
 export const DEFAULT_READAHEAD_MAX = 8 * 1024 * 1024;
 /** Initial readahead window. */
 export const READAHEAD_INITIAL = 128 * 1024;
+/** Default length of a sequential run kept in the page cache (a quarter of the cache at most). */
+export const DEFAULT_DROP_BEHIND_AFTER = 32 * 1024 * 1024;
+/** How far beyond the furthest read so far a read handed over early may start and still be sequential. */
+const REORDER_AHEAD = 1024 * 1024;
+/**
+ * How far behind a sequential reader its folios are dropped: more than the
+ * kernel has in flight at once (max_background, 12 reads of 128 KiB).
+ */
+const DROP_BEHIND_LAG = 2 * 1024 * 1024;
 /** Default per-file dirty bytes that start writeback: 16 MiB. */
 export const DEFAULT_DIRTY_THRESHOLD = 16 * 1024 * 1024;
 /** Default age of dirty data that starts writeback: 5 s. */
@@ -69,6 +86,8 @@ export interface NetfsInodeOptions {
   writeOps?: NetfsWriteOps;
   /** Dirty bytes of this file that start writeback (default 16 MiB). */
   dirtyThreshold?: number;
+  /** Bytes of a sequential run kept cached; folios past them are use-once (default 32 MiB, at most a quarter of the cache). */
+  dropBehindAfter?: number;
   /** Age in ms after which dirty data is written back (default 5000). */
   dirtyExpireMs?: number;
   /** A local cache: a second source for reads and destination for reads and writeback (ops.ts). */
@@ -84,6 +103,16 @@ interface ReadaheadState {
   prevEnd: number;
   /** Readahead has been issued up to here (folio aligned). */
   issuedTo: number;
+  /** Where the current sequential run of reads began. */
+  runStart: number;
+  /** Use-once: the next folio index of the run to drop. */
+  dropNext: number;
+}
+
+/** The current sequential run of writes. */
+interface WriteRun {
+  start: number;
+  end: number;
 }
 
 /** Throw EINVAL unless `n` is a non-negative safe integer. */
@@ -104,7 +133,11 @@ export class NetfsInode {
   private fileSize: number;
   /** From here on the server holds only zeros (netfslib's zero_point). */
   private zeroPoint: number;
-  private readonly ra: ReadaheadState = { window: 0, prevStart: 0, prevEnd: 0, issuedTo: 0 };
+  private readonly ra: ReadaheadState = { window: 0, prevStart: 0, prevEnd: 0, issuedTo: 0, runStart: 0, dropNext: 0 };
+  private readonly wrun: WriteRun = { start: 0, end: 0 };
+  /** How the page cache starts this file's writeback under pressure (one closure, not one per write). */
+  private readonly pressureFlush = (): Promise<void> => this.writeback('pressure');
+  readonly dropBehindAfter: number;
   /** First writeback error not yet reported by flush() (negative errno). */
   private stickyError = 0;
   /** The writeback pass in flight, and the one queued behind it. */
@@ -133,6 +166,9 @@ export class NetfsInode {
     checkCount('readaheadMax', want);
     const cap = Math.floor(opts.cache.maxBytes / 4 / fs) * fs;
     this.readaheadMax = want === 0 ? 0 : Math.max(fs, Math.min(want, cap));
+    const keep = opts.dropBehindAfter ?? DEFAULT_DROP_BEHIND_AFTER;
+    checkCount('dropBehindAfter', keep);
+    this.dropBehindAfter = Math.min(keep, Math.floor(opts.cache.maxBytes / 4));
   }
 
   /** File size as netfs knows it. */
@@ -190,9 +226,11 @@ export class NetfsInode {
     const last = Math.floor((end - 1) / fsize);
     const own = new Set<Folio>();
     const held: Folio[] = [];
+    let run = 0;
     try {
       const pinned = this.pin(first, last, own, held);
       this.readahead(pos, end);
+      run = this.ra.runStart;
       for (let i = 0; i < pinned.length; i++) {
         let f = pinned[i]!;
         if (f.state === 'locked') await f.wait();
@@ -219,7 +257,27 @@ export class NetfsInode {
     } finally {
       for (const f of held) this.cache.unpin(f);
     }
+    this.dropPassed(end, run);
     return end - pos;
+  }
+
+  /**
+   * Use-once: after a read of the sequential run that began at `run` (if it
+   * is still going) and ended at `end`, drop the run's folios past its kept
+   * start that end DROP_BEHIND_LAG or more before `end`. The lag spares the
+   * folios of reads handed over out of order that have not arrived yet.
+   */
+  private dropPassed(end: number, run: number): void {
+    const ra = this.ra;
+    const fs = this.cache.folioSize;
+    const upTo = end - DROP_BEHIND_LAG;
+    if (ra.runStart !== run || upTo <= run + this.dropBehindAfter) return;
+    let i = Math.max(ra.dropNext, Math.ceil((run + this.dropBehindAfter) / fs));
+    for (; (i + 1) * fs <= upTo; i++) {
+      const f = this.cache.peek(this.key, i);
+      if (f && f.pins === 0) this.cache.dropBehind(f);
+    }
+    ra.dropNext = i;
   }
 
   /**
@@ -271,11 +329,23 @@ export class NetfsInode {
    * Readahead bookkeeping for a read of [pos, end), then asynchronous issue of
    * the window ahead of it if the access is sequential and the window ahead
    * has run low (under half a window issued beyond this read).
+   *
+   * The kernel's own readahead sends a sequential reader's FUSE reads several
+   * at a time, and libfuse's threads hand them over in any order: a read
+   * up to a window behind the furthest one so far, or REORDER_AHEAD beyond
+   * it, is still sequential; the furthest is what the next one is compared
+   * with. (A reader striding further than that is not sequential.)
    */
   private readahead(pos: number, end: number): void {
     const ra = this.ra;
     const fs = this.cache.folioSize;
-    const sequential = pos >= ra.prevStart && pos <= Math.max(ra.prevEnd, ra.issuedTo);
+    const late = pos < ra.prevStart && pos >= ra.prevStart - Math.max(ra.window, READAHEAD_INITIAL);
+    const sequential = late || (pos >= ra.prevStart && pos <= Math.max(ra.prevEnd, ra.issuedTo) + REORDER_AHEAD);
+    if (!sequential || ra.prevEnd === 0) {
+      ra.runStart = pos;
+      ra.dropNext = 0;
+    }
+    if (late) return;
     ra.prevStart = pos;
     ra.prevEnd = end;
     if (this.readaheadMax === 0) return;
@@ -368,11 +438,20 @@ export class NetfsInode {
     checkCount('end', pos + src.length);
     this.requireWriteOps();
     if (src.length === 0) return 0;
-    this.cache.registerFlusher(this.key, () => this.writeback('pressure'));
+    this.cache.registerFlusher(this.key, this.pressureFlush);
     let data = src;
+    // A write where the last one ended continues the sequential run.
+    if (pos !== this.wrun.end) this.wrun.start = pos;
+    this.wrun.end = pos + src.length;
     if (this.cache.overDirtyLimit) {
       data = Buffer.from(src);
       await this.cache.throttle();
+    } else if (this.wrun.end - this.wrun.start > this.dropBehindAfter && this.dirtyBytes >= 2 * this.dirtyThreshold) {
+      // A long stream waits for the pass in flight rather than dirty up to
+      // half the cache: the server takes the data no faster, and each buffer
+      // is reused sooner.
+      data = Buffer.from(src);
+      await (this.wbActive ?? this.writeback('threshold'));
     }
     const fs = this.cache.folioSize;
     let done = 0;
@@ -389,6 +468,7 @@ export class NetfsInode {
       // No await from here to markDirty: the folio is as folioNow/folioForWrite left it.
       data.copy(f.buf, from, done, done + to - from);
       this.cache.markDirty(f, from, to);
+      if (f.start >= this.wrun.start + this.dropBehindAfter) f.useOnce = true;
       done += to - from;
       if (pos + done > this.fileSize) this.fileSize = pos + done;
     }

@@ -15,6 +15,13 @@
  * sequential reads. A pinned folio that leaves the LRU is left to the GC, so a
  * reader may copy from it after eviction or invalidation.
  *
+ * Use-once folios (dropBehind(), and held folios marked `useOnce`): a long
+ * sequential stream would push everything else out of the LRU and, until the
+ * budget is full, allocate (page-fault and make the GC account for) a fresh
+ * buffer per folio. The folios a streaming reader has passed, and those a
+ * streaming writer wrote once written back, are dropped at once instead and
+ * their buffers reused for the stream's next folios.
+ *
  * Written folios are *held*: a folio that is dirty, under writeback, or only
  * partly valid (a "streaming write" folio made by a write without a read) lives
  * in a third map, outside the LRU, and is never evicted; its bytes count
@@ -51,6 +58,8 @@ export class Folio {
   orphan = false;
   /** Readers copying from this folio; its buffer is not recycled while > 0. */
   pins = 0;
+  /** Written by a sequential stream: dropped (buffer reused) once clean, not kept in the LRU. */
+  useOnce = false;
   home: FolioHome = 'locked';
   /** Valid byte range (offsets in the folio) of a 'partial' folio. */
   validFrom = 0;
@@ -128,6 +137,8 @@ export interface PageCacheStats {
   evictions: number;
   /** Locked folios that reused an evicted folio's buffer. */
   recycled: number;
+  /** Folios dropped as soon as a stream was done with them (use-once). */
+  droppedBehind: number;
   /** Bytes of held folios (dirty, under writeback or partly valid); never evicted. */
   heldBytes: number;
   /** Held folios. */
@@ -146,7 +157,7 @@ export interface WritebackFolio {
   error: number;
 }
 
-/** Buffers kept for reuse at most (beyond maxBytes, briefly). */
+/** Buffers kept for reuse even beyond maxBytes (briefly); more only while they fit in it. */
 const FREE_BUFFERS_MAX = 16;
 
 /** Map key of a folio. The last NUL separates the file key from the index. */
@@ -169,6 +180,7 @@ export class PageCache {
   private waits = 0;
   private evictions = 0;
   private recycled = 0;
+  private droppedBehind = 0;
   /** Buffers of evicted, unpinned folios, ready for reuse. */
   private readonly free: Buffer[] = [];
   /** Held folios (dirty, under writeback, partial), by map key and per file. */
@@ -210,7 +222,30 @@ export class PageCache {
       set.delete(f.index);
       if (set.size === 0) this.files.delete(f.key);
     }
-    if (recycle && f.pins === 0 && this.free.length < FREE_BUFFERS_MAX && f.buf.length === this.folioSize) this.free.push(f.buf);
+    if (recycle && f.pins === 0) this.keepFree(f.buf);
+  }
+
+  /** Bytes of the folios in use (LRU, locked, held); free buffers not counted. */
+  private get usedBytes(): number {
+    return this.lru.calculatedSize + this.lockedBytes + this.heldBytes;
+  }
+
+  /** Keep a buffer no folio uses any more for the next new folio (up to the budget). */
+  private keepFree(buf: Buffer): void {
+    if (buf.length !== this.folioSize) return;
+    const n = this.free.length;
+    if (n < FREE_BUFFERS_MAX || this.usedBytes + (n + 1) * this.folioSize <= this.maxBytes) this.free.push(buf);
+  }
+
+  /**
+   * A sequential reader has copied all it wanted from `f` (and unpinned it):
+   * drop it from the LRU now, its buffer kept for the next new folio, rather
+   * than let it age out. Only a clean, up-to-date folio in the LRU is dropped.
+   */
+  dropBehind(f: Folio): void {
+    if (f.home !== 'lru') return;
+    this.droppedBehind++;
+    this.lru.delete(folioKey(f.key, f.index));
   }
 
   /** A reader starts copying from `f`: keep its buffer from being recycled. */
@@ -275,9 +310,10 @@ export class PageCache {
 
   /** Evict least recently used folios until `bytes` more fit in the budget. */
   private reserve(bytes: number): void {
-    while (this.lru.size > 0 && this.lru.calculatedSize + this.lockedBytes + this.heldBytes + bytes > this.maxBytes) {
+    while (this.lru.size > 0 && this.usedBytes + bytes > this.maxBytes) {
       this.lru.pop();
     }
+    while (this.free.length > FREE_BUFFERS_MAX && this.usedBytes + bytes + this.free.length * this.folioSize > this.maxBytes) this.free.pop();
   }
 
   /** Remove a settling folio from the locked set (if it is still the one there). */
@@ -480,6 +516,12 @@ export class PageCache {
   settleHeld(f: Folio): void {
     if (f.home !== 'held' || f.dirty || f.writeback > 0 || f.filling) return;
     this.removeHeld(f);
+    if (f.useOnce && f.pins === 0) {
+      // Nothing refers to the buffer now: no writeback in flight, no reader.
+      this.droppedBehind++;
+      this.keepFree(f.buf);
+      return;
+    }
     if (f.state === 'uptodate') {
       this.insertLru(f);
       this.reserve(0);
@@ -609,6 +651,7 @@ export class PageCache {
       folios: this.lru.size,
       evictions: this.evictions,
       recycled: this.recycled,
+      droppedBehind: this.droppedBehind,
       heldBytes: this.heldBytes,
       heldFolios: this.held.size,
       dirtyBytes: this.dirtyBytes,

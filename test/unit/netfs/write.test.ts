@@ -265,7 +265,9 @@ t.test('dirty folios are not evicted under cache pressure', async (t) => {
   const dst = Buffer.alloc(4 * MiB);
   for (let p = 0; p < 4 * MiB; p += 64 * KiB) await reader.read(p, 64 * KiB, dst.subarray(p));
   t.ok(dst.equals(other), 'other file read');
-  t.ok(cache.stats().evictions > 0, `clean folios evicted (${cache.stats().evictions})`);
+  // Clean folios made room: evicted, or dropped behind the sequential reader (use-once).
+  const gone = cache.stats().evictions + cache.stats().droppedBehind;
+  t.ok(gone > 0, `clean folios evicted or dropped (${gone})`);
   t.ok(cache.stats().bytes <= 1 * MiB + 16 * KiB, 'budget kept');
   const back = Buffer.alloc(256 * KiB);
   await s.inode.read(0, 256 * KiB, back);
