@@ -125,6 +125,24 @@ export function statArrayUnpatched(st: BindingStat): Uint32Array {
   return a;
 }
 
+/**
+ * A readdir entry in the loaded layout: libfuse2 takes only the inode
+ * number and the file type from it (fill_dir), so the rest stays 0 and
+ * costs nothing to fill.
+ */
+export function direntArray(st: BindingStat, patched: boolean): Uint32Array {
+  if (!patched) {
+    const a = new Uint32Array(18);
+    a[0] = st.mode;
+    a[7] = Number(BigInt.asUintN(32, st.ino));
+    return a;
+  }
+  const a = new Uint32Array(22);
+  a[0] = st.mode;
+  put64(a, 7, st.ino);
+  return a;
+}
+
 /** A utimens time from the patched binding: a Date, or null for UTIME_OMIT. */
 export function utimeArg(lo: number, hi: number, nsec: number, now: () => number = Date.now): Date | null {
   if (nsec === UTIME_OMIT) return null;
@@ -187,7 +205,7 @@ export function bindingHooks(ops: Handlers, patched = bindingPatched()) {
     },
     _op_readdir(signal: Signal, path: string) {
       if (path === '') return signal(-ENOENT);
-      ops.readdir(path, (err, names, stats) => (err ? signal(err) : signal(0, names ?? [], (stats ?? []).map(arr))));
+      ops.readdir(path, (err, names, stats) => (err ? signal(err) : signal(0, names ?? [], (stats ?? []).map((st) => direntArray(st, patched)))));
     },
     _op_utimens(signal: Signal, path: string, ...t: number[]) {
       if (path === '') return signal(-ENOENT);

@@ -85,7 +85,10 @@ t.test('hooks: utimens, getattr failures, paths of unlinked files', async (t) =>
   patched._op_fgetattr(signal, '', 3);
   t.equal((got.pop()![1] as Uint32Array).length, 22, 'fgetattr works without a path');
   patched._op_readdir(signal, '/d');
-  t.same((got.pop()![2] as Uint32Array[]).map((a) => a.length), [22]);
+  const dirents = got.pop()![2] as Uint32Array[];
+  t.same(dirents.map((a) => a.length), [22]);
+  const full = statArray(st);
+  t.same([dirents[0]![0], dirents[0]![7], dirents[0]![8]], [full[0], full[7], full[8]], 'a readdir entry carries the type and the 64-bit inode number, all libfuse2 takes from it');
   for (const [name, args] of [['_op_chmod', [0o644]], ['_op_chown', [0, 0]], ['_op_utimens', [0, 0, 0, 0, 0, 0]], ['_op_readdir', []]] as const) {
     (patched[name] as (...a: unknown[]) => void)(signal, '', ...args);
     t.same(got.pop(), [-2], `${name} without a path: ENOENT, nothing done`);
@@ -104,6 +107,10 @@ t.test('hooks: utimens, getattr failures, paths of unlinked files', async (t) =>
   t.equal((got.pop()![1] as Uint32Array).length, 18);
   stock._op_open(signal, '/keep', 0);
   t.same(got.pop(), [0, 7], 'stock binary: open answers the fd alone');
+  stock._op_readdir(signal, '/d');
+  const stockEntry = (got.pop()![2] as Uint32Array[])[0]!;
+  const stockFull = statArrayUnpatched(st);
+  t.same([stockEntry.length, stockEntry[0], stockEntry[7]], [18, stockFull[0], stockFull[7]], 'stock binary: type and 32-bit inode number');
 });
 
 t.test('the loaded binary is unpatched or speaks this version', async (t) => {
