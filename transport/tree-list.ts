@@ -40,7 +40,7 @@ import {
   QueryDirectoryFlags,
 } from './pdu/query-directory.js';
 import { expectStatus } from './session.js';
-import { QFID_CONTEXT, RELATED_FILE_ID, statFromCreate, statFromEntry, type TreeCore } from './tree-core.js';
+import { dirEntryOf, QFID_CONTEXT, RELATED_FILE_ID, statFromCreate, type TreeCore } from './tree-core.js';
 import type { CallerGone, SmbDirEntry, SmbStat } from './types.js';
 
 /** Most names one listing may hold (a few hundred MB of entries). */
@@ -74,7 +74,7 @@ class Listing {
       this.seen.add(e.name);
       if (this.seen.size > MAX_LISTING_ENTRIES) throw new SmbProtocolError(`QUERY_DIRECTORY: more than ${MAX_LISTING_ENTRIES} names in one directory`);
       if (e.name === '.' || e.name === '..') continue;
-      this.out.push({ name: e.name, ...statFromEntry(e) });
+      this.out.push(dirEntryOf(e));
     }
     if (this.seen.size === before) {
       throw new SmbProtocolError(`QUERY_DIRECTORY: a successful reply with no new names after ${before} (the server never said STATUS_NO_MORE_FILES)`);
