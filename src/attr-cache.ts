@@ -10,6 +10,7 @@
  * everything below it. Entries are bounded in number (oldest dropped first);
  * a ttl of 0 disables caching.
  */
+import { ASCII_NAME } from './path-map.js';
 
 type Entry<T> = { expires: number; stat: T | null };
 
@@ -186,5 +187,5 @@ export class AttrCache<T> {
 /** Names as the server compares them: case-insensitively. */
 function fold(name: string): string {
   // Unicode form too: a name typed in NFC may be the NFD one listed (the server then decides).
-  return name.normalize('NFC').toLowerCase();
+  return (ASCII_NAME.test(name) ? name : name.normalize('NFC')).toLowerCase();
 }

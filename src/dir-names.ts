@@ -14,13 +14,16 @@
  */
 import { nameFromSmb } from './path-map.js';
 
+/** A high surrogate not followed by a low one, or a low one not preceded by a high one. */
+const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
 /** The Linux form of a listed SMB name, or why there is none. */
 export function linuxName(smbName: string): { name: string } | { reason: string } {
   const name = nameFromSmb(smbName);
   if (name === '' || name === '.' || name === '..') return { reason: name === '' ? 'empty name' : `a second '${name}'` };
   if (name.includes('/')) return { reason: "holds '/'" };
   if (name.includes('\0')) return { reason: 'holds NUL' };
-  if (Buffer.from(name, 'utf8').toString('utf8') !== name) return { reason: 'holds an unpaired surrogate' };
+  if (UNPAIRED_SURROGATE.test(name)) return { reason: 'holds an unpaired surrogate' };
   return { name };
 }
 

@@ -238,6 +238,27 @@ export class SmbFs {
   }
 
   /**
+   * getattr's answer when the attribute cache alone gives it (a name just
+   * listed: `ls -l` sends one lookup per name), else undefined. Synchronous,
+   * so the FUSE handler answers without a timer or a promise.
+   */
+  getattrCached(path: string): FuseStat | undefined {
+    if (isHiddenName(path) || this.files.localStat(path) || this.files.openSlot(path)?.deleteOnClose) return undefined;
+    const c = this.attrs.get(path);
+    if (c?.kind !== 'hit' || this.lacksMode(c.stat)) return undefined;
+    const st = this.files.overlay(path, c.stat);
+    const target = this.knownLinkTarget(path, st);
+    return target === undefined ? undefined : this.toFuseStat(path, st, target);
+  }
+
+  /** The mfsymlink target of `path` when known without reading it (null: not a link), else undefined. */
+  private knownLinkTarget(path: string, st: SmbStat): string | null | undefined {
+    if (!couldBeMfSymlink(st.size, st.isDirectory) || this.files.openSlot(path)?.written) return null;
+    const known = this.links.get(path);
+    return known?.version === versionOf(st) ? known.target : undefined;
+  }
+
+  /**
    * fgetattr: the open file `fh` wherever it is now, also after an unlink
    * (with a path-less unlinked file libfuse passes ''): such a file has no
    * links left.
@@ -254,10 +275,9 @@ export class SmbFs {
    * exactly 1067 bytes not being written here are read, once per version.
    */
   async linkTarget(path: string, st: SmbStat): Promise<string | null> {
-    if (!couldBeMfSymlink(st.size, st.isDirectory) || this.files.openSlot(path)?.written) return null;
+    const known = this.knownLinkTarget(path, st);
+    if (known !== undefined) return known;
     const version = versionOf(st);
-    const known = this.links.get(path);
-    if (known?.version === version) return known.target;
     let target: string | null = null;
     try {
       const o = await this.tree.create(this.smbPath(path), { access: 'read', disposition: 'open' });
@@ -360,7 +380,7 @@ export class SmbFs {
 
   /** A directory entry's stat with the link count already known for that file (entries have none). */
   private withKnownLinks(st: SmbStat): SmbStat {
-    const known = st.nlink === 0 ? this.linkCounts.get(st.fileIndex) : undefined;
+    const known = st.nlink === 0 && this.linkCounts.size > 0 ? this.linkCounts.get(st.fileIndex) : undefined;
     return known === undefined ? st : { ...st, nlink: known };
   }
 

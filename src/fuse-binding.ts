@@ -26,7 +26,7 @@
  */
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { FILETIME_UNIX_EPOCH, FileTime, filetimeToTimespec } from '../transport/pdu/fscc.js';
+import { FILETIME_UNIX_EPOCH, FileTime } from '../transport/pdu/fscc.js';
 
 /** The patch version this code speaks (PATCH_VERSION in scripts/patch-fuse-native.mjs). */
 export const BINDING_PATCH = 5;
@@ -75,18 +75,29 @@ export function bindingPatched(): boolean {
   return bindingPatchVersion() === BINDING_PATCH;
 }
 
-/** Seconds (possibly negative) and nanoseconds of a Date, exact for a FileTime. */
-export function timespecOf(d: Date): { sec: bigint; nsec: number } {
-  if (d instanceof FileTime) return filetimeToTimespec(d.filetime);
-  const ms = d.getTime();
-  const sec = Math.floor(ms / 1000);
-  return { sec: BigInt(sec), nsec: (ms - sec * 1000) * 1e6 };
-}
-
 function put64(a: Uint32Array, at: number, v: bigint): void {
   const u = BigInt.asUintN(64, v);
   a[at] = Number(u & 0xffffffffn);
   a[at + 1] = Number(u >> 32n);
+}
+
+/** A safe integer (negative too) as two's-complement 64 bits, without a BigInt (the array takes each half mod 2^32). */
+function putNumber64(a: Uint32Array, at: number, v: number): void {
+  a[at] = v;
+  a[at + 1] = Math.floor(v / 0x100000000);
+}
+
+/** Seconds (into a[at], a[at+1]) and nanoseconds (a[at+2]) of a Date, exact for a FileTime; one BigInt operation at most. */
+function putTime(a: Uint32Array, at: number, d: Date): void {
+  const ms = d.getTime(); // a FileTime's milliseconds are its 100-ns units rounded down
+  const sec = Math.floor(ms / 1000);
+  let units = 0;
+  if (d instanceof FileTime) {
+    units = Number(d.filetime % 10000n); // the epoch is whole milliseconds
+    if (units < 0) units += 10000;
+  }
+  putNumber64(a, at, sec);
+  a[at + 2] = (ms - sec * 1000) * 1e6 + units * 100;
 }
 
 /** The patched layout: 22 uint32s (see populate_stat in the patched fuse-native.c). */
@@ -95,18 +106,16 @@ export function statArray(st: BindingStat): Uint32Array {
   a[0] = st.mode;
   a[1] = st.uid;
   a[2] = st.gid;
-  put64(a, 3, BigInt(st.size));
+  putNumber64(a, 3, st.size);
   // a[5] st_dev: libfuse sets it
   a[6] = st.nlink;
   put64(a, 7, st.ino);
   // a[9] st_rdev: 0
   a[10] = st.blksize;
-  put64(a, 11, BigInt(st.blocks));
-  [st.atime, st.mtime, st.ctime].forEach((d, i) => {
-    const ts = timespecOf(d);
-    put64(a, 13 + 3 * i, ts.sec);
-    a[15 + 3 * i] = ts.nsec;
-  });
+  putNumber64(a, 11, st.blocks);
+  putTime(a, 13, st.atime);
+  putTime(a, 16, st.mtime);
+  putTime(a, 19, st.ctime);
   return a;
 }
 
@@ -122,6 +131,24 @@ export function statArrayUnpatched(st: BindingStat): Uint32Array {
   a[9] = st.blksize;
   put64(a, 10, BigInt(st.blocks));
   [st.atime, st.mtime, st.ctime].forEach((d, i) => put64(a, 12 + 2 * i, BigInt(d.getTime())));
+  return a;
+}
+
+/**
+ * A readdir entry in the loaded layout: libfuse2 takes only the inode
+ * number and the file type from it (fill_dir), so the rest stays 0 and
+ * costs nothing to fill.
+ */
+export function direntArray(st: BindingStat, patched: boolean): Uint32Array {
+  if (!patched) {
+    const a = new Uint32Array(18);
+    a[0] = st.mode;
+    a[7] = Number(BigInt.asUintN(32, st.ino));
+    return a;
+  }
+  const a = new Uint32Array(22);
+  a[0] = st.mode;
+  put64(a, 7, st.ino);
   return a;
 }
 
@@ -187,7 +214,7 @@ export function bindingHooks(ops: Handlers, patched = bindingPatched()) {
     },
     _op_readdir(signal: Signal, path: string) {
       if (path === '') return signal(-ENOENT);
-      ops.readdir(path, (err, names, stats) => (err ? signal(err) : signal(0, names ?? [], (stats ?? []).map(arr))));
+      ops.readdir(path, (err, names, stats) => (err ? signal(err) : signal(0, names ?? [], (stats ?? []).map((st) => direntArray(st, patched)))));
     },
     _op_utimens(signal: Signal, path: string, ...t: number[]) {
       if (path === '') return signal(-ENOENT);

@@ -126,6 +126,12 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
       cb(0);
     },
     getattr(path: string, cb: Cb<[FuseStat?]>) {
+      // From the attribute cache at once, without answer()'s timers and promise.
+      const cached = fs.getattrCached(path);
+      if (cached) {
+        o.trace?.(`getattr ${path} -> ok`);
+        return cb(0, cached);
+      }
       answer(o, 'getattr', path, () => fs.getattr(path), (st) => cb(0, st), (e) => cb(e));
     },
     fgetattr(path: string, fd: number, cb: Cb<[FuseStat?]>) {

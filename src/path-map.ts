@@ -58,8 +58,12 @@ export function nameToSmb(name: string): string {
   return out;
 }
 
+/** Any character nameFromSmb maps back. */
+const SFM_RANGE = /[\uf001-\uf029]/;
+
 /** Map one SMB name (as the server lists it) back to its POSIX form. */
 export function nameFromSmb(name: string): string {
+  if (!SFM_RANGE.test(name)) return name; // the usual name: nothing mapped
   let out = '';
   for (let i = 0; i < name.length; i++) {
     const code = name.charCodeAt(i);
@@ -88,9 +92,12 @@ export function fuseJoin(dir: string, name: string): string {
 /** Unicode normalization form names are sent in (`unicode=` option). */
 export type NameForm = 'nfc' | 'nfd';
 
+/** Names of ASCII characters only: the same in every normalization form. */
+export const ASCII_NAME = /^[\x00-\x7f]*$/;
+
 /** `name` in normalization form `form`. */
 export function normalizeName(name: string, form: NameForm): string {
-  return name.normalize(form === 'nfd' ? 'NFD' : 'NFC');
+  return ASCII_NAME.test(name) ? name : name.normalize(form === 'nfd' ? 'NFD' : 'NFC');
 }
 
 /** Most names remembered as stored outside the chosen form (LRU beyond this). */

@@ -24,7 +24,7 @@ import { Smb2Command } from './pdu/header.js';
 import { encodeQueryInfoRequest, encodeSetInfoRequest, InfoType } from './pdu/query-info.js';
 import type { Negotiated, SessionState } from './session.js';
 import { DurableTable } from './durable.js';
-import type { SmbStat } from './types.js';
+import type { SmbDirEntry, SmbStat } from './types.js';
 
 /** FileId of the previous compound member (MS-SMB2 3.2.4.1.4). */
 export const RELATED_FILE_ID = Buffer.alloc(16, 0xff);
@@ -189,7 +189,7 @@ export function statFromAll(info: FileAllInformation): SmbStat {
   return statOf(info, info.indexNumber, Math.max(1, info.numberOfLinks), info.directory);
 }
 
-/** SmbStat from a directory entry (entries carry no link count: 0). */
-export function statFromEntry(e: StatFields & { fileIndex: bigint }): SmbStat {
-  return statOf(e, e.fileIndex, 0);
+/** A directory entry: its name and SmbStat (entries carry no link count: 0); the stat object is the entry, not copied. */
+export function dirEntryOf(e: StatFields & { fileIndex: bigint; name: string }): SmbDirEntry {
+  return Object.assign(statOf(e, e.fileIndex, 0), { name: e.name });
 }

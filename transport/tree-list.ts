@@ -20,6 +20,12 @@
  * LIST_DEPTH queries in flight on the handle. Each query continues the scan
  * where the one before it stopped (queries on one handle are served in
  * order). The CLOSE is sent without waiting for its reply.
+ *
+ * The first queries ask for FIRST_LIST_BUFFER bytes and each later one for
+ * twice the one before, up to the largest the credits allow: the server
+ * sends a compound's replies together once it has built them all, so small
+ * first replies let the client decode them while the server reads the rest
+ * of a big directory, and the doubling keeps the round trips few.
  */
 import { SmbCancelledError, SmbProtocolError } from './errors.js';
 import { creditChargeFor, type SmbResponse } from './message.js';
@@ -34,7 +40,7 @@ import {
   QueryDirectoryFlags,
 } from './pdu/query-directory.js';
 import { expectStatus } from './session.js';
-import { QFID_CONTEXT, RELATED_FILE_ID, statFromCreate, statFromEntry, type TreeCore } from './tree-core.js';
+import { dirEntryOf, QFID_CONTEXT, RELATED_FILE_ID, statFromCreate, type TreeCore } from './tree-core.js';
 import type { CallerGone, SmbDirEntry, SmbStat } from './types.js';
 
 /** Most names one listing may hold (a few hundred MB of entries). */
@@ -45,6 +51,9 @@ export const LIST_DEPTH = 2;
 
 /** Largest OutputBufferLength asked for (Samba's and Windows' replies stay well below). */
 const MAX_LIST_BUFFER = 1024 * 1024;
+
+/** OutputBufferLength of the first queries of listPath (some 500 names). */
+export const FIRST_LIST_BUFFER = 64 * 1024;
 
 /** Entries gathered from successive replies, with the progress and count bounds. */
 class Listing {
@@ -65,7 +74,7 @@ class Listing {
       this.seen.add(e.name);
       if (this.seen.size > MAX_LISTING_ENTRIES) throw new SmbProtocolError(`QUERY_DIRECTORY: more than ${MAX_LISTING_ENTRIES} names in one directory`);
       if (e.name === '.' || e.name === '..') continue;
-      this.out.push({ name: e.name, ...statFromEntry(e) });
+      this.out.push(dirEntryOf(e));
     }
     if (this.seen.size === before) {
       throw new SmbProtocolError(`QUERY_DIRECTORY: a successful reply with no new names after ${before} (the server never said STATUS_NO_MORE_FILES)`);
@@ -117,7 +126,8 @@ export async function listPath(core: TreeCore, path: string, signal?: CallerGone
   l.check(signal);
   // The first compound is CREATE plus two queries, all charged at once: sized
   // so it fits the credits in hand, and with one query when fewer than three.
-  const outLen = bufferLength(core, LIST_DEPTH + 1);
+  const maxLen = bufferLength(core, LIST_DEPTH + 1);
+  let outLen = Math.min(FIRST_LIST_BUFFER, maxLen);
   const oneQuery = core.conn.transferBudget < 3 * 65536;
   const create = core.createMsg(path, {
     desiredAccess: FileAccess.FILE_LIST_DIRECTORY | FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE,
@@ -136,6 +146,7 @@ export async function listPath(core: TreeCore, path: string, signal?: CallerGone
     while (!done) {
       while (pending.length < LIST_DEPTH) {
         l.check(signal);
+        outLen = Math.min(2 * outLen, maxLen);
         pending.push(core.conn.request(queryMsg(core, fileId, false, outLen)));
       }
       done = l.take(await pending.shift()!);

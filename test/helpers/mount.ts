@@ -21,11 +21,18 @@ export interface CliResult {
   ms: number;
 }
 
-/** Run the CLI with `args`, feeding nothing on stdin; resolves when it exits. */
+/**
+ * Run the CLI with `args`, feeding nothing on stdin; resolves when it exits.
+ * `env` NODE_OPTIONS '' runs it (and so its daemon) without tap's hooks:
+ * tap's spawn wrapper puts its --import back into an empty NODE_OPTIONS, so
+ * the variable is removed by env(1) between that wrapper and node.
+ */
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 30000): Promise<CliResult> {
   const t0 = Date.now();
+  const argv = [cliPath, ...args];
+  const [cmd, cmdArgs] = env.NODE_OPTIONS === '' ? ['env', ['-u', 'NODE_OPTIONS', process.execPath, ...argv]] : [process.execPath, argv];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [cliPath, ...args], {
+    const child = spawn(cmd, cmdArgs, {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, PASSWD: '', ...env },
     });

@@ -112,6 +112,12 @@ export function freshNamesEveryReply(): FrameHook {
   };
 }
 
+/** toServer hook recording each QUERY_DIRECTORY request's OutputBufferLength, in the order sent. */
+export function recordOutputBufferLengths(): { hook: FrameHook; lengths: number[] } {
+  const lengths: number[] = [];
+  return { hook: (frame) => void lengths.push(...queryDirectories(frame, false).map(({ msg }) => msg.readUInt32LE(HDR + 28))), lengths };
+}
+
 /** toServer hook: cut every QUERY_DIRECTORY request's OutputBufferLength to `len`, so a listing takes many replies. */
 export function shrinkOutputBuffer(len: number): FrameHook {
   return (frame) => {

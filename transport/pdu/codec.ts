@@ -115,6 +115,8 @@ export class Reader {
   readonly start: number;
   readonly end: number;
   pos = 0;
+  /** For 64-bit reads, made at the first one. */
+  private view: DataView | undefined;
 
   constructor(buf: Buffer, start = 0, end = buf.length) {
     if (start < 0 || end > buf.length || start > end) {
@@ -163,17 +165,21 @@ export class Reader {
   }
 
   u64(): bigint {
-    return this.buf.readBigUInt64LE(this.need(8));
+    // One BigInt per value (Buffer#readBigUInt64LE makes four): listings read five per entry.
+    const abs = this.need(8);
+    this.view ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    return this.view.getBigUint64(abs, true);
   }
 
-  /** 64-bit value that must be a safe integer (sizes, offsets). */
+  /** 64-bit value that must be a safe integer (sizes, offsets); read without a BigInt. */
   u64n(): number {
     const at = this.pos;
-    const v = this.u64();
-    if (v > BigInt(Number.MAX_SAFE_INTEGER)) {
-      throw new SmbProtocolError(`64-bit value at ${at} exceeds MAX_SAFE_INTEGER: ${v}`);
+    const abs = this.need(8);
+    const hi = this.buf.readUInt32LE(abs + 4);
+    if (hi > 0x1fffff) {
+      throw new SmbProtocolError(`64-bit value at ${at} exceeds MAX_SAFE_INTEGER: ${this.buf.readBigUInt64LE(abs)}`);
     }
-    return Number(v);
+    return hi * 0x100000000 + this.buf.readUInt32LE(abs);
   }
 
   /** A view (not a copy) of the next `n` bytes. */

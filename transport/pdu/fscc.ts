@@ -15,6 +15,8 @@ import { Reader, Writer, utf16le } from './codec.js';
 
 /** 100-ns intervals between 1601-01-01 and 1970-01-01 (MS-DTYP 2.3.3). */
 export const FILETIME_UNIX_EPOCH = 116444736000000000n;
+/** The same in milliseconds (exact). */
+const FILETIME_UNIX_EPOCH_MS = 11644473600000;
 
 /**
  * A Date that keeps the FILETIME it came from: the Date part has
@@ -23,7 +25,8 @@ export const FILETIME_UNIX_EPOCH = 116444736000000000n;
  */
 export class FileTime extends Date {
   constructor(readonly filetime: bigint) {
-    super(Number(floorDiv(filetime - FILETIME_UNIX_EPOCH, 10000n)));
+    // The epoch is whole milliseconds, so for the usual (non-negative) value one BigInt division does.
+    super(filetime >= 0n ? Number(filetime / 10000n) - FILETIME_UNIX_EPOCH_MS : Number(floorDiv(filetime - FILETIME_UNIX_EPOCH, 10000n)));
   }
 }
 

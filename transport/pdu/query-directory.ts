@@ -90,23 +90,26 @@ export function decodeQueryDirectoryResponse(msg: Buffer): QueryDirectoryRespons
 }
 
 /**
- * Walk a NextEntryOffset chain. `parse` reads one entry from a Reader over
- * [pos, end of buffer) and returns it with the byte length it covered (fixed
- * part + name); the next entry must start beyond that.
+ * Walk a NextEntryOffset chain. `parse` reads one entry from a Reader
+ * standing at its start (one Reader for the whole buffer: a listing has
+ * thousands of entries); the next entry must start beyond what it read
+ * (fixed part + name).
  */
 function walkEntries(buf: Buffer, fixed: number, what: string, parse: (r: Reader) => DirEntry): DirEntry[] {
   const out: DirEntry[] = [];
   if (buf.length === 0) return out;
+  const r = new Reader(buf);
   let pos = 0;
   for (;;) {
     if (buf.length - pos < fixed) throw new SmbProtocolError(`${what}: entry at ${pos} truncated`);
-    const r = new Reader(buf, pos);
+    r.seek(pos);
     const next = r.u32();
     const entry = parse(r);
     out.push(entry);
     if (next === 0) return out;
-    if (next < r.pos) {
-      throw new SmbProtocolError(`${what}: NextEntryOffset ${next} at ${pos} does not pass the entry (${r.pos} bytes)`);
+    const covered = r.pos - pos;
+    if (next < covered) {
+      throw new SmbProtocolError(`${what}: NextEntryOffset ${next} at ${pos} does not pass the entry (${covered} bytes)`);
     }
     if (pos + next >= buf.length) {
       throw new SmbProtocolError(`${what}: NextEntryOffset ${next} at ${pos} points outside ${buf.length} bytes`);
@@ -116,11 +119,12 @@ function walkEntries(buf: Buffer, fixed: number, what: string, parse: (r: Reader
 }
 
 /**
- * The fields FileIdBoth- and FileIdFullDirectoryInformation share, from
- * FileIndex through EaSize (MS-FSCC 2.4.17 / 2.4.18); leaves the reader at
- * the first field where they differ.
+ * One entry of either format: the fields they share, from FileIndex through
+ * EaSize (MS-FSCC 2.4.17 / 2.4.18), then `tail` reads what differs and
+ * returns the FileId, FileName and 8.3 name. One object an entry, built
+ * whole (a listing has thousands).
  */
-function readCommonEntryFields(r: Reader) {
+function readEntry(r: Reader, tail: (r: Reader, nameLen: number) => { fileIndex: bigint; name: string; shortName?: string }): DirEntry {
   r.skip(4); // FileIndex (position in the directory; not used)
   const creationTime = r.u64();
   const lastAccessTime = r.u64();
@@ -131,32 +135,35 @@ function readCommonEntryFields(r: Reader) {
   const fileAttributes = r.u32();
   const nameLen = r.u32();
   const eaSize = r.u32();
-  return { creationTime, lastAccessTime, lastWriteTime, changeTime, endOfFile, allocationSize, fileAttributes, nameLen, eaSize };
+  const { fileIndex, name, shortName } = tail(r, nameLen);
+  const e: DirEntry = { name, fileIndex, creationTime, lastAccessTime, lastWriteTime, changeTime, endOfFile, allocationSize, fileAttributes, eaSize };
+  if (shortName !== undefined) e.shortName = shortName;
+  return e;
 }
 
 /** Parse a FileIdBothDirectoryInformation buffer (MS-FSCC 2.4.17). */
 export function parseFileIdBothDirectoryInformation(buf: Buffer): DirEntry[] {
-  return walkEntries(buf, FILE_ID_BOTH_DIR_INFO_FIXED, 'FileIdBothDirectoryInformation', (r) => {
-    const { nameLen, ...common } = readCommonEntryFields(r);
-    const shortLen = r.u8();
-    r.skip(1);
-    const short = r.bytes(24);
-    r.skip(2);
-    const fileIndex = r.u64();
-    const name = r.utf16(nameLen);
-    if (shortLen > 24 || shortLen % 2) throw new SmbProtocolError(`ShortNameLength ${shortLen}`);
-    const shortName = short.toString('utf16le', 0, shortLen);
-    return { name, fileIndex, ...common, shortName };
-  });
+  return walkEntries(buf, FILE_ID_BOTH_DIR_INFO_FIXED, 'FileIdBothDirectoryInformation', (r) =>
+    readEntry(r, (r, nameLen) => {
+      const shortLen = r.u8();
+      r.skip(1);
+      const short = r.bytes(24);
+      r.skip(2);
+      const fileIndex = r.u64();
+      const name = r.utf16(nameLen);
+      if (shortLen > 24 || shortLen % 2) throw new SmbProtocolError(`ShortNameLength ${shortLen}`);
+      return { fileIndex, name, shortName: short.toString('utf16le', 0, shortLen) };
+    }),
+  );
 }
 
 /** Parse a FileIdFullDirectoryInformation buffer (MS-FSCC 2.4.18). */
 export function parseFileIdFullDirectoryInformation(buf: Buffer): DirEntry[] {
-  return walkEntries(buf, FILE_ID_FULL_DIR_INFO_FIXED, 'FileIdFullDirectoryInformation', (r) => {
-    const { nameLen, ...common } = readCommonEntryFields(r);
-    r.skip(4); // Reserved
-    const fileIndex = r.u64();
-    const name = r.utf16(nameLen);
-    return { name, fileIndex, ...common };
-  });
+  return walkEntries(buf, FILE_ID_FULL_DIR_INFO_FIXED, 'FileIdFullDirectoryInformation', (r) =>
+    readEntry(r, (r, nameLen) => {
+      r.skip(4); // Reserved
+      const fileIndex = r.u64();
+      return { fileIndex, name: r.utf16(nameLen) };
+    }),
+  );
 }

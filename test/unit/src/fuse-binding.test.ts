@@ -17,7 +17,7 @@ import {
   UTIME_OMIT,
   type BindingStat,
 } from '../../../src/fuse-binding.js';
-import { FILETIME_UNIX_EPOCH, FileTime } from '../../../transport/pdu/fscc.js';
+import { FILETIME_UNIX_EPOCH, FileTime, filetimeToTimespec } from '../../../transport/pdu/fscc.js';
 
 const ft2020 = 132223104000000000n; // 2020-01-01T00:00:00Z
 const st: BindingStat = {
@@ -39,6 +39,16 @@ t.test('patched layout: 64-bit ino and sizes, seconds + nanoseconds', async (t) 
   t.same([a[13], a[14], a[15]], [1577836800, 0, 123456700], 'atime to 100 ns');
   t.same([a[16], a[17], a[18]], [0xfffffffe, 0xffffffff, 500000000], 'mtime before 1970: seconds -2, two\'s complement');
   t.same([a[19], a[20], a[21]], [1, 0, 500000000], 'a plain Date: milliseconds');
+});
+
+t.test('patched layout: times as filetimeToTimespec gives them, around 1970, 1601 and far ahead', async (t) => {
+  const times = [0n, 1n, 9999n, 10000n, FILETIME_UNIX_EPOCH - 1n, FILETIME_UNIX_EPOCH, FILETIME_UNIX_EPOCH + 1n, FILETIME_UNIX_EPOCH - 10000001n, ft2020 + 9999999n, 2n ** 63n - 1n, -1n, -10001n];
+  for (const ft of times) {
+    const a = statArray({ ...st, mtime: new FileTime(ft) });
+    const ts = filetimeToTimespec(ft);
+    const sec = BigInt.asUintN(64, ts.sec);
+    t.same([a[16], a[17], a[18]], [Number(sec & 0xffffffffn), Number(sec >> 32n), ts.nsec], `FILETIME ${ft}`);
+  }
 });
 
 t.test('stock layout: 32-bit ino, milliseconds', async (t) => {
@@ -85,7 +95,10 @@ t.test('hooks: utimens, getattr failures, paths of unlinked files', async (t) =>
   patched._op_fgetattr(signal, '', 3);
   t.equal((got.pop()![1] as Uint32Array).length, 22, 'fgetattr works without a path');
   patched._op_readdir(signal, '/d');
-  t.same((got.pop()![2] as Uint32Array[]).map((a) => a.length), [22]);
+  const dirents = got.pop()![2] as Uint32Array[];
+  t.same(dirents.map((a) => a.length), [22]);
+  const full = statArray(st);
+  t.same([dirents[0]![0], dirents[0]![7], dirents[0]![8]], [full[0], full[7], full[8]], 'a readdir entry carries the type and the 64-bit inode number, all libfuse2 takes from it');
   for (const [name, args] of [['_op_chmod', [0o644]], ['_op_chown', [0, 0]], ['_op_utimens', [0, 0, 0, 0, 0, 0]], ['_op_readdir', []]] as const) {
     (patched[name] as (...a: unknown[]) => void)(signal, '', ...args);
     t.same(got.pop(), [-2], `${name} without a path: ENOENT, nothing done`);
@@ -104,6 +117,10 @@ t.test('hooks: utimens, getattr failures, paths of unlinked files', async (t) =>
   t.equal((got.pop()![1] as Uint32Array).length, 18);
   stock._op_open(signal, '/keep', 0);
   t.same(got.pop(), [0, 7], 'stock binary: open answers the fd alone');
+  stock._op_readdir(signal, '/d');
+  const stockEntry = (got.pop()![2] as Uint32Array[])[0]!;
+  const stockFull = statArrayUnpatched(st);
+  t.same([stockEntry.length, stockEntry[0], stockEntry[7]], [18, stockFull[0], stockFull[7]], 'stock binary: type and 32-bit inode number');
 });
 
 t.test('the loaded binary is unpatched or speaks this version', async (t) => {
