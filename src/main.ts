@@ -325,8 +325,8 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
     mounted = await mountFuse(
       ops,
       // Capped at the largest timer Node can hold (longer ones fire at once).
-      // hard: no backstop in fuse-native, the handlers' own timer (waitForServer) decides.
-      { ...c, opTimeoutMs: c.soft ? Math.min(c.timeoutMs + 5000, 2 ** 31 - 1) : 2 ** 31 - 1, interrupts },
+      // hard: no backstop in fuse-native (0: not even a timer armed per call), the handlers' own timer (waitForServer) decides.
+      { ...c, opTimeoutMs: c.soft ? Math.min(c.timeoutMs + 5000, 2 ** 31 - 1) : 0, interrupts },
       () => void shutdown('unmounted by the kernel'),
     );
   } catch (e) {

@@ -119,7 +119,7 @@ export interface MountOptions {
   kernelFlags?: readonly string[];
   /** Let fusermount unmount the mount if the daemon dies (mount-options.ts). */
   autoUnmount?: boolean;
-  /** fuse-native's own per-op timeout (backstop behind the handlers' own). */
+  /** fuse-native's own per-op timeout (backstop behind the handlers' own); 0: none. */
   opTimeoutMs: number;
   /** Where handlers registered their early EINTR answers (the same object makeFuseOps got). */
   interrupts?: Interrupts;
@@ -154,7 +154,7 @@ export async function mountFuse(ops: object, o: MountOptions, onGone: () => void
       maxRead: 1048576,
       allowOther: o.allowOther,
       debug: o.debug,
-      timeout: o.opTimeoutMs,
+      timeout: o.opTimeoutMs > 0 ? o.opTimeoutMs : false,
     },
     extraFuseOptions({ ...o, interruptOptions: interrupts ? INTERRUPT_FUSE_OPTIONS : [] }),
     interrupts,
