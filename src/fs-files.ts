@@ -57,7 +57,7 @@ import { HandleTable, type FileHandle } from './handles.js';
 import { KernelPageCache } from './kernel-cache.js';
 import { ReadBuffers } from './read-buffers.js';
 import { fuseParent } from './path-map.js';
-import { LEASE_H, LEASE_R, LEASE_W, type SmbBreakEvent, type SmbCreateOptions, type SmbTree, type SmbWrittenFile } from '../transport/types.js';
+import { LEASE_H, LEASE_R, LEASE_W, type SmbBreakEvent, type SmbCreateOptions, type SmbTimes, type SmbTree, type SmbWrittenFile } from '../transport/types.js';
 
 type CreateDisposition = SmbCreateOptions['disposition'];
 /** A path of ASCII characters only: no other Unicode spelling names the same server file. */
@@ -95,6 +95,8 @@ export interface InodeSlot {
   closing: Promise<unknown>;
   /** The deferred CREATE of a new file, not sent yet (null once sent). */
   pendingCreate: SmbCreateOptions | null;
+  /** Times set (utimens) while the CREATE is deferred: sent with it. */
+  pendingTimes: SmbTimes | null;
   /** Attributes reported while the CREATE is deferred. */
   localStat: SmbStat | null;
   /** The open of handles without a server handle, in flight. */
@@ -346,7 +348,7 @@ export class SmbFiles {
     return {
       key, path, ops, inode: this.makeInode(key, st.size, ops, { path: this.smbPath(path), stat: st }), opens: 0, handles: new Set(), version,
       written: false, lastWrite: null, appendTail: Promise.resolve(), deleteOnClose: false, closing: Promise.resolve(),
-      pendingCreate: null, localStat: null, opening: null, compoundOk: false, fileIndex: st.fileIndex, parked: null,
+      pendingCreate: null, pendingTimes: null, localStat: null, opening: null, compoundOk: false, fileIndex: st.fileIndex, parked: null,
     };
   }
 
@@ -355,6 +357,24 @@ export class SmbFiles {
     const slot = this.open.get(path);
     if (!slot?.pendingCreate || !slot.localStat) return undefined;
     return { ...slot.localStat, size: slot.inode.size, lastWriteTime: slot.lastWrite ?? slot.localStat.lastWriteTime };
+  }
+
+  /**
+   * utimens of a file whose CREATE is still deferred: nobody else can see
+   * the file, so the times are kept here and go out with the CREATE (a
+   * SET_INFO in its compound, after the data). False if `path` is not such
+   * a file. Should the compound fail, flush (close(2)) reports it, as it
+   * does for the CREATE.
+   */
+  deferTimes(path: string, atime: Date | null, mtime: Date | null): boolean {
+    const slot = this.open.get(path);
+    if (!slot?.pendingCreate || !slot.localStat) return false;
+    if (atime === null && mtime === null) return true;
+    const prev = slot.pendingTimes;
+    slot.pendingTimes = { lastAccessTime: atime ?? prev?.lastAccessTime ?? null, lastWriteTime: mtime ?? prev?.lastWriteTime ?? null };
+    slot.localStat = { ...slot.localStat, ...(atime ? { lastAccessTime: atime } : {}), changeTime: new Date(this.o.now()) };
+    if (mtime) slot.lastWrite = mtime;
+    return true;
   }
 
   /**
@@ -418,7 +438,9 @@ export class SmbFiles {
         throw -EISDIR;
       }
       const created = slot.pendingCreate !== null;
+      const times = slot.pendingTimes;
       slot.pendingCreate = null;
+      slot.pendingTimes = null;
       slot.localStat = null;
       slot.fileIndex = o.stat.fileIndex;
       rememberStat(this.attrs, slot.path, o.stat, created && o.createAction === 2);
@@ -426,6 +448,11 @@ export class SmbFiles {
       h.leaseKey = o.leaseKey;
       h.leaseState = o.leaseState;
       slot.ops.attach(o.fileId, h.writable === true);
+      // Times set meanwhile: on the handle now; the server keeps them through later writes on it (sticky).
+      if (times) {
+        await this.tree.setTimes(o.fileId, times);
+        this.attrs.invalidate(slot.path, true);
+      }
     }
   }
 
@@ -438,7 +465,7 @@ export class SmbFiles {
     let len = 0;
     for (const b of data) len += b.length;
     if (slot.pendingCreate && slot.compoundOk && offset === 0 && len === slot.inode.size && len <= this.smallMax) {
-      const r = await this.tree.createWriteClose(this.smbPath(slot.path), slot.pendingCreate, Buffer.concat(data, len));
+      const r = await this.tree.createWriteClose(this.smbPath(slot.path), slot.pendingCreate, Buffer.concat(data, len), slot.pendingTimes ?? undefined);
       this.afterCompound(slot, r);
       return r.written;
     }
@@ -451,6 +478,7 @@ export class SmbFiles {
   /** The compound created (or opened) the file and closed its handle: note what the server says. */
   private afterCompound(slot: InodeSlot, r: SmbWrittenFile): void {
     slot.pendingCreate = null;
+    slot.pendingTimes = null;
     slot.localStat = null;
     for (const h of slot.handles) h.leaseState = 0;
     if (!r.stat) return;
@@ -615,6 +643,8 @@ export class SmbFiles {
     slot.written = true;
     slot.version = '';
     slot.lastWrite = new Date(this.o.now());
+    // A write after utimens moves mtime again: only the access time set stays to be sent.
+    if (slot.pendingTimes) slot.pendingTimes = { ...slot.pendingTimes, lastWriteTime: null };
   }
 
   /** flush (every close(2)): write back dirty data; the sticky error comes back once. */
@@ -628,7 +658,7 @@ export class SmbFiles {
     slot.compoundOk = true;
     try {
       if (slot.inode.dirtyBytes === 0 && slot.inode.size === 0) {
-        this.afterCompound(slot, await this.track(this.tree.createWriteClose(this.smbPath(slot.path), slot.pendingCreate, Buffer.alloc(0))));
+        this.afterCompound(slot, await this.track(this.tree.createWriteClose(this.smbPath(slot.path), slot.pendingCreate, Buffer.alloc(0), slot.pendingTimes ?? undefined)));
       } else {
         await this.track(slot.inode.flush());
       }
@@ -680,7 +710,7 @@ export class SmbFiles {
       slot.compoundOk = slot.pendingCreate !== null;
       const pending = slot.pendingCreate !== null && slot.inode.dirtyBytes === 0 && slot.inode.size === 0;
       try {
-        if (pending) this.afterCompound(slot, await this.tree.createWriteClose(this.smbPath(slot.path), slot.pendingCreate!, Buffer.alloc(0)));
+        if (pending) this.afterCompound(slot, await this.tree.createWriteClose(this.smbPath(slot.path), slot.pendingCreate!, Buffer.alloc(0), slot.pendingTimes ?? undefined));
         else await slot.inode.flush();
       } catch (e) {
         err = e;
@@ -742,6 +772,7 @@ export class SmbFiles {
     const why = slot.pendingCreate ? 'the file could not be created' : 'writing it back failed';
     this.o.log?.(`${slot.path}: ${bytes} bytes written through the mount did not reach the server: ${why} (errno ${-toFuseErrno(err ?? -EIO)})`);
     slot.pendingCreate = null;
+    slot.pendingTimes = null;
     slot.localStat = null;
     slot.inode.discard();
     slot.written = false;

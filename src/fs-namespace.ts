@@ -286,10 +286,13 @@ export async function utimens(fs: SmbFs, path: string, atime: Date | null, mtime
   const slot = fs.files.openSlot(path);
   await fs.files.flushPath(path);
   const fileId = slot?.ops.writeHandle;
+  let after: SmbStat | null = null;
   if (fileId) await fs.tree.setTimes(fileId, times);
-  else await fs.tree.setTimesPath(fs.smbPath(path), times);
+  else after = await fs.tree.setTimesPath(fs.smbPath(path), times);
   if (slot && mtime) slot.lastWrite = mtime;
   changed(fs, path, true, 'attrs');
+  // Queried in the same compound: the stat that follows (tar, cp -a, touch) needs no round trip.
+  if (after && !slot) rememberStat(fs.attrs, path, after);
 }
 
 /**

@@ -71,10 +71,14 @@ export async function truncatePath(core: TreeCore, path: string, size: number): 
   await onPath(core, path, { desiredAccess: ATTR | FileAccess.FILE_WRITE_DATA, createOptions: CreateOptions.FILE_NON_DIRECTORY_FILE }, [set]);
 }
 
-/** Set times (and attributes if given) of `path` (FileBasicInformation). */
-export async function setTimesPath(core: TreeCore, path: string, times: SmbTimes): Promise<void> {
+/**
+ * Set times (and attributes if given) of `path` (FileBasicInformation).
+ * Resolves to the attributes after the change, or null if they did not come.
+ */
+export async function setTimesPath(core: TreeCore, path: string, times: SmbTimes): Promise<SmbStat | null> {
   const set = core.setInfoMsg(RELATED_FILE_ID, FileInfoClass.FileBasicInformation, basicInfoFor(times));
-  await onPath(core, path, { desiredAccess: ATTR | FileAccess.FILE_WRITE_ATTRIBUTES }, [set]);
+  const rs = await onPath(core, path, { desiredAccess: ATTR | FileAccess.FILE_WRITE_ATTRIBUTES }, [set, postQuery(core)], [path], {}, 1);
+  return postStat(rs[2]!);
 }
 
 /** Set the FILE_ATTRIBUTE_* bits of `path`; 0 is sent as FILE_ATTRIBUTE_NORMAL (0 would mean "unchanged"). */
