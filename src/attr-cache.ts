@@ -9,9 +9,31 @@
  * Keys are FUSE paths ('/a/b'). Invalidation by prefix drops a path and
  * everything below it. Entries are bounded in number (oldest dropped first);
  * a ttl of 0 disables caching.
+ *
+ * A listing that expired is remembered by its size (lapsed): lookups of
+ * names in that directory then count as misses, and once they cost more
+ * round trips than listing it again would (relistDue), the caller lists it
+ * afresh instead of asking per name (a create loop or `rm -rf` outliving
+ * actimeo). Nothing stale is served: a lapsed listing answers no lookup.
+ * A listing in flight while this mount changes names in the directory
+ * (beginListing) is not cached, so it cannot bring back a name removed or
+ * hide one added meanwhile.
  */
 
 type Entry<T> = { expires: number; stat: T | null };
+
+/** A listing on its way from the server; `stale` once a name in the directory changed meanwhile. */
+export interface ListingTicket {
+  dir: string;
+  stale: boolean;
+}
+
+/** Lookups a lapsed listing takes before listing again pays: at least this many ... */
+const RELIST_MIN_MISSES = 4;
+/** ... and one per this many names (a listing reply carries many entries per round trip). */
+const RELIST_NAMES_PER_MISS = 32;
+/** Most lapsed listings remembered. */
+const MAX_LAPSED = 1024;
 
 export type AttrLookup<T> = { kind: 'hit'; stat: T } | { kind: 'negative' } | undefined;
 
@@ -33,6 +55,10 @@ export class AttrCache<T> {
    * alone — the file id and the type (see identity()).
    */
   private readonly identities = new Map<string, Entry<T>>();
+  /** Expired listings: their size, and lookups in them since (relistDue). */
+  private readonly lapsed = new Map<string, { size: number; misses: number }>();
+  /** Listings in flight, by directory (beginListing). */
+  private readonly listing = new Map<string, Set<ListingTicket>>();
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
@@ -85,20 +111,73 @@ export class AttrCache<T> {
     if (!d) return undefined;
     if (d.expires <= this.now()) {
       this.dirs.delete(path);
+      this.lapsed.set(path, { size: d.names.length, misses: 0 });
+      if (this.lapsed.size > MAX_LAPSED) this.lapsed.delete(this.lapsed.keys().next().value!);
       return undefined;
     }
     return d.names;
   }
 
   /**
+   * A lookup in `dir` found no live entry and no live listing: whether
+   * listing `dir` again now costs less than the lookups its lapsed listing
+   * has seen since it expired (counting this one). False for a directory
+   * without a lapsed listing.
+   */
+  relistDue(dir: string): boolean {
+    const l = this.lapsed.get(dir);
+    if (!l) return false;
+    if (++l.misses < Math.max(RELIST_MIN_MISSES, Math.ceil(l.size / RELIST_NAMES_PER_MISS))) return false;
+    l.misses = 0;
+    return true;
+  }
+
+  /** A listing of `dir` is being asked for: pass the ticket to setDir, then to endListing. */
+  beginListing(dir: string): ListingTicket {
+    const t = { dir, stale: false };
+    let set = this.listing.get(dir);
+    if (!set) this.listing.set(dir, (set = new Set()));
+    set.add(t);
+    return t;
+  }
+
+  endListing(t: ListingTicket): void {
+    const set = this.listing.get(t.dir);
+    if (!set?.delete(t) || set.size > 0) return;
+    this.listing.delete(t.dir);
+  }
+
+  /** Names in `dir` changed here: a listing of it in flight may predate the change. */
+  private namesChanged(dir: string): void {
+    for (const t of this.listing.get(dir) ?? []) t.stale = true;
+  }
+
+  /**
    * Remember the listing of directory `dir` and each child's attributes;
    * `childPath` joins the directory and a name.
    */
-  setDir(dir: string, entries: ReadonlyArray<{ name: string; stat: T }>, childPath: (dir: string, name: string) => string): void {
-    if (this.ttlMs <= 0) return;
+  setDir(
+    dir: string,
+    entries: ReadonlyArray<{ name: string; stat: T }>,
+    childPath: (dir: string, name: string) => string,
+    ticket?: ListingTicket,
+  ): void {
+    if (this.ttlMs <= 0 || ticket?.stale) return;
     for (const e of entries) this.put(childPath(dir, e.name), e.stat);
     const names = entries.map((e) => e.name);
     this.dirs.set(dir, { expires: this.now() + this.ttlMs, names, folded: new Set(names.map(fold)) });
+    this.lapsed.delete(dir);
+  }
+
+  /**
+   * Add `name` to the live listing of `dir`, if there is one (a file this
+   * mount made that the server does not show yet: its CREATE is deferred).
+   */
+  addName(dir: string, name: string): void {
+    const d = this.dirs.get(dir);
+    if (!d || d.folded.has(fold(name))) return;
+    d.names.push(name);
+    d.folded.add(fold(name));
   }
 
   /**
@@ -117,15 +196,14 @@ export class AttrCache<T> {
    */
   childAdded(dir: string, name: string): void {
     this.dropTimes(dir);
-    const d = this.dirs.get(dir);
-    if (!d || d.folded.has(fold(name))) return;
-    d.names.push(name);
-    d.folded.add(fold(name));
+    this.namesChanged(dir);
+    this.addName(dir, name);
   }
 
   /** We removed `name` from `dir`: the counterpart of childAdded. */
   childRemoved(dir: string, name: string): void {
     this.dropTimes(dir);
+    this.namesChanged(dir);
     const d = this.dirs.get(dir);
     if (!d || !d.folded.delete(fold(name))) return;
     d.names = d.names.filter((n) => fold(n) !== fold(name));
@@ -136,11 +214,15 @@ export class AttrCache<T> {
     this.attrs.delete(path);
     this.dirs.delete(path);
     this.identities.delete(path);
+    this.lapsed.delete(path);
+    this.namesChanged(path);
     if (exact) return;
     const prefix = path === '/' ? '/' : path + '/';
     for (const k of this.attrs.keys()) if (k.startsWith(prefix)) this.attrs.delete(k);
     for (const k of this.dirs.keys()) if (k.startsWith(prefix)) this.dirs.delete(k);
     for (const k of this.identities.keys()) if (k.startsWith(prefix)) this.identities.delete(k);
+    for (const k of this.lapsed.keys()) if (k.startsWith(prefix)) this.lapsed.delete(k);
+    for (const k of this.listing.keys()) if (k.startsWith(prefix)) this.namesChanged(k);
   }
 
   /** A directory's names changed: its attributes go, its identity stays (see identity()). */
@@ -163,6 +245,8 @@ export class AttrCache<T> {
     this.attrs.clear();
     this.dirs.clear();
     this.identities.clear();
+    this.lapsed.clear();
+    for (const k of this.listing.keys()) this.namesChanged(k);
   }
 
   /** Number of attribute entries (live or not yet swept). */

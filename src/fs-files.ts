@@ -352,6 +352,13 @@ export class SmbFiles {
     };
   }
 
+  /** Names in `dir` of files whose CREATE is still deferred. */
+  deferredNames(dir: string): string[] {
+    const names: string[] = [];
+    for (const [p, slot] of this.open) if (slot.pendingCreate && fuseParent(p) === dir) names.push(p.slice(p.lastIndexOf('/') + 1));
+    return names;
+  }
+
   /** Attributes of a file whose CREATE is still deferred (answered here), else undefined. */
   localStat(path: string): SmbStat | undefined {
     const slot = this.open.get(path);
@@ -443,6 +450,7 @@ export class SmbFiles {
       slot.pendingTimes = null;
       slot.localStat = null;
       slot.fileIndex = o.stat.fileIndex;
+      if (created) this.attrs.childAdded(fuseParent(slot.path), slot.path.slice(slot.path.lastIndexOf('/') + 1));
       rememberStat(this.attrs, slot.path, o.stat, created && o.createAction === 2);
       h.fileId = o.fileId;
       h.leaseKey = o.leaseKey;
@@ -481,6 +489,8 @@ export class SmbFiles {
     slot.pendingTimes = null;
     slot.localStat = null;
     for (const h of slot.handles) h.leaseState = 0;
+    // The name is on the server now (a listing that began before may not show it) and the directory's times moved.
+    this.attrs.childAdded(fuseParent(slot.path), slot.path.slice(slot.path.lastIndexOf('/') + 1));
     if (!r.stat) return;
     slot.written = false;
     slot.fileIndex = r.stat.fileIndex;

@@ -226,10 +226,17 @@ export async function rmdir(fs: SmbFs, path: string): Promise<void> {
 export async function link(fs: SmbFs, existing: string, newPath: string): Promise<void> {
   fs.checkWritable();
   checkName(fs, newPath);
-  await fs.tree.linkPath(fs.smbPath(existing), fs.smbPath(newPath));
+  const before = fs.attrs.get(existing);
+  const after = await fs.tree.linkPath(fs.smbPath(existing), fs.smbPath(newPath));
   linksChanged(fs, existing, true);
   changed(fs, existing, true, 'attrs');
   changed(fs, newPath, true, 'added');
+  // Queried in the link's own compound (new link count included): the stat of the new name (git) needs no round trip.
+  if (!after || after.isDirectory || after.fileIndex === 0n) return;
+  if (before?.kind === 'hit' && !sameFile(before.stat, after)) return;
+  if (after.nlink > 0) fs.linkCounts.set(after.fileIndex, after.nlink);
+  rememberStat(fs.attrs, newPath, after);
+  rememberStat(fs.attrs, existing, after);
 }
 
 /** symlink: write an mfsymlink file at `path` pointing to `target`. */

@@ -25,7 +25,7 @@ import { LRUCache } from 'lru-cache';
 import { Bvecq } from '../netfs/bvecq.js';
 import type { NetfsCallerGone } from '../netfs/ops.js';
 import type { CallerGone, SmbDirEntry, SmbFsStat, SmbStat, SmbTree } from '../transport/types.js';
-import { AttrCache } from './attr-cache.js';
+import { AttrCache, type ListingTicket } from './attr-cache.js';
 import type { BindingStat } from './fuse-binding.js';
 import type { CacheMode } from './config.js';
 import { EACCES, EINVAL, ENOENT, ENOTDIR, EROFS, toFuseErrno } from './errno.js';
@@ -127,6 +127,8 @@ export class SmbFs {
    * inode's count, for directory entries that carry none.
    */
   readonly linkCounts = new LRUCache<bigint, number>({ max: 10_000 });
+  /** Listings asked for in place of lookups (relisted), by directory. */
+  private readonly relists = new Map<string, Promise<void>>();
   /** Hidden names being given to open files right now (not leftovers). */
   readonly hiding = new Set<string>();
   /** FUSE → SMB paths (mapposix names, Unicode form, mount prefix). */
@@ -190,6 +192,8 @@ export class SmbFs {
       this.attrs.setNegative(path);
       throw -ENOENT;
     }
+    // Many lookups in a directory whose listing expired: one listing answers them all.
+    if (path !== '/' && !isHiddenName(path) && (await this.relisted(fuseParent(path)))) return this.statAny(path);
     try {
       const st = await this.statOnServer(path);
       if (st.fileIndex !== 0n && st.nlink > 0) this.linkCounts.set(st.fileIndex, st.nlink);
@@ -220,6 +224,24 @@ export class SmbFs {
       this.paths.noteAsStored(path);
       return st;
     }
+  }
+
+  /**
+   * List `dir` again if its lapsed listing has seen enough lookups
+   * (AttrCache.relistDue); true if a live listing of it is cached now.
+   * Concurrent callers share one listing. Not with modefromsid (a listing
+   * then costs a query per entry).
+   */
+  private async relisted(dir: string): Promise<boolean> {
+    if (this.modeFromSid) return false;
+    let p = this.relists.get(dir);
+    if (!p) {
+      if (!this.attrs.relistDue(dir)) return false;
+      p = this.listDir(dir).then(() => {}, () => {}).finally(() => this.relists.delete(dir));
+      this.relists.set(dir, p);
+    }
+    await p;
+    return this.attrs.getDir(dir) !== undefined;
   }
 
   /** With modefromsid, a stat from a reply without the descriptor (CREATE, a listing) is incomplete. */
@@ -318,6 +340,15 @@ export class SmbFs {
       }
       if (cached.length === names.length) return cached;
     }
+    const ticket = this.attrs.beginListing(path);
+    try {
+      return await this.listFromServer(path, ticket, signal);
+    } finally {
+      this.attrs.endListing(ticket);
+    }
+  }
+
+  private async listFromServer(path: string, ticket: ListingTicket, signal?: CallerGone): Promise<DirEntryStat[]> {
     const { stat, entries: raw } = await this.tree.listPath(this.smbPath(path), signal);
     if (!stat.isDirectory) throw -ENOTDIR;
     if (!this.modeFromSid) rememberStat(this.attrs, path, stat);
@@ -334,7 +365,9 @@ export class SmbFs {
       }
     }
     if (this.modeFromSid) await this.readModes(path, entries);
-    this.attrs.setDir(path, entries, fuseJoin);
+    this.attrs.setDir(path, entries, fuseJoin, ticket);
+    // Files made here whose CREATE is still deferred are not on the server yet.
+    for (const name of this.files.deferredNames(path)) this.attrs.addName(path, name);
     return entries;
   }
 

@@ -138,10 +138,16 @@ export async function mkdirPath(core: TreeCore, path: string): Promise<SmbStat |
   return st?.isDirectory ? st : null;
 }
 
-/** Make `newPath` a hard link to the file at `existing`. */
-export async function linkPath(core: TreeCore, existing: string, newPath: string): Promise<void> {
+/**
+ * Make `newPath` a hard link to the file at `existing`. Resolves to the
+ * file's attributes after the change (its new link count included), or
+ * null if they did not come.
+ */
+export async function linkPath(core: TreeCore, existing: string, newPath: string): Promise<SmbStat | null> {
   const set = core.setInfoMsg(RELATED_FILE_ID, FileInfoClass.FileLinkInformation, encodeFileLinkInformation({ replaceIfExists: false, fileName: newPath }));
-  await onPath(core, existing, { desiredAccess: ATTR | FileAccess.FILE_WRITE_ATTRIBUTES, createOptions: CreateOptions.FILE_NON_DIRECTORY_FILE }, [set], [existing, newPath]);
+  const spec = { desiredAccess: ATTR | FileAccess.FILE_WRITE_ATTRIBUTES, createOptions: CreateOptions.FILE_NON_DIRECTORY_FILE };
+  const rs = await onPath(core, existing, spec, [set, postQuery(core)], [existing, newPath], {}, 1);
+  return postStat(rs[2]!);
 }
 
 /** Every extended attribute of `path` (FileFullEaInformation); [] when it has none. */

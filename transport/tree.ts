@@ -318,7 +318,7 @@ export class Tree implements SmbTree {
     return ns.mkdirPath(this.core, path);
   }
 
-  linkPath(existing: string, newPath: string): Promise<void> {
+  linkPath(existing: string, newPath: string): Promise<SmbStat | null> {
     return ns.linkPath(this.core, existing, newPath);
   }
 

@@ -254,8 +254,8 @@ export interface SmbTree {
   rmdirPath(path: string): Promise<void>;
   /** Resolves to the new directory's attributes (queried in the same compound), null if they did not come. */
   mkdirPath(path: string): Promise<SmbStat | null>;
-  /** Hard link `newPath` to the file `existing`. */
-  linkPath(existing: string, newPath: string): Promise<void>;
+  /** Hard link `newPath` to the file `existing`; resolves to its attributes after (same compound), null if they did not come. */
+  linkPath(existing: string, newPath: string): Promise<SmbStat | null>;
   /** The mode the security descriptor records (mode-sid.ts), null if none. */
   modeOf(path: string): Promise<number | null>;
   /** Record `mode` in the DACL, replacing an earlier mode ACE and keeping the rest; resolves to the mode read back (null: the server dropped it). */

@@ -284,12 +284,13 @@ export class FakeTree implements SmbTree {
     return this.find(path).stat;
   }
 
-  async linkPath(existing: string, newPath: string): Promise<void> {
+  async linkPath(existing: string, newPath: string): Promise<SmbStat | null> {
     this.count('linkPath');
     const f = this.find(existing);
     if (this.files.has(newPath)) throw err(NtStatus.STATUS_OBJECT_NAME_COLLISION);
     f.stat = { ...f.stat, nlink: f.stat.nlink + 1 };
     this.files.set(newPath, f);
+    return f.stat;
   }
 
   async getEas(path: string): Promise<Array<{ name: string; value: Buffer }>> {
