@@ -95,7 +95,10 @@ export interface InodeSlot {
   closing: Promise<unknown>;
   /** The deferred CREATE of a new file, not sent yet (null once sent). */
   pendingCreate: SmbCreateOptions | null;
-  /** Times set (utimens) while the CREATE is deferred: sent with it. */
+  /**
+   * Times set (utimens) while the CREATE was deferred: sent with it, or, if
+   * it went out alone, after the data at the next flush (sendTimes).
+   */
   pendingTimes: SmbTimes | null;
   /** Attributes reported while the CREATE is deferred. */
   localStat: SmbStat | null;
@@ -445,9 +448,7 @@ export class SmbFiles {
         throw -EISDIR;
       }
       const created = slot.pendingCreate !== null;
-      const times = slot.pendingTimes;
       slot.pendingCreate = null;
-      slot.pendingTimes = null;
       slot.localStat = null;
       slot.fileIndex = o.stat.fileIndex;
       if (created) this.attrs.childAdded(fuseParent(slot.path), slot.path.slice(slot.path.lastIndexOf('/') + 1));
@@ -456,11 +457,6 @@ export class SmbFiles {
       h.leaseKey = o.leaseKey;
       h.leaseState = o.leaseState;
       slot.ops.attach(o.fileId, h.writable === true);
-      // Times set meanwhile: on the handle now; the server keeps them through later writes on it (sticky).
-      if (times) {
-        await this.tree.setTimes(o.fileId, times);
-        this.attrs.invalidate(slot.path, true);
-      }
     }
   }
 
@@ -481,6 +477,26 @@ export class SmbFiles {
     const fileId = slot.ops.writeHandle;
     if (!fileId) throw -EBADF;
     return this.tree.write(fileId, offset, data);
+  }
+
+  /**
+   * Times set while the CREATE was deferred, on a file whose CREATE went out
+   * alone (truncate, fsync, a path operation): set through its handle once
+   * its data is all written, as a WRITE after them would move mtime again.
+   */
+  private async sendTimes(slot: InodeSlot): Promise<void> {
+    const times = slot.pendingTimes;
+    const fileId = slot.ops.writeHandle;
+    if (!times || slot.pendingCreate || slot.inode.dirtyBytes > 0 || !fileId) return;
+    slot.pendingTimes = null;
+    await this.tree.setTimes(fileId, times);
+    this.attrs.invalidate(slot.path, true);
+  }
+
+  /** Times set by utimens through the server: any still waiting here are older. */
+  dropPendingTimes(path: string): void {
+    const slot = this.open.get(path);
+    if (slot) slot.pendingTimes = null;
   }
 
   /** The compound created (or opened) the file and closed its handle: note what the server says. */
@@ -663,7 +679,7 @@ export class SmbFiles {
     if (!h) throw -EBADF;
     if (!h.writable) return;
     const slot = h.inode;
-    if (!slot.pendingCreate || slot.opens !== 1) return this.track(slot.inode.flush());
+    if (!slot.pendingCreate || slot.opens !== 1) return this.track(slot.inode.flush().then(() => this.sendTimes(slot)));
     // The only open of a deferred file: its CREATE goes out with its data and a CLOSE.
     slot.compoundOk = true;
     try {
@@ -683,7 +699,7 @@ export class SmbFiles {
     if (!h) throw -EBADF;
     if (!h.writable) return;
     await this.materialize(h.inode);
-    await this.track(h.inode.inode.flush());
+    await this.track(h.inode.inode.flush().then(() => this.sendTimes(h.inode)));
     await this.tree.flush(h.fileId!);
   }
 
@@ -721,7 +737,7 @@ export class SmbFiles {
       const pending = slot.pendingCreate !== null && slot.inode.dirtyBytes === 0 && slot.inode.size === 0;
       try {
         if (pending) this.afterCompound(slot, await this.tree.createWriteClose(this.smbPath(slot.path), slot.pendingCreate!, Buffer.alloc(0), slot.pendingTimes ?? undefined));
-        else await slot.inode.flush();
+        else await slot.inode.flush().then(() => this.sendTimes(slot));
       } catch (e) {
         err = e;
       } finally {

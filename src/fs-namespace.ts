@@ -293,6 +293,7 @@ export async function utimens(fs: SmbFs, path: string, atime: Date | null, mtime
   const slot = fs.files.openSlot(path);
   await fs.files.flushPath(path);
   const fileId = slot?.ops.writeHandle;
+  fs.files.dropPendingTimes(path);
   let after: SmbStat | null = null;
   if (fileId) await fs.tree.setTimes(fileId, times);
   else after = await fs.tree.setTimesPath(fs.smbPath(path), times);
@@ -331,6 +332,7 @@ export async function chmod(fs: SmbFs, path: string, mode: number): Promise<void
 async function setReadOnly(fs: SmbFs, path: string, st: SmbStat, readOnly: boolean): Promise<void> {
   const has = (st.attributes & FILE_ATTRIBUTE_READONLY) !== 0;
   if (st.isDirectory || readOnly === has) return;
+  await fs.files.settle(path);
   const attrs = readOnly ? st.attributes | FILE_ATTRIBUTE_READONLY : st.attributes & ~FILE_ATTRIBUTE_READONLY;
   await fs.tree.setAttributesPath(fs.smbPath(path), attrs & ~0x10 /* never DIRECTORY */ || FILE_ATTRIBUTE_NORMAL);
   changed(fs, path, true, 'attrs');
@@ -342,6 +344,7 @@ async function setReadOnly(fs: SmbFs, path: string, st: SmbStat, readOnly: boole
  */
 async function chmodInDescriptor(fs: SmbFs, path: string, st: SmbStat, want: number): Promise<void> {
   let kept: number | null;
+  await fs.files.settle(path);
   try {
     kept = await fs.tree.setMode(fs.smbPath(path), want, st.isDirectory);
   } finally {
