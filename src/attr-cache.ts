@@ -22,6 +22,9 @@
 
 type Entry<T> = { expires: number; stat: T | null };
 
+/** A cached listing: exact names in server order; folded form → the names that fold to it. */
+type Listing = { expires: number; names: Set<string>; folded: Map<string, string[]> };
+
 /** A listing on its way from the server; `stale` once a name in the directory changed meanwhile. */
 export interface ListingTicket {
   dir: string;
@@ -47,8 +50,11 @@ export interface AttrCacheOptions {
 
 export class AttrCache<T> {
   private readonly attrs = new Map<string, Entry<T>>();
-  /** Listings: names in server order, and lower-cased for SMB's case-insensitive lookups. */
-  private readonly dirs = new Map<string, { expires: number; names: string[]; folded: Set<string> }>();
+  /**
+   * Listings: names in server order, and by their folded form (SMB's
+   * case-insensitive lookups), so a name added or removed costs O(1).
+   */
+  private readonly dirs = new Map<string, Listing>();
   /**
    * Directories whose attributes a change of their names dropped (their
    * times moved): the last stat, still good for what such a change leaves
@@ -107,15 +113,26 @@ export class AttrCache<T> {
 
   /** Cached listing of directory `path` (names without '.' and '..'). */
   getDir(path: string): string[] | undefined {
+    const d = this.liveDir(path);
+    return d && [...d.names];
+  }
+
+  /** Whether a live listing of `path` is cached. */
+  hasDir(path: string): boolean {
+    return this.liveDir(path) !== undefined;
+  }
+
+  /** The live listing of `path`; an expired one is dropped and remembered as lapsed. */
+  private liveDir(path: string): Listing | undefined {
     const d = this.dirs.get(path);
     if (!d) return undefined;
     if (d.expires <= this.now()) {
       this.dirs.delete(path);
-      this.lapsed.set(path, { size: d.names.length, misses: 0 });
+      this.lapsed.set(path, { size: d.names.size, misses: 0 });
       if (this.lapsed.size > MAX_LAPSED) this.lapsed.delete(this.lapsed.keys().next().value!);
       return undefined;
     }
-    return d.names;
+    return d;
   }
 
   /**
@@ -163,9 +180,16 @@ export class AttrCache<T> {
     ticket?: ListingTicket,
   ): void {
     if (this.ttlMs <= 0 || ticket?.stale) return;
-    for (const e of entries) this.put(childPath(dir, e.name), e.stat);
-    const names = entries.map((e) => e.name);
-    this.dirs.set(dir, { expires: this.now() + this.ttlMs, names, folded: new Set(names.map(fold)) });
+    const d: Listing = { expires: this.now() + this.ttlMs, names: new Set(), folded: new Map() };
+    for (const e of entries) {
+      this.put(childPath(dir, e.name), e.stat);
+      d.names.add(e.name);
+      const f = fold(e.name);
+      const same = d.folded.get(f);
+      if (same) same.push(e.name);
+      else d.folded.set(f, [e.name]);
+    }
+    this.dirs.set(dir, d);
     this.lapsed.delete(dir);
   }
 
@@ -175,9 +199,10 @@ export class AttrCache<T> {
    */
   addName(dir: string, name: string): void {
     const d = this.dirs.get(dir);
-    if (!d || d.folded.has(fold(name))) return;
-    d.names.push(name);
-    d.folded.add(fold(name));
+    const f = fold(name);
+    if (!d || d.folded.has(f)) return;
+    d.names.add(name);
+    d.folded.set(f, [name]);
   }
 
   /**
@@ -186,8 +211,8 @@ export class AttrCache<T> {
    * lookup needs no round trip. False when no listing is cached.
    */
   knownAbsent(dir: string, name: string): boolean {
-    if (this.getDir(dir) === undefined) return false;
-    return !this.dirs.get(dir)!.folded.has(fold(name));
+    const d = this.liveDir(dir);
+    return d !== undefined && !d.folded.has(fold(name));
   }
 
   /**
@@ -205,8 +230,11 @@ export class AttrCache<T> {
     this.dropTimes(dir);
     this.namesChanged(dir);
     const d = this.dirs.get(dir);
-    if (!d || !d.folded.delete(fold(name))) return;
-    d.names = d.names.filter((n) => fold(n) !== fold(name));
+    const f = fold(name);
+    const same = d?.folded.get(f);
+    if (!d || !same) return;
+    d.folded.delete(f);
+    for (const n of same) d.names.delete(n);
   }
 
   /** Forget `path` (attributes and listing) and, unless `exact`, everything under it. */

@@ -127,6 +127,8 @@ export class SmbFs {
    * inode's count, for directory entries that carry none.
    */
   readonly linkCounts = new LRUCache<bigint, number>({ max: 10_000 });
+  /** The last statfs answer (or the one in flight) and until when it serves. */
+  private fsSizes: { expires: number; p: Promise<SmbFsStat> } | null = null;
   /** Listings asked for in place of lookups (relisted), by directory. */
   private readonly relists = new Map<string, Promise<void>>();
   /** Hidden names being given to open files right now (not leftovers). */
@@ -241,7 +243,7 @@ export class SmbFs {
       this.relists.set(dir, p);
     }
     await p;
-    return this.attrs.getDir(dir) !== undefined;
+    return this.attrs.hasDir(dir);
   }
 
   /** With modefromsid, a stat from a reply without the descriptor (CREATE, a listing) is incomplete. */
@@ -483,8 +485,22 @@ export class SmbFs {
   }
 
   /** statfs: server sizes in uint32-safe block counts; names up to 255. */
+  /**
+   * statfs: the share's sizes, asked for at most once per actimeo (dbench
+   * and some tools ask at every operation; free space is as loosely
+   * current as attributes are).
+   */
   async statfs(): Promise<FuseStatfs> {
-    const s: SmbFsStat = await this.tree.statfs();
+    const now = this.now();
+    if (!this.fsSizes || this.fsSizes.expires <= now) {
+      const p = this.tree.statfs();
+      const entry = { expires: now + this.opts.actimeoMs, p };
+      this.fsSizes = entry;
+      p.catch(() => {
+        if (this.fsSizes === entry) this.fsSizes = null;
+      });
+    }
+    const s: SmbFsStat = await this.fsSizes.p;
     let bsize = Math.max(1, s.blockSize);
     let { totalBlocks, freeBlocks, availBlocks } = s;
     while (totalBlocks > 0xffffffff) {

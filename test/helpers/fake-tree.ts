@@ -338,6 +338,7 @@ export class FakeTree implements SmbTree {
   }
 
   async statfs(): Promise<SmbFsStat> {
+    this.count('statfs');
     return this.fs;
   }
 
