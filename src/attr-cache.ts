@@ -40,12 +40,14 @@ const MAX_LAPSED = 1024;
 
 export type AttrLookup<T> = { kind: 'hit'; stat: T } | { kind: 'negative' } | undefined;
 
-export interface AttrCacheOptions {
+export interface AttrCacheOptions<T = unknown> {
   ttlMs: number;
   /** Most attribute entries kept (default 100 000). */
   maxEntries?: number;
   /** Clock in ms (tests substitute it). */
   now?: () => number;
+  /** The file id of a stat (0n: none), for invalidateFile(). */
+  idOf?: (stat: T) => bigint;
 }
 
 export class AttrCache<T> {
@@ -65,14 +67,18 @@ export class AttrCache<T> {
   private readonly lapsed = new Map<string, { size: number; misses: number }>();
   /** Listings in flight, by directory (beginListing). */
   private readonly listing = new Map<string, Set<ListingTicket>>();
+  /** Attribute entries by file id (idOf), so the names of one file are found without a scan. */
+  private readonly byId = new Map<bigint, Set<string>>();
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
+  private readonly idOf: ((stat: T) => bigint) | undefined;
 
-  constructor(opts: AttrCacheOptions) {
+  constructor(opts: AttrCacheOptions<T>) {
     this.ttlMs = opts.ttlMs;
     this.maxEntries = opts.maxEntries ?? 100_000;
     this.now = opts.now ?? Date.now;
+    this.idOf = opts.idOf;
   }
 
   /** A live entry for `path`: its stat, a cached ENOENT, or undefined. */
@@ -80,7 +86,7 @@ export class AttrCache<T> {
     const e = this.attrs.get(path);
     if (!e) return undefined;
     if (e.expires <= this.now()) {
-      this.attrs.delete(path);
+      this.drop(path);
       return undefined;
     }
     return e.stat === null ? { kind: 'negative' } : { kind: 'hit', stat: e.stat };
@@ -239,14 +245,14 @@ export class AttrCache<T> {
 
   /** Forget `path` (attributes and listing) and, unless `exact`, everything under it. */
   invalidate(path: string, exact = false): void {
-    this.attrs.delete(path);
+    this.drop(path);
     this.dirs.delete(path);
     this.identities.delete(path);
     this.lapsed.delete(path);
     this.namesChanged(path);
     if (exact) return;
     const prefix = path === '/' ? '/' : path + '/';
-    for (const k of this.attrs.keys()) if (k.startsWith(prefix)) this.attrs.delete(k);
+    for (const k of this.attrs.keys()) if (k.startsWith(prefix)) this.drop(k);
     for (const k of this.dirs.keys()) if (k.startsWith(prefix)) this.dirs.delete(k);
     for (const k of this.identities.keys()) if (k.startsWith(prefix)) this.identities.delete(k);
     for (const k of this.lapsed.keys()) if (k.startsWith(prefix)) this.lapsed.delete(k);
@@ -256,7 +262,7 @@ export class AttrCache<T> {
   /** A directory's names changed: its attributes go, its identity stays (see identity()). */
   private dropTimes(dir: string): void {
     const e = this.attrs.get(dir);
-    this.attrs.delete(dir);
+    this.drop(dir);
     if (!e || e.stat === null) return;
     this.identities.delete(dir);
     this.identities.set(dir, e);
@@ -265,12 +271,18 @@ export class AttrCache<T> {
 
   /** Forget every attribute entry whose stat satisfies `pred` (O(entries): for rare changes). */
   invalidateWhere(pred: (stat: T) => boolean): void {
-    for (const [k, e] of this.attrs) if (e.stat !== null && pred(e.stat)) this.attrs.delete(k);
+    for (const [k, e] of this.attrs) if (e.stat !== null && pred(e.stat)) this.drop(k);
+  }
+
+  /** Forget every attribute entry of the file with id `id` (needs idOf; O(names of that file)). */
+  invalidateFile(id: bigint): void {
+    for (const k of [...(this.byId.get(id) ?? [])]) this.drop(k);
   }
 
   /** Forget everything. */
   clear(): void {
     this.attrs.clear();
+    this.byId.clear();
     this.dirs.clear();
     this.identities.clear();
     this.lapsed.clear();
@@ -285,13 +297,30 @@ export class AttrCache<T> {
   /** Insert with expiry, most recent last; drop the oldest beyond the bound. */
   private put(path: string, stat: T | null): void {
     if (this.ttlMs <= 0) return;
-    this.attrs.delete(path);
+    this.drop(path);
     this.attrs.set(path, { expires: this.now() + this.ttlMs, stat });
+    const id = stat !== null ? this.idOf?.(stat) : undefined;
+    if (id) {
+      const names = this.byId.get(id);
+      if (names) names.add(path);
+      else this.byId.set(id, new Set([path]));
+    }
     while (this.attrs.size > this.maxEntries) {
       const oldest = this.attrs.keys().next().value;
       if (oldest === undefined) break;
-      this.attrs.delete(oldest);
+      this.drop(oldest);
     }
+  }
+
+  /** Remove the attribute entry of `path` and its place in the id index. */
+  private drop(path: string): void {
+    const e = this.attrs.get(path);
+    if (!e) return;
+    this.attrs.delete(path);
+    const id = e.stat !== null ? this.idOf?.(e.stat) : undefined;
+    if (!id) return;
+    const names = this.byId.get(id);
+    if (names?.delete(path) && names.size === 0) this.byId.delete(id);
   }
 }
 

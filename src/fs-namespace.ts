@@ -84,7 +84,7 @@ function linksChanged(fs: SmbFs, path: string, added: boolean): void {
   if (c?.kind !== 'hit' || c.stat.fileIndex === 0n) return;
   const id = c.stat.fileIndex;
   fs.linkCounts.delete(id);
-  if (added || c.stat.nlink !== 1) fs.attrs.invalidateWhere((st) => st.fileIndex === id);
+  if (added || c.stat.nlink !== 1) fs.attrs.invalidateFile(id);
 }
 
 /** Whether `after` (a server's answer) can describe the file `before` was: same kind, same id where both have one. */

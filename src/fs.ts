@@ -147,7 +147,7 @@ export class SmbFs {
     this.now = opts.now ?? Date.now;
     this.droppedNames = new DroppedNameLog(opts.log ?? (() => {}));
     this.modeFromSid = opts.modeFromSid ?? false;
-    this.attrs = new AttrCache<SmbStat>({ ttlMs: opts.actimeoMs, now: this.now });
+    this.attrs = new AttrCache<SmbStat>({ ttlMs: opts.actimeoMs, now: this.now, idOf: (st) => st.fileIndex });
     this.files = new SmbFiles(
       this.tree,
       {

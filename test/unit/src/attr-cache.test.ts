@@ -161,3 +161,19 @@ t.test('names added and removed keep a listing in step, case-folded', async (t) 
   t.equal(c.knownAbsent('/d', 'c'), false);
   t.equal(c.knownAbsent('/d', 'z'), true);
 });
+
+t.test('invalidateFile forgets every cached name of one file id, and only those', async (t) => {
+  const c = new AttrCache<{ id: bigint }>({ ttlMs: 1000, now: () => 0, idOf: (st) => st.id });
+  c.set('/a', { id: 7n });
+  c.set('/d/b', { id: 7n });
+  c.set('/c', { id: 8n });
+  c.set('/z', { id: 0n });
+  c.set('/d/b', { id: 9n }); // the name now holds another file
+  c.invalidateFile(7n);
+  t.equal(c.get('/a'), undefined, 'a name of the file');
+  t.same(c.get('/d/b'), { kind: 'hit', stat: { id: 9n } }, 'a name re-set to another file stays');
+  t.same(c.get('/c'), { kind: 'hit', stat: { id: 8n } }, 'another file stays');
+  c.invalidate('/d');
+  c.invalidateFile(9n);
+  t.same(c.get('/z'), { kind: 'hit', stat: { id: 0n } }, 'no id: never matched');
+});
