@@ -332,7 +332,6 @@ export async function chmod(fs: SmbFs, path: string, mode: number): Promise<void
 async function setReadOnly(fs: SmbFs, path: string, st: SmbStat, readOnly: boolean): Promise<void> {
   const has = (st.attributes & FILE_ATTRIBUTE_READONLY) !== 0;
   if (st.isDirectory || readOnly === has) return;
-  await fs.files.settle(path);
   const attrs = readOnly ? st.attributes | FILE_ATTRIBUTE_READONLY : st.attributes & ~FILE_ATTRIBUTE_READONLY;
   await fs.tree.setAttributesPath(fs.smbPath(path), attrs & ~0x10 /* never DIRECTORY */ || FILE_ATTRIBUTE_NORMAL);
   changed(fs, path, true, 'attrs');
@@ -344,7 +343,6 @@ async function setReadOnly(fs: SmbFs, path: string, st: SmbStat, readOnly: boole
  */
 async function chmodInDescriptor(fs: SmbFs, path: string, st: SmbStat, want: number): Promise<void> {
   let kept: number | null;
-  await fs.files.settle(path);
   try {
     kept = await fs.tree.setMode(fs.smbPath(path), want, st.isDirectory);
   } finally {

@@ -213,12 +213,11 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
       const later = settled([path], () => ns.utimens(fs, path, atime, mtime));
       run('utimens', path, () => fs.files.deferTimes(path, atime, mtime) || later(), cb);
     },
-    /** chmod and chown settle the file only if they change something on the server (tar as root does both per file). */
     chmod(path: string, mode: number, cb: Cb) {
-      run('chmod', path, () => ns.chmod(fs, path, mode), cb);
+      run('chmod', path, settled([path], () => ns.chmod(fs, path, mode)), cb);
     },
     chown(path: string, _uid: number, _gid: number, cb: Cb) {
-      run('chown', path, () => ns.chown(fs, path), cb);
+      run('chown', path, settled([path], () => ns.chown(fs, path)), cb);
     },
     setxattr(path: string, name: string, value: Buffer, _position: number, flags: number, cb: Cb) {
       const own = Buffer.from(value); // libfuse's buffer: copied before any wait
