@@ -9,39 +9,77 @@
  * Keys are FUSE paths ('/a/b'). Invalidation by prefix drops a path and
  * everything below it. Entries are bounded in number (oldest dropped first);
  * a ttl of 0 disables caching.
+ *
+ * A listing that expired is remembered by its size (lapsed): lookups of
+ * names in that directory then count as misses, and once they cost more
+ * round trips than listing it again would (relistDue), the caller lists it
+ * afresh instead of asking per name (a create loop or `rm -rf` outliving
+ * actimeo). Nothing stale is served: a lapsed listing answers no lookup.
+ * A listing in flight while this mount changes names in the directory
+ * (beginListing) is not cached, so it cannot bring back a name removed or
+ * hide one added meanwhile.
  */
 import { ASCII_NAME } from './path-map.js';
 
 type Entry<T> = { expires: number; stat: T | null };
 
+/** A cached listing: exact names in server order; folded form → the names that fold to it. */
+type Listing = { expires: number; names: Set<string>; folded: Map<string, string[]> };
+
+/** A listing on its way from the server; `stale` once a name in the directory changed meanwhile. */
+export interface ListingTicket {
+  dir: string;
+  stale: boolean;
+}
+
+/** Lookups a lapsed listing takes before listing again pays: at least this many ... */
+const RELIST_MIN_MISSES = 4;
+/** ... and one per this many names (a listing reply carries many entries per round trip). */
+const RELIST_NAMES_PER_MISS = 32;
+/** Most lapsed listings remembered. */
+const MAX_LAPSED = 1024;
+
 export type AttrLookup<T> = { kind: 'hit'; stat: T } | { kind: 'negative' } | undefined;
 
-export interface AttrCacheOptions {
+export interface AttrCacheOptions<T = unknown> {
   ttlMs: number;
   /** Most attribute entries kept (default 100 000). */
   maxEntries?: number;
   /** Clock in ms (tests substitute it). */
   now?: () => number;
+  /** The file id of a stat (0n: none), for invalidateFile(). */
+  idOf?: (stat: T) => bigint;
 }
 
 export class AttrCache<T> {
   private readonly attrs = new Map<string, Entry<T>>();
-  /** Listings: names in server order, and lower-cased for SMB's case-insensitive lookups. */
-  private readonly dirs = new Map<string, { expires: number; names: string[]; folded: Set<string> }>();
+  /**
+   * Listings: names in server order, and by their folded form (SMB's
+   * case-insensitive lookups), so a name added or removed costs O(1).
+   */
+  private readonly dirs = new Map<string, Listing>();
   /**
    * Directories whose attributes a change of their names dropped (their
    * times moved): the last stat, still good for what such a change leaves
    * alone — the file id and the type (see identity()).
    */
   private readonly identities = new Map<string, Entry<T>>();
+  /** Expired listings: their size, and lookups in them since (relistDue). */
+  private readonly lapsed = new Map<string, { size: number; misses: number }>();
+  /** Listings in flight, by directory (beginListing). */
+  private readonly listing = new Map<string, Set<ListingTicket>>();
+  /** Attribute entries by file id (idOf), so the names of one file are found without a scan. */
+  private readonly byId = new Map<bigint, Set<string>>();
   private readonly ttlMs: number;
   private readonly maxEntries: number;
   private readonly now: () => number;
+  private readonly idOf: ((stat: T) => bigint) | undefined;
 
-  constructor(opts: AttrCacheOptions) {
+  constructor(opts: AttrCacheOptions<T>) {
     this.ttlMs = opts.ttlMs;
     this.maxEntries = opts.maxEntries ?? 100_000;
     this.now = opts.now ?? Date.now;
+    this.idOf = opts.idOf;
   }
 
   /** A live entry for `path`: its stat, a cached ENOENT, or undefined. */
@@ -49,7 +87,7 @@ export class AttrCache<T> {
     const e = this.attrs.get(path);
     if (!e) return undefined;
     if (e.expires <= this.now()) {
-      this.attrs.delete(path);
+      this.drop(path);
       return undefined;
     }
     return e.stat === null ? { kind: 'negative' } : { kind: 'hit', stat: e.stat };
@@ -82,24 +120,96 @@ export class AttrCache<T> {
 
   /** Cached listing of directory `path` (names without '.' and '..'). */
   getDir(path: string): string[] | undefined {
+    const d = this.liveDir(path);
+    return d && [...d.names];
+  }
+
+  /** Whether a live listing of `path` is cached. */
+  hasDir(path: string): boolean {
+    return this.liveDir(path) !== undefined;
+  }
+
+  /** The live listing of `path`; an expired one is dropped and remembered as lapsed. */
+  private liveDir(path: string): Listing | undefined {
     const d = this.dirs.get(path);
     if (!d) return undefined;
     if (d.expires <= this.now()) {
       this.dirs.delete(path);
+      this.lapsed.set(path, { size: d.names.size, misses: 0 });
+      if (this.lapsed.size > MAX_LAPSED) this.lapsed.delete(this.lapsed.keys().next().value!);
       return undefined;
     }
-    return d.names;
+    return d;
+  }
+
+  /**
+   * A lookup in `dir` found no live entry and no live listing: whether
+   * listing `dir` again now costs less than the lookups its lapsed listing
+   * has seen since it expired (counting this one). False for a directory
+   * without a lapsed listing.
+   */
+  relistDue(dir: string): boolean {
+    const l = this.lapsed.get(dir);
+    if (!l) return false;
+    if (++l.misses < Math.max(RELIST_MIN_MISSES, Math.ceil(l.size / RELIST_NAMES_PER_MISS))) return false;
+    l.misses = 0;
+    return true;
+  }
+
+  /** A listing of `dir` is being asked for: pass the ticket to setDir, then to endListing. */
+  beginListing(dir: string): ListingTicket {
+    const t = { dir, stale: false };
+    let set = this.listing.get(dir);
+    if (!set) this.listing.set(dir, (set = new Set()));
+    set.add(t);
+    return t;
+  }
+
+  endListing(t: ListingTicket): void {
+    const set = this.listing.get(t.dir);
+    if (!set?.delete(t) || set.size > 0) return;
+    this.listing.delete(t.dir);
+  }
+
+  /** Names in `dir` changed here: a listing of it in flight may predate the change. */
+  private namesChanged(dir: string): void {
+    for (const t of this.listing.get(dir) ?? []) t.stale = true;
   }
 
   /**
    * Remember the listing of directory `dir` and each child's attributes;
    * `childPath` joins the directory and a name.
    */
-  setDir(dir: string, entries: ReadonlyArray<{ name: string; stat: T }>, childPath: (dir: string, name: string) => string): void {
-    if (this.ttlMs <= 0) return;
-    for (const e of entries) this.put(childPath(dir, e.name), e.stat);
-    const names = entries.map((e) => e.name);
-    this.dirs.set(dir, { expires: this.now() + this.ttlMs, names, folded: new Set(names.map(fold)) });
+  setDir(
+    dir: string,
+    entries: ReadonlyArray<{ name: string; stat: T }>,
+    childPath: (dir: string, name: string) => string,
+    ticket?: ListingTicket,
+  ): void {
+    if (this.ttlMs <= 0 || ticket?.stale) return;
+    const d: Listing = { expires: this.now() + this.ttlMs, names: new Set(), folded: new Map() };
+    for (const e of entries) {
+      this.put(childPath(dir, e.name), e.stat);
+      d.names.add(e.name);
+      const f = fold(e.name);
+      const same = d.folded.get(f);
+      if (same) same.push(e.name);
+      else d.folded.set(f, [e.name]);
+    }
+    this.dirs.set(dir, d);
+    this.lapsed.delete(dir);
+  }
+
+  /**
+   * Add `name` to the live listing of `dir`, if there is one (a file this
+   * mount made that the server does not show yet: its CREATE is deferred).
+   */
+  addName(dir: string, name: string): void {
+    const d = this.dirs.get(dir);
+    const f = fold(name);
+    if (!d || d.folded.has(f)) return;
+    d.names.add(name);
+    d.folded.set(f, [name]);
   }
 
   /**
@@ -108,8 +218,8 @@ export class AttrCache<T> {
    * lookup needs no round trip. False when no listing is cached.
    */
   knownAbsent(dir: string, name: string): boolean {
-    if (this.getDir(dir) === undefined) return false;
-    return !this.dirs.get(dir)!.folded.has(fold(name));
+    const d = this.liveDir(dir);
+    return d !== undefined && !d.folded.has(fold(name));
   }
 
   /**
@@ -118,36 +228,42 @@ export class AttrCache<T> {
    */
   childAdded(dir: string, name: string): void {
     this.dropTimes(dir);
-    const d = this.dirs.get(dir);
-    if (!d || d.folded.has(fold(name))) return;
-    d.names.push(name);
-    d.folded.add(fold(name));
+    this.namesChanged(dir);
+    this.addName(dir, name);
   }
 
   /** We removed `name` from `dir`: the counterpart of childAdded. */
   childRemoved(dir: string, name: string): void {
     this.dropTimes(dir);
+    this.namesChanged(dir);
     const d = this.dirs.get(dir);
-    if (!d || !d.folded.delete(fold(name))) return;
-    d.names = d.names.filter((n) => fold(n) !== fold(name));
+    const f = fold(name);
+    const same = d?.folded.get(f);
+    if (!d || !same) return;
+    d.folded.delete(f);
+    for (const n of same) d.names.delete(n);
   }
 
   /** Forget `path` (attributes and listing) and, unless `exact`, everything under it. */
   invalidate(path: string, exact = false): void {
-    this.attrs.delete(path);
+    this.drop(path);
     this.dirs.delete(path);
     this.identities.delete(path);
+    this.lapsed.delete(path);
+    this.namesChanged(path);
     if (exact) return;
     const prefix = path === '/' ? '/' : path + '/';
-    for (const k of this.attrs.keys()) if (k.startsWith(prefix)) this.attrs.delete(k);
+    for (const k of this.attrs.keys()) if (k.startsWith(prefix)) this.drop(k);
     for (const k of this.dirs.keys()) if (k.startsWith(prefix)) this.dirs.delete(k);
     for (const k of this.identities.keys()) if (k.startsWith(prefix)) this.identities.delete(k);
+    for (const k of this.lapsed.keys()) if (k.startsWith(prefix)) this.lapsed.delete(k);
+    for (const k of this.listing.keys()) if (k.startsWith(prefix)) this.namesChanged(k);
   }
 
   /** A directory's names changed: its attributes go, its identity stays (see identity()). */
   private dropTimes(dir: string): void {
     const e = this.attrs.get(dir);
-    this.attrs.delete(dir);
+    this.drop(dir);
     if (!e || e.stat === null) return;
     this.identities.delete(dir);
     this.identities.set(dir, e);
@@ -156,14 +272,22 @@ export class AttrCache<T> {
 
   /** Forget every attribute entry whose stat satisfies `pred` (O(entries): for rare changes). */
   invalidateWhere(pred: (stat: T) => boolean): void {
-    for (const [k, e] of this.attrs) if (e.stat !== null && pred(e.stat)) this.attrs.delete(k);
+    for (const [k, e] of this.attrs) if (e.stat !== null && pred(e.stat)) this.drop(k);
+  }
+
+  /** Forget every attribute entry of the file with id `id` (needs idOf; O(names of that file)). */
+  invalidateFile(id: bigint): void {
+    for (const k of [...(this.byId.get(id) ?? [])]) this.drop(k);
   }
 
   /** Forget everything. */
   clear(): void {
     this.attrs.clear();
+    this.byId.clear();
     this.dirs.clear();
     this.identities.clear();
+    this.lapsed.clear();
+    for (const k of this.listing.keys()) this.namesChanged(k);
   }
 
   /** Number of attribute entries (live or not yet swept). */
@@ -174,13 +298,30 @@ export class AttrCache<T> {
   /** Insert with expiry, most recent last; drop the oldest beyond the bound. */
   private put(path: string, stat: T | null): void {
     if (this.ttlMs <= 0) return;
-    this.attrs.delete(path);
+    this.drop(path);
     this.attrs.set(path, { expires: this.now() + this.ttlMs, stat });
+    const id = stat !== null ? this.idOf?.(stat) : undefined;
+    if (id) {
+      const names = this.byId.get(id);
+      if (names) names.add(path);
+      else this.byId.set(id, new Set([path]));
+    }
     while (this.attrs.size > this.maxEntries) {
       const oldest = this.attrs.keys().next().value;
       if (oldest === undefined) break;
-      this.attrs.delete(oldest);
+      this.drop(oldest);
     }
+  }
+
+  /** Remove the attribute entry of `path` and its place in the id index. */
+  private drop(path: string): void {
+    const e = this.attrs.get(path);
+    if (!e) return;
+    this.attrs.delete(path);
+    const id = e.stat !== null ? this.idOf?.(e.stat) : undefined;
+    if (!id) return;
+    const names = this.byId.get(id);
+    if (names?.delete(path) && names.size === 0) this.byId.delete(id);
   }
 }
 

@@ -57,7 +57,7 @@ import { HandleTable, type FileHandle } from './handles.js';
 import { KernelPageCache } from './kernel-cache.js';
 import { ReadBuffers } from './read-buffers.js';
 import { fuseParent } from './path-map.js';
-import { LEASE_H, LEASE_R, LEASE_W, READ_FIRST_MAX, type SmbBreakEvent, type SmbCreateOptions, type SmbTree, type SmbWrittenFile } from '../transport/types.js';
+import { LEASE_H, LEASE_R, LEASE_W, READ_FIRST_MAX, type SmbBreakEvent, type SmbCreateOptions, type SmbTimes, type SmbTree, type SmbWrittenFile } from '../transport/types.js';
 
 type CreateDisposition = SmbCreateOptions['disposition'];
 /** A path of ASCII characters only: no other Unicode spelling names the same server file. */
@@ -95,6 +95,11 @@ export interface InodeSlot {
   closing: Promise<unknown>;
   /** The deferred CREATE of a new file, not sent yet (null once sent). */
   pendingCreate: SmbCreateOptions | null;
+  /**
+   * Times set (utimens) while the CREATE was deferred: sent with it, or, if
+   * it went out alone, after the data at the next flush (sendTimes).
+   */
+  pendingTimes: SmbTimes | null;
   /** Attributes reported while the CREATE is deferred. */
   localStat: SmbStat | null;
   /** The open of handles without a server handle, in flight. */
@@ -348,8 +353,15 @@ export class SmbFiles {
     return {
       key, path, ops, inode: this.makeInode(key, st.size, ops, { path: this.smbPath(path), stat: st }), opens: 0, handles: new Set(), version,
       written: false, lastWrite: null, appendTail: Promise.resolve(), deleteOnClose: false, closing: Promise.resolve(),
-      pendingCreate: null, localStat: null, opening: null, compoundOk: false, fileIndex: st.fileIndex, parked: null,
+      pendingCreate: null, pendingTimes: null, localStat: null, opening: null, compoundOk: false, fileIndex: st.fileIndex, parked: null,
     };
+  }
+
+  /** Names in `dir` of files whose CREATE is still deferred. */
+  deferredNames(dir: string): string[] {
+    const names: string[] = [];
+    for (const [p, slot] of this.open) if (slot.pendingCreate && fuseParent(p) === dir) names.push(p.slice(p.lastIndexOf('/') + 1));
+    return names;
   }
 
   /** Attributes of a file whose CREATE is still deferred (answered here), else undefined. */
@@ -357,6 +369,24 @@ export class SmbFiles {
     const slot = this.open.get(path);
     if (!slot?.pendingCreate || !slot.localStat) return undefined;
     return { ...slot.localStat, size: slot.inode.size, lastWriteTime: slot.lastWrite ?? slot.localStat.lastWriteTime };
+  }
+
+  /**
+   * utimens of a file whose CREATE is still deferred: nobody else can see
+   * the file, so the times are kept here and go out with the CREATE (a
+   * SET_INFO in its compound, after the data). False if `path` is not such
+   * a file. Should the compound fail, flush (close(2)) reports it, as it
+   * does for the CREATE.
+   */
+  deferTimes(path: string, atime: Date | null, mtime: Date | null): boolean {
+    const slot = this.open.get(path);
+    if (!slot?.pendingCreate || !slot.localStat) return false;
+    if (atime === null && mtime === null) return true;
+    const prev = slot.pendingTimes;
+    slot.pendingTimes = { lastAccessTime: atime ?? prev?.lastAccessTime ?? null, lastWriteTime: mtime ?? prev?.lastWriteTime ?? null };
+    slot.localStat = { ...slot.localStat, ...(atime ? { lastAccessTime: atime } : {}), changeTime: new Date(this.o.now()) };
+    if (mtime) slot.lastWrite = mtime;
+    return true;
   }
 
   /**
@@ -423,6 +453,7 @@ export class SmbFiles {
       slot.pendingCreate = null;
       slot.localStat = null;
       slot.fileIndex = o.stat.fileIndex;
+      if (created) this.attrs.childAdded(fuseParent(slot.path), slot.path.slice(slot.path.lastIndexOf('/') + 1));
       rememberStat(this.attrs, slot.path, o.stat, created && o.createAction === 2);
       h.fileId = o.fileId;
       h.leaseKey = o.leaseKey;
@@ -440,7 +471,7 @@ export class SmbFiles {
     let len = 0;
     for (const b of data) len += b.length;
     if (slot.pendingCreate && slot.compoundOk && offset === 0 && len === slot.inode.size && len <= this.smallMax) {
-      const r = await this.tree.createWriteClose(this.smbPath(slot.path), slot.pendingCreate, Buffer.concat(data, len));
+      const r = await this.tree.createWriteClose(this.smbPath(slot.path), slot.pendingCreate, Buffer.concat(data, len), slot.pendingTimes ?? undefined);
       this.afterCompound(slot, r);
       return r.written;
     }
@@ -450,11 +481,34 @@ export class SmbFiles {
     return this.tree.write(fileId, offset, data);
   }
 
+  /**
+   * Times set while the CREATE was deferred, on a file whose CREATE went out
+   * alone (truncate, fsync, a path operation): set through its handle once
+   * its data is all written, as a WRITE after them would move mtime again.
+   */
+  private async sendTimes(slot: InodeSlot): Promise<void> {
+    const times = slot.pendingTimes;
+    const fileId = slot.ops.writeHandle;
+    if (!times || slot.pendingCreate || slot.inode.dirtyBytes > 0 || !fileId) return;
+    slot.pendingTimes = null;
+    await this.tree.setTimes(fileId, times);
+    this.attrs.invalidate(slot.path, true);
+  }
+
+  /** Times set by utimens through the server: any still waiting here are older. */
+  dropPendingTimes(path: string): void {
+    const slot = this.open.get(path);
+    if (slot) slot.pendingTimes = null;
+  }
+
   /** The compound created (or opened) the file and closed its handle: note what the server says. */
   private afterCompound(slot: InodeSlot, r: SmbWrittenFile): void {
     slot.pendingCreate = null;
+    slot.pendingTimes = null;
     slot.localStat = null;
     for (const h of slot.handles) h.leaseState = 0;
+    // The name is on the server now (a listing that began before may not show it) and the directory's times moved.
+    this.attrs.childAdded(fuseParent(slot.path), slot.path.slice(slot.path.lastIndexOf('/') + 1));
     if (!r.stat) return;
     slot.written = false;
     slot.fileIndex = r.stat.fileIndex;
@@ -631,6 +685,8 @@ export class SmbFiles {
     slot.written = true;
     slot.version = '';
     slot.lastWrite = new Date(this.o.now());
+    // A write after utimens moves mtime again: only the access time set stays to be sent.
+    if (slot.pendingTimes) slot.pendingTimes = { ...slot.pendingTimes, lastWriteTime: null };
   }
 
   /** flush (every close(2)): write back dirty data; the sticky error comes back once. */
@@ -639,12 +695,12 @@ export class SmbFiles {
     if (!h) throw -EBADF;
     if (!h.writable) return;
     const slot = h.inode;
-    if (!slot.pendingCreate || slot.opens !== 1) return this.track(slot.inode.flush());
+    if (!slot.pendingCreate || slot.opens !== 1) return this.track(slot.inode.flush().then(() => this.sendTimes(slot)));
     // The only open of a deferred file: its CREATE goes out with its data and a CLOSE.
     slot.compoundOk = true;
     try {
       if (slot.inode.dirtyBytes === 0 && slot.inode.size === 0) {
-        this.afterCompound(slot, await this.track(this.tree.createWriteClose(this.smbPath(slot.path), slot.pendingCreate, Buffer.alloc(0))));
+        this.afterCompound(slot, await this.track(this.tree.createWriteClose(this.smbPath(slot.path), slot.pendingCreate, Buffer.alloc(0), slot.pendingTimes ?? undefined)));
       } else {
         await this.track(slot.inode.flush());
       }
@@ -659,7 +715,7 @@ export class SmbFiles {
     if (!h) throw -EBADF;
     if (!h.writable) return;
     await this.materialize(h.inode);
-    await this.track(h.inode.inode.flush());
+    await this.track(h.inode.inode.flush().then(() => this.sendTimes(h.inode)));
     await this.tree.flush(h.fileId!);
   }
 
@@ -696,8 +752,8 @@ export class SmbFiles {
       slot.compoundOk = slot.pendingCreate !== null;
       const pending = slot.pendingCreate !== null && slot.inode.dirtyBytes === 0 && slot.inode.size === 0;
       try {
-        if (pending) this.afterCompound(slot, await this.tree.createWriteClose(this.smbPath(slot.path), slot.pendingCreate!, Buffer.alloc(0)));
-        else await slot.inode.flush();
+        if (pending) this.afterCompound(slot, await this.tree.createWriteClose(this.smbPath(slot.path), slot.pendingCreate!, Buffer.alloc(0), slot.pendingTimes ?? undefined));
+        else await slot.inode.flush().then(() => this.sendTimes(slot));
       } catch (e) {
         err = e;
       } finally {
@@ -759,6 +815,7 @@ export class SmbFiles {
     const why = slot.pendingCreate ? 'the file could not be created' : 'writing it back failed';
     this.o.log?.(`${slot.path}: ${bytes} bytes written through the mount did not reach the server: ${why} (errno ${-toFuseErrno(err ?? -EIO)})`);
     slot.pendingCreate = null;
+    slot.pendingTimes = null;
     slot.localStat = null;
     slot.inode.discard();
     slot.written = false;

@@ -84,7 +84,7 @@ function linksChanged(fs: SmbFs, path: string, added: boolean): void {
   if (c?.kind !== 'hit' || c.stat.fileIndex === 0n) return;
   const id = c.stat.fileIndex;
   fs.linkCounts.delete(id);
-  if (added || c.stat.nlink !== 1) fs.attrs.invalidateWhere((st) => st.fileIndex === id);
+  if (added || c.stat.nlink !== 1) fs.attrs.invalidateFile(id);
 }
 
 /** Whether `after` (a server's answer) can describe the file `before` was: same kind, same id where both have one. */
@@ -226,10 +226,17 @@ export async function rmdir(fs: SmbFs, path: string): Promise<void> {
 export async function link(fs: SmbFs, existing: string, newPath: string): Promise<void> {
   fs.checkWritable();
   checkName(fs, newPath);
-  await fs.tree.linkPath(fs.smbPath(existing), fs.smbPath(newPath));
+  const before = fs.attrs.get(existing);
+  const after = await fs.tree.linkPath(fs.smbPath(existing), fs.smbPath(newPath));
   linksChanged(fs, existing, true);
   changed(fs, existing, true, 'attrs');
   changed(fs, newPath, true, 'added');
+  // Queried in the link's own compound (new link count included): the stat of the new name (git) needs no round trip.
+  if (!after || after.isDirectory || after.fileIndex === 0n) return;
+  if (before?.kind === 'hit' && !sameFile(before.stat, after)) return;
+  if (after.nlink > 0) fs.linkCounts.set(after.fileIndex, after.nlink);
+  rememberStat(fs.attrs, newPath, after);
+  rememberStat(fs.attrs, existing, after);
 }
 
 /** symlink: write an mfsymlink file at `path` pointing to `target`. */
@@ -286,10 +293,14 @@ export async function utimens(fs: SmbFs, path: string, atime: Date | null, mtime
   const slot = fs.files.openSlot(path);
   await fs.files.flushPath(path);
   const fileId = slot?.ops.writeHandle;
+  fs.files.dropPendingTimes(path);
+  let after: SmbStat | null = null;
   if (fileId) await fs.tree.setTimes(fileId, times);
-  else await fs.tree.setTimesPath(fs.smbPath(path), times);
+  else after = await fs.tree.setTimesPath(fs.smbPath(path), times);
   if (slot && mtime) slot.lastWrite = mtime;
   changed(fs, path, true, 'attrs');
+  // Queried in the same compound: the stat that follows (tar, cp -a, touch) needs no round trip.
+  if (after && !slot) rememberStat(fs.attrs, path, after);
 }
 
 /**

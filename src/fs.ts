@@ -25,7 +25,7 @@ import { LRUCache } from 'lru-cache';
 import { Bvecq } from '../netfs/bvecq.js';
 import type { NetfsCallerGone } from '../netfs/ops.js';
 import type { CallerGone, SmbDirEntry, SmbFsStat, SmbStat, SmbTree } from '../transport/types.js';
-import { AttrCache } from './attr-cache.js';
+import { AttrCache, type ListingTicket } from './attr-cache.js';
 import type { BindingStat } from './fuse-binding.js';
 import type { CacheMode } from './config.js';
 import { EACCES, EINVAL, ENOENT, ENOTDIR, EROFS, toFuseErrno } from './errno.js';
@@ -129,6 +129,10 @@ export class SmbFs {
    * inode's count, for directory entries that carry none.
    */
   readonly linkCounts = new LRUCache<bigint, number>({ max: 10_000 });
+  /** The last statfs answer (or the one in flight) and until when it serves. */
+  private fsSizes: { expires: number; p: Promise<SmbFsStat> } | null = null;
+  /** Listings asked for in place of lookups (relisted), by directory. */
+  private readonly relists = new Map<string, Promise<void>>();
   /** Hidden names being given to open files right now (not leftovers). */
   readonly hiding = new Set<string>();
   /** FUSE → SMB paths (mapposix names, Unicode form, mount prefix). */
@@ -145,7 +149,7 @@ export class SmbFs {
     this.now = opts.now ?? Date.now;
     this.droppedNames = new DroppedNameLog(opts.log ?? (() => {}));
     this.modeFromSid = opts.modeFromSid ?? false;
-    this.attrs = new AttrCache<SmbStat>({ ttlMs: opts.actimeoMs, now: this.now });
+    this.attrs = new AttrCache<SmbStat>({ ttlMs: opts.actimeoMs, now: this.now, idOf: (st) => st.fileIndex });
     this.files = new SmbFiles(
       this.tree,
       {
@@ -192,6 +196,8 @@ export class SmbFs {
       this.attrs.setNegative(path);
       throw -ENOENT;
     }
+    // Many lookups in a directory whose listing expired: one listing answers them all.
+    if (path !== '/' && !isHiddenName(path) && (await this.relisted(fuseParent(path)))) return this.statAny(path);
     try {
       const st = await this.statOnServer(path);
       if (st.fileIndex !== 0n && st.nlink > 0) this.linkCounts.set(st.fileIndex, st.nlink);
@@ -222,6 +228,24 @@ export class SmbFs {
       this.paths.noteAsStored(path);
       return st;
     }
+  }
+
+  /**
+   * List `dir` again if its lapsed listing has seen enough lookups
+   * (AttrCache.relistDue); true if a live listing of it is cached now.
+   * Concurrent callers share one listing. Not with modefromsid (a listing
+   * then costs a query per entry).
+   */
+  private async relisted(dir: string): Promise<boolean> {
+    if (this.modeFromSid) return false;
+    let p = this.relists.get(dir);
+    if (!p) {
+      if (!this.attrs.relistDue(dir)) return false;
+      p = this.listDir(dir).then(() => {}, () => {}).finally(() => this.relists.delete(dir));
+      this.relists.set(dir, p);
+    }
+    await p;
+    return this.attrs.hasDir(dir);
   }
 
   /** With modefromsid, a stat from a reply without the descriptor (CREATE, a listing) is incomplete. */
@@ -340,6 +364,15 @@ export class SmbFs {
       }
       if (cached.length === names.length) return cached;
     }
+    const ticket = this.attrs.beginListing(path);
+    try {
+      return await this.listFromServer(path, ticket, signal);
+    } finally {
+      this.attrs.endListing(ticket);
+    }
+  }
+
+  private async listFromServer(path: string, ticket: ListingTicket, signal?: CallerGone): Promise<DirEntryStat[]> {
     const { stat, entries: raw } = await this.tree.listPath(this.smbPath(path), signal);
     if (!stat.isDirectory) throw -ENOTDIR;
     if (!this.modeFromSid) rememberStat(this.attrs, path, stat);
@@ -356,7 +389,9 @@ export class SmbFs {
       }
     }
     if (this.modeFromSid) await this.readModes(path, entries);
-    this.attrs.setDir(path, entries, fuseJoin);
+    this.attrs.setDir(path, entries, fuseJoin, ticket);
+    // Files made here whose CREATE is still deferred are not on the server yet.
+    for (const name of this.files.deferredNames(path)) this.attrs.addName(path, name);
     return entries;
   }
 
@@ -472,8 +507,22 @@ export class SmbFs {
   }
 
   /** statfs: server sizes in uint32-safe block counts; names up to 255. */
+  /**
+   * statfs: the share's sizes, asked for at most once per actimeo (dbench
+   * and some tools ask at every operation; free space is as loosely
+   * current as attributes are).
+   */
   async statfs(): Promise<FuseStatfs> {
-    const s: SmbFsStat = await this.tree.statfs();
+    const now = this.now();
+    if (!this.fsSizes || this.fsSizes.expires <= now) {
+      const p = this.tree.statfs();
+      const entry = { expires: now + this.opts.actimeoMs, p };
+      this.fsSizes = entry;
+      p.catch(() => {
+        if (this.fsSizes === entry) this.fsSizes = null;
+      });
+    }
+    const s: SmbFsStat = await this.fsSizes.p;
     let bsize = Math.max(1, s.blockSize);
     let { totalBlocks, freeBlocks, availBlocks } = s;
     while (totalBlocks > 0xffffffff) {

@@ -210,9 +210,14 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
     readlink(path: string, cb: Cb<[string?]>) {
       answer(o, 'readlink', path, settled([path], () => ns.readlink(fs, path)), (t) => cb(0, t), (e) => cb(e));
     },
-    /** Times as fuse-binding.ts delivers them: a Date, or null to leave that time as it is. */
+    /**
+     * Times as fuse-binding.ts delivers them: a Date, or null to leave that
+     * time as it is. A new file whose CREATE is deferred takes them with it
+     * (tar and cp -p set them on the open file just before its close).
+     */
     utimens(path: string, atime: Date | null, mtime: Date | null, cb: Cb) {
-      run('utimens', path, settled([path], () => ns.utimens(fs, path, atime, mtime)), cb);
+      const later = settled([path], () => ns.utimens(fs, path, atime, mtime));
+      run('utimens', path, () => fs.files.deferTimes(path, atime, mtime) || later(), cb);
     },
     chmod(path: string, mode: number, cb: Cb) {
       run('chmod', path, settled([path], () => ns.chmod(fs, path, mode)), cb);

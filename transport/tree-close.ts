@@ -9,13 +9,13 @@ import { creditChargeFor, type SmbResponse } from './message.js';
 import { NtStatus } from './ntstatus.js';
 import { CloseFlags, decodeCloseResponse, encodeCloseRequest } from './pdu/close.js';
 import { CreateOptions, decodeCreateResponse } from './pdu/create.js';
-import { FILE_ATTRIBUTE_DIRECTORY, filetimeToDate } from './pdu/fscc.js';
+import { FILE_ATTRIBUTE_DIRECTORY, FileInfoClass, filetimeToDate } from './pdu/fscc.js';
 import { Smb2Command } from './pdu/header.js';
 import { decodeWriteResponse, encodeWriteRequest } from './pdu/write.js';
 import { expectStatus } from './session.js';
 import { QFID_CONTEXT, RELATED_FILE_ID, statFromCreate, type TreeCore } from './tree-core.js';
-import { accessFor, DISPOSITIONS } from './tree-io.js';
-import type { SmbCreateOptions, SmbStat, SmbWrittenFile } from './types.js';
+import { accessFor, basicInfoFor, DISPOSITIONS } from './tree-io.js';
+import type { SmbCreateOptions, SmbStat, SmbTimes, SmbWrittenFile } from './types.js';
 
 /**
  * The attributes of a CLOSE reply, or null when its Flags do not say they
@@ -51,13 +51,14 @@ export async function closeWithAttrs(core: TreeCore, fileId: Buffer): Promise<Sm
 
 /**
  * CREATE `path` (no lease: the handle ends in the same compound), WRITE
- * `data` at 0 when there is any, CLOSE with POSTQUERY_ATTRIB: one round
- * trip. The WRITE's data travels inline in its body, since only the last
- * member of a compound may carry a separate payload. Fails with the
- * CREATE's error (the later members then fail too) or the WRITE's (the
- * file exists then, possibly empty).
+ * `data` at 0 when there is any, SET_INFO of `times` when given (after the
+ * WRITE, so the times set are the ones the file keeps), CLOSE with
+ * POSTQUERY_ATTRIB: one round trip. The WRITE's data travels inline in its
+ * body, since only the last member of a compound may carry a separate
+ * payload. Fails with the CREATE's error (the later members then fail too)
+ * or the WRITE's or SET_INFO's (the file exists then, possibly empty).
  */
-export async function createWriteClose(core: TreeCore, path: string, opts: SmbCreateOptions, data: Buffer): Promise<SmbWrittenFile> {
+export async function createWriteClose(core: TreeCore, path: string, opts: SmbCreateOptions, data: Buffer, times?: SmbTimes): Promise<SmbWrittenFile> {
   if (data.length > core.neg.maxWriteSize) throw new RangeError(`WRITE of ${data.length} bytes exceeds MaxWriteSize ${core.neg.maxWriteSize}`);
   const create = core.createMsg(path, {
     desiredAccess: accessFor(opts),
@@ -71,6 +72,7 @@ export async function createWriteClose(core: TreeCore, path: string, opts: SmbCr
     const fixed = encodeWriteRequest({ offset: 0, fileId: RELATED_FILE_ID, length: data.length, flags: 0 });
     members.push(core.msg(Smb2Command.WRITE, Buffer.concat([fixed, data]), creditChargeFor(data.length)));
   }
+  if (times) members.push(core.setInfoMsg(RELATED_FILE_ID, FileInfoClass.FileBasicInformation, basicInfoFor(times)));
   members.push(closeAttrsMsg(core, RELATED_FILE_ID));
   const rs = await core.compound(members);
   core.checkAll(rs.slice(0, members.length - 1), [path]);

@@ -71,10 +71,14 @@ export async function truncatePath(core: TreeCore, path: string, size: number): 
   await onPath(core, path, { desiredAccess: ATTR | FileAccess.FILE_WRITE_DATA, createOptions: CreateOptions.FILE_NON_DIRECTORY_FILE }, [set]);
 }
 
-/** Set times (and attributes if given) of `path` (FileBasicInformation). */
-export async function setTimesPath(core: TreeCore, path: string, times: SmbTimes): Promise<void> {
+/**
+ * Set times (and attributes if given) of `path` (FileBasicInformation).
+ * Resolves to the attributes after the change, or null if they did not come.
+ */
+export async function setTimesPath(core: TreeCore, path: string, times: SmbTimes): Promise<SmbStat | null> {
   const set = core.setInfoMsg(RELATED_FILE_ID, FileInfoClass.FileBasicInformation, basicInfoFor(times));
-  await onPath(core, path, { desiredAccess: ATTR | FileAccess.FILE_WRITE_ATTRIBUTES }, [set]);
+  const rs = await onPath(core, path, { desiredAccess: ATTR | FileAccess.FILE_WRITE_ATTRIBUTES }, [set, postQuery(core)], [path], {}, 1);
+  return postStat(rs[2]!);
 }
 
 /** Set the FILE_ATTRIBUTE_* bits of `path`; 0 is sent as FILE_ATTRIBUTE_NORMAL (0 would mean "unchanged"). */
@@ -134,10 +138,16 @@ export async function mkdirPath(core: TreeCore, path: string): Promise<SmbStat |
   return st?.isDirectory ? st : null;
 }
 
-/** Make `newPath` a hard link to the file at `existing`. */
-export async function linkPath(core: TreeCore, existing: string, newPath: string): Promise<void> {
+/**
+ * Make `newPath` a hard link to the file at `existing`. Resolves to the
+ * file's attributes after the change (its new link count included), or
+ * null if they did not come.
+ */
+export async function linkPath(core: TreeCore, existing: string, newPath: string): Promise<SmbStat | null> {
   const set = core.setInfoMsg(RELATED_FILE_ID, FileInfoClass.FileLinkInformation, encodeFileLinkInformation({ replaceIfExists: false, fileName: newPath }));
-  await onPath(core, existing, { desiredAccess: ATTR | FileAccess.FILE_WRITE_ATTRIBUTES, createOptions: CreateOptions.FILE_NON_DIRECTORY_FILE }, [set], [existing, newPath]);
+  const spec = { desiredAccess: ATTR | FileAccess.FILE_WRITE_ATTRIBUTES, createOptions: CreateOptions.FILE_NON_DIRECTORY_FILE };
+  const rs = await onPath(core, existing, spec, [set, postQuery(core)], [existing, newPath], {}, 1);
+  return postStat(rs[2]!);
 }
 
 /** Every extended attribute of `path` (FileFullEaInformation); [] when it has none. */

@@ -237,8 +237,8 @@ export class Tree implements SmbTree {
     return null;
   }
 
-  createWriteClose(path: string, opts: SmbCreateOptions, data: Buffer): Promise<SmbWrittenFile> {
-    return createWriteClose(this.core, path, opts, data);
+  createWriteClose(path: string, opts: SmbCreateOptions, data: Buffer, times?: SmbTimes): Promise<SmbWrittenFile> {
+    return createWriteClose(this.core, path, opts, data, times);
   }
 
   async read(fileId: Buffer, offset: number, length: number, dest: BvecqPos): Promise<number> {
@@ -290,7 +290,7 @@ export class Tree implements SmbTree {
     return ns.truncatePath(this.core, path, size);
   }
 
-  setTimesPath(path: string, times: SmbTimes): Promise<void> {
+  setTimesPath(path: string, times: SmbTimes): Promise<SmbStat | null> {
     return ns.setTimesPath(this.core, path, times);
   }
 
@@ -318,7 +318,7 @@ export class Tree implements SmbTree {
     return ns.mkdirPath(this.core, path);
   }
 
-  linkPath(existing: string, newPath: string): Promise<void> {
+  linkPath(existing: string, newPath: string): Promise<SmbStat | null> {
     return ns.linkPath(this.core, existing, newPath);
   }
 

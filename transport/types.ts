@@ -230,10 +230,11 @@ export interface SmbTree {
   /** CREATE with the given access, disposition and caching request. */
   create(path: string, opts: SmbCreateOptions): Promise<SmbOpenResult>;
   /**
-   * CREATE + WRITE of `data` at offset 0 (none when empty) + CLOSE in one
-   * round trip, no lease. `data` at most maxWriteSize.
+   * CREATE + WRITE of `data` at offset 0 (none when empty) + SET_INFO of
+   * `times` (when given) + CLOSE in one round trip, no lease. `data` at
+   * most maxWriteSize.
    */
-  createWriteClose(path: string, opts: SmbCreateOptions, data: Buffer): Promise<SmbWrittenFile>;
+  createWriteClose(path: string, opts: SmbCreateOptions, data: Buffer, times?: SmbTimes): Promise<SmbWrittenFile>;
   /**
    * WRITE `data` at `offset`; the buffers go to the socket as they are (no
    * copy) and must stay unchanged until the promise settles. Total length at
@@ -252,7 +253,8 @@ export interface SmbTree {
   setDeleteOnClose(fileId: Buffer, on: boolean): Promise<void>;
   /** One round trip each: CREATE + operation + CLOSE. */
   truncatePath(path: string, size: number): Promise<void>;
-  setTimesPath(path: string, times: SmbTimes): Promise<void>;
+  /** Resolves to the attributes after the change (queried in the same compound), or null if they did not come. */
+  setTimesPath(path: string, times: SmbTimes): Promise<SmbStat | null>;
   /** FILE_ATTRIBUTE_* bits; 0 clears them all (sent as FILE_ATTRIBUTE_NORMAL). */
   setAttributesPath(path: string, attributes: number): Promise<void>;
   /** Resolves to the renamed file's attributes (queried in the same compound), null if they did not come. */
@@ -262,8 +264,8 @@ export interface SmbTree {
   rmdirPath(path: string): Promise<void>;
   /** Resolves to the new directory's attributes (queried in the same compound), null if they did not come. */
   mkdirPath(path: string): Promise<SmbStat | null>;
-  /** Hard link `newPath` to the file `existing`. */
-  linkPath(existing: string, newPath: string): Promise<void>;
+  /** Hard link `newPath` to the file `existing`; resolves to its attributes after (same compound), null if they did not come. */
+  linkPath(existing: string, newPath: string): Promise<SmbStat | null>;
   /** The mode the security descriptor records (mode-sid.ts), null if none. */
   modeOf(path: string): Promise<number | null>;
   /** Record `mode` in the DACL, replacing an earlier mode ACE and keeping the rest; resolves to the mode read back (null: the server dropped it). */

@@ -153,12 +153,13 @@ export class FakeTree implements SmbTree {
   }
 
   /** As the compound: counted once, as 'createWriteClose'. */
-  async createWriteClose(path: string, o: CreateOptions, data: Buffer): Promise<SmbWrittenFile> {
+  async createWriteClose(path: string, o: CreateOptions, data: Buffer, times?: SmbTimes): Promise<SmbWrittenFile> {
     this.count('createWriteClose');
     const r = await this.create(path, o);
     this.calls['create']!--;
     const written = data.length > 0 ? await this.write(r.fileId, 0, [data]) : 0;
     if (data.length > 0) this.calls['write']!--;
+    if (times) this.applyTimes(this.handle(r.fileId).file, times);
     const h = this.handles.get(r.fileId.toString('hex'))!;
     this.handles.delete(r.fileId.toString('hex'));
     return { createAction: r.createAction, written, stat: { ...h.file.stat, nlink: 0 } };
@@ -232,9 +233,11 @@ export class FakeTree implements SmbTree {
     this.resize(this.find(path), size);
   }
 
-  async setTimesPath(path: string, t: SmbTimes): Promise<void> {
+  async setTimesPath(path: string, t: SmbTimes): Promise<SmbStat | null> {
     this.count('setTimesPath');
-    this.applyTimes(this.find(path), t);
+    const f = this.find(path);
+    this.applyTimes(f, t);
+    return f.stat;
   }
 
   async setAttributesPath(path: string, attributes: number): Promise<void> {
@@ -281,12 +284,13 @@ export class FakeTree implements SmbTree {
     return this.find(path).stat;
   }
 
-  async linkPath(existing: string, newPath: string): Promise<void> {
+  async linkPath(existing: string, newPath: string): Promise<SmbStat | null> {
     this.count('linkPath');
     const f = this.find(existing);
     if (this.files.has(newPath)) throw err(NtStatus.STATUS_OBJECT_NAME_COLLISION);
     f.stat = { ...f.stat, nlink: f.stat.nlink + 1 };
     this.files.set(newPath, f);
+    return f.stat;
   }
 
   async getEas(path: string): Promise<Array<{ name: string; value: Buffer }>> {
@@ -334,6 +338,7 @@ export class FakeTree implements SmbTree {
   }
 
   async statfs(): Promise<SmbFsStat> {
+    this.count('statfs');
     return this.fs;
   }
 

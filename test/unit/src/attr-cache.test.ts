@@ -107,3 +107,73 @@ t.test("a directory's identity outlives a change of its names, not its ttl or an
   c.invalidate('/p');
   t.equal(c.identity('/p/q'), undefined, 'a prefix invalidation drops those below');
 });
+
+t.test('a lapsed listing: lookups count, and listing again is due once they outweigh it', async (t) => {
+  let now = 0;
+  const c = new AttrCache<{ n: number }>({ ttlMs: 1000, now: () => now });
+  const names = Array.from({ length: 320 }, (_, i) => ({ name: `f${i}`, stat: { n: i } }));
+  c.setDir('/d', names, fuseJoin);
+  t.equal(c.relistDue('/d'), false, 'a live listing is never due');
+  now = 1000;
+  t.equal(c.knownAbsent('/d', 'new'), false, 'an expired listing rules nothing out');
+  t.equal(c.get('/d/f1'), undefined, 'nor answers for its names');
+  const due = Array.from({ length: 10 }, () => c.relistDue('/d'));
+  t.same(due, [false, false, false, false, false, false, false, false, false, true], '320 names: due at the 10th lookup');
+  t.equal(c.relistDue('/d'), false, 'counting starts again');
+  c.setDir('/d', names, fuseJoin);
+  t.equal(c.relistDue('/d'), false, 'listed again: nothing lapsed');
+  t.equal(c.relistDue('/never-listed'), false, 'a directory never listed is never due');
+  c.setDir('/small', [], fuseJoin);
+  now = 2000;
+  c.knownAbsent('/small', 'x');
+  t.same([1, 2, 3, 4].map(() => c.relistDue('/small')), [false, false, false, true], 'a small one after 4 lookups');
+  c.invalidate('/small');
+  t.equal(c.relistDue('/small'), false, 'an invalidated directory forgets its lapsed listing');
+});
+
+t.test('a listing in flight while names change here is not cached', async (t) => {
+  const c = new AttrCache<{ n: number }>({ ttlMs: 1000, now: () => 0 });
+  const a = c.beginListing('/d');
+  c.childRemoved('/d', 'gone');
+  c.setDir('/d', [{ name: 'gone', stat: { n: 1 } }], fuseJoin, a);
+  c.endListing(a);
+  t.equal(c.getDir('/d'), undefined, 'not cached: it may predate the unlink');
+  t.equal(c.get('/d/gone'), undefined, 'nor its entries');
+  const b = c.beginListing('/d');
+  c.childAdded('/e', 'x'); // another directory
+  c.setDir('/d', [{ name: 'y', stat: { n: 2 } }], fuseJoin, b);
+  c.endListing(b);
+  t.same(c.getDir('/d'), ['y'], 'a change elsewhere leaves it be');
+  const p = c.beginListing('/d');
+  c.invalidate('/');
+  c.setDir('/d', [], fuseJoin, p);
+  t.equal(c.getDir('/d'), undefined, 'an invalidation above it makes it stale too');
+});
+
+t.test('names added and removed keep a listing in step, case-folded', async (t) => {
+  const c = new AttrCache<{ n: number }>({ ttlMs: 1000, now: () => 0 });
+  c.setDir('/d', [{ name: 'A', stat: { n: 1 } }, { name: 'a', stat: { n: 2 } }, { name: 'b', stat: { n: 3 } }], fuseJoin);
+  c.childRemoved('/d', 'a');
+  t.same(c.getDir('/d'), ['b'], 'both spellings the server would match go');
+  c.childAdded('/d', 'C');
+  c.addName('/d', 'c');
+  t.same(c.getDir('/d'), ['b', 'C'], 'added once');
+  t.equal(c.knownAbsent('/d', 'c'), false);
+  t.equal(c.knownAbsent('/d', 'z'), true);
+});
+
+t.test('invalidateFile forgets every cached name of one file id, and only those', async (t) => {
+  const c = new AttrCache<{ id: bigint }>({ ttlMs: 1000, now: () => 0, idOf: (st) => st.id });
+  c.set('/a', { id: 7n });
+  c.set('/d/b', { id: 7n });
+  c.set('/c', { id: 8n });
+  c.set('/z', { id: 0n });
+  c.set('/d/b', { id: 9n }); // the name now holds another file
+  c.invalidateFile(7n);
+  t.equal(c.get('/a'), undefined, 'a name of the file');
+  t.same(c.get('/d/b'), { kind: 'hit', stat: { id: 9n } }, 'a name re-set to another file stays');
+  t.same(c.get('/c'), { kind: 'hit', stat: { id: 8n } }, 'another file stays');
+  c.invalidate('/d');
+  c.invalidateFile(9n);
+  t.same(c.get('/z'), { kind: 'hit', stat: { id: 0n } }, 'no id: never matched');
+});

@@ -189,14 +189,29 @@ t.test('read-only: every write path answers EROFS', async (t) => {
 });
 
 t.test('statfs', async (t) => {
-  const { tree, call } = setup();
+  const { call } = setup();
   const [err, s] = await call('statfs', '/') as [number, Record<string, number>];
   t.equal(err, 0);
   t.match(s, { bsize: 4096, frsize: 4096, blocks: 1000, bfree: 400, bavail: 300, namemax: 255 });
-  tree.fs = { blockSize: 512, totalBlocks: 2 ** 34, freeBlocks: 2 ** 33, availBlocks: 2 ** 32 };
-  const [, big] = await call('statfs', '/') as [number, Record<string, number>];
+  // A fresh mount: the sizes are kept for actimeo.
+  const other = setup();
+  other.tree.fs = { blockSize: 512, totalBlocks: 2 ** 34, freeBlocks: 2 ** 33, availBlocks: 2 ** 32 };
+  const [, big] = await other.call('statfs', '/') as [number, Record<string, number>];
   t.ok(big.blocks! <= 0xffffffff, 'fits uint32');
   t.equal(big.bsize! * big.blocks!, 512 * 2 ** 34, 'same total bytes');
+});
+
+t.test('statfs: the sizes are asked for once per actimeo', async (t) => {
+  const { tree, call, advance } = setup();
+  await call('statfs', '/');
+  tree.fs = { ...tree.fs, freeBlocks: 10 };
+  const [, cached] = await call('statfs', '/') as [number, Record<string, number>];
+  t.equal(tree.calls.statfs, 1, 'one server call within actimeo');
+  t.equal(cached.bfree, 400, 'the sizes of that call');
+  advance(1000);
+  const [, fresh] = await call('statfs', '/') as [number, Record<string, number>];
+  t.equal(tree.calls.statfs, 2, 'asked again after actimeo');
+  t.equal(fresh.bfree, 10, 'with the new sizes');
 });
 
 t.test('a hung server: handlers answer ETIMEDOUT in time', async (t) => {
