@@ -16,7 +16,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Smb2Command } from '../../transport/pdu/header.js';
 import { mountShare, runCli, unmount } from '../helpers/mount.js';
-import { frameHeader, startProxy } from '../helpers/proxy.js';
+import { compoundMembers, frameHeader, startProxy } from '../helpers/proxy.js';
 import { fillRandom, freshShareDir, prng } from '../helpers/rw.js';
 import { startSamba } from '../helpers/samba.js';
 
@@ -29,12 +29,14 @@ const r = prng(0x6b63);
 const SIZE = 3 * 1024 * 1024 + 12345;
 
 let reads = 0;
+let closes = 0;
 const proxy = await startProxy({
   host: samba.host,
   port: samba.port,
   toServer: (frame) => {
     const h = frameHeader(frame);
     if (h && !h.response && h.command === Smb2Command.READ) reads++;
+    for (const m of compoundMembers(frame)) if (!m.h.response && m.h.command === Smb2Command.CLOSE) closes++;
   },
 });
 t.teardown(() => proxy.close());
@@ -77,7 +79,12 @@ for (const cache of ['strict', 'loose'] as const) {
     // Changed in the server's directory, same size again. First let the
     // handle closetimeo keeps open go: its lease is not broken by a write on
     // the server's own disk (this Samba runs with kernel oplocks = no).
-    await new Promise((r) => setTimeout(r, 1500));
+    // Waiting for its CLOSE, not for a fixed time: on a busy machine the
+    // timer's CLOSE can leave later than closetimeo plus a margin.
+    const closes2 = closes;
+    const t2 = Date.now();
+    while (closes === closes2 && Date.now() - t2 < 10_000) await new Promise((r) => setTimeout(r, 50));
+    t.ok(closes > closes2, `the handle closetimeo kept was closed (${Date.now() - t2} ms)`);
     const v3 = fillRandom(r, Buffer.alloc(SIZE));
     await writeFile(path.join(serverDir, name), v3);
     const reads3 = reads;

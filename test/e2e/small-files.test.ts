@@ -182,6 +182,9 @@ t.test('a deferred CREATE that fails: close(2) returns the error, the lost bytes
 
 t.test('a held-back CLOSE: unlink and rename right after close(2) are ordered after it', async (t) => {
   for (const name of ['to-unlink.bin', 'to-rename.bin']) await writeFile(path.join(serverDir, name), 'old');
+  // Made behind the mount's back: a listing of the directory cached before them (an
+  // earlier step's readdir, under 1 s ago when the steps run fast) lapses first (actimeo=1).
+  await new Promise((res) => setTimeout(res, 1100));
   const data = fillRandom(r, Buffer.alloc(20_000));
   closeDelayMs = 700;
   try {
@@ -216,6 +219,9 @@ t.test('closetimeo: a re-open costs no frame; the timer and a lease break close 
   for (const name of ['reuse.bin', 'broken.bin']) await writeFile(path.join(serverDir, name), data);
 
   t.ok((await readFile(path.join(C, 'reuse.bin'))).equals(data), 'C reads the file');
+  // The kernel sends RELEASE after close(2) returns, asynchronously: a re-open
+  // that overtakes it finds the handle still open, not parked, and opens another.
+  await new Promise((res) => setTimeout(res, 300));
   const again = await framesOf(async () => {
     t.ok((await readFile(path.join(C, 'reuse.bin'))).equals(data), 'and again');
   });
