@@ -17,7 +17,11 @@ const dirName = 'fsc-remount';
 const { samba, serverDir, cacheDir } = await startFscTest(t, dirName);
 const serverFile = path.join(serverDir, 'big.bin');
 const want = await makeRandomFile(serverFile, SIZE);
-const opts = ['fsc', `cache_dir=${cacheDir}`, 'fsc_size=1G'];
+// closetimeo=0: the file is rewritten below on the server's own disk, which
+// breaks no lease (Samba runs with kernel oplocks = no), so a handle this
+// mount kept open under its lease would rightly go on serving what it read.
+// Without one, the next open sees the server's new version (what is tested).
+const opts = ['fsc', `cache_dir=${cacheDir}`, 'fsc_size=1G', 'closetimeo=0'];
 
 t.test('cold read, remount, warm read from the disk cache; a change on the server is seen', async (t) => {
   const m1 = await mountShare(samba, 'test', opts);

@@ -14,9 +14,7 @@
 import t from 'tap';
 import { mkdir, readdir, rename as renameLocal, rm, stat as statLocal, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { mountShare, unmount } from '../helpers/mount.js';
-import { countFrames } from '../helpers/proxy-count.js';
-import { startProxy } from '../helpers/proxy.js';
+import { countedMount as countedMountOf, framesOf } from '../helpers/counted-mount.js';
 import { shrinkOutputBuffer } from '../helpers/proxy-listing.js';
 import { freshShareDir, q, sh } from '../helpers/rw.js';
 import { startSamba } from '../helpers/samba.js';
@@ -34,29 +32,8 @@ async function filledDir(name: string, n: number): Promise<void> {
 }
 
 /** A mount through a frame-counting proxy; `shrink` cuts every QUERY_DIRECTORY's OutputBufferLength. */
-async function countedMount(opts: string[], shrink?: number) {
-  const counter = countFrames(true);
-  const cut = shrink === undefined ? undefined : shrinkOutputBuffer(shrink);
-  const proxy = await startProxy({
-    host: samba.host,
-    port: samba.port,
-    toServer: (f, i, relay) => {
-      cut?.(f, i, relay);
-      counter.hook(f, i, relay);
-    },
-  });
-  t.teardown(() => proxy.close());
-  const mnt = await mountShare({ ...samba, port: proxy.port }, 'test', opts);
-  t.teardown(() => unmount(mnt));
-  return { dir: path.join(mnt, dirName), counter };
-}
-
-/** Run `cmd`, and the request frames it caused. */
-async function framesOf(counter: ReturnType<typeof countFrames>, cmd: string): Promise<string[]> {
-  counter.reset();
-  const r = await sh(cmd, { timeoutMs: 60000 });
-  if (r.code !== 0) throw new Error(`${cmd}: ${r.stderr}`);
-  return counter.frames();
+function countedMount(opts: string[], shrink?: number) {
+  return countedMountOf(t, samba, dirName, opts, shrink === undefined ? undefined : shrinkOutputBuffer(shrink));
 }
 
 /** Frames that name an entry of `sub` (a request about one entry, not the directory). */

@@ -15,9 +15,7 @@
 import t from 'tap';
 import { mkdir, readdir, stat as statLocal, utimes, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
-import { mountShare, unmount } from '../helpers/mount.js';
-import { countFrames } from '../helpers/proxy-count.js';
-import { startProxy } from '../helpers/proxy.js';
+import { countedMount as countedMountOf, framesOf } from '../helpers/counted-mount.js';
 import { freshShareDir, localTempDir, q, sh } from '../helpers/rw.js';
 import { startSamba } from '../helpers/samba.js';
 
@@ -27,22 +25,7 @@ const dirName = 'tree-roundtrips';
 const base = await freshShareDir(t, samba.sharePath, dirName);
 
 /** A mount through a frame-counting proxy. */
-async function countedMount(opts: string[]) {
-  const counter = countFrames(true);
-  const proxy = await startProxy({ host: samba.host, port: samba.port, toServer: (f, i, relay) => counter.hook(f, i, relay) });
-  t.teardown(() => proxy.close());
-  const mnt = await mountShare({ ...samba, port: proxy.port }, 'test', opts);
-  t.teardown(() => unmount(mnt));
-  return { dir: path.join(mnt, dirName), counter };
-}
-
-/** Run `cmd`, and the request frames it caused. */
-async function framesOf(counter: ReturnType<typeof countFrames>, cmd: string): Promise<string[]> {
-  counter.reset();
-  const r = await sh(cmd, { timeoutMs: 60000 });
-  if (r.code !== 0) throw new Error(`${cmd}: ${r.stderr}`);
-  return counter.frames();
-}
+const countedMount = (opts: string[]) => countedMountOf(t, samba, dirName, opts);
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const slow = await countedMount(['actimeo=30']);
