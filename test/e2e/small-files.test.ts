@@ -16,7 +16,7 @@
  *    mount overwrites the file (the lease break takes H away); the next
  *    open on this mount reads the new data.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Smb2Command } from '../../transport/pdu/header.js';
@@ -206,12 +206,18 @@ t.test('a held-back CLOSE: unlink and rename right after close(2) are ordered af
   t.ok((await readFile(path.join(serverDir, 'renamed.bin'))).equals(data), 'the renamed file has the data');
 });
 
+/** A mount through the proxy with cache=strict and `closetimeo` seconds, unmounted with `t`. */
+async function proxiedMount(t: Test, closetimeo: number): Promise<string> {
+  const mnt = await makeMountPoint();
+  t.teardown(() => unmount(mnt));
+  const o = [`port=${proxy.port}`, `username=${samba.user}`, `password=${samba.pass}`, 'cache=strict', `closetimeo=${closetimeo}`, 'echo_interval=0'].join(',');
+  const m = await runCli([`//${samba.host}/test`, mnt, '-o', o]);
+  t.equal(m.code, 0, `mounted with closetimeo=${closetimeo}: ${m.stderr}`);
+  return mnt;
+}
+
 t.test('closetimeo: a re-open costs no frame; the timer and a lease break close the handle', async (t) => {
-  const mntC = await makeMountPoint();
-  t.teardown(() => unmount(mntC));
-  const optsC = [`port=${proxy.port}`, `username=${samba.user}`, `password=${samba.pass}`, 'cache=strict', 'closetimeo=2', 'echo_interval=0'].join(',');
-  const m = await runCli([`//${samba.host}/test`, mntC, '-o', optsC]);
-  t.equal(m.code, 0, `mounted with closetimeo=2: ${m.stderr}`);
+  const mntC = await proxiedMount(t, 2);
   const mntB = await mountShare(samba, 'test', ['cache=strict', 'closetimeo=0']);
   t.teardown(() => unmount(mntB));
   const C = path.join(mntC, dirName);
@@ -247,11 +253,7 @@ t.test('closetimeo: a re-open costs no frame; the timer and a lease break close 
 });
 
 t.test('closetimeo: a handle parked while another CLOSE of the file is in flight is still closed before a rename over it', async (t) => {
-  const mntC = await makeMountPoint();
-  t.teardown(() => unmount(mntC));
-  const optsC = [`port=${proxy.port}`, `username=${samba.user}`, `password=${samba.pass}`, 'cache=strict', 'closetimeo=30', 'echo_interval=0'].join(',');
-  const m = await runCli([`//${samba.host}/test`, mntC, '-o', optsC]);
-  t.equal(m.code, 0, `mounted with closetimeo=30: ${m.stderr}`);
+  const mntC = await proxiedMount(t, 30);
   const C = path.join(mntC, dirName);
   await writeFile(path.join(serverDir, 'two-opens.txt'), 'old');
   await writeFile(path.join(serverDir, 'two-opens.new'), 'new');
