@@ -26,6 +26,10 @@
 //    interrupted and wakes the main loop; the binary exports
 //    smbfuse_on_interrupt and smbfuse_interrupted, which smbfuse looks for
 //    (not the version) before asking libfuse for interrupts.
+//  - getxattr of a name outside `user.` is answered ENOTSUP on libfuse's
+//    thread, as JavaScript would answer it (src/xattr.ts), without the hop
+//    to JavaScript: the kernel asks for security.capability before every
+//    write(2), one more round trip through the main loop per write.
 // Each edit is anchored on 2.2.6's exact text, applied to the pristine
 // source (kept as fuse-native.c.orig), so running this again — or after an
 // older version of this patch — gives the same result. If the source is not
@@ -36,7 +40,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 
-const PATCH_VERSION = 5;
+const PATCH_VERSION = 6;
 const MARK = `/* smbfuse-patch ${PATCH_VERSION} */\n`;
 
 const require = createRequire(import.meta.url);
@@ -215,6 +219,25 @@ const edits = [
   ],
   ['  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n', '  NAPI_EXPORT_FUNCTION(fuse_native_unmount)\n  NAPI_EXPORT_FUNCTION(smbfuse_interrupted)\n  NAPI_EXPORT_FUNCTION(smbfuse_on_interrupt)\n'],
   // --- end of smbfuse interrupt ---
+  // getxattr outside user.* never reaches JavaScript (Linux: 4 arguments; macOS keeps 2.2.6's).
+  [
+    'static void* start_fuse_thread (void *data) {\n',
+    [
+      '#include <errno.h>',
+      '#ifdef __APPLE__',
+      '#define smbfuse_getxattr fuse_native_getxattr',
+      '#else',
+      'static int smbfuse_getxattr (const char *path, const char *name, char *value, size_t size) {',
+      '  if (strncmp(name, "user.", 5) != 0) return -EOPNOTSUPP;',
+      '  return fuse_native_getxattr(path, name, value, size);',
+      '}',
+      '#endif',
+      '',
+      'static void* start_fuse_thread (void *data) {',
+      '',
+    ].join('\n'),
+  ],
+  ['  if (implemented[op_getxattr]) ops.getxattr = fuse_native_getxattr;\n', '  if (implemented[op_getxattr]) ops.getxattr = smbfuse_getxattr;\n'],
 ];
 
 /** The patched text of a pristine 2.2.6 source, or null if an anchor is missing. */

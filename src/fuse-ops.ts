@@ -231,7 +231,7 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
     },
     getxattr(path: string, name: string, _position: number, cb: Cb<[Buffer?]>) {
       answer(o, 'getxattr', path, async () => {
-          // A file whose CREATE is deferred has no EAs yet (and the kernel asks for security.capability at every write).
+          // A file whose CREATE is deferred has no EAs yet. (Names outside user.* are answered in the binding.)
           if (fs.files.localStat(path)) throw (eaName(name), -ENODATA);
           return settled([path], () => ns.getxattr(fs, path, name))();
         }, (v) => cb(0, v), (e) => cb(e));

@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { cliPath, isMounted, makeMountPoint, runCli, unmount } from '../helpers/mount.js';
-import { freshShareDir, localTempDir } from '../helpers/rw.js';
+import { freshShareDir, localTempDir, q, sh } from '../helpers/rw.js';
 import { startSamba } from '../helpers/samba.js';
 
 const samba = await startSamba();
@@ -121,6 +121,34 @@ t.test('background mount: debug log, stats table and JSON', async (t) => {
   t.match(log, /smb SESSION_SETUP mid \d+ -> STATUS_MORE_PROCESSING_REQUIRED in /, 'statuses named');
   t.match(log, /^\d{4}-\d\d-\d\dT[\d:.]+Z smbfuse\[\d+\] debug: /m, 'lines carry time, pid and level');
   t.notOk(log.includes(samba.pass), 'the password is not in the log');
+  // The kernel asks for security.capability before every write(2); the
+  // binding answers it (ENOTSUP, as src/xattr.ts would) without a hop to JavaScript.
+  const fuseWrites = log.split('\n').filter((l) => / debug: write \/.* -> /.test(l)).length;
+  t.ok(fuseWrites >= 4, `FUSE writes traced (${fuseWrites})`);
+  t.notMatch(log, / debug: getxattr /, 'no getxattr reached JavaScript');
+});
+
+t.test('getxattr outside user.* is ENOTSUP; user.* still reaches the server', async (t) => {
+  const have = (await sh('command -v setfattr && command -v getfattr')).code === 0;
+  if (!have) {
+    t.comment('SKIPPED: setfattr/getfattr (Debian package `attr`) are not installed');
+    t.skip('needs getfattr', () => {});
+    return;
+  }
+  const mnt = await makeMountPoint();
+  t.teardown(() => unmount(mnt));
+  const opts = [`port=${samba.port}`, `username=${samba.user}`, `password=${samba.pass}`].join(',');
+  const r = await runCli([`//${samba.host}/test`, mnt, '-o', opts]);
+  t.equal(r.code, 0, `mounted: ${r.stderr}`);
+  const f = path.join(mnt, dirName, 'xattr-ns.txt');
+  await writeFile(f, 'x');
+  for (const name of ['security.capability', 'trusted.x', 'system.posix_acl_access']) {
+    const g = await sh(`getfattr -n ${name} ${q(f)}`);
+    t.not(g.code, 0, `${name}: refused`);
+    t.match(g.stderr, /Operation not supported/, `${name}: ENOTSUP`);
+  }
+  t.equal((await sh(`setfattr -n user.k -v v ${q(f)}`)).code, 0, 'set user.k');
+  t.equal((await sh(`getfattr --only-values -n user.k ${q(f)}`)).stdout, 'v', 'user.k read back');
 });
 
 t.test('stats usage errors', async (t) => {
