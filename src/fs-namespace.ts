@@ -294,13 +294,11 @@ export async function utimens(fs: SmbFs, path: string, atime: Date | null, mtime
   await fs.files.flushPath(path);
   const fileId = slot?.ops.writeHandle;
   fs.files.dropPendingTimes(path);
-  let after: SmbStat | null = null;
-  if (fileId) await fs.tree.setTimes(fileId, times);
-  else after = await fs.tree.setTimesPath(fs.smbPath(path), times);
+  const after = fileId ? await fs.tree.setTimes(fileId, times) : await fs.tree.setTimesPath(fs.smbPath(path), times);
   if (slot && mtime) slot.lastWrite = mtime;
   changed(fs, path, true, 'attrs');
   // Queried in the same compound: the stat that follows (tar, cp -a, touch) needs no round trip.
-  if (after && !slot) rememberStat(fs.attrs, path, after);
+  if (after) rememberStat(fs.attrs, path, after);
 }
 
 /**

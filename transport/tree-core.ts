@@ -19,9 +19,9 @@ import {
   type CreateContext,
   type CreateResponse,
 } from './pdu/create.js';
-import { FILE_ATTRIBUTE_DIRECTORY, filetimeToDate, type FileAllInformation } from './pdu/fscc.js';
+import { decodeFileAllInformation, FILE_ATTRIBUTE_DIRECTORY, FileInfoClass, filetimeToDate, type FileAllInformation } from './pdu/fscc.js';
 import { Smb2Command } from './pdu/header.js';
-import { encodeQueryInfoRequest, encodeSetInfoRequest, InfoType } from './pdu/query-info.js';
+import { decodeQueryInfoResponse, encodeQueryInfoRequest, encodeSetInfoRequest, InfoType } from './pdu/query-info.js';
 import type { Negotiated, SessionState } from './session.js';
 import { DurableTable } from './durable.js';
 import type { SmbDirEntry, SmbStat } from './types.js';
@@ -101,6 +101,11 @@ export class TreeCore {
     );
   }
 
+  /** FileAllInformation of a handle, asked after a change in the same compound (read with postStat). */
+  postQueryMsg(fileId: Buffer): SmbMessage {
+    return this.queryInfoMsg(fileId, InfoType.FILE, FileInfoClass.FileAllInformation, 4096);
+  }
+
   /** Send a related compound and wait for every member's reply. */
   async compound(members: SmbMessage[]): Promise<SmbResponse[]> {
     for (let i = 0; i < members.length - 1; i++) members[i]!.next = members[i + 1]!;
@@ -134,6 +139,17 @@ export function nameError(e: SmbStatusError, paths: readonly string[]): SmbStatu
   const tooLong = paths.some((p) => p.split('\\').some((c) => Buffer.byteLength(c, 'utf8') > NAME_MAX_BYTES));
   if (!tooLong) return e;
   return new SmbStatusError(NtStatus.STATUS_NAME_TOO_LONG, undefined, e.command, e.messageId, 'server said STATUS_OBJECT_NAME_INVALID for a name component over 255 bytes');
+}
+
+/** The stat in a post-change query's reply, or null if it failed or does not parse. */
+export function postStat(r: SmbResponse): SmbStat | null {
+  const s = r.header.status;
+  if (s !== NtStatus.STATUS_SUCCESS && s !== NtStatus.STATUS_BUFFER_OVERFLOW) return null;
+  try {
+    return statFromAll(decodeFileAllInformation(decodeQueryInfoResponse(r.msg).outputBuffer));
+  } catch {
+    return null;
+  }
 }
 
 /** The times, sizes and attributes every SMB2 info shape carries. */

@@ -35,7 +35,7 @@ import { decodeWriteResponse, encodeWriteRequest } from './pdu/write.js';
 import { LeaseTable, oplockToLeaseState } from './lease.js';
 import { durableGranted, durableRequest } from './durable.js';
 import { expectStatus } from './session.js';
-import { QFID_CONTEXT, RELATED_FILE_ID, statFromAll, statFromCreate, type TreeCore } from './tree-core.js';
+import { postStat, QFID_CONTEXT, RELATED_FILE_ID, statFromAll, statFromCreate, type TreeCore } from './tree-core.js';
 import { decodeReadResponse, encodeReadRequest } from './pdu/read.js';
 import { SmbStatusError } from './errors.js';
 import { Dialect, READ_FIRST_MAX, type SmbCreateOptions, type SmbOpenResult, type SmbStat, type SmbTimes } from './types.js';
@@ -255,8 +255,16 @@ export async function setEndOfFile(core: TreeCore, fileId: Buffer, size: number)
   core.durables.noteSize(fileId, size);
 }
 
-export function setTimes(core: TreeCore, fileId: Buffer, times: SmbTimes): Promise<void> {
-  return setInfo(core, fileId, FileInfoClass.FileBasicInformation, basicInfoFor(times));
+/**
+ * Set times (FileBasicInformation) on an open handle. Resolves to the
+ * attributes after the change, queried in the same compound (the stat that
+ * follows `touch` needs no round trip), or null if they did not come.
+ */
+export async function setTimes(core: TreeCore, fileId: Buffer, times: SmbTimes): Promise<SmbStat | null> {
+  const rs = await core.compound([core.setInfoMsg(fileId, FileInfoClass.FileBasicInformation, basicInfoFor(times)), core.postQueryMsg(fileId)]);
+  core.checkAll([rs[0]!], []);
+  decodeSetInfoResponse(rs[0]!.msg);
+  return postStat(rs[1]!);
 }
 
 /** Rename an open handle (needs DELETE access) to a full share-relative path. */

@@ -23,7 +23,7 @@ import {
 } from './pdu/fscc.js';
 import { decodeQueryInfoResponse, InfoType, QueryInfoFlags } from './pdu/query-info.js';
 import { basicInfoFor } from './tree-io.js';
-import { RELATED_FILE_ID, statFromAll, type CreateSpec, type TreeCore } from './tree-core.js';
+import { postStat, RELATED_FILE_ID, statFromAll, type CreateSpec, type TreeCore } from './tree-core.js';
 import type { SmbStat, SmbTimes } from './types.js';
 
 const ATTR = FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE;
@@ -51,18 +51,7 @@ async function onPath(
 
 /** The post-change attributes query: a middle member of onPath, left unchecked there. */
 function postQuery(core: TreeCore): SmbMessage {
-  return core.queryInfoMsg(RELATED_FILE_ID, InfoType.FILE, FileInfoClass.FileAllInformation, 4096);
-}
-
-/** The stat in a post-change query's reply, or null if it failed or does not parse. */
-function postStat(r: SmbResponse): SmbStat | null {
-  const s = r.header.status;
-  if (s !== NtStatus.STATUS_SUCCESS && s !== NtStatus.STATUS_BUFFER_OVERFLOW) return null;
-  try {
-    return statFromAll(decodeFileAllInformation(decodeQueryInfoResponse(r.msg).outputBuffer));
-  } catch {
-    return null;
-  }
+  return core.postQueryMsg(RELATED_FILE_ID);
 }
 
 /** Set the size of the file at `path` (FileEndOfFileInformation). */

@@ -272,7 +272,7 @@ export class Tree implements SmbTree {
     return io.setEndOfFile(this.core, fileId, size);
   }
 
-  setTimes(fileId: Buffer, times: SmbTimes): Promise<void> {
+  setTimes(fileId: Buffer, times: SmbTimes): Promise<SmbStat | null> {
     return io.setTimes(this.core, fileId, times);
   }
 

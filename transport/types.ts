@@ -246,7 +246,7 @@ export interface SmbTree {
   /** QUERY_INFO FileAllInformation on an open handle. */
   statHandle(fileId: Buffer): Promise<SmbStat>;
   setEndOfFile(fileId: Buffer, size: number): Promise<void>;
-  setTimes(fileId: Buffer, times: SmbTimes): Promise<void>;
+  setTimes(fileId: Buffer, times: SmbTimes): Promise<SmbStat | null>;
   /** Rename an open handle (opened with `delete: true`) to a share-relative path. */
   renameHandle(fileId: Buffer, newPath: string, replace: boolean): Promise<void>;
   /** Set or clear delete-on-close on an open handle (opened with `delete: true`). */

@@ -83,6 +83,11 @@ t.test('utimens by path and ln: one frame each, the stat after needs none', asyn
   t.same(await framesOf(slow.counter, `ln ${q(d + '/a')} ${q(d + '/b')}`), [`CREATE(${dirName}\\meta\\a)+SET_INFO+QUERY_INFO+CLOSE`], 'link: CREATE+SET_INFO+QUERY_INFO+CLOSE');
   t.same(await framesOf(slow.counter, `stat ${q(d + '/b')} >/dev/null`), [], 'the new name: no request');
   t.equal((await sh(`stat -c %h ${q(d + '/b')}`)).stdout.trim(), '2', 'the new name shows 2 links');
+  // touch opens the file and sets the times through that handle: the attributes come with the SET_INFO.
+  const touched = await framesOf(slow.counter, `touch -d 2004-01-01T00:00:00Z ${q(d + '/a')}`);
+  t.same(touched.filter((f) => !/^CLOSE$/.test(f)), [`CREATE(${dirName}\\meta\\a)`, 'SET_INFO+QUERY_INFO'], `touch through a handle: open, then SET_INFO+QUERY_INFO (${JSON.stringify(touched)})`);
+  t.same(await framesOf(slow.counter, `stat ${q(d + '/a')} >/dev/null`), [], 'the stat after touch: no request');
+  t.equal((await sh(`stat -c %Y ${q(d + '/a')}`)).stdout.trim(), String(Date.parse('2004-01-01T00:00:00Z') / 1000), 'touch set mtime');
 });
 
 t.test('a create loop past actimeo: one listing, not a lookup per name; names made elsewhere still show', async (t) => {

@@ -217,9 +217,11 @@ export class FakeTree implements SmbTree {
     };
   }
 
-  async setTimes(fileId: Buffer, t: SmbTimes): Promise<void> {
+  async setTimes(fileId: Buffer, t: SmbTimes): Promise<SmbStat | null> {
     this.count('setTimes');
-    this.applyTimes(this.handle(fileId).file, t);
+    const f = this.handle(fileId).file;
+    this.applyTimes(f, t);
+    return f.stat;
   }
 
   async renameHandle(fileId: Buffer, newPath: string, replace: boolean): Promise<void> {

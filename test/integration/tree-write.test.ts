@@ -128,7 +128,8 @@ for (const [name, d] of dialects) {
       t.equal((await lstat(local('times.txt'))).mtime.getTime(), when.getTime(), 'mtime on disk');
       const f = await tree.create(smb('times.txt'), { access: 'write', disposition: 'open' });
       const later = new Date('2011-12-13T14:15:16Z');
-      await tree.setTimes(f.fileId, { lastWriteTime: later });
+      const after = await tree.setTimes(f.fileId, { lastWriteTime: later });
+      t.equal(after?.lastWriteTime.getTime(), later.getTime(), 'setTimes brings back the attributes after it');
       t.equal((await tree.statHandle(f.fileId)).lastWriteTime.getTime(), later.getTime(), 'setTimes on a handle');
       await tree.close(f.fileId);
       await tree.setAttributesPath(smb('times.txt'), FILE_ATTRIBUTE_READONLY);
