@@ -216,6 +216,33 @@ export class NetfsInode {
     return true;
   }
 
+  /**
+   * read() without a wait, when every folio of the range is up to date now:
+   * the copy, then the same readahead and use-once bookkeeping (after the
+   * copy, as readahead may evict to make room). Returns the bytes copied (0
+   * at or after EOF), or null when read() must do it.
+   */
+  readNow(pos: number, len: number, dst: Buffer): number | null {
+    if (!(pos >= 0) || !(len >= 0)) return null;
+    const end = Math.min(pos + Math.min(len, dst.length), this.fileSize);
+    if (pos >= end) return 0;
+    const fsize = this.cache.folioSize;
+    const first = Math.floor(pos / fsize);
+    const last = Math.floor((end - 1) / fsize);
+    for (let i = first; i <= last; i++) {
+      if (this.cache.peek(this.key, i)?.state !== 'uptodate') return null;
+    }
+    for (let i = first; i <= last; i++) {
+      const f = this.cache.lookup(this.key, i)!;
+      const from = Math.max(pos, f.start);
+      const to = Math.min(end, f.start + f.buf.length);
+      f.buf.copy(dst, from - pos, from - f.start, to - f.start);
+    }
+    this.readahead(pos, end);
+    this.dropPassed(end, this.ra.runStart);
+    return end - pos;
+  }
+
   async read(pos: number, len: number, dst: Buffer, signal?: NetfsCallerGone): Promise<number> {
     checkCount('position', pos);
     checkCount('length', len);

@@ -639,6 +639,22 @@ export class SmbFiles {
   }
 
   /**
+   * read() without a wait, for a read the page cache holds whole
+   * (FsInode.readNow): fuse-ops answers it in the same turn, with no timer
+   * and no promise. Returns the bytes read, or null when read() must handle
+   * the call. The same cases as read() take the cache.
+   */
+  readNow(fh: number, buf: Buffer, len: number, pos: number): number | null {
+    const h = this.handles.getFile(fh);
+    if (!h) return null;
+    const slot = h.inode;
+    const n = Math.min(len, buf.length);
+    if (n <= 0 || (h.fileId === null && !slot.pendingCreate)) return null;
+    if (slot.pendingCreate === null && slot.inode.dirtyBytes === 0 && !this.cachesReads(slot)) return null;
+    return slot.inode.readNow?.(pos, n, buf.subarray(0, n)) ?? null;
+  }
+
+  /**
    * write: buffered when the cache mode allows, otherwise written through.
    * O_APPEND writes go to the current end of file, one at a time per file.
    */

@@ -12,6 +12,12 @@ export interface FsInode {
   readonly dirtyBytes: number;
   /** Through the page cache; `dst` is not written once `signal.aborted` is set. */
   read(pos: number, len: number, dst: Buffer, signal?: NetfsCallerGone): Promise<number>;
+  /**
+   * read() when it needs no wait: every page of the range is cached and up to
+   * date now. Copies into `dst` and returns the bytes (0 at EOF), or null
+   * when read() must do it.
+   */
+  readNow?(pos: number, len: number, dst: Buffer): number | null;
   /** [pos, pos + len) is all in up-to-date cached pages (a read would not ask the server). */
   isCached(pos: number, len: number): boolean;
   /** The whole file's bytes read along with the open: cached if nothing of the file is yet (returns whether). */

@@ -413,3 +413,41 @@ t.test('prime: the whole file handed in is read from the cache; anything else is
   await w.write(0, Buffer.alloc(10, 1));
   t.notOk(w.prime(dirty.data), 'a file with dirty data: refused');
 });
+
+t.test('readNow: served at once only when every folio is up to date; readahead goes on as with read()', async (t) => {
+  const evs = traces(t);
+  const size = 16 * MiB;
+  const s = setup(size, { timing: 'immediate', rsize: 1 * MiB, folioSize: 256 * KiB, maxBytes: 64 * MiB });
+  const dst = Buffer.alloc(128 * KiB, 0xee);
+  t.equal(s.inode.readNow(0, 128 * KiB, dst), null, 'nothing cached: null, and no request issued');
+  t.equal(s.ops.issued.length, 0);
+  t.ok(dst.every((b) => b === 0xee), 'dst untouched');
+  await check(t, s, 0, 128 * KiB); // a reader's first read: it starts readahead
+  await new Promise((r) => setImmediate(r));
+  let pos = 128 * KiB;
+  let now = 0;
+  let later = 0;
+  for (; pos < 8 * MiB; pos += 128 * KiB) {
+    const n = s.inode.readNow(pos, 128 * KiB, dst);
+    if (n === null) {
+      later++;
+      await check(t, s, pos, 128 * KiB);
+    } else {
+      now++;
+      t.equal(n, 128 * KiB);
+      if (!dst.equals(s.data.subarray(pos, pos + 128 * KiB))) t.fail(`bytes of readNow(${pos}) differ`);
+    }
+    await new Promise((r) => setImmediate(r)); // the readahead issued meanwhile completes
+  }
+  t.ok(now > later * 4, `a sequential reader is served at once (${now} now, ${later} through read())`);
+  const ra = evs.filter((e) => e.kind === 'rreq' && e.reason === 'new' && e.origin === 'readahead');
+  t.ok(ra.length >= 3, `readNow keeps readahead going (${ra.length} readahead requests)`);
+  t.ok(s.ops.issuedBytes() >= 8 * MiB, 'the data read was asked of the server ahead of the reader');
+  t.equal(s.inode.readNow(size, 10, dst), 0, 'at EOF: 0');
+  t.equal(s.inode.readNow(-1, 10, dst), null, 'a bad position: left to read()');
+  const last = Buffer.alloc(64 * KiB, 0xee);
+  await check(t, s, size - 100, 100);
+  t.equal(s.inode.readNow(size - 100, 64 * KiB, last), 100, 'clamped at the end of the file');
+  t.ok(last.subarray(0, 100).equals(s.data.subarray(size - 100)), 'the last bytes');
+  t.ok(last.subarray(100).every((b) => b === 0xee), 'nothing past them');
+});
