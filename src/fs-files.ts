@@ -705,6 +705,12 @@ export class SmbFiles {
     if (slot.pendingTimes) slot.pendingTimes = { ...slot.pendingTimes, lastWriteTime: null };
   }
 
+  /** Whether flush(fh) has nothing to do (a handle not open for writing): fuse-ops answers it at once. */
+  flushNeedless(fh: number): boolean {
+    const h = this.handles.getFile(fh);
+    return h !== undefined && !h.writable;
+  }
+
   /** flush (every close(2)): write back dirty data; the sticky error comes back once. */
   async flush(fh: number): Promise<void> {
     const h = this.handles.getFile(fh);
@@ -741,9 +747,8 @@ export class SmbFiles {
    * path operations after it). FUSE only logs release errors: flush errors
    * were already returned by flush(), and data lost here is logged.
    */
-  release(fh: number): Promise<void> {
+  release(fh: number): void {
     this.track(this.releaseNow(fh)).catch(() => {});
-    return Promise.resolve();
   }
 
   private releaseNow(fh: number): Promise<void> {
@@ -922,7 +927,6 @@ export class SmbFiles {
     }
   }
 
-  /** Unmount: wait for operations in flight, write back every file, close every handle. */
   /** Bytes written and not yet on the server, over every open file. */
   get dirtyBytes(): number {
     let n = 0;
@@ -930,6 +934,7 @@ export class SmbFiles {
     return n;
   }
 
+  /** Unmount: wait for operations in flight, write back every file, close every handle. */
   async closeAll(): Promise<void> {
     await Promise.allSettled([...this.pending]);
     await Promise.all([...this.open.values()].map((slot) => this.closeParked(slot)));

@@ -493,8 +493,9 @@ export class SmbFs {
     return this.files.read(fh, buf, len, pos, answered);
   }
 
-  release(fh: number): Promise<void> {
-    return this.files.release(fh);
+  /** Answered at once: the close goes on in the background (SmbFiles.release). */
+  release(fh: number): void {
+    this.files.release(fh);
   }
 
   /** access: read/search always; write unless read-only mount or READONLY file. */

@@ -102,6 +102,8 @@ export function normalizeName(name: string, form: NameForm): string {
 
 /** Most names remembered as stored outside the chosen form (LRU beyond this). */
 const MAX_AS_STORED = 100_000;
+/** SMB paths remembered for toSmb (a path maps the same way while nothing is remembered as stored). */
+const MAX_MAPPED = 8192;
 
 /**
  * FUSE paths → SMB paths for one mount, with Unicode normalization.
@@ -120,6 +122,11 @@ const MAX_AS_STORED = 100_000;
 export class SmbPathMap {
   /** FUSE paths whose last name the server holds exactly as written. */
   private readonly asStored = new LRUCache<string, true>({ max: MAX_AS_STORED });
+  /**
+   * toSmb's answers while no name is remembered as stored (then it is a pure
+   * function of the path): settle() maps every open file's path per call.
+   */
+  private readonly mapped = new LRUCache<string, string>({ max: MAX_MAPPED });
 
   constructor(
     readonly form: NameForm,
@@ -132,6 +139,15 @@ export class SmbPathMap {
    * written, then mapped (nameToSmb).
    */
   toSmb(path: string): string {
+    const pure = this.asStored.size === 0;
+    const known = pure ? this.mapped.get(path) : undefined;
+    if (known !== undefined) return known;
+    const smb = this.map(path);
+    if (pure) this.mapped.set(path, smb);
+    return smb;
+  }
+
+  private map(path: string): string {
     const names = path.split('/').filter((p) => p !== '');
     let at = '';
     const parts = names.map((name) => {

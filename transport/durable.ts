@@ -12,7 +12,6 @@
  * last-write time — so dirty data is never written over someone else's
  * changes. Otherwise the handle is lost: requests on it fail.
  */
-import { randomBytes } from 'node:crypto';
 import { SmbStatusError, SmbTransportError } from './errors.js';
 import type { LeaseTable } from './lease.js';
 import {
@@ -28,6 +27,7 @@ import { expectStatus } from './session.js';
 import { QFID_CONTEXT, statFromCreate, type TreeCore } from './tree-core.js';
 import { leaseContext } from './tree-io.js';
 import { Dialect } from './types.js';
+import { uniqueId16 } from './unique-id.js';
 
 /**
  * Pauses between reclaims of one durable open. Until the server has seen the
@@ -65,7 +65,7 @@ export interface DurableOpen {
 /** The durable-handle request context for this dialect, with its CreateGuid (v2), or null below 2.1. */
 export function durableRequest(dialect: Dialect): { context: CreateContext; createGuid: Buffer | null } | null {
   if (dialect >= Dialect.SMB3_0) {
-    const createGuid = randomBytes(16);
+    const createGuid = uniqueId16();
     const data = Buffer.alloc(32);
     // Timeout 0: the server's default; Flags 0: not persistent (SMB2_DHANDLE_FLAG_PERSISTENT off).
     createGuid.copy(data, 16);

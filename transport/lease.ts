@@ -12,7 +12,6 @@
  * ACK_DEADLINE_MS does not hold the ack back. Ack failures are published on
  * the diagnostics channel and in the 'break' event, never thrown.
  */
-import { randomBytes } from 'node:crypto';
 import diagnostics_channel from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
 import type { ServerNotification } from './connection.js';
@@ -22,6 +21,7 @@ import { OplockLevel, LeaseState } from './pdu/create.js';
 import { expectStatus } from './session.js';
 import type { TreeCore } from './tree-core.js';
 import type { SmbBreakEvent } from './types.js';
+import { uniqueId16 } from './unique-id.js';
 
 export type { SmbBreakEvent };
 
@@ -82,7 +82,7 @@ export class LeaseTable extends EventEmitter<{ break: [SmbBreakRecord] }> {
 
   /** A fresh 16-byte lease key. */
   static newKey(): Buffer {
-    return randomBytes(16);
+    return uniqueId16();
   }
 
   /** The state of a lease we hold, or undefined if we hold none under `key`. */

@@ -45,3 +45,15 @@ t.test('unicode= option', async (t) => {
   t.throws(() => cfg(['-o', 'unicode=nfkc']), /bad value for unicode: 'nfkc' \(nfc or nfd\)/);
   t.throws(() => cfg(['-o', 'unicode']), /needs a value/);
 });
+
+t.test('toSmb remembers its answers only while no name is held as stored', async (t) => {
+  const m = new SmbPathMap('nfc');
+  const nfd = '/dir/cafe\u0301.txt';
+  const nfc = 'dir\\caf\u00e9.txt';
+  t.equal(m.toSmb(nfd), nfc, 'the chosen form');
+  t.equal(m.toSmb(nfd), nfc, 'the same again (remembered)');
+  m.noteAsStored(nfd);
+  t.equal(m.toSmb(nfd), 'dir\\cafe\u0301.txt', 'held as stored: the spelling as written, not the remembered answer');
+  m.forget(nfd);
+  t.equal(m.toSmb(nfd), nfc, 'forgotten: the chosen form again');
+});
