@@ -254,6 +254,7 @@ export class NetfsInode {
         if (signal?.aborted) throw new NetfsError(NETFS_ECANCELED, `netfs: read of ${this.key} at ${pos} abandoned by its caller`);
         const from = Math.max(pos, f.start);
         const to = Math.min(end, f.start + f.buf.length);
+        f.materialize();
         f.buf.copy(dst, from - pos, from - f.start, to - f.start);
       }
     } finally {
