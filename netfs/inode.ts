@@ -145,6 +145,8 @@ export class NetfsInode {
   private wbNext: Promise<void> | null = null;
   private wbNextAll = false;
   private expireTimer: NodeJS.Timeout | null = null;
+  /** writeNow's folios of one write, looked up before any is written (kept to spare an array per write). */
+  private readonly foundNow: Array<Folio | undefined> = [];
   /** A threshold writeback is queued in a microtask (afterWrite). */
   private thresholdQueued = false;
   /** Bumped whenever fscache is invalidated, so reads begun before stop copying into it. */
@@ -487,10 +489,13 @@ export class NetfsInode {
     const fs = this.cache.folioSize;
     const first = Math.floor(pos / fs);
     const last = Math.floor((pos + src.length - 1) / fs);
+    // Look every folio up first (missing ones are made below): nothing changes unless all can take their bytes.
+    const found = this.foundNow;
+    found.length = 0;
     for (let i = first; i <= last; i++) {
-      const from = i === first ? pos - i * fs : 0;
-      const to = i === last ? pos + src.length - i * fs : fs;
-      if (!this.folioReady(i, from, to)) return -1;
+      const f = this.cache.peek(this.key, i);
+      if (f && !this.usableNow(f, i === first ? pos - i * fs : 0, i === last ? pos + src.length - i * fs : fs)) return -1;
+      found.push(f);
     }
     this.cache.registerFlusher(this.key, this.pressureFlush);
     this.noteWriteRun(pos, src.length);
@@ -498,9 +503,11 @@ export class NetfsInode {
     for (let i = first; i <= last; i++) {
       const from = i === first ? pos - i * fs : 0;
       const to = i === last ? pos + src.length - i * fs : fs;
-      this.copyIn(this.folioNow(i, from, to)!, src, done, from, to);
+      const f = found[i - first] ?? this.cache.createForWrite(this.key, i, i * fs >= this.zeroPoint, from, to);
+      this.copyIn(f, src, done, from, to);
       done += to - from;
     }
+    found.length = 0;
     this.afterWrite();
     return src.length;
   }
@@ -534,12 +541,6 @@ export class NetfsInode {
       });
     }
     this.armExpiry();
-  }
-
-  /** Whether folioNow() would hand over folio `index` for bytes [from, to) (a missing one can be made). */
-  private folioReady(index: number, from: number, to: number): boolean {
-    const f = this.cache.peek(this.key, index);
-    return !f || this.usableNow(f, from, to);
   }
 
   /**

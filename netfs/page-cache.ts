@@ -293,8 +293,11 @@ export class PageCache {
 
   /** Like lookup() but neither counts nor changes recency (readahead probing). */
   peek(key: string, index: number): Folio | undefined {
+    // Held folios first, found without building a map key: a writer's folios are held.
+    const h = this.heldFiles.get(key)?.get(index);
+    if (h) return h;
     const k = folioKey(key, index);
-    return this.lru.peek(k) ?? this.held.get(k) ?? this.locked.get(k);
+    return this.lru.peek(k) ?? this.locked.get(k);
   }
 
   /**
