@@ -494,7 +494,10 @@ export class NetfsInode {
     found.length = 0;
     for (let i = first; i <= last; i++) {
       const f = this.cache.peek(this.key, i);
-      if (f && !this.usableNow(f, i === first ? pos - i * fs : 0, i === last ? pos + src.length - i * fs : fs)) return -1;
+      if (f && !this.usableNow(f, i === first ? pos - i * fs : 0, i === last ? pos + src.length - i * fs : fs)) {
+        found.length = 0;
+        return -1;
+      }
       found.push(f);
     }
     this.cache.registerFlusher(this.key, this.pressureFlush);
@@ -503,7 +506,10 @@ export class NetfsInode {
     for (let i = first; i <= last; i++) {
       const from = i === first ? pos - i * fs : 0;
       const to = i === last ? pos + src.length - i * fs : fs;
-      const f = found[i - first] ?? this.cache.createForWrite(this.key, i, i * fs >= this.zeroPoint, from, to);
+      // Making a folio may have evicted a clean one found above (its buffer
+      // recycled for the new one): that one is looked up, and made, again.
+      const seen = found[i - first];
+      const f = seen && seen.home !== 'none' ? seen : this.folioNow(i, from, to)!;
       this.copyIn(f, src, done, from, to);
       done += to - from;
     }

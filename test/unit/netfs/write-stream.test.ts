@@ -104,3 +104,20 @@ t.test('threshold writeback starts after the write returns, once per burst', asy
   await s.inode.flush();
   t.equal(s.rops.data.length, 64 * KiB);
 });
+
+t.test('a write over a missing folio and a cached one, when making the first evicts the second: each folio keeps its own bytes', async (t) => {
+  // Room for four folios: the file's folios 1-4 fill it, folio 1 least recently used.
+  const cache = new PageCache({ maxBytes: 4 * FOLIO, folioSize: FOLIO });
+  const server = pseudoRandomBytes(5 * FOLIO, 3);
+  const rops = new FakeReadOps({ data: Buffer.from(server), timing: 'immediate' });
+  const wops = new FakeWriteOps({ server: rops, timing: 'immediate' });
+  const inode = new NetfsInode({ key: 'f', size: server.length, ops: rops, writeOps: wops, cache, readaheadMax: 0, dirtyThreshold: 2 ** 40, dirtyExpireMs: 2 ** 40 });
+  for (let i = 1; i <= 4; i++) await inode.read(i * FOLIO, FOLIO, Buffer.alloc(FOLIO));
+  const data = pseudoRandomBytes(200, 4);
+  t.equal(inode.writeNow(FOLIO - 100, data), 200, 'taken at once');
+  const want = Buffer.from(server);
+  data.copy(want, FOLIO - 100);
+  t.ok((await readAll(inode)).equals(want), 'the cache reads back the file as written');
+  await inode.flush();
+  t.ok(rops.data.equals(want), 'the server has the file as written');
+});
