@@ -145,6 +145,10 @@ export class NetfsInode {
   private wbNext: Promise<void> | null = null;
   private wbNextAll = false;
   private expireTimer: NodeJS.Timeout | null = null;
+  /** writeNow's folios of one write, looked up before any is written (kept to spare an array per write). */
+  private readonly foundNow: Array<Folio | undefined> = [];
+  /** A threshold writeback is queued in a microtask (afterWrite). */
+  private thresholdQueued = false;
   /** Bumped whenever fscache is invalidated, so reads begun before stop copying into it. */
   private fscacheEpoch = 0;
 
@@ -279,6 +283,7 @@ export class NetfsInode {
         if (signal?.aborted) throw new NetfsError(NETFS_ECANCELED, `netfs: read of ${this.key} at ${pos} abandoned by its caller`);
         const from = Math.max(pos, f.start);
         const to = Math.min(end, f.start + f.buf.length);
+        f.materialize();
         f.buf.copy(dst, from - pos, from - f.start, to - f.start);
       }
     } finally {
@@ -461,23 +466,18 @@ export class NetfsInode {
    * first works from a copy taken before it.
    */
   async write(pos: number, src: Buffer): Promise<number> {
-    checkCount('position', pos);
-    checkCount('end', pos + src.length);
-    this.requireWriteOps();
-    if (src.length === 0) return 0;
+    const now = this.writeNow(pos, src);
+    if (now >= 0) return now;
     this.cache.registerFlusher(this.key, this.pressureFlush);
-    let data = src;
-    // A write where the last one ended continues the sequential run.
-    if (pos !== this.wrun.end) this.wrun.start = pos;
-    this.wrun.end = pos + src.length;
+    this.noteWriteRun(pos, src.length);
+    // Whatever must wait works from a copy: `src` may be returned to its owner meanwhile.
+    const data = Buffer.from(src);
     if (this.cache.overDirtyLimit) {
-      data = Buffer.from(src);
       await this.cache.throttle();
-    } else if (this.wrun.end - this.wrun.start > this.dropBehindAfter && this.dirtyBytes >= 2 * this.dirtyThreshold) {
+    } else if (this.streamMustWait(this.wrun.start, this.wrun.end)) {
       // A long stream waits for the pass in flight rather than dirty up to
       // half the cache: the server takes the data no faster, and each buffer
       // is reused sooner.
-      data = Buffer.from(src);
       await (this.wbActive ?? this.writeback('threshold'));
     }
     const fs = this.cache.folioSize;
@@ -487,21 +487,93 @@ export class NetfsInode {
       const index = Math.floor(p / fs);
       const from = p - index * fs;
       const to = Math.min(fs, from + data.length - done);
-      let f = this.folioNow(index, from, to);
-      if (!f) {
-        if (data === src) data = Buffer.from(src);
-        f = await this.folioForWrite(index, from, to);
-      }
+      const f = this.folioNow(index, from, to) ?? (await this.folioForWrite(index, from, to));
       // No await from here to markDirty: the folio is as folioNow/folioForWrite left it.
-      data.copy(f.buf, from, done, done + to - from);
-      this.cache.markDirty(f, from, to);
-      if (f.start >= this.wrun.start + this.dropBehindAfter) f.useOnce = true;
+      this.copyIn(f, data, done, from, to);
       done += to - from;
-      if (pos + done > this.fileSize) this.fileSize = pos + done;
     }
-    if (this.dirtyBytes > this.dirtyThreshold) void this.writeback('threshold');
-    this.armExpiry();
+    this.afterWrite();
     return data.length;
+  }
+
+  /**
+   * A buffered write that needs no wait, done synchronously: every folio of
+   * [pos, pos + src.length) can take its bytes now and neither the page
+   * cache's dirty limit nor a long stream's wait applies. Returns
+   * src.length, or -1 with nothing changed when write() must wait first.
+   * The usual case of a sequential writer: its caller can be answered in
+   * the same turn of the event loop, with no promise and no timer.
+   * Writeback this write makes due starts in a microtask, after the caller
+   * has been answered.
+   */
+  writeNow(pos: number, src: Buffer): number {
+    checkCount('position', pos);
+    checkCount('end', pos + src.length);
+    this.requireWriteOps();
+    if (src.length === 0) return 0;
+    const start = pos !== this.wrun.end ? pos : this.wrun.start;
+    if (this.cache.overDirtyLimit || this.streamMustWait(start, pos + src.length)) return -1;
+    const fs = this.cache.folioSize;
+    const first = Math.floor(pos / fs);
+    const last = Math.floor((pos + src.length - 1) / fs);
+    // Look every folio up first (missing ones are made below): nothing changes unless all can take their bytes.
+    const found = this.foundNow;
+    found.length = 0;
+    for (let i = first; i <= last; i++) {
+      const f = this.cache.peek(this.key, i);
+      if (f && !this.usableNow(f, i === first ? pos - i * fs : 0, i === last ? pos + src.length - i * fs : fs)) {
+        found.length = 0;
+        return -1;
+      }
+      found.push(f);
+    }
+    this.cache.registerFlusher(this.key, this.pressureFlush);
+    this.noteWriteRun(pos, src.length);
+    let done = 0;
+    for (let i = first; i <= last; i++) {
+      const from = i === first ? pos - i * fs : 0;
+      const to = i === last ? pos + src.length - i * fs : fs;
+      // Making a folio may have evicted a clean one found above (its buffer
+      // recycled for the new one): that one is looked up, and made, again.
+      const seen = found[i - first];
+      const f = seen && seen.home !== 'none' ? seen : this.folioNow(i, from, to)!;
+      this.copyIn(f, src, done, from, to);
+      done += to - from;
+    }
+    found.length = 0;
+    this.afterWrite();
+    return src.length;
+  }
+
+  /** A write where the last one ended continues the sequential run. */
+  private noteWriteRun(pos: number, len: number): void {
+    if (pos !== this.wrun.end) this.wrun.start = pos;
+    this.wrun.end = pos + len;
+  }
+
+  /** Whether a sequential run [start, end) is long enough, with enough dirty, to wait for the writeback in flight. */
+  private streamMustWait(start: number, end: number): boolean {
+    return end - start > this.dropBehindAfter && this.dirtyBytes >= 2 * this.dirtyThreshold;
+  }
+
+  /** Copy src[done, done + to - from) into folio bytes [from, to), mark them dirty and grow the size. */
+  private copyIn(f: Folio, src: Buffer, done: number, from: number, to: number): void {
+    src.copy(f.buf, from, done, done + to - from);
+    this.cache.markDirty(f, from, to);
+    if (f.start >= this.wrun.start + this.dropBehindAfter) f.useOnce = true;
+    if (f.start + to > this.fileSize) this.fileSize = f.start + to;
+  }
+
+  /** After a write: start writeback past the threshold (in a microtask, once), arm the age timer. */
+  private afterWrite(): void {
+    if (this.dirtyBytes > this.dirtyThreshold && !this.thresholdQueued) {
+      this.thresholdQueued = true;
+      queueMicrotask(() => {
+        this.thresholdQueued = false;
+        if (this.dirtyBytes > this.dirtyThreshold) void this.writeback('threshold');
+      });
+    }
+    this.armExpiry();
   }
 
   /**
@@ -511,11 +583,15 @@ export class NetfsInode {
   private folioNow(index: number, from: number, to: number): Folio | null {
     const f = this.cache.peek(this.key, index);
     if (!f) return this.cache.createForWrite(this.key, index, index * this.cache.folioSize >= this.zeroPoint, from, to);
-    if (f.state === 'locked' || f.filling) return null;
+    return this.usableNow(f, from, to) ? f : null;
+  }
+
+  /** Whether an existing folio can take bytes [from, to) now (see folioNow). */
+  private usableNow(f: Folio, from: number, to: number): boolean {
+    if (f.state === 'locked' || f.filling) return false;
     const touches = f.validTo > f.validFrom && from <= f.validTo && to >= f.validFrom;
-    if (f.state !== 'partial' || touches || (from === 0 && to === f.buf.length)) return f;
-    if (!f.dirty && f.writeback === 0) return f;
-    return null;
+    if (f.state !== 'partial' || touches || (from === 0 && to === f.buf.length)) return true;
+    return !f.dirty && f.writeback === 0;
   }
 
   /**

@@ -75,6 +75,14 @@ export class Folio {
   wbError = 0;
   /** Gap fill of a partial folio in flight; resolves to 0 or a negative errno. */
   filling: Promise<number> | null = null;
+  /**
+   * Trailing bytes of an up-to-date folio that are zeros not yet written
+   * into `buf` (a new folio past the zero point, written from its start):
+   * a sequential writer fills them with data next, so zeroing them first
+   * would be wasted. Whatever reads `buf` beyond written bytes calls
+   * materialize() first; a folio in the LRU never has any.
+   */
+  zeroTail = 0;
   private waiters: Promise<void> | null = null;
   private wake: (() => void) | null = null;
 
@@ -98,6 +106,13 @@ export class Folio {
     if (this.state !== 'locked') return Promise.resolve();
     if (!this.waiters) this.waiters = new Promise<void>((resolve) => (this.wake = resolve));
     return this.waiters;
+  }
+
+  /** Write the pending zeros of zeroTail into `buf`. */
+  materialize(): void {
+    if (this.zeroTail === 0) return;
+    this.buf.fill(0, this.buf.length - this.zeroTail);
+    this.zeroTail = 0;
   }
 
   /** Leave the locked state and wake any waiters. */
@@ -278,8 +293,11 @@ export class PageCache {
 
   /** Like lookup() but neither counts nor changes recency (readahead probing). */
   peek(key: string, index: number): Folio | undefined {
+    // Held folios first, found without building a map key: a writer's folios are held.
+    const h = this.heldFiles.get(key)?.get(index);
+    if (h) return h;
     const k = folioKey(key, index);
-    return this.lru.peek(k) ?? this.held.get(k) ?? this.locked.get(k);
+    return this.lru.peek(k) ?? this.locked.get(k);
   }
 
   /**
@@ -402,7 +420,8 @@ export class PageCache {
    * zeros there (`zeroed`), else 'partial' with nothing valid yet. The caller
    * is about to copy bytes [writeFrom, writeTo) in (synchronously, before any
    * await), so only the rest is zeroed: zeroing whole folios was the largest
-   * cost of a streaming write.
+   * cost of a streaming write. The zeros after the written bytes are left
+   * pending (zeroTail): the next write of a stream covers them.
    */
   createForWrite(key: string, index: number, zeroed: boolean, writeFrom = 0, writeTo = 0): Folio {
     const k = folioKey(key, index);
@@ -411,7 +430,7 @@ export class PageCache {
     if (zeroed) {
       if (writeTo > writeFrom) {
         f.buf.fill(0, 0, writeFrom);
-        f.buf.fill(0, writeTo);
+        f.zeroTail = f.buf.length - writeTo;
       } else {
         f.buf.fill(0);
       }
@@ -481,6 +500,14 @@ export class PageCache {
       f.validTo = touches ? Math.max(f.validTo, to) : to;
       if (f.validFrom === 0 && f.validTo === f.buf.length) f.state = 'uptodate';
     }
+    if (f.zeroTail > 0) {
+      // Bytes now written into the pending zeros: those before them get their zeros.
+      const zeroFrom = f.buf.length - f.zeroTail;
+      if (to > zeroFrom) {
+        if (from > zeroFrom) f.buf.fill(0, zeroFrom, from);
+        f.zeroTail = f.buf.length - to;
+      }
+    }
     if (f.dirty) this.setDirty(f, Math.min(f.dirtyFrom, from), Math.max(f.dirtyTo, to));
     else this.setDirty(f, from, to);
     f.dirtyGen++;
@@ -523,6 +550,7 @@ export class PageCache {
       return;
     }
     if (f.state === 'uptodate') {
+      f.materialize();
       this.insertLru(f);
       this.reserve(0);
     }
@@ -591,7 +619,10 @@ export class PageCache {
       }
       if (f.end <= n) continue;
       const cut = n - f.start;
-      if (f.state === 'uptodate') f.buf.fill(0, cut);
+      if (f.state === 'uptodate') {
+        f.materialize();
+        f.buf.fill(0, cut);
+      }
       if (f.state === 'partial') {
         f.validTo = Math.min(f.validTo, cut);
         if (f.validTo <= f.validFrom) f.validFrom = f.validTo = 0;

@@ -671,7 +671,7 @@ export class SmbFiles {
     // append (waits for the one before) or an unbuffered write takes a copy now.
     // A handle a compound closed is opened again first; a deferred file
     // too large for one compound has its CREATE sent now.
-    const reopen = (h.fileId === null && !slot.pendingCreate) || (slot.pendingCreate !== null && pos + view.length > this.smallMax);
+    const reopen = this.needsReopen(h, slot, pos + view.length);
     const copyNow = reopen || h.append || (!this.buffersWrites(slot) && !this.cachesReads(slot));
     const data = copyNow ? Buffer.from(view) : view;
     const run = async () => {
@@ -686,6 +686,38 @@ export class SmbFiles {
     return this.track(p);
   }
 
+  /**
+   * Whether a write up to `end` must first open a handle: one a compound
+   * closed, or the CREATE of a deferred file too large for one compound.
+   */
+  private needsReopen(h: { fileId: unknown }, slot: InodeSlot, end: number): boolean {
+    return (h.fileId === null && !slot.pendingCreate) || (slot.pendingCreate !== null && end > this.smallMax);
+  }
+
+  /**
+   * write() without a wait, for the common case of a buffered write whose
+   * folios can take the bytes now (NetfsInode.writeNow): fuse-ops answers it
+   * in the same turn, with no timer and no promise. Returns the bytes
+   * written, or null when write() must handle the call (errors included).
+   */
+  writeNow(fh: number, buf: Buffer, len: number, pos: number): number | null {
+    if (this.o.readOnly) return null;
+    const h = this.handles.getFile(fh);
+    if (!h || !h.writable || h.append) return null;
+    const slot = h.inode;
+    const view = buf.subarray(0, Math.min(len, buf.length));
+    if (view.length === 0 || this.needsReopen(h, slot, pos + view.length) || !this.buffersWrites(slot)) return null;
+    let n: number;
+    try {
+      n = slot.inode.writeNow?.(pos, view) ?? -1;
+    } catch {
+      return null;
+    }
+    if (n < 0) return null;
+    this.noteWritten(slot);
+    return n;
+  }
+
   /** Write `data` at `at` through the slot's inode as the cache mode says. */
   private async writeAt(slot: InodeSlot, at: number, data: Buffer): Promise<void> {
     const end = at + data.length;
@@ -698,6 +730,11 @@ export class SmbFiles {
       await slot.inode.writeUnbuffered(at, data);
       if (end > slot.inode.size) slot.inode.setSize(end);
     }
+    this.noteWritten(slot);
+  }
+
+  /** What a write changes in the slot besides its data. */
+  private noteWritten(slot: InodeSlot): void {
     slot.written = true;
     slot.version = '';
     slot.lastWrite = new Date(this.o.now());

@@ -29,6 +29,8 @@ export interface FsInode {
    * `buf` is read only before the first wait (copied first if it must wait).
    */
   write(pos: number, buf: Buffer): Promise<unknown>;
+  /** write() when it needs no wait, done now: the bytes written, or -1 (nothing done) when write() must be used. */
+  writeNow?(pos: number, buf: Buffer): number;
   /** Write straight to the server from `buf`, which must be our own memory. */
   writeUnbuffered(pos: number, buf: Buffer): Promise<unknown>;
   /** Write back dirty data; rejects (once) with the sticky write error. */

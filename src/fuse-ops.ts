@@ -21,9 +21,9 @@
  * negative, except read/write which answer `cb(bytes)` or `cb(-errno)`.
  */
 import type { NetfsCallerGone } from '../netfs/ops.js';
-import { EINTR, ENODATA, EPERM, EROFS, ETIMEDOUT, toFuseErrno } from './errno.js';
+import { EINTR, ENODATA, ENOTSUP, EPERM, EROFS, ETIMEDOUT, toFuseErrno } from './errno.js';
 import type { Interrupts } from './fuse-interrupt.js';
-import { eaName } from './xattr.js';
+import { eaName, isUserXattr } from './xattr.js';
 import type { FuseStat, FuseStatfs, SmbFs } from './fs.js';
 import { O_CREAT } from './fs-files.js';
 import { OPEN_KEEP_CACHE } from './fuse-binding.js';
@@ -168,6 +168,12 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
       answer(o, 'read', path, (answered) => fs.read(fd, buf, len, pos, answered), (n) => cb(n), (e) => cb(e));
     },
     write(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) {
+      // A buffered write that needs no wait is answered at once (most of a stream's writes).
+      const n = fs.files.writeNow(fd, buf, len, pos);
+      if (n !== null) {
+        o.trace?.(`write ${path} -> ok`);
+        return cb(n);
+      }
       answer(o, 'write', path, () => fs.files.write(fd, buf, len, pos), (n) => cb(n), (e) => cb(e));
     },
     flush(path: string, fd: number, cb: Cb) {
@@ -244,6 +250,12 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
       run('setxattr', path, settled([path], () => ns.setxattr(fs, path, name, own, flags)), cb);
     },
     getxattr(path: string, name: string, _position: number, cb: Cb<[Buffer?]>) {
+      // Outside user. nothing exists: answered at once (the kernel asks for
+      // security.capability before every write(2) to a file).
+      if (!isUserXattr(name)) {
+        o.trace?.(`getxattr ${path} -> ${-ENOTSUP}`);
+        return cb(-ENOTSUP);
+      }
       answer(o, 'getxattr', path, async () => {
           // A file whose CREATE is deferred has no EAs yet. (Names outside user.* are answered in the binding.)
           if (fs.files.localStat(path)) throw (eaName(name), -ENODATA);

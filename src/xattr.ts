@@ -12,9 +12,14 @@ const PREFIX = 'user.';
 const XATTR_CREATE = 1;
 const XATTR_REPLACE = 2;
 
+/** Whether an xattr name is in the `user.` namespace (the only one with an SMB counterpart). */
+export function isUserXattr(name: string): boolean {
+  return name.startsWith(PREFIX) && name.length > PREFIX.length;
+}
+
 /** EA name for an xattr name; throws -ENOTSUP outside `user.`. */
 export function eaName(name: string): string {
-  if (!name.startsWith(PREFIX) || name.length === PREFIX.length) throw -ENOTSUP;
+  if (!isUserXattr(name)) throw -ENOTSUP;
   return name.slice(PREFIX.length);
 }
 

@@ -59,7 +59,7 @@ function setup(over: { cache?: CacheMode; factory?: InodeFactory; leaseState?: n
     return e;
   };
   const stat = async (path: string) => (await call('getattr', path)) as [number, { mode: number; size: number; mtime: Date; nlink: number }?];
-  return { tree, fs, call, openFh, write, read, close, stat, advance: (ms: number) => (now += ms) };
+  return { tree, fs, ops, call, openFh, write, read, close, stat, advance: (ms: number) => (now += ms) };
 }
 
 for (const cache of ['strict', 'loose', 'none'] as const) {
@@ -507,4 +507,31 @@ t.test('creating files in a new directory needs no lookup round trips', async (t
   t.same(await call('unlink', '/fresh/f0'), [0]);
   t.same(await call('getattr', '/fresh/f0'), [-2]);
   t.same(await call('rmdir', '/fresh'), [-39], 'ENOTEMPTY still comes from the server');
+});
+
+t.test('a buffered write with nothing to wait for is answered before the handler returns, the kernel\'s security.capability probe too', async (t) => {
+  const { tree, ops, openFh, close } = setup({ cache: 'loose' });
+  const fh = await openFh('/hello.txt', O_WRONLY);
+  const calls = JSON.stringify(tree.calls);
+  const answers: unknown[][] = [];
+  const data = Buffer.alloc(200_000, 0x5a);
+  ops.getxattr!('/hello.txt', 'security.capability', 0, (...r: unknown[]) => answers.push(r));
+  ops.write!('/hello.txt', fh, data, data.length, 0, (...r: unknown[]) => answers.push(r));
+  t.same(answers, [[-95], [200_000]], 'both answered synchronously');
+  t.equal(JSON.stringify(tree.calls), calls, 'no server request for either');
+  data.fill(0); // the caller's buffer is free once answered: the bytes were copied
+  t.equal(await close('/hello.txt', fh), 0);
+  t.ok(tree.find('hello.txt').data!.equals(Buffer.alloc(200_000, 0x5a)), 'the server has the bytes written');
+});
+
+t.test('a write that must wait (cache=none: written through) is answered later, with its bytes', async (t) => {
+  const { tree, ops, openFh, close } = setup({ cache: 'none' });
+  const fh = await openFh('/hello.txt', O_WRONLY);
+  let answer: number | null = null;
+  const done = new Promise<void>((resolve) => ops.write!('/hello.txt', fh, Buffer.from('HELLO'), 5, 0, (n: number) => { answer = n; resolve(); }));
+  t.equal(answer, null, 'not answered synchronously');
+  await done;
+  t.equal(answer, 5);
+  t.equal(await close('/hello.txt', fh), 0);
+  t.equal(tree.find('hello.txt').data!.toString(), 'HELLO world\n');
 });
