@@ -251,13 +251,14 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
     },
     getxattr(path: string, name: string, _position: number, cb: Cb<[Buffer?]>) {
       // Outside user. nothing exists: answered at once (the kernel asks for
-      // security.capability before every write(2) to a file).
+      // security.capability before every write(2) to a file). The patched
+      // binding answers these itself; this is for an unpatched one.
       if (!isUserXattr(name)) {
         o.trace?.(`getxattr ${path} -> ${-ENOTSUP}`);
         return cb(-ENOTSUP);
       }
       answer(o, 'getxattr', path, async () => {
-          // A file whose CREATE is deferred has no EAs yet. (Names outside user.* are answered in the binding.)
+          // A file whose CREATE is deferred has no EAs yet.
           if (fs.files.localStat(path)) throw (eaName(name), -ENODATA);
           return settled([path], () => ns.getxattr(fs, path, name))();
         }, (v) => cb(0, v), (e) => cb(e));
