@@ -113,6 +113,16 @@ export function inoFromPath(path: string): bigint {
   return h | (1n << 63n);
 }
 
+/**
+ * A directory's stat after this mount added or removed a name in it at
+ * `nowMs`: the server moved its modification and change times then, as
+ * near as this clock tells (never backwards); the rest stays.
+ */
+export function namesChangedAt(st: SmbStat, nowMs: number): SmbStat {
+  const later = (d: Date) => (d.getTime() >= nowMs ? d : new Date(nowMs));
+  return { ...st, lastWriteTime: later(st.lastWriteTime), changeTime: later(st.changeTime) };
+}
+
 export class SmbFs {
   readonly attrs: AttrCache<SmbStat>;
   readonly tree: SmbTree;
@@ -149,7 +159,7 @@ export class SmbFs {
     this.now = opts.now ?? Date.now;
     this.droppedNames = new DroppedNameLog(opts.log ?? (() => {}));
     this.modeFromSid = opts.modeFromSid ?? false;
-    this.attrs = new AttrCache<SmbStat>({ ttlMs: opts.actimeoMs, now: this.now, idOf: (st) => st.fileIndex });
+    this.attrs = new AttrCache<SmbStat>({ ttlMs: opts.actimeoMs, now: this.now, idOf: (st) => st.fileIndex, movedTimes: namesChangedAt });
     this.files = new SmbFiles(
       this.tree,
       {
@@ -352,15 +362,17 @@ export class SmbFs {
    * Entries of directory `path`, from the cache or the server; names that
    * cannot be Linux names (dir-names.ts) are dropped and logged once.
    * `signal` abandons a listing still running when the FUSE call gave up.
+   * A cached listing serves while every name in it has cached attributes or
+   * is a file open here (listedStat).
    */
   async listDir(path: string, signal?: CallerGone): Promise<DirEntryStat[]> {
     const names = this.attrs.getDir(path);
     if (names) {
       const cached: DirEntryStat[] = [];
       for (const name of names) {
-        const c = this.attrs.get(fuseJoin(path, name));
-        if (c?.kind !== 'hit' || this.lacksMode(c.stat)) break;
-        cached.push({ name, stat: c.stat });
+        const stat = this.listedStat(fuseJoin(path, name));
+        if (!stat) break;
+        cached.push({ name, stat });
       }
       if (cached.length === names.length) return cached;
     }
@@ -370,6 +382,28 @@ export class SmbFs {
     } finally {
       this.attrs.endListing(ticket);
     }
+  }
+
+  /**
+   * The stat of a name in a cached listing: its cached attributes, that of
+   * a file whose CREATE is deferred, else, for a file open here whose attributes a change made here dropped (a
+   * write, a truncate, new times), one built from the open file. A readdir
+   * gives the kernel only each entry's inode number and type, and an open
+   * file's id and type are known; its times there are not the server's.
+   */
+  private listedStat(path: string): SmbStat | undefined {
+    const c = this.attrs.get(path);
+    if (c?.kind === 'hit') return this.lacksMode(c.stat) ? undefined : c.stat;
+    if (c?.kind === 'negative' || this.modeFromSid) return undefined;
+    const local = this.files.localStat(path);
+    if (local) return local;
+    const slot = this.files.openSlot(path);
+    if (!slot || slot.fileIndex === 0n || slot.deleteOnClose || slot.pendingCreate) return undefined;
+    const t = slot.lastWrite ?? new Date(0);
+    return {
+      fileIndex: slot.fileIndex, size: slot.inode.size, allocationSize: 0, attributes: 0, isDirectory: false,
+      creationTime: t, lastAccessTime: t, lastWriteTime: t, changeTime: t, nlink: 0,
+    };
   }
 
   private async listFromServer(path: string, ticket: ListingTicket, signal?: CallerGone): Promise<DirEntryStat[]> {
