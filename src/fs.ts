@@ -193,8 +193,17 @@ export class SmbFs {
     return this.statAny(path);
   }
 
-  /** statSmb, hidden names included (listings leave them out, so those are not consulted). */
-  private async statAny(path: string): Promise<SmbStat> {
+  /**
+   * statSmb from the caches alone: the stat, undefined when they do not
+   * know, or a throw of ENOENT when they know there is no such name.
+   */
+  statCached(path: string): SmbStat | undefined {
+    if (isHiddenName(path) && !this.files.openSlot(path)) throw -ENOENT;
+    return this.cachedAny(path);
+  }
+
+  /** statCached, hidden names included. */
+  private cachedAny(path: string): SmbStat | undefined {
     // A created file whose CREATE is deferred exists only here.
     const local = this.files.localStat(path);
     if (local) return local;
@@ -206,6 +215,13 @@ export class SmbFs {
       this.attrs.setNegative(path);
       throw -ENOENT;
     }
+    return undefined;
+  }
+
+  /** statSmb, hidden names included (listings leave them out, so those are not consulted). */
+  private async statAny(path: string): Promise<SmbStat> {
+    const cached = this.cachedAny(path);
+    if (cached) return cached;
     // Many lookups in a directory whose listing expired: one listing answers them all.
     if (path !== '/' && !isHiddenName(path) && (await this.relisted(fuseParent(path)))) return this.statAny(path);
     try {
