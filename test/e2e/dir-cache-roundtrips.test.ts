@@ -6,6 +6,8 @@
  *    directory's own stat (glibc's opendir fstats it, and every
  *    FIND_FIRST of dbench opens it) comes from the cache, its times moved
  *    to the change;
+ *  - a rename right after a write sends the rename compound alone (no
+ *    lookup of the source whose attributes the write dropped);
  *  - a cached listing still serves while a file in it is open here (or its
  *    handle still held, closetimeo) with its attributes dropped by a write
  *    made here, and shows that file under its own inode number.
@@ -71,4 +73,15 @@ t.test('a listing serves while a file in it is still held here after a write', a
   const statIno = (await sh(`stat -c %i ${q(d + '/a')}`)).stdout.trim();
   t.equal(inos.a, statIno, 'the written file listed under its own inode number');
   t.equal(await readFile(path.join(base, 'open', 'a'), 'utf8'), 'more\n', 'the server holds what was written');
+});
+
+t.test('a rename right after a write looks nothing up: the rename compound answers', async (t) => {
+  const d = await serverDir('mv');
+  await sh(`ls -l ${q(d)} >/dev/null`);
+  await sh(`echo more > ${q(d + '/a')}`); // drops a's cached attributes
+  const frames = await framesOf(counter, `mv ${q(d + '/a')} ${q(d + '/z')}`);
+  t.same(frames.filter((f) => f.endsWith('+QUERY_INFO+CLOSE') && !f.includes('SET_INFO')), [], `no lookup of either name (${JSON.stringify(frames)})`);
+  t.equal(frames.filter((f) => f === `CREATE(${dirName}\\mv\\a)+SET_INFO+QUERY_INFO+CLOSE`).length, 1, 'one rename compound');
+  t.same(await framesOf(counter, `stat ${q(d + '/z')} >/dev/null; ! stat ${q(d + '/a')} 2>/dev/null`), [], 'both names known after it');
+  t.equal(await readFile(path.join(base, 'mv', 'z'), 'utf8'), 'more\n', 'the server holds the renamed file');
 });
