@@ -76,6 +76,12 @@ export class AttrCache<T> {
    * alone — the file id and the type (see identity()).
    */
   private readonly identities = new Map<string, Entry<T>>();
+  /**
+   * Stats an exact invalidation dropped (lastDropped), until they would
+   * have expired: a caller that knows the file is still the same one and
+   * what changed (a file written here under a lease) may build on them.
+   */
+  private readonly dropped = new Map<string, Entry<T>>();
   /** Expired listings: their size, and lookups in them since (relistDue). */
   private readonly lapsed = new Map<string, { size: number; misses: number }>();
   /** Listings in flight, by directory (beginListing). */
@@ -119,6 +125,19 @@ export class AttrCache<T> {
     if (!e) return undefined;
     if (e.expires > this.now()) return e.stat ?? undefined;
     this.identities.delete(path);
+    return undefined;
+  }
+
+  /**
+   * The stat an exact invalidation of `path` dropped, while it would still
+   * be live; not after a fresh stat, a negative entry or a wider invalidation.
+   * Its times and size are as they were before the change.
+   */
+  lastDropped(path: string): T | undefined {
+    const e = this.dropped.get(path);
+    if (!e) return undefined;
+    if (e.expires > this.now()) return e.stat ?? undefined;
+    this.dropped.delete(path);
     return undefined;
   }
 
@@ -260,7 +279,13 @@ export class AttrCache<T> {
 
   /** Forget `path` (attributes and listing) and, unless `exact`, everything under it. */
   invalidate(path: string, exact = false): void {
+    const e = exact ? this.attrs.get(path) : undefined;
     this.drop(path);
+    this.dropped.delete(path);
+    if (e && e.stat !== null) {
+      this.dropped.set(path, e);
+      if (this.dropped.size > this.maxEntries) this.dropped.delete(this.dropped.keys().next().value!);
+    }
     this.dirs.delete(path);
     this.identities.delete(path);
     this.lapsed.delete(path);
@@ -270,6 +295,7 @@ export class AttrCache<T> {
     for (const k of this.attrs.keys()) if (k.startsWith(prefix)) this.drop(k);
     for (const k of this.dirs.keys()) if (k.startsWith(prefix)) this.dirs.delete(k);
     for (const k of this.identities.keys()) if (k.startsWith(prefix)) this.identities.delete(k);
+    for (const k of this.dropped.keys()) if (k.startsWith(prefix)) this.dropped.delete(k);
     for (const k of this.lapsed.keys()) if (k.startsWith(prefix)) this.lapsed.delete(k);
     for (const k of this.listing.keys()) if (k.startsWith(prefix)) this.namesChanged(k);
   }
@@ -310,6 +336,7 @@ export class AttrCache<T> {
     this.byId.clear();
     this.dirs.clear();
     this.identities.clear();
+    this.dropped.clear();
     this.lapsed.clear();
     for (const k of this.listing.keys()) this.namesChanged(k);
   }
@@ -323,6 +350,7 @@ export class AttrCache<T> {
   private put(path: string, stat: T | null): void {
     if (this.ttlMs <= 0) return;
     this.drop(path);
+    this.dropped.delete(path);
     this.attrs.set(path, { expires: this.now() + this.ttlMs, stat });
     const id = stat !== null ? this.idOf?.(stat) : undefined;
     if (id) {

@@ -222,6 +222,11 @@ export class SmbFs {
   private async statAny(path: string): Promise<SmbStat> {
     const cached = this.cachedAny(path);
     if (cached) return cached;
+    // A file written here under a W lease: nobody else changed it, and the
+    // open file knows its size and mtime; the rest is as before the writes.
+    const mine = this.files.writtenHere(path);
+    const before = mine && this.attrs.lastDropped(path);
+    if (mine && before && before.fileIndex === mine.fileIndex && !before.isDirectory && !this.lacksMode(before)) return this.files.overlay(path, before);
     // Many lookups in a directory whose listing expired: one listing answers them all.
     if (path !== '/' && !isHiddenName(path) && (await this.relisted(fuseParent(path)))) return this.statAny(path);
     try {

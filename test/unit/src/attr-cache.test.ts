@@ -216,3 +216,27 @@ t.test("namesChangedAt moves a directory's modification and change times to the 
   t.same([at.lastWriteTime.getTime(), at.changeTime.getTime()], [3000, 2000], 'a later time stays, an earlier one moves');
   t.same([at.creationTime.getTime(), at.lastAccessTime.getTime(), at.fileIndex, at.isDirectory], [1, 2, 5n, true], 'the rest as it was');
 });
+
+t.test('lastDropped: the stat an exact invalidation dropped, until it would have expired, and not past a fresh or wider change', async (t) => {
+  let now = 0;
+  const c = new AttrCache<{ n: number }>({ ttlMs: 1000, now: () => now });
+  c.set('/d/f', { n: 1 });
+  c.set('/d/g', { n: 2 });
+  c.set('/d/h', { n: 3 });
+  c.invalidate('/d/f', true);
+  c.invalidate('/d/g', true);
+  c.invalidate('/d/h', true);
+  t.equal(c.get('/d/f'), undefined, 'the entry itself is gone');
+  t.same(c.lastDropped('/d/f'), { n: 1 }, 'the dropped stat is kept aside');
+  c.set('/d/g', { n: 9 });
+  t.equal(c.lastDropped('/d/g'), undefined, 'a fresh stat supersedes it');
+  c.setNegative('/d/h');
+  t.equal(c.lastDropped('/d/h'), undefined, 'so does a negative entry');
+  c.set('/e/x', { n: 4 });
+  c.invalidate('/e/x', true);
+  c.invalidate('/e');
+  t.equal(c.lastDropped('/e/x'), undefined, 'a prefix invalidation drops those below');
+  t.equal(c.lastDropped('/never'), undefined);
+  now = 1000;
+  t.equal(c.lastDropped('/d/f'), undefined, 'it expires when the stat would have');
+});
