@@ -407,10 +407,11 @@ export class SmbFs {
 
   /**
    * The stat of a name in a cached listing: its cached attributes, that of
-   * a file whose CREATE is deferred, else, for a file open here whose attributes a change made here dropped (a
-   * write, a truncate, new times), one built from the open file. A readdir
-   * gives the kernel only each entry's inode number and type, and an open
-   * file's id and type are known; its times there are not the server's.
+   * a file whose CREATE is deferred, else, for a file open here whose
+   * attributes a change made here dropped (a write, a truncate, new times),
+   * one built from the open file. A readdir gives the kernel only each
+   * entry's inode number and type, and an open file's id and type are
+   * known; its times there are not the server's.
    */
   private listedStat(path: string): SmbStat | undefined {
     const c = this.attrs.get(path);
