@@ -32,7 +32,7 @@ import { EACCES, EINVAL, ENOENT, ENOTDIR, EROFS, toFuseErrno } from './errno.js'
 import { rememberStat, SmbFiles, versionOf, type DirEntryStat } from './fs-files.js';
 import type { InodeFactory } from './fs-inode.js';
 import { DroppedNameLog, linuxName } from './dir-names.js';
-import { fuseJoin, fuseParent, SmbPathMap, type NameForm } from './path-map.js';
+import { ASCII_NAME, fuseJoin, fuseParent, normalizeName, SmbPathMap, type NameForm } from './path-map.js';
 import { isHiddenName } from './hidden-names.js';
 import { couldBeMfSymlink, decodeMfSymlink, MFSYMLINK_SIZE } from './mfsymlink.js';
 
@@ -409,9 +409,10 @@ export class SmbFs {
    * The stat of a name in a cached listing: its cached attributes, that of
    * a file whose CREATE is deferred, else, for a file open here whose
    * attributes a change made here dropped (a write, a truncate, new times),
-   * one built from the open file. A readdir gives the kernel only each
-   * entry's inode number and type, and an open file's id and type are
-   * known; its times there are not the server's.
+   * one built from the open file, if its name is in the form names are
+   * sent in. A readdir gives the kernel only each entry's inode number and
+   * type, and an open file's id and type are known; its times there are
+   * not the server's.
    */
   private listedStat(path: string): SmbStat | undefined {
     const c = this.attrs.get(path);
@@ -419,6 +420,10 @@ export class SmbFs {
     if (c?.kind === 'negative' || this.modeFromSid) return undefined;
     const local = this.files.localStat(path);
     if (local) return local;
+    // A name made here is listed as typed; the server may hold another
+    // Unicode form of it, which a listing from the server shows.
+    const name = path.slice(path.lastIndexOf('/') + 1);
+    if (!ASCII_NAME.test(name) && normalizeName(name, this.paths.form) !== name) return undefined;
     const slot = this.files.openSlot(path);
     if (!slot || slot.fileIndex === 0n || slot.deleteOnClose || slot.pendingCreate) return undefined;
     const t = slot.lastWrite ?? new Date(0);
