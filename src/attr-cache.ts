@@ -18,6 +18,12 @@
  * A listing in flight while this mount changes names in the directory
  * (beginListing) is not cached, so it cannot bring back a name removed or
  * hide one added meanwhile.
+ *
+ * A directory whose names this mount changes keeps its entry with its times
+ * moved to the change (movedTimes), for the rest of its ttl: `opendir`
+ * (glibc fstats the new descriptor) and path walks after each create or
+ * unlink then need no round trip (dbench does one per operation). Without
+ * movedTimes the entry goes and only its identity stays (identity()).
  */
 import { ASCII_NAME } from './path-map.js';
 
@@ -49,6 +55,12 @@ export interface AttrCacheOptions<T = unknown> {
   now?: () => number;
   /** The file id of a stat (0n: none), for invalidateFile(). */
   idOf?: (stat: T) => bigint;
+  /**
+   * A directory's stat after this mount added or removed a name in it at
+   * `nowMs` (its modification and change times moved); without it such a
+   * change drops the directory's attributes.
+   */
+  movedTimes?: (stat: T, nowMs: number) => T;
 }
 
 export class AttrCache<T> {
@@ -64,6 +76,12 @@ export class AttrCache<T> {
    * alone — the file id and the type (see identity()).
    */
   private readonly identities = new Map<string, Entry<T>>();
+  /**
+   * Stats an exact invalidation dropped (lastDropped), until they would
+   * have expired: a caller that knows the file is still the same one and
+   * what changed (a file written here under a lease) may build on them.
+   */
+  private readonly dropped = new Map<string, Entry<T>>();
   /** Expired listings: their size, and lookups in them since (relistDue). */
   private readonly lapsed = new Map<string, { size: number; misses: number }>();
   /** Listings in flight, by directory (beginListing). */
@@ -74,12 +92,14 @@ export class AttrCache<T> {
   private readonly maxEntries: number;
   private readonly now: () => number;
   private readonly idOf: ((stat: T) => bigint) | undefined;
+  private readonly movedTimes: ((stat: T, nowMs: number) => T) | undefined;
 
   constructor(opts: AttrCacheOptions<T>) {
     this.ttlMs = opts.ttlMs;
     this.maxEntries = opts.maxEntries ?? 100_000;
     this.now = opts.now ?? Date.now;
     this.idOf = opts.idOf;
+    this.movedTimes = opts.movedTimes;
   }
 
   /** A live entry for `path`: its stat, a cached ENOENT, or undefined. */
@@ -105,6 +125,19 @@ export class AttrCache<T> {
     if (!e) return undefined;
     if (e.expires > this.now()) return e.stat ?? undefined;
     this.identities.delete(path);
+    return undefined;
+  }
+
+  /**
+   * The stat an exact invalidation of `path` dropped, while it would still
+   * be live; not after a fresh stat, a negative entry or a wider invalidation.
+   * Its times and size are as they were before the change.
+   */
+  lastDropped(path: string): T | undefined {
+    const e = this.dropped.get(path);
+    if (!e) return undefined;
+    if (e.expires > this.now()) return e.stat ?? undefined;
+    this.dropped.delete(path);
     return undefined;
   }
 
@@ -224,7 +257,7 @@ export class AttrCache<T> {
 
   /**
    * We created `name` in `dir`: keep a cached listing in step (instead of
-   * dropping it) and forget the directory's own attributes (its times changed).
+   * dropping it) and move the directory's times (dropTimes).
    */
   childAdded(dir: string, name: string): void {
     this.dropTimes(dir);
@@ -246,7 +279,13 @@ export class AttrCache<T> {
 
   /** Forget `path` (attributes and listing) and, unless `exact`, everything under it. */
   invalidate(path: string, exact = false): void {
+    const e = exact ? this.attrs.get(path) : undefined;
     this.drop(path);
+    this.dropped.delete(path);
+    if (e && e.stat !== null) {
+      this.dropped.set(path, e);
+      if (this.dropped.size > this.maxEntries) this.dropped.delete(this.dropped.keys().next().value!);
+    }
     this.dirs.delete(path);
     this.identities.delete(path);
     this.lapsed.delete(path);
@@ -256,13 +295,24 @@ export class AttrCache<T> {
     for (const k of this.attrs.keys()) if (k.startsWith(prefix)) this.drop(k);
     for (const k of this.dirs.keys()) if (k.startsWith(prefix)) this.dirs.delete(k);
     for (const k of this.identities.keys()) if (k.startsWith(prefix)) this.identities.delete(k);
+    for (const k of this.dropped.keys()) if (k.startsWith(prefix)) this.dropped.delete(k);
     for (const k of this.lapsed.keys()) if (k.startsWith(prefix)) this.lapsed.delete(k);
     for (const k of this.listing.keys()) if (k.startsWith(prefix)) this.namesChanged(k);
   }
 
-  /** A directory's names changed: its attributes go, its identity stays (see identity()). */
+  /**
+   * A directory's names changed here: its times move (movedTimes; same
+   * expiry), or its attributes go and its identity stays (see identity()).
+   */
   private dropTimes(dir: string): void {
     const e = this.attrs.get(dir);
+    if (e && e.stat !== null && this.movedTimes) {
+      const now = this.now();
+      if (e.expires > now) {
+        e.stat = this.movedTimes(e.stat, now);
+        return;
+      }
+    }
     this.drop(dir);
     if (!e || e.stat === null) return;
     this.identities.delete(dir);
@@ -286,6 +336,7 @@ export class AttrCache<T> {
     this.byId.clear();
     this.dirs.clear();
     this.identities.clear();
+    this.dropped.clear();
     this.lapsed.clear();
     for (const k of this.listing.keys()) this.namesChanged(k);
   }
@@ -299,6 +350,7 @@ export class AttrCache<T> {
   private put(path: string, stat: T | null): void {
     if (this.ttlMs <= 0) return;
     this.drop(path);
+    this.dropped.delete(path);
     this.attrs.set(path, { expires: this.now() + this.ttlMs, stat });
     const id = stat !== null ? this.idOf?.(stat) : undefined;
     if (id) {

@@ -906,6 +906,17 @@ export class SmbFiles {
     await this.truncateSlot(h.inode, size);
   }
 
+  /**
+   * The open file at `path` when its attributes are this mount's to tell:
+   * written here, still open (or its handle held), under a lease that lets
+   * no other client change it (W; or cache=loose, as buffered writes are).
+   */
+  writtenHere(path: string): InodeSlot | undefined {
+    const slot = this.open.get(path);
+    if (!slot || !slot.written || slot.deleteOnClose || slot.pendingCreate || slot.fileIndex === 0n) return undefined;
+    return this.buffersWrites(slot) ? slot : undefined;
+  }
+
   /** Size and mtime as the open file sees them (data not yet written back included). */
   overlay(path: string, st: SmbStat): SmbStat {
     const slot = this.open.get(path);

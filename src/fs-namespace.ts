@@ -161,9 +161,12 @@ export async function rename(fs: SmbFs, from: string, to: string): Promise<void>
   const hiding = isLibfuseHiddenName(to) && fs.files.openSlot(from) !== undefined;
   if (!hiding) checkName(fs, to);
   if (from === to) return;
-  const src = await fs.statSmb(from);
+  // The source's type matters only against an existing target; otherwise
+  // the rename's own reply tells what moved (no lookup of a file whose
+  // attributes a write here dropped, as dbench renames right after one).
   const dst = await statOrNull(fs, to);
-  if (dst) {
+  const src = dst ? await fs.statSmb(from) : (fs.statCached(from) ?? null);
+  if (src && dst) {
     if (src.isDirectory && !dst.isDirectory) throw -ENOTDIR;
     if (!src.isDirectory && dst.isDirectory) throw -EISDIR;
     if (dst.isDirectory) {
@@ -200,7 +203,7 @@ export async function rename(fs: SmbFs, from: string, to: string): Promise<void>
   fs.paths.forget(from, true);
   fs.attrs.setNegative(from);
   // The attributes queried in the rename's own compound: a stat of the new name needs no round trip.
-  if (moved && !hidden && sameFile(src, moved)) rememberStat(fs.attrs, to, moved);
+  if (moved && !hidden && (!src || sameFile(src, moved))) rememberStat(fs.attrs, to, moved);
 }
 
 export async function mkdir(fs: SmbFs, path: string, mode?: number): Promise<void> {

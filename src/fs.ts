@@ -32,7 +32,7 @@ import { EACCES, EINVAL, ENOENT, ENOTDIR, EROFS, toFuseErrno } from './errno.js'
 import { rememberStat, SmbFiles, versionOf, type DirEntryStat } from './fs-files.js';
 import type { InodeFactory } from './fs-inode.js';
 import { DroppedNameLog, linuxName } from './dir-names.js';
-import { fuseJoin, fuseParent, SmbPathMap, type NameForm } from './path-map.js';
+import { ASCII_NAME, fuseJoin, fuseParent, normalizeName, SmbPathMap, type NameForm } from './path-map.js';
 import { isHiddenName } from './hidden-names.js';
 import { couldBeMfSymlink, decodeMfSymlink, MFSYMLINK_SIZE } from './mfsymlink.js';
 
@@ -113,6 +113,16 @@ export function inoFromPath(path: string): bigint {
   return h | (1n << 63n);
 }
 
+/**
+ * A directory's stat after this mount added or removed a name in it at
+ * `nowMs`: the server moved its modification and change times then, as
+ * near as this clock tells (never backwards); the rest stays.
+ */
+export function namesChangedAt(st: SmbStat, nowMs: number): SmbStat {
+  const later = (d: Date) => (d.getTime() >= nowMs ? d : new Date(nowMs));
+  return { ...st, lastWriteTime: later(st.lastWriteTime), changeTime: later(st.changeTime) };
+}
+
 export class SmbFs {
   readonly attrs: AttrCache<SmbStat>;
   readonly tree: SmbTree;
@@ -149,7 +159,7 @@ export class SmbFs {
     this.now = opts.now ?? Date.now;
     this.droppedNames = new DroppedNameLog(opts.log ?? (() => {}));
     this.modeFromSid = opts.modeFromSid ?? false;
-    this.attrs = new AttrCache<SmbStat>({ ttlMs: opts.actimeoMs, now: this.now, idOf: (st) => st.fileIndex });
+    this.attrs = new AttrCache<SmbStat>({ ttlMs: opts.actimeoMs, now: this.now, idOf: (st) => st.fileIndex, movedTimes: namesChangedAt });
     this.files = new SmbFiles(
       this.tree,
       {
@@ -183,8 +193,17 @@ export class SmbFs {
     return this.statAny(path);
   }
 
-  /** statSmb, hidden names included (listings leave them out, so those are not consulted). */
-  private async statAny(path: string): Promise<SmbStat> {
+  /**
+   * statSmb from the caches alone: the stat, undefined when they do not
+   * know, or a throw of ENOENT when they know there is no such name.
+   */
+  statCached(path: string): SmbStat | undefined {
+    if (isHiddenName(path) && !this.files.openSlot(path)) throw -ENOENT;
+    return this.cachedAny(path);
+  }
+
+  /** statCached, hidden names included. */
+  private cachedAny(path: string): SmbStat | undefined {
     // A created file whose CREATE is deferred exists only here.
     const local = this.files.localStat(path);
     if (local) return local;
@@ -196,6 +215,18 @@ export class SmbFs {
       this.attrs.setNegative(path);
       throw -ENOENT;
     }
+    return undefined;
+  }
+
+  /** statSmb, hidden names included (listings leave them out, so those are not consulted). */
+  private async statAny(path: string): Promise<SmbStat> {
+    const cached = this.cachedAny(path);
+    if (cached) return cached;
+    // A file written here under a W lease: nobody else changed it, and the
+    // open file knows its size and mtime; the rest is as before the writes.
+    const mine = this.files.writtenHere(path);
+    const before = mine && this.attrs.lastDropped(path);
+    if (mine && before && before.fileIndex === mine.fileIndex && !before.isDirectory && !this.lacksMode(before)) return this.files.overlay(path, before);
     // Many lookups in a directory whose listing expired: one listing answers them all.
     if (path !== '/' && !isHiddenName(path) && (await this.relisted(fuseParent(path)))) return this.statAny(path);
     try {
@@ -352,15 +383,17 @@ export class SmbFs {
    * Entries of directory `path`, from the cache or the server; names that
    * cannot be Linux names (dir-names.ts) are dropped and logged once.
    * `signal` abandons a listing still running when the FUSE call gave up.
+   * A cached listing serves while every name in it has cached attributes or
+   * is a file open here (listedStat).
    */
   async listDir(path: string, signal?: CallerGone): Promise<DirEntryStat[]> {
     const names = this.attrs.getDir(path);
     if (names) {
       const cached: DirEntryStat[] = [];
       for (const name of names) {
-        const c = this.attrs.get(fuseJoin(path, name));
-        if (c?.kind !== 'hit' || this.lacksMode(c.stat)) break;
-        cached.push({ name, stat: c.stat });
+        const stat = this.listedStat(fuseJoin(path, name));
+        if (!stat) break;
+        cached.push({ name, stat });
       }
       if (cached.length === names.length) return cached;
     }
@@ -370,6 +403,34 @@ export class SmbFs {
     } finally {
       this.attrs.endListing(ticket);
     }
+  }
+
+  /**
+   * The stat of a name in a cached listing: its cached attributes, that of
+   * a file whose CREATE is deferred, else, for a file open here whose
+   * attributes a change made here dropped (a write, a truncate, new times),
+   * one built from the open file, if its name is in the form names are
+   * sent in. A readdir gives the kernel only each entry's inode number and
+   * type, and an open file's id and type are known; its times there are
+   * not the server's.
+   */
+  private listedStat(path: string): SmbStat | undefined {
+    const c = this.attrs.get(path);
+    if (c?.kind === 'hit') return this.lacksMode(c.stat) ? undefined : c.stat;
+    if (c?.kind === 'negative' || this.modeFromSid) return undefined;
+    const local = this.files.localStat(path);
+    if (local) return local;
+    // A name made here is listed as typed; the server may hold another
+    // Unicode form of it, which a listing from the server shows.
+    const name = path.slice(path.lastIndexOf('/') + 1);
+    if (!ASCII_NAME.test(name) && normalizeName(name, this.paths.form) !== name) return undefined;
+    const slot = this.files.openSlot(path);
+    if (!slot || slot.fileIndex === 0n || slot.deleteOnClose || slot.pendingCreate) return undefined;
+    const t = slot.lastWrite ?? new Date(0);
+    return {
+      fileIndex: slot.fileIndex, size: slot.inode.size, allocationSize: 0, attributes: 0, isDirectory: false,
+      creationTime: t, lastAccessTime: t, lastWriteTime: t, changeTime: t, nlink: 0,
+    };
   }
 
   private async listFromServer(path: string, ticket: ListingTicket, signal?: CallerGone): Promise<DirEntryStat[]> {

@@ -1,6 +1,7 @@
 import t from 'tap';
 import { AttrCache } from '../../../src/attr-cache.js';
 import { fuseJoin } from '../../../src/path-map.js';
+import { namesChangedAt } from '../../../src/fs.js';
 
 t.test('ttl and negative entries', async (t) => {
   let now = 1000;
@@ -176,4 +177,66 @@ t.test('invalidateFile forgets every cached name of one file id, and only those'
   c.invalidate('/d');
   c.invalidateFile(9n);
   t.same(c.get('/z'), { kind: 'hit', stat: { id: 0n } }, 'no id: never matched');
+});
+
+t.test("with movedTimes, a directory whose names change here keeps its entry, times moved, for the rest of its ttl", async (t) => {
+  let now = 0;
+  const moved: Array<[number, number]> = [];
+  const c = new AttrCache<{ n: number; t: number }>({
+    ttlMs: 1000,
+    now: () => now,
+    movedTimes: (st, at) => {
+      moved.push([st.n, at]);
+      return { ...st, t: at };
+    },
+  });
+  c.set('/d', { n: 7, t: 0 });
+  c.set('/e', { n: 8, t: 0 });
+  now = 300;
+  c.childAdded('/d', 'x');
+  now = 400;
+  c.childRemoved('/e', 'y');
+  t.same(c.get('/d'), { kind: 'hit', stat: { n: 7, t: 300 } }, 'added: the entry stays, its times at the change');
+  t.same(c.get('/e'), { kind: 'hit', stat: { n: 8, t: 400 } }, 'removed: likewise');
+  t.same(moved, [[7, 300], [8, 400]]);
+  now = 1000;
+  t.equal(c.get('/d'), undefined, 'it still expires when the stat it came from would have');
+  c.childAdded('/d', 'z');
+  t.equal(c.get('/d'), undefined, 'nothing to move once expired');
+  t.equal(moved.length, 2);
+});
+
+t.test("namesChangedAt moves a directory's modification and change times to the change, never back", async (t) => {
+  const d = (ms: number) => new Date(ms);
+  const st = {
+    fileIndex: 5n, size: 0, allocationSize: 0, attributes: 0x10, isDirectory: true, nlink: 2,
+    creationTime: d(1), lastAccessTime: d(2), lastWriteTime: d(3000), changeTime: d(1000),
+  };
+  const at = namesChangedAt(st, 2000);
+  t.same([at.lastWriteTime.getTime(), at.changeTime.getTime()], [3000, 2000], 'a later time stays, an earlier one moves');
+  t.same([at.creationTime.getTime(), at.lastAccessTime.getTime(), at.fileIndex, at.isDirectory], [1, 2, 5n, true], 'the rest as it was');
+});
+
+t.test('lastDropped: the stat an exact invalidation dropped, until it would have expired, and not past a fresh or wider change', async (t) => {
+  let now = 0;
+  const c = new AttrCache<{ n: number }>({ ttlMs: 1000, now: () => now });
+  c.set('/d/f', { n: 1 });
+  c.set('/d/g', { n: 2 });
+  c.set('/d/h', { n: 3 });
+  c.invalidate('/d/f', true);
+  c.invalidate('/d/g', true);
+  c.invalidate('/d/h', true);
+  t.equal(c.get('/d/f'), undefined, 'the entry itself is gone');
+  t.same(c.lastDropped('/d/f'), { n: 1 }, 'the dropped stat is kept aside');
+  c.set('/d/g', { n: 9 });
+  t.equal(c.lastDropped('/d/g'), undefined, 'a fresh stat supersedes it');
+  c.setNegative('/d/h');
+  t.equal(c.lastDropped('/d/h'), undefined, 'so does a negative entry');
+  c.set('/e/x', { n: 4 });
+  c.invalidate('/e/x', true);
+  c.invalidate('/e');
+  t.equal(c.lastDropped('/e/x'), undefined, 'a prefix invalidation drops those below');
+  t.equal(c.lastDropped('/never'), undefined);
+  now = 1000;
+  t.equal(c.lastDropped('/d/f'), undefined, 'it expires when the stat would have');
 });

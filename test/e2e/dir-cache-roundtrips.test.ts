@@ -1,0 +1,89 @@
+/**
+ * What dbench does between its file operations costs no round trip
+ * (issue 9, dbench row), counted frame by frame by a proxy between a CLI
+ * mount and the real Samba:
+ *  - after this mount creates or removes a name in a directory, the
+ *    directory's own stat (glibc's opendir fstats it, and every
+ *    FIND_FIRST of dbench opens it) comes from the cache, its times moved
+ *    to the change;
+ *  - a rename right after a write sends the rename compound alone (no
+ *    lookup of the source whose attributes the write dropped);
+ *  - a cached listing still serves while a file in it is open here (or its
+ *    handle still held, closetimeo) with its attributes dropped by a write
+ *    made here, and shows that file under its own inode number; its stat
+ *    then comes from the open file (a W lease: nobody else changed it).
+ * actimeo is long so that nothing expires between the steps on a loaded machine.
+ */
+import t from 'tap';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { countedMount, framesOf } from '../helpers/counted-mount.js';
+import { freshShareDir, q, sh } from '../helpers/rw.js';
+import { startSamba } from '../helpers/samba.js';
+
+const samba = await startSamba();
+t.teardown(() => samba.stop());
+const dirName = 'dir-cache-roundtrips';
+const base = await freshShareDir(t, samba.sharePath, dirName);
+const { dir, counter } = await countedMount(t, samba, dirName, ['actimeo=30']);
+
+/** A server-side directory `name` holding files a, b and c. */
+async function serverDir(name: string): Promise<string> {
+  await sh(`mkdir ${q(path.join(base, name))}`);
+  for (const f of ['a', 'b', 'c']) await writeFile(path.join(base, name, f), 'x');
+  return path.join(dir, name);
+}
+
+/** Seconds of the mtime `stat` shows for `p`. */
+async function mtimeOf(p: string): Promise<number> {
+  const r = await sh(`stat -c %Y ${q(p)}`);
+  if (r.code !== 0) throw new Error(r.stderr);
+  return Number(r.stdout.trim());
+}
+
+t.test('a create or unlink here leaves the directory stat and listing to the cache, its mtime moved', async (t) => {
+  const d = await serverDir('names');
+  const before = await mtimeOf(d);
+  await sh(`touch -m -d @${before - 100} ${q(d)}`); // an old mtime, so the move shows
+  await sh(`ls -l ${q(d)} >/dev/null`); // listed (and stat'ed) after the touch, which dropped both
+  t.equal(await mtimeOf(d), before - 100);
+  const made = await framesOf(counter, `echo hi > ${q(d + '/new')}`);
+  t.equal(counter.commands('QUERY_DIRECTORY'), 0, `the create needed no listing (${JSON.stringify(made)})`);
+  // `new`'s handle is still held (closetimeo): its own attributes are not the point here, so no `ls -l`.
+  t.same(await framesOf(counter, `stat ${q(d)} >/dev/null; ls ${q(d)} >/dev/null`), [], 'stat, opendir and listing of the directory: no request');
+  t.ok((await mtimeOf(d)) >= before - 1, 'its mtime moved to the create');
+  const removed = await framesOf(counter, `rm ${q(d + '/b')}`);
+  t.same(removed, [`CREATE(${dirName}\\names\\b)+CLOSE`], 'unlink: one frame');
+  t.same(await framesOf(counter, `stat ${q(d)} >/dev/null; ls ${q(d)} >/dev/null`), [], 'after the unlink too');
+  t.same((await readdir(d)).sort(), ['a', 'c', 'new'], 'the listing holds what this mount did');
+  t.same((await readdir(path.join(base, 'names'))).sort(), ['a', 'c', 'new'], 'and so does the server');
+});
+
+t.test('a listing serves while a file in it is still held here after a write', async (t) => {
+  const d = await serverDir('open');
+  await sh(`ls -l ${q(d)} >/dev/null`);
+  // The write drops a's cached attributes; its handle stays open after the close (closetimeo).
+  const wrote = await framesOf(counter, `echo more > ${q(d + '/a')}`);
+  t.ok(wrote.includes('WRITE'), `the write reached the server (${JSON.stringify(wrote)})`);
+  const listed = await framesOf(counter, `ls -i ${q(d)} > ${q(path.join(base, 'ls-i.txt'))}`);
+  t.equal(counter.commands('QUERY_DIRECTORY'), 0, `no QUERY_DIRECTORY (${JSON.stringify(listed)})`);
+  const inos = Object.fromEntries(
+    (await readFile(path.join(base, 'ls-i.txt'), 'utf8')).trim().split('\n').map((l) => l.trim().split(/\s+/).reverse()),
+  );
+  t.same(Object.keys(inos).sort(), ['a', 'b', 'c']);
+  const seen = await framesOf(counter, `stat -c %s:%i ${q(d + '/a')} > ${q(path.join(base, 'stat.txt'))}`);
+  t.same(seen, [], 'its stat: from the open file (written here under a lease), no request');
+  t.equal((await readFile(path.join(base, 'stat.txt'), 'utf8')).trim(), `5:${inos.a}`, 'the written size; the inode number the listing showed');
+  t.equal(await readFile(path.join(base, 'open', 'a'), 'utf8'), 'more\n', 'the server holds what was written');
+});
+
+t.test('a rename right after a write looks nothing up: the rename compound answers', async (t) => {
+  const d = await serverDir('mv');
+  await sh(`ls -l ${q(d)} >/dev/null`);
+  await sh(`echo more > ${q(d + '/a')}`); // drops a's cached attributes
+  const frames = await framesOf(counter, `mv ${q(d + '/a')} ${q(d + '/z')}`);
+  t.same(frames.filter((f) => f.endsWith('+QUERY_INFO+CLOSE') && !f.includes('SET_INFO')), [], `no lookup of either name (${JSON.stringify(frames)})`);
+  t.equal(frames.filter((f) => f === `CREATE(${dirName}\\mv\\a)+SET_INFO+QUERY_INFO+CLOSE`).length, 1, 'one rename compound');
+  t.same(await framesOf(counter, `stat ${q(d + '/z')} >/dev/null; ! stat ${q(d + '/a')} 2>/dev/null`), [], 'both names known after it');
+  t.equal(await readFile(path.join(base, 'mv', 'z'), 'utf8'), 'more\n', 'the server holds the renamed file');
+});
