@@ -26,6 +26,12 @@
 //    interrupted and wakes the main loop; the binary exports
 //    smbfuse_on_interrupt and smbfuse_interrupted, which smbfuse looks for
 //    (not the version) before asking libfuse for interrupts.
+//  - a libfuse thread's locals (its wake-up handle, semaphore and buffer)
+//    are kept for the next thread when it ends, instead of lost: libfuse2
+//    ends idle threads beyond 10 after each burst and starts new ones on
+//    the next, and every handle left behind was checked by libuv at every
+//    wake-up from then on (CPU per call doubled after a few hundred bursts)
+//    and held its memory for good;
 //  - getxattr of a name outside `user.` is answered ENOTSUP on libfuse's
 //    thread, as JavaScript would answer it (src/xattr.ts), without the hop
 //    to JavaScript: the kernel asks for security.capability before every
@@ -40,7 +46,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 
-const PATCH_VERSION = 6;
+const PATCH_VERSION = 7;
 const MARK = `/* smbfuse-patch ${PATCH_VERSION} */\n`;
 
 const require = createRequire(import.meta.url);
@@ -238,6 +244,47 @@ const edits = [
     ].join('\n'),
   ],
   ['  if (implemented[op_getxattr]) ops.getxattr = fuse_native_getxattr;\n', '  if (implemented[op_getxattr]) ops.getxattr = smbfuse_getxattr;\n'],
+  // --- smbfuse: thread locals kept for the next thread (see the top) ---
+  ['  napi_ref smbfuse_intr_cb;\n} fuse_thread_t;\n', '  napi_ref smbfuse_intr_cb;\n\n  // smbfuse: locals of ended threads, for the next ones (a list through smbfuse_next; under mut)\n  void *smbfuse_free;\n} fuse_thread_t;\n'],
+  ['  uint32_t smbfuse_intr_seq;\n', '  uint32_t smbfuse_intr_seq;\n\n  // smbfuse: next in fuse_thread_t.smbfuse_free\n  void *smbfuse_next;\n'],
+  [
+    '  // Need to lock the mutation of l->async.\n  uv_mutex_lock(&(ft->mut));\n',
+    [
+      '  // Need to lock the mutation of l->async.',
+      '  uv_mutex_lock(&(ft->mut));',
+      '',
+      '  // smbfuse: the locals an ended thread left, handle and all, if there are any.',
+      '  if (ft->smbfuse_free != NULL) {',
+      '    fuse_thread_locals_t *kept = (fuse_thread_locals_t *) ft->smbfuse_free;',
+      '    ft->smbfuse_free = kept->smbfuse_next;',
+      '    kept->smbfuse_next = NULL;',
+      '    pthread_setspecific(thread_locals_key, (void *) kept);',
+      '    uv_mutex_unlock(&(ft->mut));',
+      '    return kept;',
+      '  }',
+      '',
+    ].join('\n'),
+  ],
+  [
+    'static void* start_fuse_thread (void *data) {\n',
+    [
+      '// smbfuse: a libfuse thread ends (pthread key destructor): keep its locals for the next one.',
+      '// Set only after get_thread_locals let go of the mutex, so never called while this thread holds it.',
+      'static void smbfuse_keep_locals (void *data) {',
+      '  fuse_thread_locals_t *l = (fuse_thread_locals_t *) data;',
+      '  fuse_thread_t *ft = l->fuse;',
+      '  uv_mutex_lock(&(ft->mut));',
+      '  l->smbfuse_next = ft->smbfuse_free;',
+      '  ft->smbfuse_free = l;',
+      '  uv_mutex_unlock(&(ft->mut));',
+      '}',
+      '',
+      'static void* start_fuse_thread (void *data) {',
+      '',
+    ].join('\n'),
+  ],
+  ['  pthread_key_create(&(thread_locals_key), NULL); // TODO: add destructor\n', '  pthread_key_create(&(thread_locals_key), smbfuse_keep_locals);\n'],
+  // --- end of thread locals ---
 ];
 
 /** The patched text of a pristine 2.2.6 source, or null if an anchor is missing. */
