@@ -755,6 +755,10 @@ export class SmbFiles {
     if (!h.writable) return;
     const slot = h.inode;
     if (!slot.pendingCreate || slot.opens !== 1) return this.track(slot.inode.flush().then(() => this.sendTimes(slot)));
+    // Nothing written and no times set yet: create it and keep the handle.
+    // Writes may still come on this open (a shell redirection closes a
+    // duplicate first, as does dbench): they then need no second CREATE.
+    if (slot.inode.dirtyBytes === 0 && slot.inode.size === 0 && !slot.pendingTimes) return this.track(this.materialize(slot));
     // The only open of a deferred file: its CREATE goes out with its data and a CLOSE.
     slot.compoundOk = true;
     try {

@@ -3,8 +3,9 @@
  * (the SMB2 commands of each, compound members in order), cache=strict:
  *  - creating a 4 KiB file in a listed directory, writing it and closing it
  *    is one frame: CREATE + WRITE + CLOSE; a stat after it needs none (the
- *    CLOSE's attributes); an empty new file is CREATE + CLOSE; another mount
- *    reads what was written;
+ *    CLOSE's attributes); an empty new file is a CREATE that keeps its
+ *    handle, so `echo x > f` (a duplicate closed before the write) is
+ *    CREATE then WRITE; another mount reads what was written;
  *  - a deferred CREATE that fails (its directory removed on the server)
  *    fails close(2) with ENOENT, and the lost bytes are logged;
  *  - a CLOSE held back by the proxy (closetimeo=0): close(2) does not wait
@@ -22,7 +23,7 @@ import * as path from 'node:path';
 import { Smb2Command } from '../../transport/pdu/header.js';
 import { makeMountPoint, mountShare, runCli, unmount } from '../helpers/mount.js';
 import { compoundMembers, frameHeader, startProxy } from '../helpers/proxy.js';
-import { fillRandom, freshShareDir, localTempDir, prng } from '../helpers/rw.js';
+import { fillRandom, freshShareDir, localTempDir, prng, q, sh } from '../helpers/rw.js';
 import { startSamba } from '../helpers/samba.js';
 
 const samba = await startSamba();
@@ -87,13 +88,22 @@ t.test('create, write 4 KiB, close: one frame, CREATE + WRITE + CLOSE; the stat 
   t.ok((await readFile(path.join(serverDir, 'four-k.bin'))).equals(data), 'the server has the data');
 
   const empty = await framesOf(() => writeFile(path.join(dir, 'empty.txt'), ''));
-  t.same(empty, [['CREATE', 'CLOSE']], 'an empty new file: CREATE + CLOSE');
+  t.same(empty, [['CREATE'], ['CLOSE']], 'an empty new file: its CREATE at the close, keeping the handle (closed at once here: closetimeo=0)');
   t.equal((await stat(path.join(serverDir, 'empty.txt'))).size, 0, 'the empty file exists on the server');
 
   // A new name in a directory not listed: the lookup asks the server (ENOENT), then the same one frame.
   const more = await framesOf(() => writeFile(path.join(dir, 'unlisted-lookup.txt'), 'x'.repeat(100)));
   t.same(more.slice(-1), [['CREATE', 'WRITE', 'CLOSE']], 'after the lookup, one compound');
   t.ok(more.length <= 2, `at most the lookup before it (${JSON.stringify(more)})`);
+
+  // A shell redirection: the file is opened, a duplicate closed (a flush with
+  // nothing written), then written and closed. The CREATE at the first flush
+  // keeps its handle, so the data needs no second CREATE.
+  await readdir(dir);
+  const redirected = await framesOf(() => sh(`echo hello > ${q(path.join(dir, 'redirected.txt'))}`));
+  const notLookups = redirected.filter((f) => f.join('+') !== 'CREATE+QUERY_INFO+CLOSE');
+  t.same(notLookups, [['CREATE'], ['WRITE'], ['CLOSE']], `echo > new file: CREATE at the first close, WRITE at the last, then the CLOSE (${JSON.stringify(redirected)})`);
+  t.equal((await readFile(path.join(serverDir, 'redirected.txt'), 'utf8')), 'hello\n', 'the server has the line');
 });
 
 t.test('a small file opened to be read: CREATE + READ in one frame, its reads ask nothing more', async (t) => {
