@@ -240,6 +240,7 @@ export class NetfsInode {
       const f = this.cache.lookup(this.key, i)!;
       const from = Math.max(pos, f.start);
       const to = Math.min(end, f.start + f.buf.length);
+      f.materialize(); // zeros a writer left pending (zeroTail), as read() does
       f.buf.copy(dst, from - pos, from - f.start, to - f.start);
     }
     this.readahead(pos, end);

@@ -50,6 +50,9 @@ t.test('a stream into recycled buffers: the written bytes, zeros elsewhere, and 
   const want = Buffer.alloc(FOLIO);
   a.copy(want, 0);
   b.copy(want, 6000);
+  const now = Buffer.alloc(FOLIO, 0x11);
+  t.equal(s.inode.readNow(0, FOLIO, now), FOLIO, 'readNow takes the whole folio at once');
+  t.ok(now.equals(want), 'readNow sees zeros, not junk');
   t.ok((await readAll(s.inode)).equals(want), 'a read sees zeros, not junk');
   await s.inode.flush();
   t.ok(s.rops.data.subarray(0, 7000).equals(want.subarray(0, 7000)), 'the server got the written bytes');
