@@ -110,6 +110,18 @@ if [ "$status" -ne 0 ] && [ "$fail" -eq 0 ]; then
   # tap failed without failing a test point (a file crashed, a timeout): count it.
   fail=1
 fi
+# CI shows only the tail of the output: repeat every failed test point there,
+# with the first lines of its diagnostics, so a failure deep in a long run is
+# named where it will be read.
+if grep -qE '^ *not ok ' "$TAP_LOG"; then
+  echo "--- failed test points (repeated from above) ---"
+  awk '
+    /^ *not ok / { shown = 0; inblock = 1; print; next }
+    inblock && /^ *(ok|not ok|# Subtest:) / { inblock = 0 }
+    inblock && shown < 24 { print; shown++ }
+  ' "$TAP_LOG"
+  echo "--- end of failed test points ---"
+fi
 if [ -z "$build_ok" ]; then
   fail=$((fail + 1))
   [ "$status" -ne 0 ] || status=1
