@@ -19,6 +19,14 @@
  * (beginListing) is not cached, so it cannot bring back a name removed or
  * hide one added meanwhile.
  *
+ * A directory never listed here in which lookups keep finding names (a
+ * `sha256sum -c`, a build reading a tree it did not list) is peeked at: once
+ * PEEK_AFTER_FOUND lookups in it found a name within a ttl (peekDue), the
+ * caller lists it and enters each child's attributes (setListed), as if
+ * each had been looked up then. No listing is kept: a name it did not show
+ * is still asked of the server, so a name another client creates is found
+ * at once as before.
+ *
  * A directory whose names this mount changes keeps its entry with its times
  * moved to the change (movedTimes), for the rest of its ttl: `opendir`
  * (glibc fstats the new descriptor) and path walks after each create or
@@ -44,6 +52,10 @@ const RELIST_MIN_MISSES = 4;
 const RELIST_NAMES_PER_MISS = 32;
 /** Most lapsed listings remembered. */
 const MAX_LAPSED = 1024;
+/** Lookups that found a name in a directory never listed here before it is peeked at (peekDue). */
+export const PEEK_AFTER_FOUND = 4;
+/** Most directories whose found lookups (or too many names to peek at) are remembered. */
+const MAX_PEEK_DIRS = 1024;
 
 export type AttrLookup<T> = { kind: 'hit'; stat: T } | { kind: 'negative' } | undefined;
 
@@ -84,6 +96,10 @@ export class AttrCache<T> {
   private readonly dropped = new Map<string, Entry<T>>();
   /** Expired listings: their size, and lookups in them since (relistDue). */
   private readonly lapsed = new Map<string, { size: number; misses: number }>();
+  /** Directories never listed here: lookups that found a name since `since` (peekDue). */
+  private readonly found = new Map<string, { count: number; since: number }>();
+  /** Directories a peek showed to hold more names than it lists: not peeked at again. */
+  private readonly unpeekable = new Set<string>();
   /** Listings in flight, by directory (beginListing). */
   private readonly listing = new Map<string, Set<ListingTicket>>();
   /** Attribute entries by file id (idOf), so the names of one file are found without a scan. */
@@ -187,6 +203,64 @@ export class AttrCache<T> {
     if (++l.misses < Math.max(RELIST_MIN_MISSES, Math.ceil(l.size / RELIST_NAMES_PER_MISS))) return false;
     l.misses = 0;
     return true;
+  }
+
+  /**
+   * A lookup in `dir` reached the server and found a name. Counted only
+   * for a directory with neither a live nor a lapsed listing (those have
+   * relistDue), within one ttl of the first.
+   */
+  foundByLookup(dir: string): void {
+    if (this.ttlMs <= 0 || this.unpeekable.has(dir) || this.dirs.has(dir) || this.lapsed.has(dir)) return;
+    const now = this.now();
+    const f = this.found.get(dir);
+    if (f && now - f.since < this.ttlMs) {
+      f.count++;
+      return;
+    }
+    this.found.delete(dir);
+    this.found.set(dir, { count: 1, since: now });
+    if (this.found.size > MAX_PEEK_DIRS) this.found.delete(this.found.keys().next().value!);
+  }
+
+  /**
+   * A lookup in `dir` found nothing cached: whether PEEK_AFTER_FOUND lookups
+   * there found a name within the last ttl, so a peek (one listing, setListed)
+   * likely answers the next ones. Counting starts again after a true.
+   */
+  peekDue(dir: string): boolean {
+    const f = this.found.get(dir);
+    if (!f || f.count < PEEK_AFTER_FOUND) return false;
+    this.found.delete(dir);
+    return this.now() - f.since < this.ttlMs && !this.dirs.has(dir) && !this.unpeekable.has(dir);
+  }
+
+  /** A peek at `dir` did not show all of its names: do not peek at it again. */
+  tooBigToPeek(dir: string): void {
+    this.unpeekable.add(dir);
+    if (this.unpeekable.size > MAX_PEEK_DIRS) this.unpeekable.delete(this.unpeekable.keys().next().value!);
+  }
+
+  /**
+   * Enter the attributes of the children a peek at `dir` showed, each as a
+   * lookup of it would have (no listing is kept, see the top); nothing if
+   * names in `dir` changed here while the peek was on its way. A child with
+   * a live entry, or whose entry a change made here dropped (lastDropped),
+   * keeps what it has: that is at least as new as the peek.
+   */
+  setListed(
+    dir: string,
+    entries: ReadonlyArray<{ name: string; stat: T }>,
+    childPath: (dir: string, name: string) => string,
+    ticket: ListingTicket,
+  ): void {
+    if (this.ttlMs <= 0 || ticket.stale) return;
+    const now = this.now();
+    for (const e of entries) {
+      const path = childPath(dir, e.name);
+      if (this.get(path) !== undefined || (this.dropped.get(path)?.expires ?? 0) > now) continue;
+      this.put(path, e.stat);
+    }
   }
 
   /** A listing of `dir` is being asked for: pass the ticket to setDir, then to endListing. */
@@ -338,6 +412,8 @@ export class AttrCache<T> {
     this.identities.clear();
     this.dropped.clear();
     this.lapsed.clear();
+    this.found.clear();
+    this.unpeekable.clear();
     for (const k of this.listing.keys()) this.namesChanged(k);
   }
 

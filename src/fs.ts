@@ -97,6 +97,8 @@ export const FILE_ATTRIBUTE_READONLY = 0x1;
 const W_OK = 2;
 /** Preferred I/O size reported in st_blksize (cifs reports 1 MiB too). */
 const BLKSIZE = 1024 * 1024;
+/** Most names a peek lists (AttrCache.peekDue): some 4 round trips of entries. */
+const PEEK_MAX_NAMES = 4096;
 /** Security descriptor queries in flight at once while a listing reads modes. */
 const MODE_QUERIES_IN_FLIGHT = 16;
 
@@ -141,8 +143,9 @@ export class SmbFs {
   readonly linkCounts = new LRUCache<bigint, number>({ max: 10_000 });
   /** The last statfs answer (or the one in flight) and until when it serves. */
   private fsSizes: { expires: number; p: Promise<SmbFsStat> } | null = null;
-  /** Listings asked for in place of lookups (relisted), by directory. */
+  /** Listings asked for in place of lookups (relisted, peeked), by directory. */
   private readonly relists = new Map<string, Promise<void>>();
+  private readonly peeks = new Map<string, Promise<void>>();
   /** Hidden names being given to open files right now (not leftovers). */
   readonly hiding = new Set<string>();
   /** FUSE → SMB paths (mapposix names, Unicode form, mount prefix). */
@@ -228,11 +231,18 @@ export class SmbFs {
     const before = mine && this.attrs.lastDropped(path);
     if (mine && before && before.fileIndex === mine.fileIndex && !before.isDirectory && !this.lacksMode(before)) return this.files.overlay(path, before);
     // Many lookups in a directory whose listing expired: one listing answers them all.
-    if (path !== '/' && !isHiddenName(path) && (await this.relisted(fuseParent(path)))) return this.statAny(path);
+    const dir = path === '/' || isHiddenName(path) ? null : fuseParent(path);
+    if (dir !== null && (await this.relisted(dir))) return this.statAny(path);
+    // Lookups finding names in a directory never listed: one peek may answer the next ones.
+    if (dir !== null && (await this.peeked(dir))) {
+      const c = this.attrs.get(path);
+      if (c?.kind === 'hit' && !this.lacksMode(c.stat)) return this.files.overlay(path, c.stat);
+    }
     try {
       const st = await this.statOnServer(path);
       if (st.fileIndex !== 0n && st.nlink > 0) this.linkCounts.set(st.fileIndex, st.nlink);
       this.attrs.set(path, st);
+      if (dir !== null) this.attrs.foundByLookup(dir);
       return this.files.overlay(path, st);
     } catch (err) {
       if (toFuseErrno(err) === -ENOENT) this.attrs.setNegative(path);
@@ -277,6 +287,44 @@ export class SmbFs {
     }
     await p;
     return this.attrs.hasDir(dir);
+  }
+
+  /**
+   * Peek at `dir` if lookups keep finding names in it (AttrCache.peekDue):
+   * one listing of at most PEEK_MAX_NAMES names, whose children's
+   * attributes are entered as lookups of them would be (a bigger directory
+   * is not peeked at again). True once a peek
+   * was made (its own or a concurrent caller's). Not with modefromsid.
+   */
+  private async peeked(dir: string): Promise<boolean> {
+    if (this.modeFromSid) return false;
+    let p = this.peeks.get(dir);
+    if (!p) {
+      if (!this.attrs.peekDue(dir)) return false;
+      p = this.peekAt(dir).catch(() => {}).finally(() => this.peeks.delete(dir));
+      this.peeks.set(dir, p);
+    }
+    await p;
+    return true;
+  }
+
+  private async peekAt(dir: string): Promise<void> {
+    const ticket = this.attrs.beginListing(dir);
+    try {
+      const { stat, entries, complete } = await this.tree.listPath(this.smbPath(dir), undefined, { maxNames: PEEK_MAX_NAMES });
+      if (!stat.isDirectory) return;
+      const shown: DirEntryStat[] = [];
+      for (const e of entries) {
+        const n = linuxName(e.name);
+        if (!('name' in n) || isHiddenName(n.name)) continue;
+        this.paths.noteAsStored(fuseJoin(dir, n.name));
+        shown.push({ name: n.name, stat: this.withKnownLinks(e) });
+      }
+      this.attrs.setListed(dir, shown, fuseJoin, ticket);
+      if (!complete) this.attrs.tooBigToPeek(dir);
+    } finally {
+      this.attrs.endListing(ticket);
+    }
   }
 
   /** With modefromsid, a stat from a reply without the descriptor (CREATE, a listing) is incomplete. */

@@ -120,8 +120,15 @@ export async function listDirectory(core: TreeCore, fileId: Buffer, signal?: Cal
 /**
  * The directory at `path`: its own attributes (from the CREATE, with its
  * file id) and every entry; see the top for the round trips and bounds.
+ * With `maxNames`, no more queries once that many names came (the last
+ * reply may bring more): `complete` says whether they were all of them.
  */
-export async function listPath(core: TreeCore, path: string, signal?: CallerGone): Promise<{ stat: SmbStat; entries: SmbDirEntry[] }> {
+export async function listPath(
+  core: TreeCore,
+  path: string,
+  signal?: CallerGone,
+  opts: { maxNames?: number } = {},
+): Promise<{ stat: SmbStat; entries: SmbDirEntry[]; complete: boolean }> {
   const l = new Listing();
   l.check(signal);
   // The first compound is CREATE plus two queries, all charged at once: sized
@@ -141,9 +148,10 @@ export async function listPath(core: TreeCore, path: string, signal?: CallerGone
   const c = decodeCreateResponse(rs[0]!.msg);
   const fileId = Buffer.from(c.fileId);
   const pending: Promise<SmbResponse>[] = [];
+  let done = false;
   try {
-    let done = l.take(rs[1]!) || (rs[2] !== undefined && l.take(rs[2]));
-    while (!done) {
+    done = l.take(rs[1]!) || (rs[2] !== undefined && l.take(rs[2]));
+    while (!done && l.names < (opts.maxNames ?? Infinity)) {
       while (pending.length < LIST_DEPTH) {
         l.check(signal);
         outLen = Math.min(2 * outLen, maxLen);
@@ -156,5 +164,5 @@ export async function listPath(core: TreeCore, path: string, signal?: CallerGone
     for (const p of pending) p.catch(() => {});
     core.conn.request(core.closeMsg(fileId)).catch(() => {});
   }
-  return { stat: statFromCreate(c, true), entries: l.out };
+  return { stat: statFromCreate(c, true), entries: l.out, complete: done };
 }

@@ -352,8 +352,8 @@ export class Tree implements SmbTree {
     return listDirectory(this.core, fileId, signal);
   }
 
-  listPath(path: string, signal?: CallerGone): Promise<{ stat: SmbStat; entries: SmbDirEntry[] }> {
-    return listPath(this.core, path, signal);
+  listPath(path: string, signal?: CallerGone, opts?: { maxNames?: number }): Promise<{ stat: SmbStat; entries: SmbDirEntry[]; complete: boolean }> {
+    return listPath(this.core, path, signal, opts);
   }
 
   async statfs(): Promise<SmbFsStat> {

@@ -220,8 +220,9 @@ export interface SmbTree {
    * Open the directory `path`, list it and close it, in as few round trips
    * as the protocol allows (one for a directory that fits one reply); the
    * directory's own attributes come with the entries. Bounds as listDirectory.
+   * With `maxNames`, no more queries once that many names came; `complete` says if that was all.
    */
-  listPath(path: string, signal?: CallerGone): Promise<{ stat: SmbStat; entries: SmbDirEntry[] }>;
+  listPath(path: string, signal?: CallerGone, opts?: { maxNames?: number }): Promise<{ stat: SmbStat; entries: SmbDirEntry[]; complete: boolean }>;
   statfs(): Promise<SmbFsStat>;
   disconnect(): Promise<void>;
 

@@ -12,6 +12,9 @@
  *    handle still held, closetimeo) with its attributes dropped by a write
  *    made here, and shows that file under its own inode number; its stat
  *    then comes from the open file (a W lease: nobody else changed it).
+ *  - lookups that keep finding names in a directory never listed here
+ *    (sha256sum -c over a tree) are answered by one peek at it after the
+ *    first few; a name made on the server after the peek is still found.
  * actimeo is long so that nothing expires between the steps on a loaded machine.
  */
 import t from 'tap';
@@ -86,4 +89,23 @@ t.test('a rename right after a write looks nothing up: the rename compound answe
   t.equal(frames.filter((f) => f === `CREATE(${dirName}\\mv\\a)+SET_INFO+QUERY_INFO+CLOSE`).length, 1, 'one rename compound');
   t.same(await framesOf(counter, `stat ${q(d + '/z')} >/dev/null; ! stat ${q(d + '/a')} 2>/dev/null`), [], 'both names known after it');
   t.equal(await readFile(path.join(base, 'mv', 'z'), 'utf8'), 'more\n', 'the server holds the renamed file');
+});
+
+t.test('lookups finding names in a directory never listed: one peek answers the rest, and hides nothing', async (t) => {
+  await sh(`mkdir ${q(path.join(base, 'peek'))}`);
+  const names = Array.from({ length: 12 }, (_, i) => `f${String(i).padStart(2, '0')}`);
+  for (const n of names) await writeFile(path.join(base, 'peek', n), n);
+  const d = path.join(dir, 'peek');
+  const frames = await framesOf(counter, `cd ${q(d)} && stat -c %s ${names.join(' ')} >/dev/null`);
+  const lookups = frames.filter((f) => /^CREATE\(.*peek\\f\d\d\)\+QUERY_INFO\+CLOSE$/.test(f));
+  const peeks = frames.filter((f) => f.startsWith(`CREATE(${dirName}\\peek)+QUERY_DIRECTORY`));
+  t.equal(lookups.length, 4, `four lookups of the twelve files (${JSON.stringify(frames)})`);
+  t.equal(peeks.length, 1, 'then one peek at the directory');
+  await writeFile(path.join(base, 'peek', 'later'), 'made on the server');
+  const found = await framesOf(counter, `stat -c %s ${q(d + '/later')} > ${q(path.join(base, 'later-size.txt'))}`);
+  t.equal((await readFile(path.join(base, 'later-size.txt'), 'utf8')).trim(), '18', 'a name made on the server after the peek is found');
+  t.same(found, [`CREATE(${dirName}\\peek\\later)+QUERY_INFO+CLOSE`], 'by a lookup: a peek rules no name out');
+  const listed = await framesOf(counter, `ls ${q(d)} > ${q(path.join(base, 'peek-ls.txt'))}`);
+  t.equal(counter.commands('QUERY_DIRECTORY') > 0, true, `readdir lists the directory itself (${JSON.stringify(listed)})`);
+  t.same((await readFile(path.join(base, 'peek-ls.txt'), 'utf8')).trim().split('\n'), [...names, 'later'], 'and shows every name');
 });

@@ -330,10 +330,13 @@ export class FakeTree implements SmbTree {
     return out;
   }
 
-  async listPath(path: string, signal?: AbortSignal): Promise<{ stat: SmbStat; entries: SmbDirEntry[] }> {
+
+  async listPath(path: string, signal?: AbortSignal, opts: { maxNames?: number } = {}): Promise<{ stat: SmbStat; entries: SmbDirEntry[]; complete: boolean }> {
     const o = await this.open(path, { directory: true });
     try {
-      return { stat: o.stat, entries: await this.listDirectory(o.fileId, signal) };
+      const entries = await this.listDirectory(o.fileId, signal);
+      const complete = entries.length <= (opts.maxNames ?? Infinity);
+      return { stat: o.stat, entries: complete ? entries : entries.slice(0, opts.maxNames), complete };
     } finally {
       await this.close(o.fileId);
     }

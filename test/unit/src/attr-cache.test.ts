@@ -1,5 +1,5 @@
 import t from 'tap';
-import { AttrCache } from '../../../src/attr-cache.js';
+import { AttrCache, PEEK_AFTER_FOUND } from '../../../src/attr-cache.js';
 import { fuseJoin } from '../../../src/path-map.js';
 import { namesChangedAt } from '../../../src/fs.js';
 
@@ -239,4 +239,49 @@ t.test('lastDropped: the stat an exact invalidation dropped, until it would have
   t.equal(c.lastDropped('/never'), undefined);
   now = 1000;
   t.equal(c.lastDropped('/d/f'), undefined, 'it expires when the stat would have');
+});
+
+t.test('a directory never listed: a peek is due after lookups that found names, and fills only what it showed', async (t) => {
+  let now = 0;
+  const c = new AttrCache<{ n: number }>({ ttlMs: 1000, now: () => now });
+  t.equal(c.peekDue('/d'), false, 'nothing found yet');
+  for (let i = 0; i < PEEK_AFTER_FOUND - 1; i++) c.foundByLookup('/d');
+  t.equal(c.peekDue('/d'), false, `${PEEK_AFTER_FOUND - 1} found: not yet`);
+  c.foundByLookup('/d');
+  t.equal(c.peekDue('/d'), true, `${PEEK_AFTER_FOUND} found within a ttl: due`);
+  t.equal(c.peekDue('/d'), false, 'counting starts again');
+  // Lookups spread wider than a ttl do not add up.
+  for (let i = 0; i < PEEK_AFTER_FOUND; i++) {
+    c.foundByLookup('/slow');
+    now += 400;
+  }
+  t.equal(c.peekDue('/slow'), false, 'four found over 1.6 s (ttl 1 s): not due');
+  // A directory with a listing (live or lapsed) is relistDue's, not a peek's.
+  c.setDir('/listed', [], fuseJoin);
+  for (let i = 0; i < PEEK_AFTER_FOUND; i++) c.foundByLookup('/listed');
+  t.equal(c.peekDue('/listed'), false, 'a listed directory is not peeked at');
+
+  const ticket = c.beginListing('/d');
+  c.set('/d/fresh', { n: 100 });
+  c.set('/d/changed', { n: 101 });
+  c.invalidate('/d/changed', true); // a change made here dropped it
+  c.setListed('/d', [{ name: 'a', stat: { n: 1 } }, { name: 'fresh', stat: { n: 2 } }, { name: 'changed', stat: { n: 3 } }], fuseJoin, ticket);
+  c.endListing(ticket);
+  t.same(c.get('/d/a'), { kind: 'hit', stat: { n: 1 } }, 'a name the peek showed is known');
+  t.same(c.get('/d/fresh'), { kind: 'hit', stat: { n: 100 } }, 'a live entry keeps its own stat');
+  t.equal(c.get('/d/changed'), undefined, 'an entry a change here dropped is not brought back');
+  t.equal(c.getDir('/d'), undefined, 'no listing is kept');
+  t.equal(c.knownAbsent('/d', 'other'), false, 'so a name the peek did not show is still asked for');
+
+  const stale = c.beginListing('/d');
+  c.childAdded('/d', 'made-here');
+  c.setListed('/d', [{ name: 'b', stat: { n: 4 } }], fuseJoin, stale);
+  c.endListing(stale);
+  t.equal(c.get('/d/b'), undefined, 'names changed here while the peek was on its way: it is dropped');
+
+  for (let i = 0; i < PEEK_AFTER_FOUND; i++) c.foundByLookup('/big');
+  c.tooBigToPeek('/big');
+  t.equal(c.peekDue('/big'), false, 'a directory too big to peek at is not peeked at again');
+  for (let i = 0; i < PEEK_AFTER_FOUND; i++) c.foundByLookup('/big');
+  t.equal(c.peekDue('/big'), false, 'nor counted');
 });
