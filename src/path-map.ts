@@ -125,8 +125,10 @@ export class SmbPathMap {
   /**
    * toSmb's answers while no name is remembered as stored (then it is a pure
    * function of the path): settle() maps every open file's path per call.
+   * A plain map emptied when full: an LRU's bookkeeping cost more per call
+   * than the mapping it saves (a `sha256sum -c` profile).
    */
-  private readonly mapped = new LRUCache<string, string>({ max: MAX_MAPPED });
+  private readonly mapped = new Map<string, string>();
 
   constructor(
     readonly form: NameForm,
@@ -143,7 +145,10 @@ export class SmbPathMap {
     const known = pure ? this.mapped.get(path) : undefined;
     if (known !== undefined) return known;
     const smb = this.map(path);
-    if (pure) this.mapped.set(path, smb);
+    if (pure) {
+      if (this.mapped.size >= MAX_MAPPED) this.mapped.clear();
+      this.mapped.set(path, smb);
+    }
     return smb;
   }
 
