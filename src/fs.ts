@@ -143,8 +143,9 @@ export class SmbFs {
   readonly linkCounts = new LRUCache<bigint, number>({ max: 10_000 });
   /** The last statfs answer (or the one in flight) and until when it serves. */
   private fsSizes: { expires: number; p: Promise<SmbFsStat> } | null = null;
-  /** Listings asked for in place of lookups (relisted, peeked), by directory. */
+  /** Listings asked for in place of lookups (relisted), by directory. */
   private readonly relists = new Map<string, Promise<void>>();
+  /** Peeks in flight (peeked), by directory. */
   private readonly peeks = new Map<string, Promise<void>>();
   /** Hidden names being given to open files right now (not leftovers). */
   readonly hiding = new Set<string>();
@@ -235,8 +236,8 @@ export class SmbFs {
     if (dir !== null && (await this.relisted(dir))) return this.statAny(path);
     // Lookups finding names in a directory never listed: one peek may answer the next ones.
     if (dir !== null && (await this.peeked(dir))) {
-      const c = this.attrs.get(path);
-      if (c?.kind === 'hit' && !this.lacksMode(c.stat)) return this.files.overlay(path, c.stat);
+      const c = this.cachedAny(path);
+      if (c) return c;
     }
     try {
       const st = await this.statOnServer(path);
@@ -311,16 +312,9 @@ export class SmbFs {
   private async peekAt(dir: string): Promise<void> {
     const ticket = this.attrs.beginListing(dir);
     try {
-      const { stat, entries, complete } = await this.tree.listPath(this.smbPath(dir), undefined, { maxNames: PEEK_MAX_NAMES });
+      const { stat, entries: raw, complete } = await this.tree.listPath(this.smbPath(dir), undefined, { maxNames: PEEK_MAX_NAMES });
       if (!stat.isDirectory) return;
-      const shown: DirEntryStat[] = [];
-      for (const e of entries) {
-        const n = linuxName(e.name);
-        if (!('name' in n) || isHiddenName(n.name)) continue;
-        this.paths.noteAsStored(fuseJoin(dir, n.name));
-        shown.push({ name: n.name, stat: this.withKnownLinks(e) });
-      }
-      this.attrs.setListed(dir, shown, fuseJoin, ticket);
+      this.attrs.setListed(dir, this.linuxEntries(dir, raw).entries, fuseJoin, ticket);
       if (!complete) this.attrs.tooBigToPeek(dir);
     } finally {
       this.attrs.endListing(ticket);
@@ -485,23 +479,34 @@ export class SmbFs {
     const { stat, entries: raw } = await this.tree.listPath(this.smbPath(path), signal);
     if (!stat.isDirectory) throw -ENOTDIR;
     if (!this.modeFromSid) rememberStat(this.attrs, path, stat);
-    const entries: DirEntryStat[] = [];
-    for (const e of raw) {
-      if (e.name === '.' || e.name === '..') continue; // the server's own self and parent entries
-      const n = linuxName(e.name);
-      if (!('name' in n)) this.droppedNames.note(path, e.name, n.reason);
-      else if (isHiddenName(n.name)) await this.removeLeftover(fuseJoin(path, n.name));
-      else {
-        // Shown as the server spells it; later calls on it use that spelling.
-        this.paths.noteAsStored(fuseJoin(path, n.name));
-        entries.push({ name: n.name, stat: this.withKnownLinks(e) });
-      }
-    }
+    const { entries, hidden } = this.linuxEntries(path, raw);
+    for (const name of hidden) await this.removeLeftover(fuseJoin(path, name));
     if (this.modeFromSid) await this.readModes(path, entries);
     this.attrs.setDir(path, entries, fuseJoin, ticket);
     // Files made here whose CREATE is still deferred are not on the server yet.
     for (const name of this.files.deferredNames(path)) this.attrs.addName(path, name);
     return entries;
+  }
+
+  /**
+   * The entries of a listing of `dir` under their Linux names, each shown
+   * as the server spells it (later calls on it use that spelling), without
+   * the names Linux cannot have (logged) and the hidden ones (returned apart).
+   */
+  private linuxEntries(dir: string, raw: readonly SmbDirEntry[]): { entries: DirEntryStat[]; hidden: string[] } {
+    const entries: DirEntryStat[] = [];
+    const hidden: string[] = [];
+    for (const e of raw) {
+      if (e.name === '.' || e.name === '..') continue; // the server's own self and parent entries
+      const n = linuxName(e.name);
+      if (!('name' in n)) this.droppedNames.note(dir, e.name, n.reason);
+      else if (isHiddenName(n.name)) hidden.push(n.name);
+      else {
+        this.paths.noteAsStored(fuseJoin(dir, n.name));
+        entries.push({ name: n.name, stat: this.withKnownLinks(e) });
+      }
+    }
+    return { entries, hidden };
   }
 
   /**
