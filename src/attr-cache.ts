@@ -98,7 +98,7 @@ export class AttrCache<T> {
   private readonly lapsed = new Map<string, { size: number; misses: number }>();
   /** Directories never listed here: lookups that found a name since `since` (peekDue). */
   private readonly found = new Map<string, { count: number; since: number }>();
-  /** Directories a peek showed to hold more names than it lists: not peeked at again. */
+  /** Directories a peek showed to hold more names than it lists, or could not list: not peeked at again. */
   private readonly unpeekable = new Set<string>();
   /** Listings in flight, by directory (beginListing). */
   private readonly listing = new Map<string, Set<ListingTicket>>();
@@ -235,8 +235,8 @@ export class AttrCache<T> {
     return this.now() - f.since < this.ttlMs && !this.dirs.has(dir) && !this.unpeekable.has(dir);
   }
 
-  /** A peek at `dir` did not show all of its names: do not peek at it again. */
-  tooBigToPeek(dir: string): void {
+  /** A peek at `dir` did not show all of its names, or failed: do not peek at it again. */
+  stopPeeking(dir: string): void {
     this.unpeekable.add(dir);
     if (this.unpeekable.size > MAX_PEEK_DIRS) this.unpeekable.delete(this.unpeekable.keys().next().value!);
   }

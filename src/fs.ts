@@ -293,8 +293,8 @@ export class SmbFs {
   /**
    * Peek at `dir` if lookups keep finding names in it (AttrCache.peekDue):
    * one listing of at most PEEK_MAX_NAMES names, whose children's
-   * attributes are entered as lookups of them would be (a bigger directory
-   * is not peeked at again). True once a peek
+   * attributes are entered as lookups of them would be (a bigger directory,
+   * or one that cannot be listed, is not peeked at again). True once a peek
    * was made (its own or a concurrent caller's). Not with modefromsid.
    */
   private async peeked(dir: string): Promise<boolean> {
@@ -302,7 +302,8 @@ export class SmbFs {
     let p = this.peeks.get(dir);
     if (!p) {
       if (!this.attrs.peekDue(dir)) return false;
-      p = this.peekAt(dir).catch(() => {}).finally(() => this.peeks.delete(dir));
+      // A directory one may traverse but not list fails every peek: one is enough.
+      p = this.peekAt(dir).catch(() => this.attrs.stopPeeking(dir)).finally(() => this.peeks.delete(dir));
       this.peeks.set(dir, p);
     }
     await p;
@@ -315,7 +316,7 @@ export class SmbFs {
       const { stat, entries: raw, complete } = await this.tree.listPath(this.smbPath(dir), undefined, { maxNames: PEEK_MAX_NAMES });
       if (!stat.isDirectory) return;
       this.attrs.setListed(dir, this.linuxEntries(dir, raw).entries, fuseJoin, ticket);
-      if (!complete) this.attrs.tooBigToPeek(dir);
+      if (!complete) this.attrs.stopPeeking(dir);
     } finally {
       this.attrs.endListing(ticket);
     }

@@ -44,6 +44,8 @@ export class FakeTree implements SmbTree {
   hang = false;
   failRead: Error | null = null;
   failWrite: Error | null = null;
+  /** Set: every listing fails with it (a directory one may traverse but not list). */
+  failList: Error | null = null;
   slowIo: Promise<void> | null = null;
   leaseState = 7;
   clock = T0.getTime();
@@ -320,6 +322,7 @@ export class FakeTree implements SmbTree {
 
   async listDirectory(fileId: Buffer, _signal?: AbortSignal): Promise<SmbDirEntry[]> {
     this.count('list');
+    if (this.failList) throw this.failList;
     const dir = this.handle(fileId).path;
     const st = this.find(dir).stat;
     const out: SmbDirEntry[] = [{ name: '.', ...st }, { name: '..', ...st }];

@@ -280,7 +280,7 @@ t.test('a directory never listed: a peek is due after lookups that found names, 
   t.equal(c.get('/d/b'), undefined, 'names changed here while the peek was on its way: it is dropped');
 
   for (let i = 0; i < PEEK_AFTER_FOUND; i++) c.foundByLookup('/big');
-  c.tooBigToPeek('/big');
+  c.stopPeeking('/big');
   t.equal(c.peekDue('/big'), false, 'a directory too big to peek at is not peeked at again');
   for (let i = 0; i < PEEK_AFTER_FOUND; i++) c.foundByLookup('/big');
   t.equal(c.peekDue('/big'), false, 'nor counted');

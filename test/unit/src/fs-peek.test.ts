@@ -3,7 +3,8 @@
  * PEEK_AFTER_FOUND of them found names within actimeo, one listing (a peek)
  * answers the next ones; names it did not show are still asked of the
  * server, so a name made elsewhere afterwards is found; a directory with
- * more names than a peek lists is not peeked at again. Over the in-memory tree.
+ * more names than a peek lists, or one that cannot be listed, is not peeked
+ * at again. Over the in-memory tree.
  */
 import t from 'tap';
 import { NetfsInode, PageCache } from '../../../netfs/index.js';
@@ -58,4 +59,13 @@ t.test('a directory with more names than a peek lists is not peeked at again', a
   for (let i = 1; i < 4200; i += 50) await fs.getattr(`/big/f${i}`);
   t.equal(tree.calls['list'], 1, 'no second one');
   t.equal(tree.calls['stat']! - stats, 84, 'every later lookup asks the server');
+});
+
+t.test('a directory that cannot be listed is peeked at once, then never', async (t) => {
+  const tree = treeWith('d', 20);
+  tree.failList = new Error('listing refused');
+  const { fs } = makeFs(tree);
+  for (let i = 0; i < 20; i++) t.equal((await fs.getattr(`/d/f${i}`)).size, `file ${i}`.length, `f${i} found all the same`, { diagnostic: false });
+  t.equal(tree.calls['list'], 1, 'one failed peek');
+  t.equal(tree.calls['stat'], 20, 'every file looked up');
 });
