@@ -624,11 +624,7 @@ export class SmbFiles {
     if (n <= 0) return 0;
     const slot = h.inode;
     if (h.fileId === null && !slot.pendingCreate) await this.materialize(slot);
-    // O_DIRECT: what is cached (and valid) is served from the cache, the rest
-    // asked of the server as is, not as whole folios. Dirty data is only in the cache.
-    // A file whose CREATE is still deferred exists only here.
-    const cached = slot.pendingCreate !== null || slot.inode.dirtyBytes > 0 || (this.cachesReads(slot) && (!h.direct || slot.inode.isCached(pos, n)));
-    if (cached) return slot.inode.read(pos, n, buf.subarray(0, n), answered);
+    if (this.readsFromCache(h, pos, n)) return slot.inode.read(pos, n, buf.subarray(0, n), answered);
     // The server's bytes land in memory of our own, then one copy while the caller waits.
     const own = this.readBuffers.take(n);
     const got = await slot.inode.readUnbuffered(pos, n, own.subarray(0, n));
@@ -639,18 +635,28 @@ export class SmbFiles {
   }
 
   /**
+   * Whether read() takes [pos, pos + n) of handle `h` from the page cache.
+   * O_DIRECT: what is cached (and valid) is, the rest is asked of the server
+   * as is, not as whole folios. Dirty data is only in the cache, and a file
+   * whose CREATE is still deferred exists only here.
+   */
+  private readsFromCache(h: FileHandle<InodeSlot>, pos: number, n: number): boolean {
+    const slot = h.inode;
+    return slot.pendingCreate !== null || slot.inode.dirtyBytes > 0 || (this.cachesReads(slot) && (!h.direct || slot.inode.isCached(pos, n)));
+  }
+
+  /**
    * read() without a wait, for a read the page cache holds whole
    * (FsInode.readNow): fuse-ops answers it in the same turn, with no timer
    * and no promise. Returns the bytes read, or null when read() must handle
-   * the call. The same cases as read() take the cache.
+   * the call (readsFromCache decides for both).
    */
   readNow(fh: number, buf: Buffer, len: number, pos: number): number | null {
     const h = this.handles.getFile(fh);
     if (!h) return null;
     const slot = h.inode;
     const n = Math.min(len, buf.length);
-    if (n <= 0 || (h.fileId === null && !slot.pendingCreate)) return null;
-    if (slot.pendingCreate === null && slot.inode.dirtyBytes === 0 && !this.cachesReads(slot)) return null;
+    if (n <= 0 || (h.fileId === null && !slot.pendingCreate) || !this.readsFromCache(h, pos, n)) return null;
     return slot.inode.readNow?.(pos, n, buf.subarray(0, n)) ?? null;
   }
 
