@@ -17,9 +17,9 @@ if (out) {
     made++;
     return malloc.call(this, size);
   };
+  // Written aside and renamed, so the test never reads a half-written file.
+  setInterval(() => {
+    writeFileSync(`${out}.new`, String(made));
+    renameSync(`${out}.new`, out);
+  }, 100).unref();
 }
-// Written aside and renamed, so the test never reads a half-written file.
-if (out) setInterval(() => {
-  writeFileSync(`${out}.new`, String(made));
-  renameSync(`${out}.new`, out);
-}, 100).unref();
