@@ -48,9 +48,10 @@ export const DEFAULT_DROP_BEHIND_AFTER = 32 * 1024 * 1024;
 const REORDER_AHEAD = 1024 * 1024;
 /**
  * How far behind a sequential reader its folios are dropped: more than the
- * kernel has in flight at once (max_background, 12 reads of 128 KiB).
+ * kernel reads ahead at once (its readahead window: the mount raises it to
+ * 4 MiB), so a read handed over late still finds its folios.
  */
-const DROP_BEHIND_LAG = 2 * 1024 * 1024;
+export const DROP_BEHIND_LAG = 8 * 1024 * 1024;
 /** Default per-file dirty bytes that start writeback: 16 MiB. */
 export const DEFAULT_DIRTY_THRESHOLD = 16 * 1024 * 1024;
 /** Default age of dirty data that starts writeback: 5 s. */

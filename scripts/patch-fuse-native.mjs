@@ -36,6 +36,18 @@
 //    thread, as JavaScript would answer it (src/xattr.ts), without the hop
 //    to JavaScript: the kernel asks for security.capability before every
 //    write(2), one more round trip through the main loop per write.
+//  - FUSE requests of up to 1 MiB instead of 128 KiB (the "smbfuse big
+//    requests" block): libfuse2 reads /dev/fuse into 132 KiB buffers, so it
+//    cuts max_write to 128 KiB, and it never answers INIT with FUSE_MAX_PAGES
+//    (kernel 4.20), so the kernel also splits reads and writes at 32 pages.
+//    The mount gets a channel of our own on the same descriptor
+//    (fuse_chan_new, public in libfuse2): it reads into buffers of
+//    SMBFUSE_MAX_PAGES pages plus headers, so libfuse keeps the mount's
+//    max_write; and when the kernel's INIT offered FUSE_MAX_PAGES, it adds
+//    that flag and the page count max_write needs to libfuse's INIT answer
+//    on its way out. Reads and writes then reach us in up to 1 MiB pieces,
+//    one thread hop each instead of eight. If the channel cannot be made,
+//    libfuse's own stays (128 KiB requests).
 // Each edit is anchored on 2.2.6's exact text, applied to the pristine
 // source (kept as fuse-native.c.orig), so running this again — or after an
 // older version of this patch — gives the same result. If the source is not
@@ -46,7 +58,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 
-const PATCH_VERSION = 7;
+const PATCH_VERSION = 8;
 const MARK = `/* smbfuse-patch ${PATCH_VERSION} */\n`;
 
 const require = createRequire(import.meta.url);
@@ -285,6 +297,155 @@ const edits = [
   ],
   ['  pthread_key_create(&(thread_locals_key), NULL); // TODO: add destructor\n', '  pthread_key_create(&(thread_locals_key), smbfuse_keep_locals);\n'],
   // --- end of thread locals ---
+  // --- smbfuse big requests (see the top) ---
+  [
+    'NAPI_METHOD(fuse_native_mount) {\n',
+    [
+      '#include <fuse_lowlevel.h>',
+      '#include <errno.h>',
+      '#include <stdint.h>',
+      '#include <unistd.h>',
+      '#include <sys/uio.h>',
+      '',
+      '#define SMBFUSE_MAX_PAGES 256',
+      '// From the kernel\'s FUSE protocol (linux/fuse.h): opcode, flag, and offsets in',
+      '// fuse_in_header (40 bytes), fuse_init_in and fuse_init_out.',
+      '#define SMBFUSE_OP_INIT 26',
+      '#define SMBFUSE_FLAG_MAX_PAGES (1u << 22)',
+      '#define SMBFUSE_IN_HEADER 40',
+      '#define SMBFUSE_INIT_IN_FLAGS 12',
+      '#define SMBFUSE_INIT_OUT_FLAGS 12',
+      '#define SMBFUSE_INIT_OUT_MAX_WRITE 20',
+      '#define SMBFUSE_INIT_OUT_MAX_PAGES 28',
+      '#define SMBFUSE_INIT_OUT_MIN 32',
+      '#define SMBFUSE_INIT_OUT_MAX 64',
+      '',
+      '// What the channel learnt from the INIT request, for libfuse\'s answer to it.',
+      'typedef struct {',
+      '  uint64_t init_unique;  // the INIT request\'s id until it is answered, else 0',
+      '  int kernel_max_pages;  // the kernel offered FUSE_MAX_PAGES',
+      '} smbfuse_chan_state_t;',
+      '',
+      '// Reads one request; an interrupted one (ENOENT) is skipped, an unmount (ENODEV) ends the session.',
+      'static int smbfuse_chan_receive (struct fuse_chan **chp, char *buf, size_t size) {',
+      '  struct fuse_chan *ch = *chp;',
+      '  struct fuse_session *se = fuse_chan_session(ch);',
+      '  smbfuse_chan_state_t *st = (smbfuse_chan_state_t *) fuse_chan_data(ch);',
+      '  for (;;) {',
+      '    ssize_t n = read(fuse_chan_fd(ch), buf, size);',
+      '    int err = errno;',
+      '    if (fuse_session_exited(se)) return 0;',
+      '    if (n < 0) {',
+      '      if (err == ENOENT) continue;',
+      '      if (err == ENODEV) {',
+      '        fuse_session_exit(se);',
+      '        return 0;',
+      '      }',
+      '      if (err != EINTR && err != EAGAIN) perror("smbfuse: read from /dev/fuse");',
+      '      return -err;',
+      '    }',
+      '    if ((size_t) n < SMBFUSE_IN_HEADER) {',
+      '      fprintf(stderr, "smbfuse: a request from /dev/fuse shorter than its header (%zd bytes)\\n", n);',
+      '      return -EIO;',
+      '    }',
+      '    uint32_t opcode;',
+      '    memcpy(&opcode, buf + 4, 4);',
+      '    if (opcode == SMBFUSE_OP_INIT && (size_t) n >= SMBFUSE_IN_HEADER + SMBFUSE_INIT_IN_FLAGS + 4) {',
+      '      uint32_t flags;',
+      '      memcpy(&flags, buf + SMBFUSE_IN_HEADER + SMBFUSE_INIT_IN_FLAGS, 4);',
+      '      st->kernel_max_pages = (flags & SMBFUSE_FLAG_MAX_PAGES) != 0;',
+      '      memcpy(&st->init_unique, buf + 8, 8);',
+      '    }',
+      '    return (int) n;',
+      '  }',
+      '}',
+      '',
+      '// Sends one answer; libfuse\'s answer to INIT gains FUSE_MAX_PAGES when the kernel offered it.',
+      'static int smbfuse_chan_send (struct fuse_chan *ch, const struct iovec iov[], size_t count) {',
+      '  if (!iov) return 0;',
+      '  smbfuse_chan_state_t *st = (smbfuse_chan_state_t *) fuse_chan_data(ch);',
+      '  struct iovec init_iov[2];',
+      '  char head[16];',
+      '  char init_out[SMBFUSE_INIT_OUT_MAX];',
+      '  if (st->init_unique != 0 && count == 2 && iov[0].iov_len == 16 && iov[1].iov_len <= SMBFUSE_INIT_OUT_MAX) {',
+      '    uint64_t unique;',
+      '    int32_t error;',
+      '    memcpy(&unique, (char *) iov[0].iov_base + 8, 8);',
+      '    memcpy(&error, (char *) iov[0].iov_base + 4, 4);',
+      '    if (unique == st->init_unique) {',
+      '      st->init_unique = 0;',
+      '      uint32_t max_write = 0;',
+      '      if (iov[1].iov_len >= SMBFUSE_INIT_OUT_MAX_WRITE + 4) memcpy(&max_write, (char *) iov[1].iov_base + SMBFUSE_INIT_OUT_MAX_WRITE, 4);',
+      '      uint32_t page = (uint32_t) getpagesize();',
+      '      uint32_t pages = (max_write + page - 1) / page;',
+      '      if (pages > SMBFUSE_MAX_PAGES) pages = SMBFUSE_MAX_PAGES;',
+      '      if (error == 0 && st->kernel_max_pages && pages > 32) {',
+      '        // An older libfuse answers with a shorter struct: the kernel takes any length up to its own.',
+      '        size_t len = iov[1].iov_len < SMBFUSE_INIT_OUT_MIN ? SMBFUSE_INIT_OUT_MIN : iov[1].iov_len;',
+      '        memset(init_out, 0, sizeof(init_out));',
+      '        memcpy(init_out, iov[1].iov_base, iov[1].iov_len);',
+      '        uint32_t flags;',
+      '        memcpy(&flags, init_out + SMBFUSE_INIT_OUT_FLAGS, 4);',
+      '        flags |= SMBFUSE_FLAG_MAX_PAGES;',
+      '        memcpy(init_out + SMBFUSE_INIT_OUT_FLAGS, &flags, 4);',
+      '        uint16_t pages16 = (uint16_t) pages;',
+      '        memcpy(init_out + SMBFUSE_INIT_OUT_MAX_PAGES, &pages16, 2);',
+      '        memcpy(head, iov[0].iov_base, 16);',
+      '        uint32_t total = (uint32_t) (16 + len);',
+      '        memcpy(head, &total, 4);',
+      '        init_iov[0].iov_base = head;',
+      '        init_iov[0].iov_len = 16;',
+      '        init_iov[1].iov_base = init_out;',
+      '        init_iov[1].iov_len = len;',
+      '        iov = init_iov;',
+      '      }',
+      '    }',
+      '  }',
+      '  ssize_t n = writev(fuse_chan_fd(ch), iov, count);',
+      '  if (n < 0) {',
+      '    int err = errno;',
+      '    // ENOENT: the request was interrupted and is gone; not worth a message.',
+      '    if (!fuse_session_exited(fuse_chan_session(ch)) && err != ENOENT) perror("smbfuse: write to /dev/fuse");',
+      '    return -err;',
+      '  }',
+      '  return 0;',
+      '}',
+      '',
+      'static void smbfuse_chan_destroy (struct fuse_chan *ch) {',
+      '  int fd = fuse_chan_fd(ch);',
+      '  if (fd != -1) close(fd);',
+      '  free(fuse_chan_data(ch));',
+      '}',
+      '',
+      '// Our channel on the descriptor of libfuse\'s, or libfuse\'s own if ours cannot be made.',
+      '// libfuse\'s channel is left as it is, unused: destroying it would close the descriptor.',
+      'static struct fuse_chan *smbfuse_big_chan (struct fuse_chan *ch) {',
+      '  static struct fuse_chan_ops ops = {',
+      '    .receive = smbfuse_chan_receive,',
+      '    .send = smbfuse_chan_send,',
+      '    .destroy = smbfuse_chan_destroy,',
+      '  };',
+      '  smbfuse_chan_state_t *st = calloc(1, sizeof(smbfuse_chan_state_t));',
+      '  if (st == NULL) return ch;',
+      '  // Room for a WRITE of SMBFUSE_MAX_PAGES pages and its headers (libfuse keeps 4 KiB for those).',
+      '  size_t size = (size_t) SMBFUSE_MAX_PAGES * getpagesize() + 0x1000;',
+      '  struct fuse_chan *big = fuse_chan_new(&ops, fuse_chan_fd(ch), size, st);',
+      '  if (big == NULL) {',
+      '    free(st);',
+      '    return ch;',
+      '  }',
+      '  return big;',
+      '}',
+      '',
+      'NAPI_METHOD(fuse_native_mount) {',
+      '',
+    ].join('\n'),
+  ],
+  [
+    '  struct fuse_chan *ch = fuse_mount(mnt, &args);\n\n  if (ch == NULL) {\n    napi_throw_error(env, "fuse failed", "fuse failed");\n    return NULL;\n  }\n',
+    '  struct fuse_chan *ch = fuse_mount(mnt, &args);\n\n  if (ch == NULL) {\n    napi_throw_error(env, "fuse failed", "fuse failed");\n    return NULL;\n  }\n  ch = smbfuse_big_chan(ch);\n',
+  ],
+  // --- end of big requests ---
 ];
 
 /** The patched text of a pristine 2.2.6 source, or null if an anchor is missing. */

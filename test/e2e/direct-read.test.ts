@@ -77,3 +77,26 @@ t.test('a direct read returns data written here and not yet on the server', asyn
   t.equal(dd.code, 0, `dd: ${dd.stderr}`);
   t.ok((await readFile(out)).equals(Buffer.alloc(8192, 7)), 'the written bytes');
 });
+
+// The patched binding takes FUSE requests of up to 1 MiB (patch-fuse-native.mjs,
+// "big requests"); libfuse2 alone splits every read at 128 KiB.
+t.test('a direct read of 1 MiB reaches the server as one READ of 1 MiB', async (t) => {
+  const content = fillRandom(r, Buffer.alloc(SIZE));
+  await writeFile(path.join(serverDir, 'big.bin'), content);
+  const file = path.join(mnt, dirName, 'big.bin');
+  const out = path.join(local, 'big-out.bin');
+  readLengths.length = 0;
+  const dd = await sh(`dd if=${q(file)} of=${q(out)} bs=1M count=4 iflag=direct status=none`, { timeoutMs: 30_000 });
+  t.equal(dd.code, 0, `dd: ${dd.stderr}`);
+  t.ok((await readFile(out)).equals(content), 'the bytes');
+  t.same(readLengths, Array(4).fill(1024 * 1024), 'four READs of 1 MiB');
+});
+
+// The kernel reads ahead in requests no bigger than its window, 128 KiB for
+// every FUSE mount unless raised (src/kernel-readahead.ts; the tests run as root).
+t.test("the mount's kernel readahead window is raised to 4 MiB", async (t) => {
+  const dev = await sh(`mountpoint -d ${q(mnt)}`);
+  t.equal(dev.code, 0, `mountpoint -d: ${dev.stderr}`);
+  const kb = await readFile(`/sys/class/bdi/${dev.stdout.trim()}/read_ahead_kb`, 'utf8');
+  t.equal(Number(kb.trim()), 4096, 'read_ahead_kb');
+});
