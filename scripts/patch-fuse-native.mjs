@@ -47,7 +47,10 @@
 //    that flag and the page count max_write needs to libfuse's INIT answer
 //    on its way out. Reads and writes then reach us in up to 1 MiB pieces,
 //    one thread hop each instead of eight. If the channel cannot be made,
-//    libfuse's own stays (128 KiB requests).
+//    libfuse's own stays (128 KiB requests). The same answer also gains
+//    FUSE_ASYNC_DIO when offered (libfuse2 predates it): O_DIRECT reads and
+//    writes submitted asynchronously (io_submit, fio's libaio) then reach us
+//    together instead of one after another.
 // Each edit is anchored on 2.2.6's exact text, applied to the pristine
 // source (kept as fuse-native.c.orig), so running this again — or after an
 // older version of this patch — gives the same result. If the source is not
@@ -58,7 +61,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 
-const PATCH_VERSION = 8;
+const PATCH_VERSION = 9;
 const MARK = `/* smbfuse-patch ${PATCH_VERSION} */\n`;
 
 const require = createRequire(import.meta.url);
@@ -311,6 +314,7 @@ const edits = [
       '// From the kernel\'s FUSE protocol (linux/fuse.h): opcode, flag, and offsets in',
       '// fuse_in_header (40 bytes), fuse_init_in and fuse_init_out.',
       '#define SMBFUSE_OP_INIT 26',
+      '#define SMBFUSE_FLAG_ASYNC_DIO (1u << 15)',
       '#define SMBFUSE_FLAG_MAX_PAGES (1u << 22)',
       '#define SMBFUSE_IN_HEADER 40',
       '#define SMBFUSE_INIT_IN_FLAGS 12',
@@ -323,7 +327,7 @@ const edits = [
       '// What the channel learnt from the INIT request, for libfuse\'s answer to it.',
       'typedef struct {',
       '  uint64_t init_unique;  // the INIT request\'s id until it is answered, else 0',
-      '  int kernel_max_pages;  // the kernel offered FUSE_MAX_PAGES',
+      '  uint32_t kernel_flags;  // what the kernel offered in INIT',
       '} smbfuse_chan_state_t;',
       '',
       '// Reads one request; an interrupted one (ENOENT) is skipped, an unmount (ENODEV) ends the session.',
@@ -353,14 +357,14 @@ const edits = [
       '    if (opcode == SMBFUSE_OP_INIT && (size_t) n >= SMBFUSE_IN_HEADER + SMBFUSE_INIT_IN_FLAGS + 4) {',
       '      uint32_t flags;',
       '      memcpy(&flags, buf + SMBFUSE_IN_HEADER + SMBFUSE_INIT_IN_FLAGS, 4);',
-      '      st->kernel_max_pages = (flags & SMBFUSE_FLAG_MAX_PAGES) != 0;',
+      '      st->kernel_flags = flags;',
       '      memcpy(&st->init_unique, buf + 8, 8);',
       '    }',
       '    return (int) n;',
       '  }',
       '}',
       '',
-      '// Sends one answer; libfuse\'s answer to INIT gains FUSE_MAX_PAGES when the kernel offered it.',
+      '// Sends one answer; libfuse\'s answer to INIT gains FUSE_MAX_PAGES and FUSE_ASYNC_DIO when the kernel offered them.',
       'static int smbfuse_chan_send (struct fuse_chan *ch, const struct iovec iov[], size_t count) {',
       '  if (!iov) return 0;',
       '  smbfuse_chan_state_t *st = (smbfuse_chan_state_t *) fuse_chan_data(ch);',
@@ -379,17 +383,21 @@ const edits = [
       '      uint32_t page = (uint32_t) getpagesize();',
       '      uint32_t pages = (max_write + page - 1) / page;',
       '      if (pages > SMBFUSE_MAX_PAGES) pages = SMBFUSE_MAX_PAGES;',
-      '      if (error == 0 && st->kernel_max_pages && pages > 32) {',
+      '      uint32_t add = st->kernel_flags & SMBFUSE_FLAG_ASYNC_DIO;',
+      '      if ((st->kernel_flags & SMBFUSE_FLAG_MAX_PAGES) && pages > 32) add |= SMBFUSE_FLAG_MAX_PAGES;',
+      '      if (error == 0 && add != 0) {',
       '        // An older libfuse answers with a shorter struct: the kernel takes any length up to its own.',
       '        size_t len = iov[1].iov_len < SMBFUSE_INIT_OUT_MIN ? SMBFUSE_INIT_OUT_MIN : iov[1].iov_len;',
       '        memset(init_out, 0, sizeof(init_out));',
       '        memcpy(init_out, iov[1].iov_base, iov[1].iov_len);',
       '        uint32_t flags;',
       '        memcpy(&flags, init_out + SMBFUSE_INIT_OUT_FLAGS, 4);',
-      '        flags |= SMBFUSE_FLAG_MAX_PAGES;',
+      '        flags |= add;',
       '        memcpy(init_out + SMBFUSE_INIT_OUT_FLAGS, &flags, 4);',
-      '        uint16_t pages16 = (uint16_t) pages;',
-      '        memcpy(init_out + SMBFUSE_INIT_OUT_MAX_PAGES, &pages16, 2);',
+      '        if (add & SMBFUSE_FLAG_MAX_PAGES) {',
+      '          uint16_t pages16 = (uint16_t) pages;',
+      '          memcpy(init_out + SMBFUSE_INIT_OUT_MAX_PAGES, &pages16, 2);',
+      '        }',
       '        memcpy(head, iov[0].iov_base, 16);',
       '        uint32_t total = (uint32_t) (16 + len);',
       '        memcpy(head, &total, 4);',

@@ -65,6 +65,8 @@ ensure_packages() {
   command -v fusermount >/dev/null 2>&1 || need+=(fuse)
   command -v rsync >/dev/null 2>&1 || need+=(rsync)
   command -v setfattr >/dev/null 2>&1 || need+=(attr)
+  # test/e2e/direct-read submits asynchronous direct reads with fio (libaio).
+  command -v fio >/dev/null 2>&1 || need+=(fio)
   # The man page test renders man/smbfuse.1.
   command -v man >/dev/null 2>&1 || need+=(man-db)
   command -v groff >/dev/null 2>&1 || need+=(groff-base)

@@ -29,12 +29,22 @@ const SIZE = 4 * 1024 * 1024;
 
 /** Length of each READ request sent (MS-SMB2 2.2.19: Length at body offset 4). */
 const readLengths: number[] = [];
+/** READs sent and not yet answered (an interim STATUS_PENDING answers nothing), and the most at once. */
+const reads = { inFlight: 0, most: 0 };
+const STATUS_PENDING = 0x103;
 const proxy = await startProxy({
   host: samba.host,
   port: samba.port,
   toServer: (frame) => {
     const h = frameHeader(frame);
-    if (h && !h.response && h.command === Smb2Command.READ && frame.length >= 72) readLengths.push(frame.readUInt32LE(64 + 4));
+    if (h && !h.response && h.command === Smb2Command.READ && frame.length >= 72) {
+      readLengths.push(frame.readUInt32LE(64 + 4));
+      reads.most = Math.max(reads.most, ++reads.inFlight);
+    }
+  },
+  toClient: (frame) => {
+    const h = frameHeader(frame);
+    if (h && h.response && h.command === Smb2Command.READ && h.status !== STATUS_PENDING) reads.inFlight--;
   },
 });
 t.teardown(() => proxy.close());
@@ -99,4 +109,17 @@ t.test("the mount's kernel readahead window is raised to 4 MiB", async (t) => {
   t.equal(dev.code, 0, `mountpoint -d: ${dev.stderr}`);
   const kb = await readFile(`/sys/class/bdi/${dev.stdout.trim()}/read_ahead_kb`, 'utf8');
   t.equal(Number(kb.trim()), 4096, 'read_ahead_kb');
+});
+
+// The patched binding also answers INIT with FUSE_ASYNC_DIO (libfuse2 predates
+// it): without it the kernel serves one process's asynchronous direct reads
+// (io_submit) one at a time, whatever the queue depth.
+t.test('asynchronous direct reads reach the server together', async (t) => {
+  const content = fillRandom(r, Buffer.alloc(16 * 1024 * 1024));
+  await writeFile(path.join(serverDir, 'aio.bin'), content);
+  const file = path.join(mnt, dirName, 'aio.bin');
+  reads.most = 0;
+  const fio = await sh(`fio --name=aio --filename=${q(file)} --readonly --rw=randread --bs=4k --direct=1 --ioengine=libaio --iodepth=16 --io_size=4M --output-format=terse`, { timeoutMs: 60_000 });
+  t.equal(fio.code, 0, `fio: ${fio.stderr}`);
+  t.ok(reads.most >= 4, `READs in flight at once: ${reads.most}`);
 });
