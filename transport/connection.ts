@@ -125,6 +125,8 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
 
   state: ConnectionState = 'connecting';
   private socket: net.Socket | null = null;
+  /** The socket corked until the check phase (writeGathered), if any. */
+  private corked: net.Socket | null = null;
   /** Bumped on every new socket: events of an older one are ignored. */
   private epoch = 0;
   private policy: ReconnectPolicy | null = null;
@@ -398,7 +400,7 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
         const out = seal.seal(frags, 4);
         this.sealStats.sealed++;
         out.writeUInt32BE(out.length - 4, 0);
-        this.socket.write(out);
+        this.writeGathered(this.socket, [out]);
         return;
       }
       const prefix = Buffer.allocUnsafe(4);
@@ -506,11 +508,24 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     return parts;
   }
 
-  /** One gathered write of every fragment: the socket sees a single writev. */
+  /**
+   * Queue every fragment of one message for the socket. The socket stays
+   * corked until the event loop's check phase, so every message sent in
+   * this turn of the loop (calls from several callers, replies that release
+   * the next requests) leaves in one writev: one system call and one
+   * wake-up of the server for all of them, each message still whole and in
+   * order.
+   */
   private writeGathered(s: net.Socket, frags: Buffer[]): void {
-    s.cork();
+    if (this.corked !== s) {
+      this.corked = s;
+      s.cork();
+      setImmediate(() => {
+        if (this.corked === s) this.corked = null;
+        s.uncork();
+      });
+    }
     for (const f of frags) s.write(f);
-    s.uncork();
   }
 
   private track(m: SmbMessage, head: SmbMessage, charge: number, sealed: boolean, deadline: number): void {

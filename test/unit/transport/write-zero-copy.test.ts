@@ -90,3 +90,37 @@ t.test('WRITE larger than MaxWriteSize is refused before sending', async (t) => 
   t.throws(() => writeMsg(core, FILE_ID, 0, [Buffer.alloc(65537)]), RangeError);
   t.throws(() => writeMsg(core, FILE_ID, -1, [Buffer.alloc(1)]), RangeError);
 });
+
+t.test('messages sent in one turn of the event loop leave in one writev, whole and in order', async (t) => {
+  const received: Buffer[] = [];
+  const server = net.createServer((s) => s.on('data', (d) => received.push(d)));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  t.teardown(() => server.close());
+  const conn = await SmbConnection.open('127.0.0.1', (server.address() as net.AddressInfo).port, 5000);
+  t.teardown(() => conn.close());
+  conn.multiCredit = true;
+  conn.credits.grant(100);
+  const s = (conn as unknown as { socket: { _writev: (c: { chunk: Buffer }[], cb: (e?: Error | null) => void) => void } }).socket;
+  const batches: Buffer[][] = [];
+  const origWritev = s._writev.bind(s);
+  s._writev = (chunks, cb) => {
+    batches.push(chunks.map((c) => c.chunk));
+    origWritev(chunks, cb);
+  };
+  const core = new TreeCore(conn, { maxWriteSize: 1 << 20 } as Negotiated, { sessionId: 0n } as SessionState, 7);
+  const [a, b, c] = [Buffer.alloc(1000, 0xaa), Buffer.alloc(2000, 0xbb), Buffer.alloc(3000, 0xcc)];
+  await Promise.all([conn.send(writeMsg(core, FILE_ID, 0, [a])), conn.send(writeMsg(core, FILE_ID, 1000, [b]))]);
+  await new Promise((r) => setImmediate(r));
+  await conn.send(writeMsg(core, FILE_ID, 3000, [c]));
+  await new Promise((r) => setTimeout(r, 50));
+
+  t.equal(batches.length, 2, 'two writevs: one for the two sent together, one for the later');
+  t.same(batches[0]!.map((x) => x.length), [4, WRITE_DATA_OFFSET, 1000, 4, WRITE_DATA_OFFSET, 2000], 'both messages in the first, each whole');
+  t.equal(batches[0]![2], a, 'the first payload is the caller buffer');
+  t.equal(batches[0]![5], b, 'then the second');
+  t.equal(batches[1]![2], c, 'the later message alone in the second');
+  const wire = Buffer.concat(received);
+  const offsets: number[] = [];
+  for (let at = 0; at < wire.length; at += 4 + wire.readUInt32BE(at)) offsets.push(Number(wire.readBigUInt64LE(at + 4 + SMB2_HEADER_SIZE + 8)));
+  t.same(offsets, [0, 1000, 3000], 'three frames on the wire, in the order sent');
+});
