@@ -55,6 +55,7 @@ import type { NetfsCallerGone } from '../netfs/ops.js';
 import type { FsInode, InodeFactory } from './fs-inode.js';
 import { HandleTable, type FileHandle } from './handles.js';
 import { KernelPageCache } from './kernel-cache.js';
+import { OpenSlots } from './open-slots.js';
 import { ReadBuffers } from './read-buffers.js';
 import { fuseParent } from './path-map.js';
 import { LEASE_H, LEASE_R, LEASE_W, READ_FIRST_MAX, type SmbBreakEvent, type SmbCreateOptions, type SmbTimes, type SmbTree, type SmbWrittenFile } from '../transport/types.js';
@@ -174,7 +175,7 @@ export function rememberStat(attrs: AttrCache<SmbStat>, path: string, st: SmbSta
 export class SmbFiles {
   readonly handles = new HandleTable<InodeSlot, DirEntryStat>();
   /** Slots with open handles, by FUSE path. */
-  private readonly open = new Map<string, InodeSlot>();
+  private readonly open = new OpenSlots<InodeSlot>();
   /** Slots without open handles, kept for their cached pages. */
   private readonly idle: LRUCache<string, InodeSlot>;
   private seq = 0;
@@ -360,7 +361,7 @@ export class SmbFiles {
   /** Names in `dir` of files whose CREATE is still deferred. */
   deferredNames(dir: string): string[] {
     const names: string[] = [];
-    for (const [p, slot] of this.open) if (slot.pendingCreate && fuseParent(p) === dir) names.push(p.slice(p.lastIndexOf('/') + 1));
+    for (const [p, slot] of this.open.childrenOf(dir)) if (slot.pendingCreate) names.push(p.slice(p.lastIndexOf('/') + 1));
     return names;
   }
 
@@ -419,9 +420,10 @@ export class SmbFiles {
    * keeps (closetimeo) or is still closing holds a deleted file in it.
    */
   async settleChildren(dir: string, all = false): Promise<void> {
+    // Another spelling of a non-ASCII directory may hold children too: those need the scan.
     const smbDir = ASCII.test(dir) ? null : this.smbPath(dir);
     const waits: Promise<void>[] = [];
-    for (const [p, slot] of this.open) {
+    for (const [p, slot] of smbDir === null ? this.open.childrenOf(dir) : this.open) {
       const parent = fuseParent(p);
       if (parent !== dir && (smbDir === null || this.smbPath(parent) !== smbDir)) continue;
       if (all) waits.push(this.settleSlot(slot));
