@@ -98,6 +98,10 @@ export class FscacheFileOps implements NetfsCacheOps {
     sw.complete({ transferred: sw.len });
   }
 
+  behind(): Promise<void> | null {
+    return this.suspended ? null : this.obj.store.behind();
+  }
+
   invalidate(from: number, to: number): void {
     if (from <= 0 && to === Infinity) {
       this.suspended = true;

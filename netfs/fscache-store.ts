@@ -264,6 +264,8 @@ export class FscacheStore {
   private queue: WriteEntry[] = [];
   private queued = 0;
   private pumping: Promise<void> | null = null;
+  /** Waiting for the queue to drain to half (behind()). */
+  private catchUp: { promise: Promise<void>; resolve: () => void } | null = null;
   private serial: Promise<unknown> = Promise.resolve();
   private readonly dirtyObjects = new Set<FscacheObject>();
   private timer: NodeJS.Timeout | null = null;
@@ -389,6 +391,28 @@ export class FscacheStore {
     return false;
   }
 
+  /**
+   * null while the write-behind queue is at most half full; otherwise a
+   * promise that settles once it is (or the store closes). Readers wait on it
+   * rather than outrun the disk: data offered to a full queue is dropped.
+   */
+  behind(): Promise<void> | null {
+    if (this.closed || this.queued <= this.queueMax / 2) return null;
+    if (!this.catchUp) {
+      let resolve!: () => void;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.catchUp = { promise, resolve };
+    }
+    return this.catchUp.promise;
+  }
+
+  private caughtUp(): void {
+    if (this.catchUp && (this.closed || this.queued <= this.queueMax / 2)) {
+      this.catchUp.resolve();
+      this.catchUp = null;
+    }
+  }
+
   enqueue(e: WriteEntry): void {
     this.queue.push(e);
     this.queued += e.data.length;
@@ -399,10 +423,11 @@ export class FscacheStore {
   private async pump(): Promise<void> {
     while (this.queue.length > 0) {
       const e = this.queue.shift()!;
-      this.queued -= e.data.length;
       await this.run(() => this.writeExtent(e)).catch(() => {
         this.counters.bytesDropped += e.data.length;
       });
+      this.queued -= e.data.length;
+      this.caughtUp();
     }
   }
 
@@ -511,6 +536,7 @@ export class FscacheStore {
    */
   async close(): Promise<void> {
     this.closed = true;
+    this.caughtUp();
     if (this.timer) clearInterval(this.timer);
     while (this.pumping) await this.pumping;
     await this.run(async () => {

@@ -52,6 +52,8 @@ const REORDER_AHEAD = 1024 * 1024;
  * 4 MiB), so a read handed over late still finds its folios.
  */
 export const DROP_BEHIND_LAG = 8 * 1024 * 1024;
+/** Longest a read waits for the disk cache to catch up with its copies (cacheCatchUp). */
+export const CACHE_CATCH_UP_MS = 2000;
 /** Default per-file dirty bytes that start writeback: 16 MiB. */
 export const DEFAULT_DIRTY_THRESHOLD = 16 * 1024 * 1024;
 /** Default age of dirty data that starts writeback: 5 s. */
@@ -257,6 +259,7 @@ export class NetfsInode {
     const fsize = this.cache.folioSize;
     const first = Math.floor(pos / fsize);
     const last = Math.floor((end - 1) / fsize);
+    await this.cacheCatchUp(first, last);
     const own = new Set<Folio>();
     const held: Folio[] = [];
     let run = 0;
@@ -293,6 +296,22 @@ export class NetfsInode {
     }
     this.dropPassed(end, run);
     return end - pos;
+  }
+
+  /**
+   * Before a read that must go to the server: while the disk cache is behind
+   * with its copies (NetfsCacheOps.behind), wait for it, at most
+   * CACHE_CATCH_UP_MS, so the reader goes at the pace the cache is written.
+   */
+  private async cacheCatchUp(first: number, last: number): Promise<void> {
+    const behind = this.fscache?.behind?.();
+    if (!behind) return;
+    let missing = false;
+    for (let i = first; i <= last && !missing; i++) missing = this.cache.peek(this.key, i)?.state !== 'uptodate';
+    if (!missing) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([behind, new Promise<void>((r) => (timer = setTimeout(r, CACHE_CATCH_UP_MS)))]);
+    clearTimeout(timer);
   }
 
   /**
@@ -392,6 +411,7 @@ export class NetfsInode {
     const from = Math.max(ra.issuedTo, roundUp(end));
     const to = Math.min(roundUp(end + ra.window), roundUp(this.serverEnd));
     if (to - from < Math.max(fs, ra.window / 2)) return;
+    if (this.fscache?.behind?.()) return; // the disk cache must catch up first (NetfsCacheOps.behind)
     ra.issuedTo = to;
     ra.window = Math.min(ra.window * 2, this.readaheadMax);
     const lockedRoom = this.cache.maxBytes / 2 - this.cache.stats().lockedBytes;

@@ -115,4 +115,12 @@ export interface NetfsCacheOps {
    * it, and the cache must not let them revive the range.
    */
   invalidate?(from: number, to: number): void;
+  /**
+   * null when the cache keeps up with the copies of what is read; otherwise
+   * a promise that settles once it has caught up. While it is behind, netfs
+   * issues no readahead and a read that must go to the server first waits
+   * for it (at most CACHE_CATCH_UP_MS): reading faster than the cache is
+   * written would only have the copies dropped.
+   */
+  behind?(): Promise<void> | null;
 }

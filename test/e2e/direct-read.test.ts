@@ -9,7 +9,7 @@
  *  - data written here and not yet on the server (held dirty by an open
  *    writer) is what a direct read returns.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { open, readFile, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Smb2Command } from '../../transport/pdu/header.js';
@@ -51,29 +51,35 @@ t.teardown(() => proxy.close());
 const mnt = await mountShare({ ...samba, host: '127.0.0.1', port: proxy.port }, 'test', ['cache=strict']);
 t.teardown(() => unmount(mnt));
 
-t.test('small O_DIRECT reads go to the server as asked', async (t) => {
+/** A fresh file of SIZE random bytes on the server; its path through the mount and its content. */
+async function serverFile(name: string): Promise<{ file: string; content: Buffer }> {
   const content = fillRandom(r, Buffer.alloc(SIZE));
-  await writeFile(path.join(serverDir, 'f.bin'), content);
-  const file = path.join(mnt, dirName, 'f.bin');
-  const out = path.join(local, 'out.bin');
+  await writeFile(path.join(serverDir, name), content);
+  return { file: path.join(mnt, dirName, name), content };
+}
+
+/** `dd iflag=direct` of FILE into OUT with the given operands; READ lengths are counted from here. */
+async function ddDirect(t: Test, file: string, out: string, operands: string): Promise<void> {
   readLengths.length = 0;
-  const dd = await sh(`dd if=${q(file)} of=${q(out)} bs=4096 skip=100 count=8 iflag=direct status=none`, { timeoutMs: 30_000 });
+  const dd = await sh(`dd if=${q(file)} of=${q(out)} ${operands} iflag=direct status=none`, { timeoutMs: 30_000 });
   t.equal(dd.code, 0, `dd: ${dd.stderr}`);
+}
+
+t.test('small O_DIRECT reads go to the server as asked', async (t) => {
+  const { file, content } = await serverFile('f.bin');
+  const out = path.join(local, 'out.bin');
+  await ddDirect(t, file, out, 'bs=4096 skip=100 count=8');
   t.ok((await readFile(out)).equals(content.subarray(100 * 4096, 108 * 4096)), 'the bytes at that offset');
   t.same(readLengths, Array(8).fill(4096), 'one 4 KiB READ per read, nothing more');
   t.ok((await readFile(file)).equals(content), 'a buffered read afterwards: the whole file');
 
   // While another open keeps a file's pages cached here, direct reads of them ask nothing
   // (a file not read before: the kernel has none of its pages, so they come through here).
-  const g = fillRandom(r, Buffer.alloc(SIZE));
-  await writeFile(path.join(serverDir, 'g.bin'), g);
-  const gFile = path.join(mnt, dirName, 'g.bin');
+  const { file: gFile, content: g } = await serverFile('g.bin');
   const holder = await open(gFile, 'r');
   t.teardown(() => holder.close().catch(() => {}));
   t.ok((await holder.readFile()).equals(g), 'read through a handle kept open');
-  readLengths.length = 0;
-  const dd2 = await sh(`dd if=${q(gFile)} of=${q(out)} bs=4096 skip=300 count=8 iflag=direct status=none`, { timeoutMs: 30_000 });
-  t.equal(dd2.code, 0, `dd: ${dd2.stderr}`);
+  await ddDirect(t, gFile, out, 'bs=4096 skip=300 count=8');
   t.ok((await readFile(out)).equals(g.subarray(300 * 4096, 308 * 4096)), 'the bytes at that offset');
   t.same(readLengths, [], 'served from the cached pages: no READ');
   await holder.close();
@@ -91,13 +97,9 @@ t.test('a direct read returns data written here and not yet on the server', asyn
 // The patched binding takes FUSE requests of up to 1 MiB (patch-fuse-native.mjs,
 // "big requests"); libfuse2 alone splits every read at 128 KiB.
 t.test('a direct read of 1 MiB reaches the server as one READ of 1 MiB', async (t) => {
-  const content = fillRandom(r, Buffer.alloc(SIZE));
-  await writeFile(path.join(serverDir, 'big.bin'), content);
-  const file = path.join(mnt, dirName, 'big.bin');
+  const { file, content } = await serverFile('big.bin');
   const out = path.join(local, 'big-out.bin');
-  readLengths.length = 0;
-  const dd = await sh(`dd if=${q(file)} of=${q(out)} bs=1M count=4 iflag=direct status=none`, { timeoutMs: 30_000 });
-  t.equal(dd.code, 0, `dd: ${dd.stderr}`);
+  await ddDirect(t, file, out, 'bs=1M count=4');
   t.ok((await readFile(out)).equals(content), 'the bytes');
   t.same(readLengths, Array(4).fill(1024 * 1024), 'four READs of 1 MiB');
 });
@@ -115,9 +117,7 @@ t.test("the mount's kernel readahead window is raised to 4 MiB", async (t) => {
 // it): without it the kernel serves one process's asynchronous direct reads
 // (io_submit) one at a time, whatever the queue depth.
 t.test('asynchronous direct reads reach the server together', async (t) => {
-  const content = fillRandom(r, Buffer.alloc(16 * 1024 * 1024));
-  await writeFile(path.join(serverDir, 'aio.bin'), content);
-  const file = path.join(mnt, dirName, 'aio.bin');
+  const { file } = await serverFile('aio.bin');
   reads.most = 0;
   const fio = await sh(`fio --name=aio --filename=${q(file)} --readonly --rw=randread --bs=4k --direct=1 --ioengine=libaio --iodepth=16 --io_size=4M --output-format=terse`, { timeoutMs: 60_000 });
   t.equal(fio.code, 0, `fio: ${fio.stderr}`);

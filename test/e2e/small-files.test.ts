@@ -63,6 +63,9 @@ const dir = path.join(mnt, dirName);
 
 /** Run `fn` and return the request frames it caused. */
 async function framesOf(fn: () => Promise<unknown>): Promise<string[][]> {
+  // What earlier steps sent without waiting (a listing's CLOSE leaves after
+  // its answer, with the next turn of the daemon's loop) is not counted here.
+  await new Promise((res) => setTimeout(res, 100));
   frames = [];
   recording = true;
   try {

@@ -39,6 +39,9 @@ export async function countedMount(
 
 /** Run the shell command `cmd` (it must succeed), and the request frames it caused. */
 export async function framesOf(counter: FrameCounter, cmd: string): Promise<string[]> {
+  // What earlier commands sent without waiting (a listing's CLOSE leaves after
+  // its answer, with the next turn of the daemon's loop) is not counted here.
+  await new Promise((res) => setTimeout(res, 100));
   counter.reset();
   const r = await sh(cmd, { timeoutMs: 60000 });
   if (r.code !== 0) throw new Error(`${cmd}: ${r.stderr}`);

@@ -270,3 +270,25 @@ t.test('writeback is not cached (its extents are dropped); a whole-file invalida
   t.equal(a.ops.prepareRead(0, E).source, 'server', 'another version: nothing');
   await s.close();
 });
+
+t.test('behind(): past half the write-behind queue, readers wait for the disk instead of having copies dropped', async (t) => {
+  // 16 extents of queue: a folio of the page cache (256 KiB) is 4.
+  const store = await openStore(await tmpDir(t), { queueBytes: 16 * E });
+  t.teardown(() => store.close());
+  t.equal(store.behind(), null, 'empty queue: not behind');
+  const data = pseudoRandomBytes(256 * E, 9);
+  const obj = store.acquire('behind', 'v1', data.length);
+  offer(obj, 0, data.subarray(0, 12 * E));
+  const wait = store.behind();
+  t.ok(wait, 'twelve extents queued of sixteen: behind');
+  t.equal(store.behind(), wait, 'one promise for every waiter');
+  await wait;
+  t.equal(store.behind(), null, 'settled once at most half is queued');
+
+  // A reader goes through a 16 MiB file faster than the cache is written: nothing dropped.
+  const { inode } = inodeOver(store, data, 'v1', 'reader');
+  t.ok((await readAll(inode, data.length, 4 * E)).equals(data), 'the bytes');
+  await store.settle();
+  t.equal(store.counters.bytesDropped, 0, 'no copy dropped');
+  t.equal(store.counters.bytesWritten, 12 * E + data.length, 'every extent written to the cache');
+});
