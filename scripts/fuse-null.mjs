@@ -26,11 +26,8 @@
 // Mount options: big_writes, max_write=1048576 and max_read=1048576 (fuse-native's
 // `maxRead`). fuse-native has no fields for the first two; they are added by
 // overriding Fuse#_fuseOptions() in a subclass. See scripts/fuse-options.md for
-// the trick, which src/ needs too. Unless --small-io, the kernel's readahead
-// window is raised as smbfuse raises its own (src/kernel-readahead.ts, from
-// dist/: built by npm install), so both are read with requests of one size.
+// the trick, which src/ needs too.
 import Fuse from 'fuse-native';
-import path from 'node:path';
 
 const MiB = 1024 * 1024;
 
@@ -209,12 +206,7 @@ function main() {
       console.error(`fuse-null: mount failed: ${err.message}`);
       process.exit(1);
     }
-    const say = (extra) => process.stdout.write(`fuse-null: mounted ${mnt} (${fuse._fuseOptions()})${extra}\n`);
-    if (smallIo) return say('');
-    import('../dist/src/kernel-readahead.js').then(
-      (k) => say(`; ${k.raiseKernelReadahead(path.resolve(mnt), k.KERNEL_READAHEAD_MAX)}`),
-      (e) => say(`; kernel readahead left as it is (${e.message})`),
-    );
+    process.stdout.write(`fuse-null: mounted ${mnt} (${fuse._fuseOptions()})\n`);
   });
 
   let closing = false;
