@@ -255,12 +255,15 @@ export class NetfsInode {
   async read(pos: number, len: number, dst: Buffer, signal?: NetfsCallerGone): Promise<number> {
     checkCount('position', pos);
     checkCount('length', len);
+    // Before the range is fixed: the file may change size during the wait.
+    // No wait, no yield: a read not held back issues its I/O before returning.
+    const catchUp = this.cacheCatchUp(pos, Math.min(pos + Math.min(len, dst.length), this.fileSize));
+    if (catchUp) await catchUp;
     const end = Math.min(pos + Math.min(len, dst.length), this.fileSize);
     if (pos >= end) return 0;
     const fsize = this.cache.folioSize;
     const first = Math.floor(pos / fsize);
     const last = Math.floor((end - 1) / fsize);
-    await this.cacheCatchUp(first, last);
     const own = new Set<Folio>();
     const held: Folio[] = [];
     let run = 0;
@@ -300,19 +303,20 @@ export class NetfsInode {
   }
 
   /**
-   * Before a read that must go to the server: while the disk cache is behind
-   * with its copies (NetfsCacheOps.behind), wait for it, at most
-   * CACHE_CATCH_UP_MS, so the reader goes at the pace the cache is written.
+   * Before a read of [pos, end) that must go to the server: while the disk
+   * cache is behind with its copies (NetfsCacheOps.behind), the wait for it,
+   * at most CACHE_CATCH_UP_MS, so the reader goes at the pace the cache is
+   * written; null when there is nothing to wait for.
    */
-  private async cacheCatchUp(first: number, last: number): Promise<void> {
-    const behind = this.fscache?.behind?.();
-    if (!behind) return;
+  private cacheCatchUp(pos: number, end: number): Promise<void> | null {
+    const behind = end > pos ? this.fscache?.behind?.() : null;
+    if (!behind) return null;
+    const fsize = this.cache.folioSize;
     let missing = false;
-    for (let i = first; i <= last && !missing; i++) missing = this.cache.peek(this.key, i)?.state !== 'uptodate';
-    if (!missing) return;
+    for (let i = Math.floor(pos / fsize); i <= Math.floor((end - 1) / fsize) && !missing; i++) missing = this.cache.peek(this.key, i)?.state !== 'uptodate';
+    if (!missing) return null;
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([behind, new Promise<void>((r) => (timer = setTimeout(r, CACHE_CATCH_UP_MS)))]);
-    clearTimeout(timer);
+    return Promise.race([behind, new Promise<void>((r) => (timer = setTimeout(r, CACHE_CATCH_UP_MS)))]).finally(() => clearTimeout(timer));
   }
 
   /**
