@@ -255,11 +255,14 @@ export class NetfsInode {
   async read(pos: number, len: number, dst: Buffer, signal?: NetfsCallerGone): Promise<number> {
     checkCount('position', pos);
     checkCount('length', len);
-    // Before the range is fixed: the file may change size during the wait.
+    const rangeEnd = () => Math.min(pos + Math.min(len, dst.length), this.fileSize);
+    let end = rangeEnd();
     // No wait, no yield: a read not held back issues its I/O before returning.
-    const catchUp = this.cacheCatchUp(pos, Math.min(pos + Math.min(len, dst.length), this.fileSize));
-    if (catchUp) await catchUp;
-    const end = Math.min(pos + Math.min(len, dst.length), this.fileSize);
+    const catchUp = this.cacheCatchUp(pos, end);
+    if (catchUp) {
+      await catchUp;
+      end = rangeEnd(); // the file may have changed size during the wait
+    }
     if (pos >= end) return 0;
     const fsize = this.cache.folioSize;
     const first = Math.floor(pos / fsize);

@@ -422,10 +422,12 @@ export class SmbFiles {
   async settleChildren(dir: string, all = false): Promise<void> {
     // Another spelling of a non-ASCII directory may hold children too: those need the scan.
     const smbDir = ASCII.test(dir) ? null : this.smbPath(dir);
-    const waits: Promise<void>[] = [];
-    for (const [p, slot] of smbDir === null ? this.open.childrenOf(dir) : this.open) {
+    const children = smbDir === null ? this.open.childrenOf(dir) : [...this.open].filter(([p]) => {
       const parent = fuseParent(p);
-      if (parent !== dir && (smbDir === null || this.smbPath(parent) !== smbDir)) continue;
+      return parent === dir || this.smbPath(parent) === smbDir;
+    });
+    const waits: Promise<void>[] = [];
+    for (const [, slot] of children) {
       if (all) waits.push(this.settleSlot(slot));
       else if (slot.pendingCreate) waits.push(this.materialize(slot));
     }

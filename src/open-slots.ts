@@ -7,6 +7,8 @@
  */
 import { fuseParent } from './path-map.js';
 
+const NONE = new Map<string, never>();
+
 export class OpenSlots<T> {
   private readonly byPath = new Map<string, T>();
   private readonly byParent = new Map<string, Map<string, T>>();
@@ -43,7 +45,7 @@ export class OpenSlots<T> {
 
   /** [path, slot] of the open files directly in `dir`. */
   childrenOf(dir: string): IterableIterator<[string, T]> {
-    return (this.byParent.get(dir) ?? new Map<string, T>()).entries();
+    return (this.byParent.get(dir) ?? NONE).entries();
   }
 
   values(): IterableIterator<T> {
