@@ -26,7 +26,7 @@ export function fuseOptionString(base: string, extra: readonly string[]): string
 
 /**
  * The extra libfuse options for an smbfuse mount: `ro` for read-only mounts;
- * big writes (128 KiB FUSE writes instead of 4 KiB); with cache=none no
+ * big writes (FUSE writes of up to max_write instead of 4 KiB); sync_read; with cache=none no
  * kernel page cache either (direct_io). Otherwise whether the kernel keeps
  * its pages of a file at an open is decided per open (keep_cache,
  * kernel-cache.ts) from that open's CREATE reply; not libfuse's auto_cache,
@@ -60,6 +60,10 @@ export function extraFuseOptions(o: {
   const out = [
     ...(o.readOnly ? ['ro'] : []),
     'big_writes',
+    // Reads one at a time: with several in flight, past the end of a file
+    // another client shrank (the kernel still holds the old size), an empty
+    // answer that came first set the size there (test/e2e/shrunk-elsewhere).
+    'sync_read',
     'max_write=1048576',
     `fsname=${escapeOpt(o.unc)}`,
     'subtype=smbfuse',
