@@ -47,10 +47,9 @@ export const DEFAULT_DROP_BEHIND_AFTER = 32 * 1024 * 1024;
 /** How far beyond the furthest read so far a read handed over early may start and still be sequential. */
 const REORDER_AHEAD = 1024 * 1024;
 /**
- * How far behind a sequential reader its folios are dropped: well beyond
- * what the kernel reads ahead at once (its readahead window; several
- * requests of up to 1 MiB), so a read handed over late still finds its
- * folios.
+ * How far behind a sequential reader its folios are dropped: more than the
+ * kernel reads ahead at once (its readahead window: the mount raises it to
+ * 4 MiB), so a read handed over late still finds its folios.
  */
 export const DROP_BEHIND_LAG = 8 * 1024 * 1024;
 /** Longest a read waits for the disk cache to catch up with its copies (cacheCatchUp). */

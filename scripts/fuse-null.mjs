@@ -26,8 +26,11 @@
 // Mount options: big_writes, max_write=1048576 and max_read=1048576 (fuse-native's
 // `maxRead`). fuse-native has no fields for the first two; they are added by
 // overriding Fuse#_fuseOptions() in a subclass. See scripts/fuse-options.md for
-// the trick, which src/ needs too.
+// the trick, which src/ needs too. Unless --small-io, the kernel's readahead
+// window is raised as smbfuse raises its own (src/kernel-readahead.ts, from
+// dist/: built by npm install), so both are read with requests of one size.
 import Fuse from 'fuse-native';
+import path from 'node:path';
 
 const MiB = 1024 * 1024;
 
@@ -206,7 +209,12 @@ function main() {
       console.error(`fuse-null: mount failed: ${err.message}`);
       process.exit(1);
     }
-    process.stdout.write(`fuse-null: mounted ${mnt} (${fuse._fuseOptions()})\n`);
+    const say = (extra) => process.stdout.write(`fuse-null: mounted ${mnt} (${fuse._fuseOptions()})${extra}\n`);
+    if (smallIo) return say('');
+    import('../dist/src/kernel-readahead.js').then(
+      (k) => say(`; ${k.raiseKernelReadahead(path.resolve(mnt), k.KERNEL_READAHEAD_MAX)}`),
+      (e) => say(`; kernel readahead left as it is (${e.message})`),
+    );
   });
 
   let closing = false;

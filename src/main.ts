@@ -52,6 +52,7 @@ import { loadSmbFuse, MissingSystemLibrary } from './fuse-load.js';
 import { Interrupts } from './fuse-interrupt.js';
 import { makeFuseOps } from './fuse-ops.js';
 import { FaultLog } from './fault-log.js';
+import { kernelReadaheadFor, raiseKernelReadahead } from './kernel-readahead.js';
 import { checkLogFile, describeDestination, logDestination, openLogSink, type LogSink } from './log-sink.js';
 import { checkMountPoint, mountFuse, staleMountNotice, type Mounted } from './mount.js';
 import { mountStats } from './mount-stats.js';
@@ -333,6 +334,11 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
     await client!.close().catch(() => {});
     return ready(`smbfuse: cannot mount ${c.unc} on ${c.mountpoint}: ${(e as Error).message}` +
       ((e as Error).message === 'fuse failed' ? ' (is /dev/fuse usable and fusermount installed?)' : ''));
+  }
+  const window = kernelReadaheadFor(c);
+  if (window !== null) {
+    const done = raiseKernelReadahead(c.mountpoint, window);
+    if (c.debug) log.write('debug', done);
   }
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -59,6 +59,16 @@ export function mountType(path: string, read: ReadMountinfo = readMountinfo): st
   return type;
 }
 
+/** "MAJ:MIN", the device of the topmost mount on `path` (mountinfo field 3), or null. */
+export function mountDevice(path: string, read: ReadMountinfo = readMountinfo): string | null {
+  let dev: string | null = null;
+  for (const line of read().split('\n')) {
+    const f = line.split(' ');
+    if (f[4] !== undefined && unescapeMountinfo(f[4]) === path && /^\d+:\d+$/.test(f[2] ?? '')) dev = f[2]!;
+  }
+  return dev;
+}
+
 /** Whether `path` is a dead mount (its FUSE daemon gone: stat fails with ENOTCONN). */
 function isDeadMount(path: string): boolean {
   try {

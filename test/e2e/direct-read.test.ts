@@ -104,6 +104,15 @@ t.test('a direct read of 1 MiB reaches the server as one READ of 1 MiB', async (
   t.same(readLengths, Array(4).fill(1024 * 1024), 'four READs of 1 MiB');
 });
 
+// The kernel reads ahead in requests no bigger than its window, 128 KiB for
+// every FUSE mount unless raised (src/kernel-readahead.ts; the tests run as root).
+t.test("the mount's kernel readahead window is raised to 4 MiB", async (t) => {
+  const dev = await sh(`mountpoint -d ${q(mnt)}`);
+  t.equal(dev.code, 0, `mountpoint -d: ${dev.stderr}`);
+  const kb = await readFile(`/sys/class/bdi/${dev.stdout.trim()}/read_ahead_kb`, 'utf8');
+  t.equal(Number(kb.trim()), 4096, 'read_ahead_kb');
+});
+
 // The patched binding also answers INIT with FUSE_ASYNC_DIO (libfuse2 predates
 // it): without it the kernel serves one process's asynchronous direct reads
 // (io_submit) one at a time, whatever the queue depth.
