@@ -26,7 +26,8 @@ export function fuseOptionString(base: string, extra: readonly string[]): string
 
 /**
  * The extra libfuse options for an smbfuse mount: `ro` for read-only mounts;
- * big writes (FUSE writes of up to max_write instead of 4 KiB); sync_read; with cache=none no
+ * big writes (FUSE writes of up to max_write instead of 4 KiB); sync_read
+ * unless the binding orders short reads; with cache=none no
  * kernel page cache either (direct_io). Otherwise whether the kernel keeps
  * its pages of a file at an open is decided per open (keep_cache,
  * kernel-cache.ts) from that open's CREATE reply; not libfuse's auto_cache,
@@ -55,15 +56,19 @@ export function fuseOptionString(base: string, extra: readonly string[]): string
 export function extraFuseOptions(o: {
   unc: string; allowOther: boolean; actimeoMs: number; readOnly?: boolean; cache?: string; kernelFlags?: readonly string[]; autoUnmount?: boolean;
   interruptOptions?: readonly string[];
+  /** The binding holds a short READ answer until those below it in the file are sent (patch 10). */
+  ordersShortReads?: boolean;
 }): string[] {
   const secs = String(o.actimeoMs / 1000);
   const out = [
     ...(o.readOnly ? ['ro'] : []),
     'big_writes',
-    // Reads one at a time: with several in flight, past the end of a file
-    // another client shrank (the kernel still holds the old size), an empty
-    // answer that came first set the size there (test/e2e/shrunk-elsewhere).
-    'sync_read',
+    // Reads in flight together past the end of a file another client shrank
+    // (the kernel still holds the old size): an empty answer that reached the
+    // kernel before the one holding the end set the size there, and readers
+    // got zeros (test/e2e/shrunk-elsewhere). The patched binding sends short
+    // answers in file order; without it, the kernel reads one at a time.
+    ...(o.ordersShortReads ? [] : ['sync_read']),
     'max_write=1048576',
     `fsname=${escapeOpt(o.unc)}`,
     'subtype=smbfuse',

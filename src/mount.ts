@@ -19,6 +19,7 @@
  */
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import type Fuse from 'fuse-native';
+import { bindingPatched } from './fuse-binding.js';
 import { INTERRUPT_FUSE_OPTIONS, interruptBinding, type Interrupts } from './fuse-interrupt.js';
 import { loadSmbFuse } from './fuse-load.js';
 import { extraFuseOptions } from './mount-options.js';
@@ -166,7 +167,7 @@ export async function mountFuse(ops: object, o: MountOptions, onGone: () => void
       debug: o.debug,
       timeout: o.opTimeoutMs > 0 ? o.opTimeoutMs : false,
     },
-    extraFuseOptions({ ...o, interruptOptions: interrupts ? INTERRUPT_FUSE_OPTIONS : [] }),
+    extraFuseOptions({ ...o, interruptOptions: interrupts ? INTERRUPT_FUSE_OPTIONS : [], ordersShortReads: bindingPatched() }),
     interrupts,
   );
   const fdsBefore = fuseDeviceFds();

@@ -2,11 +2,12 @@
  * A file another client shrinks, read again here at once (within actimeo):
  * the kernel still holds the old, larger size (libfuse 2 cannot correct it)
  * and reads past the real end. With its reads in flight together
- * (async_read), an answer past the end that arrived before the one holding
- * the end set the file's size there, and the reader got zeros in place of
- * end of file. The mount reads synchronously (`sync_read`, mount-options.ts):
- * one read at a time, in order. The daemon logs every call here (debug) so
- * that it answers slowly enough for the old race to show every time.
+ * (async_read), an answer past the end that reached the kernel before the
+ * one holding the end set the file's size there, and the reader got zeros in
+ * place of end of file. The patched binding's channel sends short READ
+ * answers in file order (scripts/patch-fuse-native.mjs); an unpatched one
+ * mounts with sync_read. The daemon logs every call here (debug) so
+ * that it answers slowly enough for the old race to show in most runs.
  */
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';

@@ -34,6 +34,9 @@ t.test('option string', async (t) => {
   t.ok(rw.includes('direct_io') && !rw.includes('auto_cache'), 'cache=none: no kernel page cache');
   t.notOk(rw.includes('auto_unmount'), 'auto_unmount only when asked');
   t.ok(extraFuseOptions({ unc: '//h/s', allowOther: false, actimeoMs: 0, autoUnmount: true }).includes('auto_unmount'));
+  t.ok(rw.includes('sync_read'), 'reads one at a time unless the binding orders short reads');
+  t.notOk(extraFuseOptions({ unc: '//h/s', allowOther: false, actimeoMs: 0, ordersShortReads: true }).includes('sync_read'),
+    'reads in flight together with the patched binding');
 });
 
 t.test('mountinfo', async (t) => {
