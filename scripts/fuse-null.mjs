@@ -212,7 +212,7 @@ function main() {
     const say = (extra) => process.stdout.write(`fuse-null: mounted ${mnt} (${fuse._fuseOptions()})${extra}\n`);
     if (smallIo) return say('');
     import('../dist/src/kernel-readahead.js').then(
-      (k) => say(`; ${k.raiseKernelReadahead(path.resolve(mnt), k.KERNEL_READAHEAD_MAX)}`),
+      (k) => k.afterInit(path.resolve(mnt)).then(() => say(`; ${k.raiseKernelReadahead(path.resolve(mnt), k.KERNEL_READAHEAD_MAX)}`)),
       (e) => say(`; kernel readahead left as it is (${e.message})`),
     );
   });

@@ -65,7 +65,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 
-const PATCH_VERSION = 10;
+const PATCH_VERSION = 11;
 const MARK = `/* smbfuse-patch ${PATCH_VERSION} */\n`;
 
 const require = createRequire(import.meta.url);
@@ -317,6 +317,11 @@ const edits = [
       '#include <time.h>',
       '',
       '#define SMBFUSE_MAX_PAGES 256',
+      '// Requests the kernel keeps in flight in the background (readahead, asynchronous',
+      '// direct I/O) when libfuse leaves it to the kernel (12), and where it starts to',
+      '// hold readahead back: a queue depth of 32 reaches us whole.',
+      '#define SMBFUSE_MAX_BACKGROUND 48',
+      '#define SMBFUSE_CONGESTION 36',
       '// From the kernel\'s FUSE protocol (linux/fuse.h): opcode, flag, and offsets in',
       '// fuse_in_header (40 bytes), fuse_init_in and fuse_init_out.',
       '#define SMBFUSE_OP_INIT 26',
@@ -328,6 +333,8 @@ const edits = [
       '#define SMBFUSE_IN_HEADER 40',
       '#define SMBFUSE_INIT_IN_FLAGS 12',
       '#define SMBFUSE_INIT_OUT_FLAGS 12',
+      '#define SMBFUSE_INIT_OUT_MAX_BACKGROUND 16',
+      '#define SMBFUSE_INIT_OUT_CONGESTION 18',
       '#define SMBFUSE_INIT_OUT_MAX_WRITE 20',
       '#define SMBFUSE_INIT_OUT_MAX_PAGES 28',
       '#define SMBFUSE_INIT_OUT_MIN 32',
@@ -452,7 +459,8 @@ const edits = [
       '  }',
       '}',
       '',
-      '// Sends one answer; libfuse\'s answer to INIT gains FUSE_MAX_PAGES and FUSE_ASYNC_DIO when the kernel offered them.',
+      '// Sends one answer; libfuse\'s answer to INIT gains FUSE_MAX_PAGES and FUSE_ASYNC_DIO when the kernel',
+      '// offered them, and a background limit when libfuse set none.',
       'static int smbfuse_chan_send (struct fuse_chan *ch, const struct iovec iov[], size_t count) {',
       '  if (!iov) return 0;',
       '  smbfuse_chan_state_t *st = (smbfuse_chan_state_t *) fuse_chan_data(ch);',
@@ -473,7 +481,9 @@ const edits = [
       '      if (pages > SMBFUSE_MAX_PAGES) pages = SMBFUSE_MAX_PAGES;',
       '      uint32_t add = st->kernel_flags & SMBFUSE_FLAG_ASYNC_DIO;',
       '      if ((st->kernel_flags & SMBFUSE_FLAG_MAX_PAGES) && pages > 32) add |= SMBFUSE_FLAG_MAX_PAGES;',
-      '      if (error == 0 && add != 0) {',
+      '      uint16_t background = 0;',
+      '      if (iov[1].iov_len >= SMBFUSE_INIT_OUT_CONGESTION + 2) memcpy(&background, (char *) iov[1].iov_base + SMBFUSE_INIT_OUT_MAX_BACKGROUND, 2);',
+      '      if (error == 0 && (add != 0 || background == 0)) {',
       '        // An older libfuse answers with a shorter struct: the kernel takes any length up to its own.',
       '        size_t len = iov[1].iov_len < SMBFUSE_INIT_OUT_MIN ? SMBFUSE_INIT_OUT_MIN : iov[1].iov_len;',
       '        memset(init_out, 0, sizeof(init_out));',
@@ -482,6 +492,11 @@ const edits = [
       '        memcpy(&flags, init_out + SMBFUSE_INIT_OUT_FLAGS, 4);',
       '        flags |= add;',
       '        memcpy(init_out + SMBFUSE_INIT_OUT_FLAGS, &flags, 4);',
+      '        if (background == 0) {',
+      '          uint16_t max_background = SMBFUSE_MAX_BACKGROUND, congestion = SMBFUSE_CONGESTION;',
+      '          memcpy(init_out + SMBFUSE_INIT_OUT_MAX_BACKGROUND, &max_background, 2);',
+      '          memcpy(init_out + SMBFUSE_INIT_OUT_CONGESTION, &congestion, 2);',
+      '        }',
       '        if (add & SMBFUSE_FLAG_MAX_PAGES) {',
       '          uint16_t pages16 = (uint16_t) pages;',
       '          memcpy(init_out + SMBFUSE_INIT_OUT_MAX_PAGES, &pages16, 2);',

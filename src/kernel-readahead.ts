@@ -10,8 +10,13 @@
  * The device number comes from /proc/self/mountinfo, not from stat(2): a
  * stat of our own mount point from the JavaScript thread would wait for a
  * FUSE request that only that thread can answer.
+ *
+ * The kernel lowers the window to the INIT answer's max_readahead when that
+ * answer arrives, which can be after mount(2) has returned; so the window is
+ * raised once a first request has been answered (afterInit).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { mountDevice } from './mount.js';
 
 /** Largest window set here: four 1 MiB requests in flight. */
@@ -56,4 +61,20 @@ export function raiseKernelReadahead(mountpoint: string, bytes: number, files: R
   } catch (e) {
     return `kernel readahead: left as it is (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`;
   }
+}
+
+/**
+ * Resolves once the kernel has taken the mount's INIT answer (it holds every
+ * request until then): a stat of the mount point from libuv's thread pool,
+ * answered by this process's JavaScript thread. False if that took longer
+ * than `timeoutMs` or failed.
+ */
+export function afterInit(mountpoint: string, timeoutMs = 5000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    stat(mountpoint).then(
+      () => { clearTimeout(timer); resolve(true); },
+      () => { clearTimeout(timer); resolve(false); },
+    );
+  });
 }

@@ -52,7 +52,7 @@ import { loadSmbFuse, MissingSystemLibrary } from './fuse-load.js';
 import { Interrupts } from './fuse-interrupt.js';
 import { makeFuseOps } from './fuse-ops.js';
 import { FaultLog } from './fault-log.js';
-import { kernelReadaheadFor, raiseKernelReadahead } from './kernel-readahead.js';
+import { afterInit, kernelReadaheadFor, raiseKernelReadahead } from './kernel-readahead.js';
 import { checkLogFile, describeDestination, logDestination, openLogSink, type LogSink } from './log-sink.js';
 import { checkMountPoint, mountFuse, staleMountNotice, type Mounted } from './mount.js';
 import { mountStats } from './mount-stats.js';
@@ -337,7 +337,8 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
   }
   const window = kernelReadaheadFor(c);
   if (window !== null) {
-    const done = raiseKernelReadahead(c.mountpoint, window);
+    const inited = await afterInit(c.mountpoint);
+    const done = inited ? raiseKernelReadahead(c.mountpoint, window) : 'kernel readahead: left as it is (no answer to a first stat)';
     if (c.debug) log.write('debug', done);
   }
   process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -65,7 +65,10 @@ export class Context {
     return `smbclient //${this.host}/test -p ${this.port} -A ${q(this.creds)} -c ${q(cmds)}`;
   }
 
-  /** Starts CMD ARGS in the background and waits up to 20 s for MNT to be mounted. */
+  /**
+   * Starts CMD ARGS in the background and waits up to 20 s for MNT to be
+   * mounted, then for its readahead window to be raised.
+   */
   async mountWith(name, mnt, cmd, args) {
     mkdirSync(mnt, { recursive: true });
     const logFile = path.join(this.work, `${name}.log`);
@@ -78,7 +81,10 @@ export class Context {
     this.children.set(child.pid, { name, exited });
     this.mounts.push(mnt);
     for (let i = 0; i < 200; i++) {
-      if (isMounted(mnt)) return { mnt, pid: child.pid, logFile };
+      if (isMounted(mnt)) {
+        await readaheadSettled(mnt);
+        return { mnt, pid: child.pid, logFile };
+      }
       if (done) break;
       await sleep(100);
     }
@@ -152,5 +158,24 @@ export class Context {
       await run('bash', [path.join(this.root, 'scripts/samba-stop.sh'), '--keep', this.ownSamba], { timeoutS: 60 }).catch((e) => log(e.message));
       this.ownSamba = null;
     }
+  }
+}
+
+/**
+ * Both smbfuse and fuse-null raise the mount's kernel readahead window once
+ * the kernel has their INIT answer, just after the mount appears; a file
+ * opened before takes the old window for good. Waits for the raise (up to
+ * 3 s; not at all without root, where the window stays).
+ */
+async function readaheadSettled(mnt) {
+  if (process.getuid?.() !== 0) return;
+  const dev = await run('mountpoint', ['-d', mnt], { timeoutS: 10 }).catch(() => null);
+  if (!dev || dev.code !== 0) return;
+  const file = `/sys/class/bdi/${dev.stdout.trim()}/read_ahead_kb`;
+  for (let i = 0; i < 30; i++) {
+    try {
+      if (Number(readFileSync(file, 'utf8').trim()) > 128) return;
+    } catch { return; }
+    await sleep(100);
   }
 }
