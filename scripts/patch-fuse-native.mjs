@@ -55,6 +55,9 @@
 //    kernel takes the first short answer as the file's size, so with reads in
 //    flight together past the end of a file another client shrank, an empty
 //    answer sent first left zeros for end of file (test/e2e/shrunk-elsewhere).
+//    Where libfuse leaves max_background at 0 (the kernel's 12 requests in
+//    the background: readahead, asynchronous direct I/O), the INIT answer
+//    sets 48, so fio at depth 32 reaches the server 32 deep.
 // Each edit is anchored on 2.2.6's exact text, applied to the pristine
 // source (kept as fuse-native.c.orig), so running this again — or after an
 // older version of this patch — gives the same result. If the source is not
