@@ -16,7 +16,7 @@
  * raised once a first request has been answered (afterInit).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { statfs } from 'node:fs/promises';
 import { mountDevice } from './mount.js';
 
 /** Largest window set here: four 1 MiB requests in flight. */
@@ -65,14 +65,16 @@ export function raiseKernelReadahead(mountpoint: string, bytes: number, files: R
 
 /**
  * Resolves once the kernel has taken the mount's INIT answer (it holds every
- * request until then): a stat of the mount point from libuv's thread pool,
- * answered by this process's JavaScript thread. False if that took longer
- * than `timeoutMs` or failed.
+ * request until then): a statfs of the mount point from libuv's thread pool,
+ * answered by this process's JavaScript thread. Not a stat: the kernel would
+ * keep the root's attributes for actimeo, and a daemon killed within that
+ * time would leave a mount that still looks alive. False if no answer came
+ * within `timeoutMs`, or it failed.
  */
 export function afterInit(mountpoint: string, timeoutMs = 5000): Promise<boolean> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(false), timeoutMs);
-    stat(mountpoint).then(
+    statfs(mountpoint).then(
       () => { clearTimeout(timer); resolve(true); },
       () => { clearTimeout(timer); resolve(false); },
     );

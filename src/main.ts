@@ -338,7 +338,7 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
   const window = kernelReadaheadFor(c);
   if (window !== null) {
     const inited = await afterInit(c.mountpoint);
-    const done = inited ? raiseKernelReadahead(c.mountpoint, window) : 'kernel readahead: left as it is (no answer to a first stat)';
+    const done = inited ? raiseKernelReadahead(c.mountpoint, window) : 'kernel readahead: left as it is (no answer to a first statfs)';
     if (c.debug) log.write('debug', done);
   }
   process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -62,8 +62,8 @@ t.test('raiseKernelReadahead writes read_ahead_kb of the mount only upwards', as
   t.match(raiseKernelReadahead('/mnt/c', 4 << 20, fakeFiles('128\n')), /left as it is \(ENOENT\)/, 'no sysfs entry: no throw');
 });
 
-t.test('afterInit: true once a stat of the mount point is answered, false when it fails', async (t) => {
+t.test('afterInit: true once a statfs of the mount point is answered, false when it fails', async (t) => {
   const { afterInit } = await import('../../../src/kernel-readahead.js');
-  t.equal(await afterInit(process.cwd()), true, 'an answered stat');
-  t.equal(await afterInit('/nonexistent/smbfuse-mount'), false, 'a failed stat');
+  t.equal(await afterInit(process.cwd()), true, 'an answered statfs');
+  t.equal(await afterInit('/nonexistent/smbfuse-mount'), false, 'a failed statfs');
 });
