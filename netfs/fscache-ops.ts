@@ -98,8 +98,9 @@ export class FscacheFileOps implements NetfsCacheOps {
     sw.complete({ transferred: sw.len });
   }
 
+  /** Behind while this file's map is still being read (nothing counts as present yet), or while the store's queue is. */
   behind(): Promise<void> | null {
-    return this.suspended ? null : this.obj.store.behind();
+    return this.suspended ? null : this.obj.binding ?? this.obj.store.behind();
   }
 
   invalidate(from: number, to: number): void {

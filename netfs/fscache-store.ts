@@ -111,6 +111,8 @@ export class FscacheObject {
   uncommitted = 0;
   /** Resolves when the map has been loaded (or the object reset) for the bound version. */
   ready: Promise<void> = Promise.resolve();
+  /** `ready` while it is pending, else null: until then no extent counts as present. */
+  binding: Promise<void> | null = null;
   /** This process has read the map on disk (or reset it). */
   loaded = false;
   private fh: Promise<FileHandle> | null = null;
@@ -346,7 +348,14 @@ export class FscacheStore {
     obj.present = emptyBits(size, this.extent);
     const o = obj;
     o.pins++;
-    o.ready = this.run(() => this.bind(o, key, version, size)).finally(() => o.pins--).catch(() => {});
+    const ready: Promise<void> = this.run(() => this.bind(o, key, version, size))
+      .finally(() => {
+        o.pins--;
+        if (o.binding === ready) o.binding = null;
+      })
+      .catch(() => {});
+    o.ready = ready;
+    o.binding = ready;
     return obj;
   }
 

@@ -116,8 +116,9 @@ export interface NetfsCacheOps {
    */
   invalidate?(from: number, to: number): void;
   /**
-   * null when the cache keeps up with the copies of what is read; otherwise
-   * a promise that settles once it has caught up. While it is behind, netfs
+   * null when the cache keeps up with the copies of what is read and knows
+   * what it holds of this file; otherwise a promise that settles once it
+   * has caught up (or has read its record of the file). While it is behind, netfs
    * issues no readahead and a read that must go to the server first waits
    * for it (at most CACHE_CATCH_UP_MS): reading faster than the cache is
    * written would only have the copies dropped.

@@ -130,8 +130,6 @@ export interface MountOptions {
   kernelFlags?: readonly string[];
   /** Let fusermount unmount the mount if the daemon dies (mount-options.ts). */
   autoUnmount?: boolean;
-  /** The disk cache is on: the kernel reads one request at a time (see mountFuse). */
-  fsc?: boolean;
   /** fuse-native's own per-op timeout (backstop behind the handlers' own); 0: none. */
   opTimeoutMs: number;
   /** Where handlers registered their early EINTR answers (the same object makeFuseOps got). */
@@ -169,11 +167,7 @@ export async function mountFuse(ops: object, o: MountOptions, onGone: () => void
       debug: o.debug,
       timeout: o.opTimeoutMs > 0 ? o.opTimeoutMs : false,
     },
-    // Reads in flight together only without the disk cache: with it, 1 run in
-    // 4 of test/e2e/fsc-bound found 4 MiB of the last file read missing from
-    // the cache after a remount (not understood yet; with sync_read at most
-    // 2 MiB, which the test allows).
-    extraFuseOptions({ ...o, interruptOptions: interrupts ? INTERRUPT_FUSE_OPTIONS : [], ordersShortReads: bindingPatched() && !o.fsc }),
+    extraFuseOptions({ ...o, interruptOptions: interrupts ? INTERRUPT_FUSE_OPTIONS : [], ordersShortReads: bindingPatched() }),
     interrupts,
   );
   const fdsBefore = fuseDeviceFds();

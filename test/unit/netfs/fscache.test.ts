@@ -114,6 +114,25 @@ t.test('a cold read goes to the server and fills the cache; after a restart the 
   await s3.close();
 });
 
+t.test('a read issued at once after open waits for the map (behind()) instead of going to the server', async (t) => {
+  const dir = await tmpDir(t);
+  const data = pseudoRandomBytes(2 * MiB + 777, 9);
+  const s1 = await openStore(dir);
+  const a = inodeOver(s1, data);
+  t.same(await readAll(a.inode, data.length), data, 'cold read');
+  await s1.close();
+
+  const s2 = await openStore(dir);
+  const b = inodeOver(s2, data);
+  const wait = b.ops.behind();
+  t.ok(wait, 'behind while the map is read');
+  t.same(await readAll(b.inode, data.length), data, 'right bytes, read without waiting for ready first');
+  t.equal(b.ops.behind(), null, 'not behind once the map is read');
+  t.equal(s2.counters.bytesFromCache, data.length, 'all from the cache');
+  t.equal(b.reads.issued.length, 0, 'no server read');
+  await s2.close();
+});
+
 t.test('a read split between cache and server: cached extents from disk, holes from the server', async (t) => {
   const dir = await tmpDir(t);
   const data = pseudoRandomBytes(2 * MiB, 5);
