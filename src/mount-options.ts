@@ -56,7 +56,7 @@ export function fuseOptionString(base: string, extra: readonly string[]): string
 export function extraFuseOptions(o: {
   unc: string; allowOther: boolean; actimeoMs: number; readOnly?: boolean; cache?: string; kernelFlags?: readonly string[]; autoUnmount?: boolean;
   interruptOptions?: readonly string[];
-  /** The binding holds a short READ answer until those below it in the file are sent (patch 10). */
+  /** The binding holds a short READ answer until those below it in the file are sent (patch 10 on). */
   ordersShortReads?: boolean;
 }): string[] {
   const secs = String(o.actimeoMs / 1000);
