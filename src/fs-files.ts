@@ -47,6 +47,7 @@
  * attributes are by actimeo).
  */
 import { LRUCache } from 'lru-cache';
+import type { OpenWatch } from '../transport/durable.js';
 import type { SmbStat } from '../transport/types.js';
 import type { AttrCache } from './attr-cache.js';
 import type { CacheMode } from './config.js';
@@ -290,6 +291,18 @@ export class SmbFiles {
     return this.handles.add(h);
   }
 
+  /** What a reconnect asks of `slot`'s handles: whether pages wait to be written, and a file changed meanwhile drops what is cached of it. */
+  private watchFor(slot: InodeSlot): OpenWatch {
+    return {
+      unwritten: () => slot.inode.dirtyBytes > 0,
+      changed: () => {
+        slot.inode.invalidate();
+        this.kernelPages.forget(slot.path);
+        this.attrs.invalidate(slot.path, true);
+      },
+    };
+  }
+
   /** Close the parked handle of `slot` now (tracked; errors only end it). */
   private closeParked(slot: InodeSlot): Promise<void> {
     const p = slot.parked;
@@ -463,6 +476,7 @@ export class SmbFiles {
       h.leaseKey = o.leaseKey;
       h.leaseState = o.leaseState;
       slot.ops.attach(o.fileId, h.writable === true);
+      this.tree.watchOpen(o.fileId, this.watchFor(slot));
     }
   }
 
@@ -604,6 +618,7 @@ export class SmbFiles {
     this.open.set(path, slot);
     slot.fileIndex = st.fileIndex || slot.fileIndex;
     slot.ops.attach(h.fileId!, h.writable === true);
+    this.tree.watchOpen(h.fileId!, this.watchFor(slot));
     slot.handles.add(h);
     slot.opens++;
     if (this.mode === 'strict' && !this.cachesReads(slot)) {

@@ -75,4 +75,9 @@ export class KernelPageCache {
     return this.seen.has(path);
   }
 
+  /** The file changed in a way no version shows (see OpenWatch): no open may keep its pages. */
+  forget(path: string): void {
+    this.seen.delete(path);
+  }
+
 }

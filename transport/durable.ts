@@ -7,10 +7,13 @@
  *
  * After a reconnect each durable open is reclaimed (DH2C / DHnC). When the
  * server no longer has it (it restarted, or its timeout passed), the file is
- * opened afresh, but only if it is still the file we had open — same file id,
- * same size and, when we have not written since we last saw it, the same
- * last-write time — so dirty data is never written over someone else's
- * changes. Otherwise the handle is lost: requests on it fail.
+ * opened afresh. An open with data still to write (a WRITE unanswered, or
+ * pages its opener has not sent yet) is opened afresh only if it is still
+ * the file we had open — same file id, same size and, when we have not
+ * written since we last saw it, the same last-write time — so that data is
+ * never written over someone else's changes; otherwise the handle is lost:
+ * requests on it fail. Any other open comes back regardless, and its opener
+ * is told when the file changed, so it drops what it cached.
  */
 import { SmbStatusError, SmbTransportError } from './errors.js';
 import type { LeaseTable } from './lease.js';
@@ -37,12 +40,23 @@ import { uniqueId16 } from './unique-id.js';
  */
 const RECLAIM_PAUSES_MS = [100, 200, 300, 400, 500];
 
+/** What the opener knows of an open that the transport does not. */
+export interface OpenWatch {
+  /** Data written to the file that has not been sent yet (write-back pages). */
+  unwritten(): boolean;
+  /** A reconnect found the file changed by someone else: what was cached of it is stale. */
+  changed(): void;
+}
+
 /** What we need to take an open back after a reconnect (durable or not: every open is taken back). */
 export interface DurableOpen {
   /** The server granted a durable handle: try to reclaim it before opening afresh. */
   durable: boolean;
-  /** Opened for writing: reopened afresh only if the file is unchanged. */
+  /** Opened for writing: with data still to write, reopened afresh only if the file is unchanged. */
   writable: boolean;
+  /** WRITEs sent through it and not answered yet (parked ones included). */
+  writesInFlight: number;
+  watch: OpenWatch | null;
   /** The caller's FileId buffer: rewritten in place when the open comes back under a new id. */
   fileId: Buffer;
   path: string;
@@ -104,16 +118,27 @@ export class DurableTable {
     this.opens.delete(fileId.toString('hex'));
   }
 
+  /** The opener's view of `fileId` (see OpenWatch). */
+  watch(fileId: Buffer, w: OpenWatch): void {
+    const d = this.opens.get(fileId.toString('hex'));
+    if (d) d.watch = w;
+  }
+
   /** A WRITE through `fileId` up to `end` is going out. */
   noteWriteSent(fileId: Buffer, end: number): void {
     const d = this.opens.get(fileId.toString('hex'));
-    if (d) d.sentEnd = Math.max(d.sentEnd, end);
+    if (!d) return;
+    d.sentEnd = Math.max(d.sentEnd, end);
+    d.writesInFlight++;
   }
 
-  /** A WRITE through `fileId` reached `end` (the size we expect, the time we no longer know). */
-  noteWrite(fileId: Buffer, end: number): void {
+  /** A WRITE through `fileId` was answered (`end`: where it reached) or failed (null). */
+  noteWriteDone(fileId: Buffer, end: number | null): void {
     const d = this.opens.get(fileId.toString('hex'));
     if (!d) return;
+    d.writesInFlight = Math.max(0, d.writesInFlight - 1);
+    if (end === null) return;
+    // The size we expect; the time we no longer know.
     d.size = Math.max(d.size, end);
     d.wroteSince = true;
   }
@@ -174,11 +199,15 @@ async function reopen(core: TreeCore, leases: LeaseTable, d: DurableOpen): Promi
   const sameTime = d.wroteSince || st.lastWriteTime.getTime() === d.lastWriteMs;
   // Writes sent but never answered may or may not have landed: any size between is ours.
   const sameSize = st.size >= Math.min(d.size, d.sentEnd) && st.size <= Math.max(d.size, d.sentEnd);
-  // Only an open with unwritten data must find the file as it left it.
-  if (d.writable && (!sameId || !sameSize || !sameTime)) {
+  const changed = !sameId || !sameSize || !sameTime;
+  // Only an open with data still to write must find the file as it left it.
+  // (Samba moves a written file's last-write time up to 2 s late, so a file
+  // written and flushed before a cut can look changed after it.)
+  if (changed && d.writable && (d.writesInFlight > 0 || d.watch?.unwritten() === true)) {
     await closeQuietly(core, c.fileId);
     return lose(core, leases, d, 'changed on the server while the connection was down');
   }
+  if (changed) d.watch?.changed();
   d.durable = fresh !== null && durableGranted(c, fresh.createGuid !== null);
   d.createGuid = d.durable ? fresh!.createGuid : null;
   adopt(core, leases, d, c);

@@ -148,6 +148,8 @@ async function createOnce(core: TreeCore, leases: LeaseTable, path: string, opts
       sentEnd: st.size,
       lastWriteMs: st.lastWriteTime.getTime(),
       wroteSince: false,
+      writesInFlight: 0,
+      watch: null,
     });
   }
   let grantedKey: Buffer | null = null;
@@ -211,10 +213,16 @@ export async function write(core: TreeCore, fileId: Buffer, offset: number, data
   const m = writeMsg(core, fileId, offset, data);
   if (m.payloadLength === 0) return 0;
   core.durables.noteWriteSent(fileId, offset + m.payloadLength);
-  const r = await core.conn.request(m);
-  expectStatus(r);
-  const count = decodeWriteResponse(r.msg).count;
-  core.durables.noteWrite(fileId, offset + count);
+  let count: number;
+  try {
+    const r = await core.conn.request(m);
+    expectStatus(r);
+    count = decodeWriteResponse(r.msg).count;
+  } catch (e) {
+    core.durables.noteWriteDone(fileId, null);
+    throw e;
+  }
+  core.durables.noteWriteDone(fileId, offset + Math.min(count, m.payloadLength));
   return count;
 }
 

@@ -20,6 +20,7 @@ import {
   decodeFileFsFullSizeInformation,
   FileInfoClass,
 } from './pdu/fscc.js';
+import type { OpenWatch } from './durable.js';
 import { LeaseTable } from './lease.js';
 import { QFID_CONTEXT, RELATED_FILE_ID, statFromAll, statFromCreate, TreeCore, type CreateSpec } from './tree-core.js';
 import * as io from './tree-io.js';
@@ -88,6 +89,11 @@ export class Tree implements SmbTree {
     this.core.treeId = r.header.treeId;
     if ((this.shareFlags & ShareFlags.ENCRYPT_DATA) !== 0 && this.neg.dialect >= Dialect.SMB3_0) this.conn.sealTree(this.session.sessionId, r.header.treeId);
     return old;
+  }
+
+  /** What the opener of `fileId` knows that a reconnect needs (durable.ts). */
+  watchOpen(fileId: Buffer, w: OpenWatch): void {
+    this.core.durables.watch(fileId, w);
   }
 
   /** After a reconnect: take back the durable opens (durable.ts). */
@@ -218,6 +224,7 @@ export class Tree implements SmbTree {
     this.core.durables.add({
       durable: false, writable: false, fileId, path, desiredAccess: access, createOptions: options, createGuid: null, leaseKey: null,
       oplockLevel: OplockLevel.NONE, fileIndex: stat.fileIndex, size: stat.size, sentEnd: stat.size, lastWriteMs: stat.lastWriteTime.getTime(), wroteSince: false,
+      writesInFlight: 0, watch: null,
     });
     return { fileId, stat };
   }

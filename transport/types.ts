@@ -4,6 +4,7 @@
  * leading separator ('' is the share root).
  */
 import type { BvecqPos } from '../netfs/bvecq.js';
+import type { OpenWatch } from './durable.js';
 
 /** Dialect revision numbers as in MS-SMB2 2.2.3. */
 export const Dialect = {
@@ -202,6 +203,8 @@ export interface SmbTree {
   stat(path: string, opts?: { mode?: boolean }): Promise<SmbStat>;
   /** Open for reading (files) or listing (directories). */
   open(path: string, opts?: { directory?: boolean }): Promise<SmbOpen>;
+  /** What the opener knows of `fileId` that taking it back after a reconnect needs (durable.ts). */
+  watchOpen(fileId: Buffer, w: OpenWatch): void;
   /** CLOSE; with `attrs` it asks for the attributes at close (null if the server gives none). */
   close(fileId: Buffer, opts?: { attrs?: boolean }): Promise<SmbStat | null>;
   /**

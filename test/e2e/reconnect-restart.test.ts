@@ -7,7 +7,9 @@
  *    EIO within the bound, and a write after it is back succeeds;
  *  - a file with unwritten data that someone else changed on the server
  *    while it was down: its handle is not taken back, fsync reports EIO, the
- *    log says why, and the other change is not overwritten.
+ *    log says why, and the other change is not overwritten;
+ *  - the same with nothing left to write: the handle is opened afresh, not
+ *    lost, and a later write through it lands beside the other change.
  * This file has its own server (it is stopped and started), never the
  * suite's. Every wait is bounded; mounts are unmounted in teardown.
  */
@@ -101,21 +103,28 @@ t.test('soft: calls fail with EIO while the server is down, and work once it is 
   await unmount(mnt);
 });
 
-/** A process that writes 64 KiB into `file` (kept dirty), then on a line on stdin fsyncs and closes it, printing the outcome. */
-function holder(file: string) {
+/**
+ * A process that writes 64 KiB into `file` (kept dirty; with `flushed`,
+ * fsynced at once), then on a line on stdin (with `flushed`, first appends
+ * `more` at the end the server has then) fsyncs and closes it, printing the
+ * outcome.
+ */
+function holder(file: string, flushed = false) {
   const code = `
     const fs = require('node:fs');
     const fd = fs.openSync(process.argv[1], 'r+');
     fs.writeSync(fd, Buffer.alloc(65536, 7), 0, 65536, 0);
+    if (process.argv[2] === 'flushed') fs.fsyncSync(fd);
     process.stdout.write('written\\n');
-    process.stdin.once('data', () => {
+    process.stdin.once('data', (line) => {
       let r = 'ok';
+      try { if (process.argv[2] === 'flushed') fs.writeSync(fd, 'more', Number(String(line).trim())); } catch (e) { r = 'write:' + e.code; }
       try { fs.fsyncSync(fd); } catch (e) { r = e.code; }
       try { fs.closeSync(fd); } catch (e) { r += ' close:' + e.code; }
       process.stdout.write(r + '\\n');
       process.exit(0);
     });`;
-  const child = spawn(process.execPath, ['-e', code, file], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['-e', code, file, flushed ? 'flushed' : 'dirty'], { stdio: ['pipe', 'pipe', 'inherit'] });
   const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
   child.on('exit', () => clearTimeout(timer));
   let out = '';
@@ -152,6 +161,32 @@ t.test('a file changed on the server while it was down: its handle is lost, fsyn
   t.match(text, /open files: 0 reclaimed, 0 reopened, 1 lost/, 'and counts it');
   const onServer = await readFile(path.join(serverDir, name));
   t.same(onServer, Buffer.concat([original, Buffer.from('other')]), "the other change is kept, not overwritten");
+  if (h.child.exitCode === null) await Promise.race([once(h.child, 'exit'), sleep(5000)]);
+  await unmount(mnt);
+});
+
+t.test('a file changed on the server while it was down, nothing left to write: its handle comes back', async (t) => {
+  const log = path.join(tmp, 'flushed.log');
+  const mnt = await mountWith([], log);
+  const name = 'flushed.bin';
+  await sh(`head -c 4096 /dev/zero > ${q(path.join(mnt, 'reconnect-restart', name))}`);
+  const h = holder(path.join(mnt, 'reconnect-restart', name), true);
+  t.ok(await h.line(/written/), 'the holder wrote 64 KiB and fsynced it');
+  await samba.pause();
+  try {
+    await sh(`printf 'other' >> ${q(path.join(serverDir, name))}`);
+  } finally {
+    await samba.resume();
+  }
+  t.ok(await until(async () => /reconnected to/.test(await readFile(log, 'utf8').catch(() => '')), 30_000), 'the mount reconnected');
+  h.child.stdin!.write(`${65536 + 5}\n`);
+  t.ok(await h.line(/^(ok|\S*E[A-Z]+)/m), `the holder finished: ${h.output().trim()}`);
+  t.match(h.output(), /^written\nok/, 'the write after the reconnect and its fsync succeed');
+  const text = await readFile(log, 'utf8');
+  t.notMatch(text, /handle was lost/, 'no handle was lost');
+  t.match(text, /open files: 0 reclaimed, 1 reopened, 0 lost/, 'the open file was opened afresh');
+  const want = Buffer.concat([Buffer.alloc(65536, 7), Buffer.from('other'), Buffer.from('more')]);
+  t.same(await readFile(path.join(serverDir, name)), want, 'the other change is kept and the later write lands after it');
   if (h.child.exitCode === null) await Promise.race([once(h.child, 'exit'), sleep(5000)]);
   await unmount(mnt);
 });

@@ -146,6 +146,9 @@ export class FakeTree implements SmbTree {
     return { fileId, stat: { ...f.stat, nlink: 0 }, createAction: action, leaseKey, leaseState: o.lease ? this.leaseState : 0 };
   }
 
+  /** This fake never reconnects: what a reconnect would ask is never asked. */
+  watchOpen(): void {}
+
   async close(fileId: Buffer, opts: { attrs?: boolean } = {}): Promise<SmbStat | null> {
     this.count('close');
     const h = this.handles.get(fileId.toString('hex'));
