@@ -58,6 +58,12 @@
 //    Where libfuse leaves max_background at 0 (the kernel's 12 requests in
 //    the background: readahead, asynchronous direct I/O), the INIT answer
 //    sets 48, so fio at depth 32 reaches the server 32 deep.
+//  - readdir also takes its answer packed in two Buffers (the names, each
+//    ending in NUL, and 16 bytes per name: inode number and mode in native
+//    byte order), filled in with one pass and no N-API call per entry:
+//    libfuse2 reads only st_ino and the type from a readdir entry, and the
+//    per-entry element, string and buffer calls made a cached listing five
+//    times dearer per name than a names-only one. Arrays still work.
 // Each edit is anchored on 2.2.6's exact text, applied to the pristine
 // source (kept as fuse-native.c.orig), so running this again — or after an
 // older version of this patch — gives the same result. If the source is not
@@ -68,7 +74,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 
-const PATCH_VERSION = 12;
+const PATCH_VERSION = 13;
 const MARK = `/* smbfuse-patch ${PATCH_VERSION} */\n`;
 
 const require = createRequire(import.meta.url);
@@ -586,6 +592,45 @@ const edits = [
     '  struct fuse_chan *ch = fuse_mount(mnt, &args);\n\n  if (ch == NULL) {\n    napi_throw_error(env, "fuse failed", "fuse failed");\n    return NULL;\n  }\n  ch = smbfuse_big_chan(ch);\n',
   ],
   // --- end of big requests ---
+  // A readdir answer packed in two Buffers (src/fuse-binding.ts packDirents).
+  [
+    'FUSE_METHOD(readdir, 1, 2,',
+    [
+      '// smbfuse: a readdir answer packed by src/fuse-binding.ts: `names` holds each name',
+      '// followed by NUL, `meta` 16 bytes per name: the inode number (uint64) and the mode',
+      '// (uint32), in this machine\'s byte order.',
+      'static void smbfuse_fill_packed (napi_env env, fuse_thread_locals_t *l, napi_value names, napi_value meta) {',
+      '  char *p = NULL;',
+      '  size_t plen = 0;',
+      '  char *m = NULL;',
+      '  size_t mlen = 0;',
+      '  if (napi_get_buffer_info(env, names, (void **) &p, &plen) != napi_ok) return;',
+      '  if (napi_get_buffer_info(env, meta, (void **) &m, &mlen) != napi_ok) return;',
+      '  char *end = p + plen;',
+      '  for (size_t i = 0; (i + 1) * 16 <= mlen && p < end; i++) {',
+      '    char *nul = memchr(p, 0, end - p);',
+      '    if (nul == NULL) break;',
+      '    uint64_t ino;',
+      '    uint32_t mode;',
+      '    memcpy(&ino, m + 16 * i, 8);',
+      '    memcpy(&mode, m + 16 * i + 8, 4);',
+      '    struct stat st;',
+      '    memset(&st, 0, sizeof(st));',
+      '    st.st_ino = ino;',
+      '    st.st_mode = mode;',
+      '    if (l->readdir_filler((char *) l->buf, p, &st, 0) == 1) break;',
+      '    p = nul + 1;',
+      '  }',
+      '}',
+      '',
+      'FUSE_METHOD(readdir, 1, 2,',
+    ].join('\n'),
+  ],
+  [
+    '  uint32_t stats_length;\n  uint32_t names_length;\n  napi_get_array_length(env, argv[3], &stats_length);\n  napi_get_array_length(env, argv[2], &names_length);\n',
+    '  bool smbfuse_packed = false;\n  napi_is_buffer(env, argv[2], &smbfuse_packed);\n  if (smbfuse_packed) {\n    smbfuse_fill_packed(env, l, argv[2], argv[3]);\n    goto smbfuse_filled;\n  }\n  uint32_t stats_length;\n  uint32_t names_length;\n  napi_get_array_length(env, argv[3], &stats_length);\n  napi_get_array_length(env, argv[2], &names_length);\n',
+  ],
+  ['    }\n  }\n})\n\n#ifdef __APPLE__', '    }\n  }\n  smbfuse_filled: ;\n})\n\n#ifdef __APPLE__'],
 ];
 
 /** The patched text of a pristine 2.2.6 source, or null if an anchor is missing. */

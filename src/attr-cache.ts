@@ -38,7 +38,12 @@ import { ASCII_NAME } from './path-map.js';
 type Entry<T> = { expires: number; stat: T | null };
 
 /** A cached listing: exact names in server order; folded form → the names that fold to it. */
-type Listing = { expires: number; names: Set<string>; folded: Map<string, string[]> };
+/**
+ * A cached listing: exact names in server order, each with its child's path
+ * once asked for (the same string every time: its hash is computed once, not
+ * per lookup of a listing served again); folded form → the names that fold to it.
+ */
+type Listing = { expires: number; names: Map<string, string | null>; folded: Map<string, string[]> };
 
 /** A listing on its way from the server; `stale` once a name in the directory changed meanwhile. */
 export interface ListingTicket {
@@ -170,7 +175,20 @@ export class AttrCache<T> {
   /** Cached listing of directory `path` (names without '.' and '..'). */
   getDir(path: string): string[] | undefined {
     const d = this.liveDir(path);
-    return d && [...d.names];
+    return d && [...d.names.keys()];
+  }
+
+  /** getDir with each name's path (`childPath` joins the directory and a name), kept for the next call. */
+  getDirPaths(path: string, childPath: (dir: string, name: string) => string): { name: string; path: string }[] | undefined {
+    const d = this.liveDir(path);
+    if (!d) return undefined;
+    const out: { name: string; path: string }[] = [];
+    for (const [name, known] of d.names) {
+      let p = known;
+      if (p === null) d.names.set(name, (p = childPath(path, name)));
+      out.push({ name, path: p });
+    }
+    return out;
   }
 
   /** Whether a live listing of `path` is cached. */
@@ -294,10 +312,11 @@ export class AttrCache<T> {
     ticket?: ListingTicket,
   ): void {
     if (this.ttlMs <= 0 || ticket?.stale) return;
-    const d: Listing = { expires: this.now() + this.ttlMs, names: new Set(), folded: new Map() };
+    const d: Listing = { expires: this.now() + this.ttlMs, names: new Map(), folded: new Map() };
     for (const e of entries) {
-      this.put(childPath(dir, e.name), e.stat);
-      d.names.add(e.name);
+      const path = childPath(dir, e.name);
+      this.put(path, e.stat);
+      d.names.set(e.name, path);
       const f = fold(e.name);
       const same = d.folded.get(f);
       if (same) same.push(e.name);
@@ -315,7 +334,7 @@ export class AttrCache<T> {
     const d = this.dirs.get(dir);
     const f = fold(name);
     if (!d || d.folded.has(f)) return;
-    d.names.add(name);
+    d.names.set(name, null);
     d.folded.set(f, [name]);
   }
 

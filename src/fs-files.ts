@@ -115,7 +115,8 @@ export interface InodeSlot {
 }
 
 export type OpenFile = FileHandle<InodeSlot>;
-export type DirEntryStat = { name: string; stat: SmbStat };
+/** A listed name and its attributes; `path`, the child's FUSE path, where the cache already had it. */
+export type DirEntryStat = { name: string; stat: SmbStat; path?: string };
 
 export interface FilesOptions {
   readOnly: boolean;

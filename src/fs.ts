@@ -430,13 +430,13 @@ export class SmbFs {
    * is a file open here (listedStat).
    */
   async listDir(path: string, signal?: CallerGone): Promise<DirEntryStat[]> {
-    const names = this.attrs.getDir(path);
+    const names = this.attrs.getDirPaths(path, fuseJoin);
     if (names) {
       const cached: DirEntryStat[] = [];
-      for (const name of names) {
-        const stat = this.listedStat(fuseJoin(path, name));
+      for (const e of names) {
+        const stat = this.listedStat(e.path);
         if (!stat) break;
-        cached.push({ name, stat });
+        cached.push({ name: e.name, stat, path: e.path });
       }
       if (cached.length === names.length) return cached;
     }
@@ -558,7 +558,7 @@ export class SmbFs {
     const names = ['.', '..'];
     const stats = [self, parent];
     for (const e of entries) {
-      const child = fuseJoin(path, e.name);
+      const child = e.path ?? fuseJoin(path, e.name);
       const known = this.links.get(child);
       const target = known && known.version === versionOf(e.stat) ? known.target : null;
       names.push(e.name);

@@ -29,7 +29,7 @@ import * as path from 'node:path';
 import { FILETIME_UNIX_EPOCH, FileTime } from '../transport/pdu/fscc.js';
 
 /** The patch version this code speaks (PATCH_VERSION in scripts/patch-fuse-native.mjs). */
-export const BINDING_PATCH = 12;
+export const BINDING_PATCH = 13;
 
 /** Open flag for the patched binding: the kernel may keep its pages of the file (fuse_file_info.keep_cache). */
 export const OPEN_KEEP_CACHE = 1;
@@ -135,21 +135,36 @@ export function statArrayUnpatched(st: BindingStat): Uint32Array {
 }
 
 /**
- * A readdir entry in the loaded layout: libfuse2 takes only the inode
- * number and the file type from it (fill_dir), so the rest stays 0 and
- * costs nothing to fill.
+ * A readdir entry in fuse-native 2.2.6's layout (an unpatched binary):
+ * libfuse2 takes only the inode number and the file type from it
+ * (fill_dir), so the rest stays 0 and costs nothing to fill.
  */
-export function direntArray(st: BindingStat, patched: boolean): Uint32Array {
-  if (!patched) {
-    const a = new Uint32Array(18);
-    a[0] = st.mode;
-    a[7] = Number(BigInt.asUintN(32, st.ino));
-    return a;
-  }
-  const a = new Uint32Array(22);
+export function direntArray(st: BindingStat): Uint32Array {
+  const a = new Uint32Array(18);
   a[0] = st.mode;
-  put64(a, 7, st.ino);
+  a[7] = Number(BigInt.asUintN(32, st.ino));
   return a;
+}
+
+/**
+ * A readdir answer for the patched binding, in two Buffers: the names, each
+ * followed by NUL (listed names never hold one, dir-names.ts), and 16 bytes
+ * per name, its inode number (uint64) and mode (uint32) in this machine's
+ * byte order. libfuse2 takes nothing else from a readdir entry; the binding
+ * fills them in one pass instead of a few N-API calls per name.
+ */
+export function packDirents(names: readonly string[], stats: readonly BindingStat[]): [Buffer, Buffer] {
+  const n = Math.min(names.length, stats.length);
+  const meta = Buffer.alloc(n * 16);
+  const ino = new BigUint64Array(meta.buffer, meta.byteOffset, n * 2);
+  const mode = new Uint32Array(meta.buffer, meta.byteOffset, n * 4);
+  for (let i = 0; i < n; i++) {
+    const st = stats[i]!;
+    ino[2 * i] = BigInt.asUintN(64, st.ino);
+    mode[4 * i + 2] = st.mode;
+  }
+  const text = Buffer.from(n === names.length ? `${names.join('\0')}\0` : `${names.slice(0, n).join('\0')}\0`);
+  return [n === 0 ? Buffer.alloc(0) : text, meta];
 }
 
 /** A utimens time from the patched binding: a Date, or null for UTIME_OMIT. */
@@ -214,7 +229,11 @@ export function bindingHooks(ops: Handlers, patched = bindingPatched()) {
     },
     _op_readdir(signal: Signal, path: string) {
       if (path === '') return signal(-ENOENT);
-      ops.readdir(path, (err, names, stats) => (err ? signal(err) : signal(0, names ?? [], (stats ?? []).map((st) => direntArray(st, patched)))));
+      ops.readdir(path, (err, names, stats) => {
+        if (err) return signal(err);
+        if (patched) return signal(0, ...packDirents(names ?? [], stats ?? []));
+        signal(0, names ?? [], (stats ?? []).map((st) => direntArray(st)));
+      });
     },
     _op_utimens(signal: Signal, path: string, ...t: number[]) {
       if (path === '') return signal(-ENOENT);

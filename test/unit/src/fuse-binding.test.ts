@@ -10,6 +10,7 @@ import {
   bindingHooks,
   bindingPatchVersion,
   OPEN_KEEP_CACHE,
+  packDirents,
   statArray,
   statArrayUnpatched,
   utimeArg,
@@ -95,10 +96,10 @@ t.test('hooks: utimens, getattr failures, paths of unlinked files', async (t) =>
   patched._op_fgetattr(signal, '', 3);
   t.equal((got.pop()![1] as Uint32Array).length, 22, 'fgetattr works without a path');
   patched._op_readdir(signal, '/d');
-  const dirents = got.pop()![2] as Uint32Array[];
-  t.same(dirents.map((a) => a.length), [22]);
-  const full = statArray(st);
-  t.same([dirents[0]![0], dirents[0]![7], dirents[0]![8]], [full[0], full[7], full[8]], 'a readdir entry carries the type and the 64-bit inode number, all libfuse2 takes from it');
+  const [names, meta] = got.pop()!.slice(1) as [Buffer, Buffer];
+  t.equal(names.toString(), 'x\0', 'readdir: the names, each followed by NUL');
+  t.equal(meta.length, 16, 'and 16 bytes per name');
+  t.same([new BigUint64Array(meta.buffer, meta.byteOffset, 1)[0], new Uint32Array(meta.buffer, meta.byteOffset, 4)[2]], [st.ino, st.mode], 'the 64-bit inode number and the mode, all libfuse2 takes from a readdir entry');
   for (const [name, args] of [['_op_chmod', [0o644]], ['_op_chown', [0, 0]], ['_op_utimens', [0, 0, 0, 0, 0, 0]], ['_op_readdir', []]] as const) {
     (patched[name] as (...a: unknown[]) => void)(signal, '', ...args);
     t.same(got.pop(), [-2], `${name} without a path: ENOENT, nothing done`);
@@ -121,6 +122,19 @@ t.test('hooks: utimens, getattr failures, paths of unlinked files', async (t) =>
   const stockEntry = (got.pop()![2] as Uint32Array[])[0]!;
   const stockFull = statArrayUnpatched(st);
   t.same([stockEntry.length, stockEntry[0], stockEntry[7]], [18, stockFull[0], stockFull[7]], 'stock binary: type and 32-bit inode number');
+});
+
+t.test('packDirents: names with NUL after each, inode numbers and modes beside them', async (t) => {
+  const stats = [st, { ...st, mode: 0o40755, ino: 2n ** 64n - 1n }, { ...st, ino: 7n }];
+  const [names, meta] = packDirents(['.', 'é ü', 'long name with spaces'], stats);
+  t.same(names.toString('utf8').split('\0'), ['.', 'é ü', 'long name with spaces', ''], 'UTF-8 names, NUL after each');
+  const ino = new BigUint64Array(meta.buffer, meta.byteOffset, 6);
+  const mode = new Uint32Array(meta.buffer, meta.byteOffset, 12);
+  t.same([ino[0], ino[2], ino[4]], [st.ino, 2n ** 64n - 1n, 7n], 'inode numbers at 16-byte steps, all 64 bits');
+  t.same([mode[2], mode[6], mode[10]], [st.mode, 0o40755, st.mode], 'modes after them');
+  const [none, noMeta] = packDirents([], []);
+  t.same([none.length, noMeta.length], [0, 0], 'an empty answer is empty');
+  t.equal(packDirents(['a', 'b'], [st])[0].toString(), 'a\0', 'a name without a stat is left out');
 });
 
 t.test('the loaded binary is unpatched or speaks this version', async (t) => {
