@@ -103,6 +103,17 @@ t.test('soft: calls fail with EIO while the server is down, and work once it is 
   await unmount(mnt);
 });
 
+/** Someone else appends 'other' to `name` on the server while it is stopped; true once the mount logged its reconnect. */
+async function appendWhileDown(name: string, log: string): Promise<boolean> {
+  await samba.pause();
+  try {
+    await sh(`printf 'other' >> ${q(path.join(serverDir, name))}`);
+  } finally {
+    await samba.resume();
+  }
+  return until(async () => /reconnected to/.test(await readFile(log, 'utf8').catch(() => '')), 30_000);
+}
+
 /**
  * A process that writes 64 KiB into `file` (kept dirty; with `flushed`,
  * fsynced at once), then on a line on stdin (with `flushed`, first appends
@@ -145,14 +156,7 @@ t.test('a file changed on the server while it was down: its handle is lost, fsyn
   t.same(await readFile(path.join(serverDir, name)), original, 'the file is on the server');
   const h = holder(path.join(mnt, 'reconnect-restart', name));
   t.ok(await h.line(/written/), 'the holder wrote 64 KiB it keeps unwritten');
-  await samba.pause();
-  try {
-    // Someone else changes the file meanwhile.
-    await sh(`printf 'other' >> ${q(path.join(serverDir, name))}`);
-  } finally {
-    await samba.resume();
-  }
-  t.ok(await until(async () => /reconnected to/.test(await readFile(log, 'utf8').catch(() => '')), 30_000), 'the mount reconnected');
+  t.ok(await appendWhileDown(name, log), 'the mount reconnected');
   h.child.stdin!.write('go\n');
   t.ok(await h.line(/^(ok|E[A-Z]+)/m), `the holder finished: ${h.output().trim()}`);
   t.match(h.output(), /^written\nEIO/, 'fsync reports EIO: the data could not be written');
@@ -172,13 +176,7 @@ t.test('a file changed on the server while it was down, nothing left to write: i
   await sh(`head -c 4096 /dev/zero > ${q(path.join(mnt, 'reconnect-restart', name))}`);
   const h = holder(path.join(mnt, 'reconnect-restart', name), true);
   t.ok(await h.line(/written/), 'the holder wrote 64 KiB and fsynced it');
-  await samba.pause();
-  try {
-    await sh(`printf 'other' >> ${q(path.join(serverDir, name))}`);
-  } finally {
-    await samba.resume();
-  }
-  t.ok(await until(async () => /reconnected to/.test(await readFile(log, 'utf8').catch(() => '')), 30_000), 'the mount reconnected');
+  t.ok(await appendWhileDown(name, log), 'the mount reconnected');
   h.child.stdin!.write(`${65536 + 5}\n`);
   t.ok(await h.line(/^(ok|\S*E[A-Z]+)/m), `the holder finished: ${h.output().trim()}`);
   t.match(h.output(), /^written\nok/, 'the write after the reconnect and its fsync succeed');
