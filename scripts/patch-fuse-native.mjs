@@ -64,6 +64,10 @@
 //    libfuse2 reads only st_ino and the type from a readdir entry, and the
 //    per-entry element, string and buffer calls made a cached listing five
 //    times dearer per name than a names-only one. Arrays still work.
+//  - create may answer a third value, the new file's stat: libfuse2 asks for
+//    it (fgetattr of the new handle) on the same thread right after create
+//    returns, and the binding answers that from the stash instead of a
+//    second hop to JavaScript. Any other call on the thread drops the stash.
 // Each edit is anchored on 2.2.6's exact text, applied to the pristine
 // source (kept as fuse-native.c.orig), so running this again — or after an
 // older version of this patch — gives the same result. If the source is not
@@ -74,7 +78,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 
-const PATCH_VERSION = 13;
+const PATCH_VERSION = 14;
 const MARK = `/* smbfuse-patch ${PATCH_VERSION} */\n`;
 
 const require = createRequire(import.meta.url);
@@ -631,6 +635,47 @@ const edits = [
     '  bool smbfuse_packed = false;\n  napi_is_buffer(env, argv[2], &smbfuse_packed);\n  if (smbfuse_packed) {\n    smbfuse_fill_packed(env, l, argv[2], argv[3]);\n    goto smbfuse_filled;\n  }\n  uint32_t stats_length;\n  uint32_t names_length;\n  napi_get_array_length(env, argv[3], &stats_length);\n  napi_get_array_length(env, argv[2], &names_length);\n',
   ],
   ['    }\n  }\n})\n\n#ifdef __APPLE__', '    }\n  }\n  smbfuse_filled: ;\n})\n\n#ifdef __APPLE__'],
+  // create's answer carries the new file's stat for the fgetattr libfuse sends next.
+  [
+    '  // smbfuse: next in fuse_thread_t.smbfuse_free\n  void *smbfuse_next;\n',
+    '  // smbfuse: next in fuse_thread_t.smbfuse_free\n  void *smbfuse_next;\n\n  // smbfuse: the stat create answered, for the fgetattr of that handle libfuse sends next\n  struct stat smbfuse_created;\n  uint64_t smbfuse_created_fh;\n  int smbfuse_created_ok;\n',
+  ],
+  [
+    '  l->op_fn = fuse_native_dispatch_##name;\\\n  blk\\\n',
+    '  l->op_fn = fuse_native_dispatch_##name;\\\n  if (l->op != op_fgetattr) l->smbfuse_created_ok = 0;\\\n  blk\\\n',
+  ],
+  [
+    'FUSE_METHOD(create, 2, 2,',
+    [
+      '// smbfuse: a successful create\'s optional fifth value, the new file\'s stat',
+      '// (22 uint32s), kept for the fgetattr of the same handle that follows.',
+      'static void smbfuse_note_created (napi_env env, int res, size_t argc, napi_value *argv, fuse_thread_locals_t *l) {',
+      '  l->smbfuse_created_ok = 0;',
+      '  if (res != 0 || argc < 5 || l->info == NULL) return;',
+      '  bool is_typed = false;',
+      '  if (napi_is_typedarray(env, argv[4], &is_typed) != napi_ok || !is_typed) return;',
+      '  napi_typedarray_type type;',
+      '  size_t length = 0;',
+      '  void *data = NULL;',
+      '  if (napi_get_typedarray_info(env, argv[4], &type, &length, &data, NULL, NULL) != napi_ok) return;',
+      '  if (type != napi_uint32_array || length < 22 || data == NULL) return;',
+      '  memset(&(l->smbfuse_created), 0, sizeof(struct stat));',
+      '  populate_stat((uint32_t *) data, &(l->smbfuse_created));',
+      '  l->smbfuse_created_fh = l->info->fh;',
+      '  l->smbfuse_created_ok = 1;',
+      '}',
+      '',
+      'FUSE_METHOD(create, 2, 3,',
+    ].join('\n'),
+  ],
+  [
+    '  smbfuse_open_flags(env, argc, argv, l->info);\n})\n\nFUSE_METHOD_VOID(utimens,',
+    '  smbfuse_open_flags(env, argc, argv, l->info);\n  smbfuse_note_created(env, res, argc, argv, l);\n})\n\nFUSE_METHOD_VOID(utimens,',
+  ],
+  [
+    'FUSE_METHOD(fgetattr, 2, 1, (const char *path, struct stat *stat, struct fuse_file_info *info), {\n',
+    'FUSE_METHOD(fgetattr, 2, 1, (const char *path, struct stat *stat, struct fuse_file_info *info), {\n  if (l->smbfuse_created_ok && info != NULL && info->fh == l->smbfuse_created_fh) {\n    l->smbfuse_created_ok = 0;\n    *stat = l->smbfuse_created;\n    return 0;\n  }\n',
+  ],
 ];
 
 /** The patched text of a pristine 2.2.6 source, or null if an anchor is missing. */

@@ -29,7 +29,7 @@ import * as path from 'node:path';
 import { FILETIME_UNIX_EPOCH, FileTime } from '../transport/pdu/fscc.js';
 
 /** The patch version this code speaks (PATCH_VERSION in scripts/patch-fuse-native.mjs). */
-export const BINDING_PATCH = 13;
+export const BINDING_PATCH = 14;
 
 /** Open flag for the patched binding: the kernel may keep its pages of the file (fuse_file_info.keep_cache). */
 export const OPEN_KEEP_CACHE = 1;
@@ -217,7 +217,13 @@ export function bindingHooks(ops: Handlers, patched = bindingPatched()) {
       ops.open(path, flags, (err, fh, of) => (patched ? signal(err, fh ?? 0, of ?? 0) : signal(err, fh ?? 0)));
     },
     _op_create(signal: Signal, path: string, mode: number) {
-      ops.create(path, mode, (err, fh, of) => (patched ? signal(err, fh ?? 0, of ?? 0) : signal(err, fh ?? 0)));
+      ops.create(path, mode, (err, fh, of) => {
+        if (!patched) return signal(err, fh ?? 0);
+        if (err) return signal(err, fh ?? 0, of ?? 0);
+        // libfuse asks for the new handle's stat next: it goes with this answer,
+        // and the binding answers that fgetattr without another hop (patch 14).
+        ops.fgetattr(path, fh ?? 0, (e, st) => (e || !st ? signal(0, fh ?? 0, of ?? 0) : signal(0, fh ?? 0, of ?? 0, arr(st))));
+      });
     },
     _op_chmod(signal: Signal, path: string, mode: number) {
       if (path === '') return signal(-ENOENT);

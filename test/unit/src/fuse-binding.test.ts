@@ -110,7 +110,12 @@ t.test('hooks: utimens, getattr failures, paths of unlinked files', async (t) =>
   patched._op_open(signal, '/denied', 0);
   t.same(got.pop(), [-13, 0, 0], 'a failed open still hands over numbers (the signal must not fail)');
   patched._op_create(signal, '/new', 0o644);
-  t.same(got.pop(), [0, 8, 0], 'create answers fh and flags');
+  const created = got.pop()!;
+  t.same(created.slice(0, 3), [0, 8, 0], 'create answers fh and flags');
+  t.same(created[3], statArray(st), "and the new handle's stat, for the fgetattr libfuse sends next");
+  const noStat = bindingHooks({ ...ops, fgetattr: (_p: string, _fd: number, cb: (e: number) => void) => cb(-5) }, true);
+  noStat._op_create(signal, '/new', 0o644);
+  t.same(got.pop(), [0, 8, 0], 'a stat that fails leaves the create answered without one (fgetattr then asks JavaScript)');
   const stock = bindingHooks(ops, false);
   stock._op_utimens(signal, '/f', 1000, 0, 2000, 0);
   t.same(seen.pop(), ['utimens', '/f', new Date(1000), new Date(2000)], 'stock binary: milliseconds');
