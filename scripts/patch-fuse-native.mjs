@@ -68,6 +68,10 @@
 //    it (fgetattr of the new handle) on the same thread right after create
 //    returns, and the binding answers that from the stash instead of a
 //    second hop to JavaScript. Any other call on the thread drops the stash.
+//  - open's flags gain bit 1, "nothing to flush" (a handle open for reading):
+//    the channel then sets FOPEN_NOFLUSH (kernel 5.18) in that OPEN answer,
+//    and close(2) of the file no longer waits for a FLUSH round trip through
+//    JavaScript that could only answer at once.
 // Each edit is anchored on 2.2.6's exact text, applied to the pristine
 // source (kept as fuse-native.c.orig), so running this again — or after an
 // older version of this patch — gives the same result. If the source is not
@@ -78,7 +82,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 
-const PATCH_VERSION = 14;
+const PATCH_VERSION = 15;
 const MARK = `/* smbfuse-patch ${PATCH_VERSION} */\n`;
 
 const require = createRequire(import.meta.url);
@@ -638,11 +642,11 @@ const edits = [
   // create's answer carries the new file's stat for the fgetattr libfuse sends next.
   [
     '  // smbfuse: next in fuse_thread_t.smbfuse_free\n  void *smbfuse_next;\n',
-    '  // smbfuse: next in fuse_thread_t.smbfuse_free\n  void *smbfuse_next;\n\n  // smbfuse: the stat create answered, for the fgetattr of that handle libfuse sends next\n  struct stat smbfuse_created;\n  uint64_t smbfuse_created_fh;\n  int smbfuse_created_ok;\n',
+    '  // smbfuse: next in fuse_thread_t.smbfuse_free\n  void *smbfuse_next;\n\n  // smbfuse: the stat create answered, for the fgetattr of that handle libfuse sends next\n  struct stat smbfuse_created;\n  uint64_t smbfuse_created_fh;\n  int smbfuse_created_ok;\n  // smbfuse: the OPEN answer this thread sends next gets FOPEN_NOFLUSH\n  int smbfuse_noflush;\n',
   ],
   [
     '  l->op_fn = fuse_native_dispatch_##name;\\\n  blk\\\n',
-    '  l->op_fn = fuse_native_dispatch_##name;\\\n  if (l->op != op_fgetattr) l->smbfuse_created_ok = 0;\\\n  blk\\\n',
+    '  l->op_fn = fuse_native_dispatch_##name;\\\n  if (l->op != op_fgetattr) l->smbfuse_created_ok = 0;\\\n  l->smbfuse_noflush = 0;\\\n  blk\\\n',
   ],
   [
     'FUSE_METHOD(create, 2, 2,',
@@ -668,6 +672,42 @@ const edits = [
       'FUSE_METHOD(create, 2, 3,',
     ].join('\n'),
   ],
+  // open's flags bit 1: the channel sets FOPEN_NOFLUSH in the OPEN answer that follows.
+  [
+    '  smbfuse_open_flags(env, argc, argv, l->info);\n})\n\nFUSE_METHOD(opendir,',
+    '  smbfuse_open_flags(env, argc, argv, l->info);\n  uint32_t smbfuse_flags = 0;\n  if (res == 0 && argc >= 4 && napi_get_value_uint32(env, argv[3], &smbfuse_flags) == napi_ok && (smbfuse_flags & 2)) l->smbfuse_noflush = 1;\n})\n\nFUSE_METHOD(opendir,',
+  ],
+  [
+    '  uint64_t unique = 0;\n  if (count >= 1 && iov[0].iov_len >= 16) {\n',
+    [
+      '  // An OPEN answer (16-byte fuse_open_out) this thread was told needs no FLUSH.',
+      '  struct iovec open_iov[2];',
+      '  char open_out[16];',
+      '  if (count == 2 && iov[0].iov_len == 16 && iov[1].iov_len == 16) {',
+      '    fuse_thread_locals_t *tl = (fuse_thread_locals_t *) pthread_getspecific(thread_locals_key);',
+      '    if (tl != NULL && tl->smbfuse_noflush) {',
+      '      tl->smbfuse_noflush = 0;',
+      '      int32_t error;',
+      '      memcpy(&error, (char *) iov[0].iov_base + 4, 4);',
+      '      if (error == 0) {',
+      '        uint32_t open_flags;',
+      '        memcpy(open_out, iov[1].iov_base, 16);',
+      '        memcpy(&open_flags, open_out + 8, 4);',
+      '        open_flags |= SMBFUSE_FOPEN_NOFLUSH;',
+      '        memcpy(open_out + 8, &open_flags, 4);',
+      '        open_iov[0] = iov[0];',
+      '        open_iov[1].iov_base = open_out;',
+      '        open_iov[1].iov_len = 16;',
+      '        iov = open_iov;',
+      '      }',
+      '    }',
+      '  }',
+      '  uint64_t unique = 0;',
+      '  if (count >= 1 && iov[0].iov_len >= 16) {',
+      '',
+    ].join('\n'),
+  ],
+  ['static int smbfuse_chan_send (struct fuse_chan *ch', '// fuse_open_out.open_flags: the kernel sends no FLUSH at close (linux/fuse.h, 7.35)\n#define SMBFUSE_FOPEN_NOFLUSH (1 << 5)\n\nstatic int smbfuse_chan_send (struct fuse_chan *ch'],
   [
     '  smbfuse_open_flags(env, argc, argv, l->info);\n})\n\nFUSE_METHOD_VOID(utimens,',
     '  smbfuse_open_flags(env, argc, argv, l->info);\n  smbfuse_note_created(env, res, argc, argv, l);\n})\n\nFUSE_METHOD_VOID(utimens,',

@@ -29,10 +29,12 @@ import * as path from 'node:path';
 import { FILETIME_UNIX_EPOCH, FileTime } from '../transport/pdu/fscc.js';
 
 /** The patch version this code speaks (PATCH_VERSION in scripts/patch-fuse-native.mjs). */
-export const BINDING_PATCH = 14;
+export const BINDING_PATCH = 15;
 
 /** Open flag for the patched binding: the kernel may keep its pages of the file (fuse_file_info.keep_cache). */
 export const OPEN_KEEP_CACHE = 1;
+/** Open flag for the patched binding (open only): close needs no FLUSH, the kernel is told FOPEN_NOFLUSH. */
+export const OPEN_NO_FLUSH = 2;
 
 /** utimensat(2)'s special tv_nsec values (Linux). */
 export const UTIME_NOW = (1 << 30) - 1;

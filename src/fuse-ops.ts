@@ -26,7 +26,7 @@ import type { Interrupts } from './fuse-interrupt.js';
 import { eaName, isUserXattr } from './xattr.js';
 import type { FuseStat, FuseStatfs, SmbFs } from './fs.js';
 import { O_CREAT } from './fs-files.js';
-import { OPEN_KEEP_CACHE } from './fuse-binding.js';
+import { OPEN_KEEP_CACHE, OPEN_NO_FLUSH } from './fuse-binding.js';
 import * as ns from './fs-namespace.js';
 
 type Cb<T extends unknown[] = []> = (err: number, ...rest: T) => void;
@@ -121,6 +121,8 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
       return fn();
     };
   const openFlags = (fh: number) => (fs.files.keepsKernelCache(fh) ? OPEN_KEEP_CACHE : 0);
+  // A handle open for reading has nothing to flush: its close need not ask (the binding only reads this for open).
+  const openOnlyFlags = (fh: number) => openFlags(fh) | (fs.files.flushNeedless(fh) ? OPEN_NO_FLUSH : 0);
   const ops = {
     init(cb: Cb) {
       cb(0);
@@ -148,7 +150,7 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
     },
     /** Answers the fh and open flags (keep_cache: the kernel may keep its pages, see kernel-cache.ts). */
     open(path: string, flags: number, cb: Cb<[number?, number?]>) {
-      answer(o, 'open', path, () => fs.open(path, flags), (fh) => cb(0, fh, openFlags(fh)), (e) => cb(e));
+      answer(o, 'open', path, () => fs.open(path, flags), (fh) => cb(0, fh, openOnlyFlags(fh)), (e) => cb(e));
     },
     /**
      * fuse-native passes no open flags to create, so O_EXCL is not seen here:

@@ -7,7 +7,8 @@
  *    parses and agrees with the table;
  *  - stats of a directory that is not an smbfuse mount, and of the mount
  *    point once unmounted, fail with one line;
- *  - a foreground mount with `-d` prints the same SMB lines on stderr.
+ *  - a foreground mount with `-d` prints the same SMB lines on stderr;
+ *  - closing a file opened for reading sends no FLUSH (patched binding).
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
@@ -126,6 +127,12 @@ t.test('background mount: debug log, stats table and JSON', async (t) => {
   const fuseWrites = log.split('\n').filter((l) => / debug: write \/.* -> /.test(l)).length;
   t.ok(fuseWrites >= 4, `FUSE writes traced (${fuseWrites})`);
   t.notMatch(log, / debug: getxattr /, 'no getxattr reached JavaScript');
+  // A file only read through the mount is opened and released, but its
+  // close sends no FLUSH (FOPEN_NOFLUSH): there is nothing to write back.
+  const calls = (op: string, name: string) => log.split('\n').filter((l) => l.includes(` debug: ${op} /${dirName}/${name} -> `)).length;
+  t.ok(calls('open', 'server.bin') >= 1 && calls('release', 'server.bin') >= 1, 'the file only read was opened and released');
+  t.equal(calls('flush', 'server.bin'), 0, 'and its close sent no flush');
+  t.ok(calls('flush', 'f0') >= 1, 'a file written has its flush');
 });
 
 t.test('getxattr outside user.* is ENOTSUP; user.* still reaches the server', async (t) => {
