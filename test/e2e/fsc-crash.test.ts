@@ -6,14 +6,11 @@
  * the fill; the second remount must also use what the first one committed.
  */
 import t from 'tap';
-import { execFile } from 'node:child_process';
 import { open, readdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { fscStats, makeRandomFile, sha256File, startFscTest } from '../helpers/fsc.js';
-import { daemonsFor, isMounted, mountShare, unmount } from '../helpers/mount.js';
+import { daemonsFor, detach, isMounted, mountShare, unmount } from '../helpers/mount.js';
 
-const run = promisify(execFile);
 const MiB = 1024 * 1024;
 const SIZE = 128 * MiB;
 
@@ -57,7 +54,7 @@ async function readAndKill(t: { ok: (v: unknown, m: string) => void; equal: (a: 
   }
   const until = Date.now() + 10_000;
   while ((await daemonsFor(mnt)).length > 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
-  if (await isMounted(mnt)) await run('fusermount', ['-u', mnt]).catch(() => run('fusermount', ['-uz', mnt]));
+  await detach(mnt);
   t.notOk(await isMounted(mnt), 'the dead mount is gone');
   await unmount(mnt);
 }

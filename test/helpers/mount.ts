@@ -75,10 +75,24 @@ export function makeMountPoint(): Promise<string> {
   return mkdtemp(path.join(tmpdir(), 'smbfuse-mnt-'));
 }
 
+/**
+ * Unmount `mnt` if it is mounted: `fusermount -u`, lazily if busy. A mount
+ * whose daemon died is also unmounted by the fusermount that auto_unmount
+ * leaves behind, which can win the race: a failure with the mount gone is none.
+ */
+export async function detach(mnt: string): Promise<void> {
+  if (!(await isMounted(mnt))) return;
+  await run('fusermount', ['-u', mnt])
+    .catch(() => run('fusermount', ['-uz', mnt]))
+    .catch(async (e: unknown) => {
+      if (await isMounted(mnt)) throw e;
+    });
+}
+
 /** Unmount and wait (bounded) for the daemon to exit; removes the mount point. */
 export async function unmount(mnt: string): Promise<void> {
   const pids = await daemonsFor(mnt);
-  if (await isMounted(mnt)) await run('fusermount', ['-u', mnt]).catch(() => run('fusermount', ['-uz', mnt]));
+  await detach(mnt);
   const deadline = Date.now() + 15000;
   while (Date.now() < deadline && (await daemonsFor(mnt)).some((p) => pids.includes(p))) {
     await new Promise((r) => setTimeout(r, 50));
