@@ -72,6 +72,15 @@
 //    the channel then sets FOPEN_NOFLUSH (kernel 5.18) in that OPEN answer,
 //    and close(2) of the file no longer waits for a FLUSH round trip through
 //    JavaScript that could only answer at once.
+//  - open's flags gain bit 2, "the kernel's attributes are stale" (the open
+//    found the file changed on the server since the attributes the kernel
+//    was last given): before that OPEN answer the channel writes a
+//    FUSE_NOTIFY_INVAL_INODE for the node (offset -1: attributes only, no
+//    pages), so the next stat or read past the old end asks for them again.
+//    The kernel holds them for attr_timeout and asks nothing at open: a file
+//    grown on the server read as its old size (test/e2e/shrunk-elsewhere).
+//    The node id comes from the request header the channel read on the
+//    same thread (libfuse2 answers a request on the thread that read it).
 // Each edit is anchored on 2.2.6's exact text, applied to the pristine
 // source (kept as fuse-native.c.orig), so running this again — or after an
 // older version of this patch — gives the same result. If the source is not
@@ -82,7 +91,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 
-const PATCH_VERSION = 15;
+const PATCH_VERSION = 16;
 const MARK = `/* smbfuse-patch ${PATCH_VERSION} */\n`;
 
 const require = createRequire(import.meta.url);
@@ -450,6 +459,9 @@ const edits = [
       '  pthread_mutex_unlock(&st->lock);',
       '}',
       '',
+      '// The node of the request this thread read last (libfuse2 answers it on the same thread).',
+      'static __thread uint64_t smbfuse_request_nodeid;',
+      '',
       '// Reads one request; an interrupted one (ENOENT) is skipped, an unmount (ENODEV) ends the session.',
       'static int smbfuse_chan_receive (struct fuse_chan **chp, char *buf, size_t size) {',
       '  struct fuse_chan *ch = *chp;',
@@ -480,6 +492,7 @@ const edits = [
       '      st->kernel_flags = flags;',
       '      memcpy(&st->init_unique, buf + 8, 8);',
       '    }',
+      '    memcpy(&smbfuse_request_nodeid, buf + 16, 8);',
       '    if (opcode == SMBFUSE_OP_READ) smbfuse_read_begins(st, buf, (size_t) n);',
       '    return (int) n;',
       '  }',
@@ -642,11 +655,11 @@ const edits = [
   // create's answer carries the new file's stat for the fgetattr libfuse sends next.
   [
     '  // smbfuse: next in fuse_thread_t.smbfuse_free\n  void *smbfuse_next;\n',
-    '  // smbfuse: next in fuse_thread_t.smbfuse_free\n  void *smbfuse_next;\n\n  // smbfuse: the stat create answered, for the fgetattr of that handle libfuse sends next\n  struct stat smbfuse_created;\n  uint64_t smbfuse_created_fh;\n  int smbfuse_created_ok;\n  // smbfuse: the OPEN answer this thread sends next gets FOPEN_NOFLUSH\n  int smbfuse_noflush;\n',
+    '  // smbfuse: next in fuse_thread_t.smbfuse_free\n  void *smbfuse_next;\n\n  // smbfuse: the stat create answered, for the fgetattr of that handle libfuse sends next\n  struct stat smbfuse_created;\n  uint64_t smbfuse_created_fh;\n  int smbfuse_created_ok;\n  // smbfuse: the OPEN answer this thread sends next gets FOPEN_NOFLUSH\n  int smbfuse_noflush;\n  // smbfuse: ... and is preceded by an attribute invalidation of its node\n  int smbfuse_inval_attr;\n',
   ],
   [
     '  l->op_fn = fuse_native_dispatch_##name;\\\n  blk\\\n',
-    '  l->op_fn = fuse_native_dispatch_##name;\\\n  if (l->op != op_fgetattr) l->smbfuse_created_ok = 0;\\\n  l->smbfuse_noflush = 0;\\\n  blk\\\n',
+    '  l->op_fn = fuse_native_dispatch_##name;\\\n  if (l->op != op_fgetattr) l->smbfuse_created_ok = 0;\\\n  l->smbfuse_noflush = 0;\\\n  l->smbfuse_inval_attr = 0;\\\n  blk\\\n',
   ],
   [
     'FUSE_METHOD(create, 2, 2,',
@@ -675,20 +688,25 @@ const edits = [
   // open's flags bit 1: the channel sets FOPEN_NOFLUSH in the OPEN answer that follows.
   [
     '  smbfuse_open_flags(env, argc, argv, l->info);\n})\n\nFUSE_METHOD(opendir,',
-    '  smbfuse_open_flags(env, argc, argv, l->info);\n  uint32_t smbfuse_flags = 0;\n  if (res == 0 && argc >= 4 && napi_get_value_uint32(env, argv[3], &smbfuse_flags) == napi_ok && (smbfuse_flags & 2)) l->smbfuse_noflush = 1;\n})\n\nFUSE_METHOD(opendir,',
+    '  smbfuse_open_flags(env, argc, argv, l->info);\n  uint32_t smbfuse_flags = 0;\n  if (res == 0 && argc >= 4 && napi_get_value_uint32(env, argv[3], &smbfuse_flags) == napi_ok && (smbfuse_flags & 2)) l->smbfuse_noflush = 1;\n  if (res == 0 && (smbfuse_flags & 4)) l->smbfuse_inval_attr = 1;\n})\n\nFUSE_METHOD(opendir,',
   ],
   [
     '  uint64_t unique = 0;\n  if (count >= 1 && iov[0].iov_len >= 16) {\n',
     [
-      '  // An OPEN answer (16-byte fuse_open_out) this thread was told needs no FLUSH.',
+      '  // An OPEN answer (16-byte fuse_open_out) this thread was told needs no FLUSH,',
+      '  // or to go after an invalidation of the node\'s attributes.',
       '  struct iovec open_iov[2];',
       '  char open_out[16];',
       '  if (count == 2 && iov[0].iov_len == 16 && iov[1].iov_len == 16) {',
       '    fuse_thread_locals_t *tl = (fuse_thread_locals_t *) pthread_getspecific(thread_locals_key);',
+      '    int32_t error;',
+      '    memcpy(&error, (char *) iov[0].iov_base + 4, 4);',
+      '    if (tl != NULL && tl->smbfuse_inval_attr) {',
+      '      tl->smbfuse_inval_attr = 0;',
+      '      if (error == 0) smbfuse_notify_inval_attr(fuse_chan_fd(ch), smbfuse_request_nodeid);',
+      '    }',
       '    if (tl != NULL && tl->smbfuse_noflush) {',
       '      tl->smbfuse_noflush = 0;',
-      '      int32_t error;',
-      '      memcpy(&error, (char *) iov[0].iov_base + 4, 4);',
       '      if (error == 0) {',
       '        uint32_t open_flags;',
       '        memcpy(open_out, iov[1].iov_base, 16);',
@@ -707,7 +725,37 @@ const edits = [
       '',
     ].join('\n'),
   ],
-  ['static int smbfuse_chan_send (struct fuse_chan *ch', '// fuse_open_out.open_flags: the kernel sends no FLUSH at close (linux/fuse.h, 7.35)\n#define SMBFUSE_FOPEN_NOFLUSH (1 << 5)\n\nstatic int smbfuse_chan_send (struct fuse_chan *ch'],
+  [
+    "// Sends one answer; libfuse's",
+    [
+      '// fuse_open_out.open_flags: the kernel sends no FLUSH at close (linux/fuse.h, 7.35)',
+      '#define SMBFUSE_FOPEN_NOFLUSH (1 << 5)',
+      '// fuse_notify_code (linux/fuse.h, 7.12)',
+      '#define SMBFUSE_NOTIFY_INVAL_INODE 2',
+      '',
+      '// Tells the kernel the attributes it holds of `nodeid` are stale (offset -1: no',
+      '// pages are dropped, so no page lock is taken while a request of ours is open).',
+      '// A node the kernel no longer knows (ENOENT) has nothing to drop.',
+      'static void smbfuse_notify_inval_attr (int fd, uint64_t nodeid) {',
+      '  if (nodeid == 0) return;',
+      '  char msg[16 + 24];',
+      '  uint32_t len = sizeof(msg);',
+      '  int32_t code = SMBFUSE_NOTIFY_INVAL_INODE;',
+      '  uint64_t unique = 0;',
+      '  int64_t off = -1, range = 0;',
+      '  memcpy(msg, &len, 4);',
+      '  memcpy(msg + 4, &code, 4);',
+      '  memcpy(msg + 8, &unique, 8);',
+      '  memcpy(msg + 16, &nodeid, 8);',
+      '  memcpy(msg + 24, &off, 8);',
+      '  memcpy(msg + 32, &range, 8);',
+      '  ssize_t n = write(fd, msg, sizeof(msg));',
+      '  (void) n;',
+      '}',
+      '',
+      "// Sends one answer; libfuse's",
+    ].join('\n'),
+  ],
   [
     '  smbfuse_open_flags(env, argc, argv, l->info);\n})\n\nFUSE_METHOD_VOID(utimens,',
     '  smbfuse_open_flags(env, argc, argv, l->info);\n  smbfuse_note_created(env, res, argc, argv, l);\n})\n\nFUSE_METHOD_VOID(utimens,',

@@ -55,7 +55,7 @@ import { EBADF, ECANCELED, EIO, EISDIR, EROFS, toFuseErrno, EACCES } from './err
 import type { NetfsCallerGone } from '../netfs/ops.js';
 import type { FsInode, InodeFactory } from './fs-inode.js';
 import { HandleTable, type FileHandle } from './handles.js';
-import { KernelPageCache } from './kernel-cache.js';
+import { KernelPageCache, sameAttrs } from './kernel-cache.js';
 import { OpenSlots } from './open-slots.js';
 import { ReadBuffers } from './read-buffers.js';
 import { fuseParent } from './path-map.js';
@@ -212,6 +212,11 @@ export class SmbFiles {
   /** Whether open/create of `fh` may tell the kernel to keep its pages of the file. */
   keepsKernelCache(fh: number): boolean {
     return this.handles.getFile(fh)?.keepCache === true;
+  }
+
+  /** Whether open of `fh` found the kernel's attributes of the file out of date (it holds them for actimeo and asks nothing at open). */
+  kernelAttrsStale(fh: number): boolean {
+    return this.handles.getFile(fh)?.kernelAttrsStale === true;
   }
 
   /** Effective cache mode (a read-only mount behaves as loose). */
@@ -581,6 +586,10 @@ export class SmbFiles {
     if (o.data && slot.opens === 1 && this.cachesReads(slot)) slot.inode.prime(o.data);
     // strict: a write-caching lease means no other client has the file open (kernel-cache.ts).
     h.keepCache = this.kernelPages.keep(path, o.stat, this.cachesReads(slot), this.mode !== 'strict' || ((o.leaseState ?? 0) & LEASE_W) !== 0);
+    // The kernel's attributes came from our cache (or are older): a file changed
+    // on the server since would read as its old size. A truncating open's size
+    // the kernel sets itself.
+    h.kernelAttrsStale = disposition === 'open' && !(before?.kind === 'hit' && sameAttrs(before.stat, o.stat));
     return { fh: this.handles.add(h), created: o.createAction === 2 };
   }
 

@@ -29,12 +29,14 @@ import * as path from 'node:path';
 import { FILETIME_UNIX_EPOCH, FileTime } from '../transport/pdu/fscc.js';
 
 /** The patch version this code speaks (PATCH_VERSION in scripts/patch-fuse-native.mjs). */
-export const BINDING_PATCH = 15;
+export const BINDING_PATCH = 16;
 
 /** Open flag for the patched binding: the kernel may keep its pages of the file (fuse_file_info.keep_cache). */
 export const OPEN_KEEP_CACHE = 1;
 /** Open flag for the patched binding (open only): close needs no FLUSH, the kernel is told FOPEN_NOFLUSH. */
 export const OPEN_NO_FLUSH = 2;
+/** Open flag for the patched binding (open only): the kernel's attributes of the file are stale; it is told to ask again. */
+export const OPEN_INVAL_ATTR = 4;
 
 /** utimensat(2)'s special tv_nsec values (Linux). */
 export const UTIME_NOW = (1 << 30) - 1;

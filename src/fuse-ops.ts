@@ -26,7 +26,7 @@ import type { Interrupts } from './fuse-interrupt.js';
 import { eaName, isUserXattr } from './xattr.js';
 import type { FuseStat, FuseStatfs, SmbFs } from './fs.js';
 import { O_CREAT } from './fs-files.js';
-import { OPEN_KEEP_CACHE, OPEN_NO_FLUSH } from './fuse-binding.js';
+import { OPEN_INVAL_ATTR, OPEN_KEEP_CACHE, OPEN_NO_FLUSH } from './fuse-binding.js';
 import * as ns from './fs-namespace.js';
 
 type Cb<T extends unknown[] = []> = (err: number, ...rest: T) => void;
@@ -121,8 +121,10 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
       return fn();
     };
   const openFlags = (fh: number) => (fs.files.keepsKernelCache(fh) ? OPEN_KEEP_CACHE : 0);
-  // A handle open for reading has nothing to flush: its close need not ask (the binding only reads this for open).
-  const openOnlyFlags = (fh: number) => openFlags(fh) | (fs.files.flushNeedless(fh) ? OPEN_NO_FLUSH : 0);
+  // A handle open for reading has nothing to flush: its close need not ask; an open
+  // that found the file changed has the kernel drop its attributes (the binding reads both for open only).
+  const openOnlyFlags = (fh: number) =>
+    openFlags(fh) | (fs.files.flushNeedless(fh) ? OPEN_NO_FLUSH : 0) | (fs.files.kernelAttrsStale(fh) ? OPEN_INVAL_ATTR : 0);
   const ops = {
     init(cb: Cb) {
       cb(0);

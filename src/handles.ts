@@ -29,6 +29,8 @@ export interface FileHandle<I> {
   direct?: boolean;
   /** open may answer keep_cache: the kernel's pages of the file are still valid (kernel-cache.ts). */
   keepCache?: boolean;
+  /** open found the file changed since the attributes the kernel was given (kernel-cache.ts sameAttrs): it must ask again. */
+  kernelAttrsStale?: boolean;
 }
 
 /** An open directory and its listing. */

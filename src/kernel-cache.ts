@@ -45,6 +45,11 @@ export function pageVersion(st: SmbStat): string {
   return `${st.fileIndex}:${timeKey(st.lastWriteTime)}:${timeKey(st.changeTime)}:${st.size}`;
 }
 
+/** Whether two stats agree on what the kernel keeps of a file that can change elsewhere: size and times. */
+export function sameAttrs(a: SmbStat, b: SmbStat): boolean {
+  return a.size === b.size && timeKey(a.lastWriteTime) === timeKey(b.lastWriteTime) && timeKey(a.changeTime) === timeKey(b.changeTime);
+}
+
 export class KernelPageCache {
   /** FUSE path → version at the last open that could cache (bounded: a forgotten path only costs one re-read). */
   private readonly seen: LRUCache<string, string>;

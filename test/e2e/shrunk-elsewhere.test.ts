@@ -1,4 +1,10 @@
 /**
+ * A file another client grows while this mount holds its attributes (read
+ * within actimeo, here 10 s): the open sees the new size on the server, and
+ * the kernel must too. It answers stat and reads past its cached size from
+ * those attributes; the open tells it to ask again (the patched binding's
+ * attribute invalidation), else readers stop at the old end.
+ *
  * A file another client shrinks, read again here at once (within actimeo):
  * the kernel still holds the old, larger size (libfuse 2 cannot correct it)
  * and reads past the real end. With its reads in flight together
@@ -10,8 +16,10 @@
  * that it answers slowly enough for the old race to show in most runs.
  */
 import t from 'tap';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import * as path from 'node:path';
 import { mountShare, unmount } from '../helpers/mount.js';
 import { freshShareDir, localTempDir } from '../helpers/rw.js';
@@ -40,4 +48,26 @@ t.test('a file shrunk on the server reads back whole and no longer, right after'
     t.equal(got.length, small.length, `round ${round}: read up to the new end`);
     t.equal(sha(got), sha(small), `round ${round}: the new bytes`);
   }
+});
+
+t.test('a file grown on the server while its attributes are cached here: an open reads all of it', async (t) => {
+  // closetimeo=0: every open asks the server (a kept handle would trust its lease, which a write on the server's disk does not break).
+  const held = await mountShare(samba, 'test', ['actimeo=10', 'closetimeo=0']);
+  t.teardown(() => unmount(held));
+  const server = path.join(serverDir, 'grown.bin');
+  const file = path.join(held, dirName, 'grown.bin');
+  const before = randomBytes(100_000);
+  await writeFile(server, before);
+  t.equal((await stat(file)).size, before.length, 'the first size, now held by the kernel and the daemon');
+  const after = randomBytes(3 * 1024 * 1024 + 7);
+  await writeFile(server, after);
+  const got = await readFile(file);
+  t.equal(got.length, after.length, 'readFile (sized by fstat after open) gets the new size');
+  t.equal(sha(got), sha(after), 'and the new bytes');
+  t.equal((await stat(file)).size, after.length, 'the second size, held again (a stat after reads asks: they dirty atime)');
+  const grown = randomBytes(5 * 1024 * 1024 + 11);
+  await writeFile(server, grown);
+  const cat = await promisify(execFile)('cat', [file], { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024 });
+  t.equal(cat.stdout.length, grown.length, 'cat (reads to end of file) reads past the size it saw before');
+  t.equal(sha(cat.stdout), sha(grown), 'and the new bytes');
 });

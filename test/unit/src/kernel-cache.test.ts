@@ -4,7 +4,7 @@
  * change time, size, to 100 ns) equals the one of the previous such open.
  */
 import t from 'tap';
-import { KernelPageCache, pageVersion } from '../../../src/kernel-cache.js';
+import { KernelPageCache, pageVersion, sameAttrs } from '../../../src/kernel-cache.js';
 import { FileTime } from '../../../transport/pdu/fscc.js';
 import type { SmbStat } from '../../../transport/types.js';
 
@@ -63,4 +63,11 @@ t.test('an untrusted version (strict without a write-caching lease) keeps nothin
   k.keep('/f', stat(), true);
   t.equal(k.keep('/f', stat(), true, false), false, 'another client may have the file open: dropped');
   t.equal(k.keep('/f', stat(), true, true), true, 'the same version, trusted again: kept');
+});
+
+t.test('sameAttrs: size and both times decide whether the kernel must ask for attributes again', async (t) => {
+  t.ok(sameAttrs(stat(), stat({ fileIndex: 7n, lastAccessTime: new FileTime(T + 5n) })), 'file id and access time do not count');
+  t.notOk(sameAttrs(stat(), stat({ size: 1001 })), 'size');
+  t.notOk(sameAttrs(stat(), stat({ lastWriteTime: new FileTime(T + 1n) })), 'mtime by 100 ns');
+  t.notOk(sameAttrs(stat(), stat({ changeTime: new FileTime(T + 1n) })), 'change time by 100 ns');
 });
