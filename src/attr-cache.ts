@@ -27,6 +27,14 @@
  * is still asked of the server, so a name another client creates is found
  * at once as before.
  *
+ * A directory never listed here in which lookups keep missing (a create
+ * loop or `cp -r` into a directory this mount did not list) is listed once
+ * LIST_AFTER_MISSES lookups in it found nothing within a ttl (listDue), and
+ * that listing is kept like a readdir's: the next absent names need no round
+ * trip until it expires, and relistDue takes over from there. On Samba a
+ * miss is no cheaper than listing a few hundred names: it scans the
+ * directory for a name differing only in case.
+ *
  * A directory whose names this mount changes keeps its entry with its times
  * moved to the change (movedTimes), for the rest of its ttl: `opendir`
  * (glibc fstats the new descriptor) and path walks after each create or
@@ -59,8 +67,13 @@ const RELIST_NAMES_PER_MISS = 32;
 const MAX_LAPSED = 1024;
 /** Lookups that found a name in a directory never listed here before it is peeked at (peekDue). */
 export const PEEK_AFTER_FOUND = 4;
-/** Most directories whose found lookups (or too many names to peek at) are remembered. */
+/** Lookups that found nothing in a directory never listed here before it is listed (listDue). */
+export const LIST_AFTER_MISSES = 8;
+/** Most directories whose found or missed lookups (or too many names to peek at) are remembered. */
 const MAX_PEEK_DIRS = 1024;
+
+/** Lookups counted in a directory within one ttl of the first (foundByLookup, missedByLookup). */
+type LookupCount = { count: number; since: number };
 
 export type AttrLookup<T> = { kind: 'hit'; stat: T } | { kind: 'negative' } | undefined;
 
@@ -102,8 +115,10 @@ export class AttrCache<T> {
   /** Expired listings: their size, and lookups in them since (relistDue). */
   private readonly lapsed = new Map<string, { size: number; misses: number }>();
   /** Directories never listed here: lookups that found a name since `since` (peekDue). */
-  private readonly found = new Map<string, { count: number; since: number }>();
-  /** Directories a peek showed to hold more names than it lists, or could not list: not peeked at again. */
+  private readonly found = new Map<string, LookupCount>();
+  /** Directories never listed here: lookups that found nothing since `since` (listDue). */
+  private readonly missed = new Map<string, LookupCount>();
+  /** Directories a capped listing showed to hold more names than it lists, or could not list: not peeked at or listed for misses again. */
   private readonly unpeekable = new Set<string>();
   /** Listings in flight, by directory (beginListing). */
   private readonly listing = new Map<string, Set<ListingTicket>>();
@@ -229,16 +244,12 @@ export class AttrCache<T> {
    * relistDue), within one ttl of the first.
    */
   foundByLookup(dir: string): void {
-    if (this.ttlMs <= 0 || this.unpeekable.has(dir) || this.dirs.has(dir) || this.lapsed.has(dir)) return;
-    const now = this.now();
-    const f = this.found.get(dir);
-    if (f && now - f.since < this.ttlMs) {
-      f.count++;
-      return;
-    }
-    this.found.delete(dir);
-    this.found.set(dir, { count: 1, since: now });
-    if (this.found.size > MAX_PEEK_DIRS) this.found.delete(this.found.keys().next().value!);
+    this.countLookup(this.found, dir);
+  }
+
+  /** A lookup in `dir` reached the server and found nothing: counted as foundByLookup counts. */
+  missedByLookup(dir: string): void {
+    this.countLookup(this.missed, dir);
   }
 
   /**
@@ -247,13 +258,40 @@ export class AttrCache<T> {
    * likely answers the next ones. Counting starts again after a true.
    */
   peekDue(dir: string): boolean {
-    const f = this.found.get(dir);
-    if (!f || f.count < PEEK_AFTER_FOUND) return false;
-    this.found.delete(dir);
+    return this.countDue(this.found, dir, PEEK_AFTER_FOUND);
+  }
+
+  /**
+   * A lookup in `dir` found nothing cached: whether LIST_AFTER_MISSES
+   * lookups there found nothing within the last ttl, so a listing kept as
+   * the directory's (setDir) likely answers the next ones. Counting starts
+   * again after a true.
+   */
+  listDue(dir: string): boolean {
+    return this.countDue(this.missed, dir, LIST_AFTER_MISSES);
+  }
+
+  private countLookup(counts: Map<string, LookupCount>, dir: string): void {
+    if (this.ttlMs <= 0 || this.unpeekable.has(dir) || this.dirs.has(dir) || this.lapsed.has(dir)) return;
+    const now = this.now();
+    const f = counts.get(dir);
+    if (f && now - f.since < this.ttlMs) {
+      f.count++;
+      return;
+    }
+    counts.delete(dir);
+    counts.set(dir, { count: 1, since: now });
+    if (counts.size > MAX_PEEK_DIRS) counts.delete(counts.keys().next().value!);
+  }
+
+  private countDue(counts: Map<string, LookupCount>, dir: string, min: number): boolean {
+    const f = counts.get(dir);
+    if (!f || f.count < min) return false;
+    counts.delete(dir);
     return this.now() - f.since < this.ttlMs && !this.dirs.has(dir) && !this.unpeekable.has(dir);
   }
 
-  /** A peek at `dir` did not show all of its names, or failed: do not peek at it again. */
+  /** A capped listing of `dir` did not show all of its names, or failed: do not peek at it or list it for misses again. */
   stopPeeking(dir: string): void {
     this.unpeekable.add(dir);
     if (this.unpeekable.size > MAX_PEEK_DIRS) this.unpeekable.delete(this.unpeekable.keys().next().value!);
@@ -432,6 +470,7 @@ export class AttrCache<T> {
     this.dropped.clear();
     this.lapsed.clear();
     this.found.clear();
+    this.missed.clear();
     this.unpeekable.clear();
     for (const k of this.listing.keys()) this.namesChanged(k);
   }

@@ -97,7 +97,7 @@ export const FILE_ATTRIBUTE_READONLY = 0x1;
 const W_OK = 2;
 /** Preferred I/O size reported in st_blksize (cifs reports 1 MiB too). */
 const BLKSIZE = 1024 * 1024;
-/** Most names a peek lists (AttrCache.peekDue): some 4 round trips of entries. */
+/** Most names a peek, or a listing for misses, lists (AttrCache.peekDue, listDue): some 4 round trips of entries. */
 const PEEK_MAX_NAMES = 4096;
 /** Security descriptor queries in flight at once while a listing reads modes. */
 const MODE_QUERIES_IN_FLIGHT = 16;
@@ -234,6 +234,8 @@ export class SmbFs {
     // Many lookups in a directory whose listing expired: one listing answers them all.
     const dir = path === '/' || isHiddenName(path) ? null : fuseParent(path);
     if (dir !== null && (await this.relisted(dir))) return this.statAny(path);
+    // Lookups missing in a directory never listed: one listing kept answers the next ones.
+    if (dir !== null && (await this.listedForMisses(dir))) return this.statAny(path);
     // Lookups finding names in a directory never listed: one peek may answer the next ones.
     if (dir !== null && (await this.peeked(dir))) {
       const c = this.cachedAny(path);
@@ -246,7 +248,10 @@ export class SmbFs {
       if (dir !== null) this.attrs.foundByLookup(dir);
       return this.files.overlay(path, st);
     } catch (err) {
-      if (toFuseErrno(err) === -ENOENT) this.attrs.setNegative(path);
+      if (toFuseErrno(err) === -ENOENT) {
+        this.attrs.setNegative(path);
+        if (dir !== null) this.attrs.missedByLookup(dir);
+      }
       throw err;
     }
   }
@@ -288,6 +293,36 @@ export class SmbFs {
     }
     await p;
     return this.attrs.hasDir(dir);
+  }
+
+  /**
+   * List `dir` if lookups keep missing in it though it has no listing here
+   * (AttrCache.listDue): at most PEEK_MAX_NAMES names, kept as its listing
+   * when that is all of them (a bigger directory, or one that cannot be
+   * listed, is not listed for misses again). True if a live listing of it is
+   * cached now. Shares relisted()'s listings in flight. Not with modefromsid.
+   */
+  private async listedForMisses(dir: string): Promise<boolean> {
+    if (this.modeFromSid) return false;
+    let p = this.relists.get(dir);
+    if (!p) {
+      if (!this.attrs.listDue(dir)) return false;
+      p = this.listCapped(dir).catch(() => this.attrs.stopPeeking(dir)).finally(() => this.relists.delete(dir));
+      this.relists.set(dir, p);
+    }
+    await p;
+    return this.attrs.hasDir(dir);
+  }
+
+  private async listCapped(dir: string): Promise<void> {
+    const ticket = this.attrs.beginListing(dir);
+    try {
+      const { stat, entries: raw, complete } = await this.tree.listPath(this.smbPath(dir), undefined, { maxNames: PEEK_MAX_NAMES });
+      if (complete) await this.keepListing(dir, stat, raw, ticket);
+      else this.attrs.stopPeeking(dir);
+    } finally {
+      this.attrs.endListing(ticket);
+    }
   }
 
   /**
@@ -478,6 +513,11 @@ export class SmbFs {
 
   private async listFromServer(path: string, ticket: ListingTicket, signal?: CallerGone): Promise<DirEntryStat[]> {
     const { stat, entries: raw } = await this.tree.listPath(this.smbPath(path), signal);
+    return this.keepListing(path, stat, raw, ticket);
+  }
+
+  /** Cache a whole listing of `path` from the server (the directory's stat and its raw entries) as its listing. */
+  private async keepListing(path: string, stat: SmbStat, raw: readonly SmbDirEntry[], ticket: ListingTicket): Promise<DirEntryStat[]> {
     if (!stat.isDirectory) throw -ENOTDIR;
     if (!this.modeFromSid) rememberStat(this.attrs, path, stat);
     const { entries, hidden } = this.linuxEntries(path, raw);

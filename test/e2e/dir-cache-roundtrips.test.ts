@@ -15,6 +15,10 @@
  *  - lookups that keep finding names in a directory never listed here
  *    (sha256sum -c over a tree) are answered by one peek at it after the
  *    first few; a name made on the server after the peek is still found.
+ *  - lookups that keep missing in a directory never listed here (a create
+ *    loop into it) stop asking the server after the first few: one listing,
+ *    kept as the directory's, answers the rest (every miss costs Samba a
+ *    scan of the directory for a name differing only in case).
  * actimeo is long so that nothing expires between the steps on a loaded machine.
  */
 import t from 'tap';
@@ -23,6 +27,7 @@ import * as path from 'node:path';
 import { countedMount, framesOf } from '../helpers/counted-mount.js';
 import { freshShareDir, q, sh } from '../helpers/rw.js';
 import { startSamba } from '../helpers/samba.js';
+import { LIST_AFTER_MISSES } from '../../src/attr-cache.js';
 
 const samba = await startSamba();
 t.teardown(() => samba.stop());
@@ -108,4 +113,19 @@ t.test('lookups finding names in a directory never listed: one peek answers the 
   const listed = await framesOf(counter, `ls ${q(d)} > ${q(path.join(base, 'peek-ls.txt'))}`);
   t.equal(counter.commands('QUERY_DIRECTORY') > 0, true, `readdir lists the directory itself (${JSON.stringify(listed)})`);
   t.same((await readFile(path.join(base, 'peek-ls.txt'), 'utf8')).trim().split('\n'), [...names, 'later'], 'and shows every name');
+});
+
+t.test('lookups missing in a directory never listed: one listing answers the rest', async (t) => {
+  const d = await serverDir('miss');
+  const names = Array.from({ length: 20 }, (_, i) => `n${String(i).padStart(2, '0')}`);
+  const frames = await framesOf(counter, `cd ${q(d)} && for n in ${names.join(' ')}; do echo "$n" > "$n"; done`);
+  const lookups = frames.filter((f) => /^CREATE\(.*miss\\n\d\d\)\+QUERY_INFO\+CLOSE$/.test(f));
+  const listings = frames.filter((f) => f.startsWith(`CREATE(${dirName}\\miss)+QUERY_DIRECTORY`));
+  t.equal(lookups.length, LIST_AFTER_MISSES, `${LIST_AFTER_MISSES} lookups of the twenty new names (${JSON.stringify(frames)})`);
+  t.equal(listings.length, 1, 'then one listing of the directory');
+  // A shell redirection: the CREATE at the first close (a duplicate), the WRITE at the last (shown in small-files).
+  t.equal(frames.filter((f) => /^CREATE\(.*miss\\n\d\d\)$/.test(f)).length, 20, 'and one CREATE per file');
+  for (const n of names) t.equal(await readFile(path.join(base, 'miss', n), 'utf8'), `${n}\n`, `the server has ${n}`);
+  t.same(await framesOf(counter, `stat ${q(d + '/a')} >/dev/null; ! stat ${q(d + '/absent')} 2>/dev/null`), [], 'a name it showed and one it lacks: no request');
+  t.same((await readdir(d)).sort(), ['a', 'b', 'c', ...names], 'the directory shows every name');
 });

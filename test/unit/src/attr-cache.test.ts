@@ -1,5 +1,5 @@
 import t from 'tap';
-import { AttrCache, PEEK_AFTER_FOUND } from '../../../src/attr-cache.js';
+import { AttrCache, PEEK_AFTER_FOUND, LIST_AFTER_MISSES } from '../../../src/attr-cache.js';
 import { fuseJoin } from '../../../src/path-map.js';
 import { namesChangedAt } from '../../../src/fs.js';
 
@@ -239,6 +239,45 @@ t.test('lastDropped: the stat an exact invalidation dropped, until it would have
   t.equal(c.lastDropped('/never'), undefined);
   now = 1000;
   t.equal(c.lastDropped('/d/f'), undefined, 'it expires when the stat would have');
+});
+
+t.test('a directory never listed: a listing is due after lookups that found nothing, and only within a ttl', async (t) => {
+  let now = 0;
+  const c = new AttrCache<{ n: number }>({ ttlMs: 1000, now: () => now });
+  for (let i = 0; i < LIST_AFTER_MISSES - 1; i++) c.missedByLookup('/d');
+  t.equal(c.listDue('/d'), false, `${LIST_AFTER_MISSES - 1} missed: not yet`);
+  c.missedByLookup('/d');
+  t.equal(c.listDue('/d'), true, `${LIST_AFTER_MISSES} missed within a ttl: due`);
+  t.equal(c.listDue('/d'), false, 'counting starts again');
+  t.equal(c.peekDue('/d'), false, 'misses do not count toward a peek');
+  for (let i = 0; i < LIST_AFTER_MISSES; i++) c.foundByLookup('/f');
+  t.equal(c.listDue('/f'), false, 'nor names found toward a listing');
+  for (let i = 0; i < LIST_AFTER_MISSES; i++) {
+    c.missedByLookup('/slow');
+    now += 200;
+  }
+  t.equal(c.listDue('/slow'), false, 'misses spread over more than a ttl do not add up');
+  c.setDir('/listed', [], fuseJoin);
+  for (let i = 0; i < LIST_AFTER_MISSES; i++) c.missedByLookup('/listed');
+  t.equal(c.listDue('/listed'), false, 'a directory with a live listing is not counted');
+  now += 1000;
+  t.equal(c.hasDir('/listed'), false, 'its listing lapses');
+  for (let i = 0; i < LIST_AFTER_MISSES; i++) c.missedByLookup('/listed');
+  t.equal(c.listDue('/listed'), false, 'a lapsed listing is relistDue\'s');
+  for (let i = 0; i < LIST_AFTER_MISSES; i++) c.missedByLookup('/big');
+  c.stopPeeking('/big');
+  t.equal(c.listDue('/big'), false, 'a directory too big for a capped listing is not listed for misses again');
+  // The listing kept answers absent names.
+  for (let i = 0; i < LIST_AFTER_MISSES; i++) c.missedByLookup('/e');
+  t.equal(c.listDue('/e'), true);
+  c.setDir('/e', [{ name: 'a', stat: { n: 1 } }], fuseJoin);
+  t.equal(c.knownAbsent('/e', 'b'), true, 'a name the listing lacks is known absent');
+  t.equal(c.knownAbsent('/e', 'A'), false, 'one differing only in case is not');
+  c.clear();
+  for (let i = 0; i < LIST_AFTER_MISSES - 1; i++) c.missedByLookup('/g');
+  c.clear();
+  c.missedByLookup('/g');
+  t.equal(c.listDue('/g'), false, 'clear() forgets the count');
 });
 
 t.test('a directory never listed: a peek is due after lookups that found names, and fills only what it showed', async (t) => {
