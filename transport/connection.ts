@@ -98,6 +98,12 @@ export interface ReconnectPolicy {
 /** Internal: a credit waiter whose connection dropped goes back to the gate. */
 const RESEND = new SmbTransportError('connection dropped while waiting for credits');
 
+/** Bytes a WRITE request carries: its payload, or the data inline after its fixed part (a compound member's). */
+function writeLength(m: SmbMessage): number {
+  if (m.payloadLength > 0) return m.payloadLength;
+  return m.body.length >= 8 ? m.body.readUInt32LE(4) : 0;
+}
+
 interface GateWaiter {
   resolve: () => void;
   reject: (e: Error) => void;
@@ -660,6 +666,7 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
         this.decantPlain(m, h, msg);
         return;
       }
+      this.countWholeRead(h, msg);
       m.complete({ header: h, msg, sealed: true });
       return;
     }
@@ -669,6 +676,7 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
       this.destroy(checked);
       return;
     }
+    this.countWholeRead(h, msg);
     m.complete({ header: h, msg, verified: checked });
   }
 
@@ -700,8 +708,22 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
     this.credits.settle(o.charge);
     this.stats.replied(o.msg.command, h.messageId, h.status, o.startedAt);
     // Bytes the server took: a WRITE it answered with success.
-    if (o.msg.command === Smb2Command.WRITE && h.status === NtStatus.STATUS_SUCCESS) this.stats.bytesWritten += o.msg.payloadLength;
+    if (o.msg.command === Smb2Command.WRITE && h.status === NtStatus.STATUS_SUCCESS) this.stats.bytesWritten += writeLength(o.msg);
     return o.msg;
+  }
+
+  /** A READ reply that arrives whole (a compound's, or one not decanted): count the data it carries. */
+  private countWholeRead(h: Smb2Header, msg: Buffer): void {
+    if (h.command !== Smb2Command.READ || h.status !== NtStatus.STATUS_SUCCESS || msg.length < READ_RESPONSE_FIXED_END) return;
+    let fixed: { dataOffset: number; dataLength: number };
+    try {
+      fixed = decodeReadResponseFixed(msg);
+    } catch {
+      return; // malformed: its reader refuses it
+    }
+    const { dataOffset, dataLength } = fixed;
+    // The reply's own word, held to what the frame holds: these are only statistics.
+    this.stats.bytesRead += Math.max(0, Math.min(dataLength, msg.length - dataOffset));
   }
 
   /**

@@ -67,6 +67,7 @@ for (const [name, d] of dialects) {
       await writeFile(local('first-small.bin'), small);
       await writeFile(local('first-big.bin'), randomBytes(100_000));
       await writeFile(local('first-empty.bin'), '');
+      const readBefore = client.stats().bytesRead;
       const a = await tree.create(smb('first-small.bin'), { access: 'read', disposition: 'open', lease: true, readFirst: 65536 });
       t.ok(a.data?.equals(small), 'the whole small file came with the open');
       t.equal(a.stat.size, small.length, 'and its size');
@@ -78,8 +79,18 @@ for (const [name, d] of dialects) {
       const c = await tree.create(smb('first-empty.bin'), { access: 'read', disposition: 'open', readFirst: 65536 });
       t.equal(c.data?.length, 0, 'an empty file: no bytes (END_OF_FILE)');
       await tree.close(c.fileId);
+      t.equal(client.stats().bytesRead - readBefore, small.length + 65536, 'the statistics count the bytes the compounds read');
       t.equal(await errnoOf(tree.create(smb('first-absent.bin'), { access: 'read', disposition: 'open', readFirst: 65536 })), E.ENOENT, 'a missing file: ENOENT as without it');
       await t.rejects(tree.create(smb('first-small.bin'), { access: 'read', disposition: 'open', readFirst: 65537 }), RangeError, 'over 64 KiB: refused before sending');
+    });
+
+    await t.test('createWriteClose: the data inline in the compound is counted as written', async (t) => {
+      const data = randomBytes(3000);
+      const writtenBefore = client.stats().bytesWritten;
+      const w = await tree.createWriteClose(smb('cwc.bin'), { access: 'readwrite', disposition: 'create' }, data);
+      t.equal(w.written, data.length, 'the server wrote it all');
+      t.ok((await readFile(local('cwc.bin'))).equals(data), 'the server has the data');
+      t.equal(client.stats().bytesWritten - writtenBefore, data.length, 'bytes written count it');
     });
 
     await t.test('create, write many in flight, read back, flush', async (t) => {
