@@ -4,11 +4,13 @@
  * answers the next ones; names it did not show are still asked of the
  * server, so a name made elsewhere afterwards is found; a directory with
  * more names than a peek lists, or one that cannot be listed, is not peeked
- * at again. Over the in-memory tree.
+ * at again. Lookups that keep finding nothing there make one listing that is
+ * kept (LIST_AFTER_MISSES): the next absent names need no round trip until
+ * it expires. Over the in-memory tree.
  */
 import t from 'tap';
 import { NetfsInode, PageCache } from '../../../netfs/index.js';
-import { PEEK_AFTER_FOUND } from '../../../src/attr-cache.js';
+import { LIST_AFTER_MISSES, PEEK_AFTER_FOUND } from '../../../src/attr-cache.js';
 import { SmbFs, type InodeFactory } from '../../../src/fs.js';
 import { FakeTree } from '../../helpers/fake-tree.js';
 
@@ -44,9 +46,37 @@ t.test('after lookups that found names, one peek answers the rest of the directo
 t.test('lookups that find nothing do not count towards a peek', async (t) => {
   const tree = treeWith('d', 3);
   const { fs } = makeFs(tree);
-  for (let i = 0; i < 8; i++) await t.rejects(fs.getattr(`/d/missing${i}`));
+  for (let i = 0; i < LIST_AFTER_MISSES - 1; i++) await t.rejects(fs.getattr(`/d/missing${i}`));
   for (let i = 0; i < 3; i++) await fs.getattr(`/d/f${i}`);
   t.equal(tree.calls['list'] ?? 0, 0, 'no listing');
+});
+
+t.test('after lookups that found nothing, one listing answers the next absent names until it expires', async (t) => {
+  const tree = treeWith('d', 3);
+  const { fs, advance } = makeFs(tree);
+  for (let i = 0; i < LIST_AFTER_MISSES; i++) await t.rejects(fs.getattr(`/d/missing${i}`));
+  t.equal(tree.calls['list'] ?? 0, 0, 'no listing yet');
+  t.equal(tree.calls['stat'], LIST_AFTER_MISSES, 'each of those asked the server');
+  for (let i = LIST_AFTER_MISSES; i < 40; i++) await t.rejects(fs.getattr(`/d/missing${i}`), `missing${i}`, { diagnostic: false });
+  t.equal(tree.calls['list'], 1, 'then one listing');
+  t.equal(tree.calls['stat'], LIST_AFTER_MISSES, 'and no more lookups');
+  t.equal((await fs.getattr('/d/f1')).size, 6, 'a name it showed is found without asking');
+  t.equal(tree.calls['stat'], LIST_AFTER_MISSES);
+  tree.add('d\\later', Buffer.from('made elsewhere'));
+  await t.rejects(fs.getattr('/d/later'), 'a name made on the server within actimeo of the listing is not seen yet');
+  advance(1000);
+  t.equal((await fs.getattr('/d/later')).size, 14, 'once the listing expired it is found');
+});
+
+t.test('a directory with more names than a capped listing holds is listed for misses once', async (t) => {
+  const tree = treeWith('big', 4200);
+  const { fs, advance } = makeFs(tree);
+  for (let i = 0; i < 20; i++) await t.rejects(fs.getattr(`/big/missing${i}`));
+  t.equal(tree.calls['list'], 1, 'one listing, incomplete');
+  advance(2000);
+  for (let i = 20; i < 40; i++) await t.rejects(fs.getattr(`/big/missing${i}`));
+  t.equal(tree.calls['list'], 1, 'no second one');
+  t.equal(tree.calls['stat'], 40, 'every lookup asks the server');
 });
 
 t.test('a directory with more names than a peek lists is not peeked at again', async (t) => {
