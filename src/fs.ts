@@ -285,14 +285,24 @@ export class SmbFs {
    */
   private async relisted(dir: string): Promise<boolean> {
     if (this.modeFromSid) return false;
-    let p = this.relists.get(dir);
+    const listing = () => this.listDir(dir).then(() => {}, () => {});
+    return (await this.joinOrStart(this.relists, dir, () => this.attrs.relistDue(dir), listing)) && this.attrs.hasDir(dir);
+  }
+
+  /**
+   * Wait for the listing of `dir` in flight in `inFlight`, or start one
+   * (`start`, which must not reject) if `due()` says so. False when there
+   * was neither.
+   */
+  private async joinOrStart(inFlight: Map<string, Promise<void>>, dir: string, due: () => boolean, start: () => Promise<void>): Promise<boolean> {
+    let p = inFlight.get(dir);
     if (!p) {
-      if (!this.attrs.relistDue(dir)) return false;
-      p = this.listDir(dir).then(() => {}, () => {}).finally(() => this.relists.delete(dir));
-      this.relists.set(dir, p);
+      if (!due()) return false;
+      p = start().finally(() => inFlight.delete(dir));
+      inFlight.set(dir, p);
     }
     await p;
-    return this.attrs.hasDir(dir);
+    return true;
   }
 
   /**
@@ -304,14 +314,8 @@ export class SmbFs {
    */
   private async listedForMisses(dir: string): Promise<boolean> {
     if (this.modeFromSid) return false;
-    let p = this.relists.get(dir);
-    if (!p) {
-      if (!this.attrs.listDue(dir)) return false;
-      p = this.listCapped(dir).catch(() => this.attrs.stopPeeking(dir)).finally(() => this.relists.delete(dir));
-      this.relists.set(dir, p);
-    }
-    await p;
-    return this.attrs.hasDir(dir);
+    const listing = () => this.listCapped(dir).catch(() => this.attrs.stopPeeking(dir));
+    return (await this.joinOrStart(this.relists, dir, () => this.attrs.listDue(dir), listing)) && this.attrs.hasDir(dir);
   }
 
   private async listCapped(dir: string): Promise<void> {
@@ -334,15 +338,9 @@ export class SmbFs {
    */
   private async peeked(dir: string): Promise<boolean> {
     if (this.modeFromSid) return false;
-    let p = this.peeks.get(dir);
-    if (!p) {
-      if (!this.attrs.peekDue(dir)) return false;
-      // A directory one may traverse but not list fails every peek: one is enough.
-      p = this.peekAt(dir).catch(() => this.attrs.stopPeeking(dir)).finally(() => this.peeks.delete(dir));
-      this.peeks.set(dir, p);
-    }
-    await p;
-    return true;
+    // A directory one may traverse but not list fails every peek: one is enough.
+    const peek = () => this.peekAt(dir).catch(() => this.attrs.stopPeeking(dir));
+    return this.joinOrStart(this.peeks, dir, () => this.attrs.peekDue(dir), peek);
   }
 
   private async peekAt(dir: string): Promise<void> {
