@@ -14,6 +14,7 @@ import { fileIdOf, isSetup, replayClass, rewriteFileId } from './replay.js';
 import { NtStatus } from './ntstatus.js';
 import { decodeHeader, encodeHeader, Smb2Command, Smb2Flags, SMB2_HEADER_SIZE, type Smb2Header } from './pdu/header.js';
 import { decodeReadResponseFixed, READ_RESPONSE_FIXED_END } from './pdu/read.js';
+import { WRITE_REQUEST_FIXED } from './pdu/write.js';
 import { Receiver, type DecantedRead, type DecantTarget } from './receiver.js';
 import { SmbStats } from './stats.js';
 import type { SessionCipher, TransformOpener } from './transform.js';
@@ -100,8 +101,7 @@ const RESEND = new SmbTransportError('connection dropped while waiting for credi
 
 /** Bytes a WRITE request carries: its payload, or the data inline after its fixed part (a compound member's). */
 function writeLength(m: SmbMessage): number {
-  if (m.payloadLength > 0) return m.payloadLength;
-  return m.body.length >= 8 ? m.body.readUInt32LE(4) : 0;
+  return m.payloadLength > 0 ? m.payloadLength : Math.max(0, m.body.length - WRITE_REQUEST_FIXED);
 }
 
 interface GateWaiter {
