@@ -370,11 +370,14 @@ export class SmbFiles {
     const version = versionOf(st);
     const ops = new SmbNetfsOps(this.tree, this.o.rsize, this.o.wsize);
     const key = `${path}:${version}#${++this.seq}`;
-    return {
+    const slot: InodeSlot = {
       key, path, ops, inode: this.makeInode(key, st.size, ops, { path: this.smbPath(path), stat: st }), opens: 0, handles: new Set(), version,
       written: false, lastWrite: null, appendTail: Promise.resolve(), deleteOnClose: false, closing: Promise.resolve(),
       pendingCreate: null, pendingTimes: null, localStat: null, opening: null, compoundOk: false, fileIndex: st.fileIndex, parked: null,
     };
+    ops.onWriteFailed = (offset, err) =>
+      this.o.log?.(`${slot.path}: a write at ${offset} failed (${(err as Error)?.message ?? String(err)}); it stays to be written, and close or fsync reports the error`);
+    return slot;
   }
 
   /** Names in `dir` of files whose CREATE is still deferred. */

@@ -18,13 +18,11 @@ export type SmbIoTree = Pick<SmbTree, 'read' | 'maxReadSize' | 'write' | 'maxWri
  * succeed once the transport has reconnected (the retry waits for that),
  * except those that say a retry cannot help (`final`: handle lost, soft bound).
  */
-function failed(subreq: { complete(r: { transferred: number; error: number; retryable: boolean }): void }, err: unknown): void {
+function failed(subreq: { complete(r: { transferred: number; error: number; retryable: boolean }): void }, err: unknown): boolean {
   const e = err as { code?: unknown; final?: unknown } | null;
-  subreq.complete({
-    transferred: 0,
-    error: toFuseErrno(err),
-    retryable: e?.code === 'SMB_ERR_TRANSPORT' && e.final !== true,
-  });
+  const retryable = e?.code === 'SMB_ERR_TRANSPORT' && e.final !== true;
+  subreq.complete({ transferred: 0, error: toFuseErrno(err), retryable });
+  return retryable;
 }
 
 /** Run a tree call, turning a synchronous throw into a rejection. */
@@ -52,6 +50,13 @@ export class SmbNetfsOps implements NetfsReadOps, NetfsWriteOps {
    * CREATE with the write, and resolves to the bytes the server took.
    */
   writeWithoutHandle: ((offset: number, data: Buffer[]) => Promise<number>) | null = null;
+
+  /**
+   * A WRITE failed in a way a retry after a reconnect cannot mend: the data
+   * stays dirty and flush reports the error, but only errno reaches there,
+   * so the owner logs the cause here.
+   */
+  onWriteFailed: ((offset: number, err: unknown) => void) | null = null;
 
   constructor(
     private readonly tree: SmbIoTree,
@@ -121,7 +126,9 @@ export class SmbNetfsOps implements NetfsReadOps, NetfsWriteOps {
     const slices = subreq.source.clone().slices(len);
     call(() => (fileId ? this.tree.write(fileId, subreq.start, slices) : without!(subreq.start, slices))).then(
       (n) => subreq.complete({ transferred: Math.min(n, len) }),
-      (err: unknown) => failed(subreq, err),
+      (err: unknown) => {
+        if (!failed(subreq, err)) this.onWriteFailed?.(subreq.start, err);
+      },
     );
   }
 }

@@ -109,7 +109,8 @@ t.test('lookups finding names in a directory never listed: one peek answers the 
   await writeFile(path.join(base, 'peek', 'later'), 'made on the server');
   const found = await framesOf(counter, `stat -c %s ${q(d + '/later')} > ${q(path.join(base, 'later-size.txt'))}`);
   t.equal((await readFile(path.join(base, 'later-size.txt'), 'utf8')).trim(), '18', 'a name made on the server after the peek is found');
-  t.same(found, [`CREATE(${dirName}\\peek\\later)+QUERY_INFO+CLOSE`], 'by a lookup: a peek rules no name out');
+  // A handle an earlier case left parked (closetimeo) may close in this window: a bare CLOSE is not a lookup.
+  t.same(found.filter((f) => f !== 'CLOSE'), [`CREATE(${dirName}\\peek\\later)+QUERY_INFO+CLOSE`], 'by a lookup: a peek rules no name out');
   const listed = await framesOf(counter, `ls ${q(d)} > ${q(path.join(base, 'peek-ls.txt'))}`);
   t.equal(counter.commands('QUERY_DIRECTORY') > 0, true, `readdir lists the directory itself (${JSON.stringify(listed)})`);
   t.same((await readFile(path.join(base, 'peek-ls.txt'), 'utf8')).trim().split('\n'), [...names, 'later'], 'and shows every name');

@@ -103,7 +103,9 @@ t.test('256 MiB dd write survives three cuts', async (t) => {
   const cuts = await cutThrice(job, 'toServer', 56);
   const r = await job;
   t.equal(cuts, 3, 'the connection was cut three times during the write');
-  t.equal(r.code, 0, `dd finished (${r.ms} ms): ${r.stdout.trim().split('\n').pop()}`);
+  // On failure, all dd said and what the mount logged besides its reconnects.
+  const said = r.code === 0 ? r.stdout.trim().split('\n').pop() : `${r.stdout.trim()}\n${(await readFile(logFile, 'utf8')).slice(logged)}`;
+  t.equal(r.code, 0, `dd finished (${r.ms} ms): ${said}`);
   const sum = await sh(`sha256sum < ${q(path.join(serverDir, 'written.bin'))}`);
   t.equal(sum.stdout.split(' ')[0], srcSum, 'the server holds exactly the source bytes');
   const reconnects = (await readFile(logFile, 'utf8')).slice(logged).split('\n').filter((l) => /reconnected to|handle was lost/.test(l));

@@ -18,6 +18,7 @@ import * as path from 'node:path';
 import { countedMount as countedMountOf, framesOf } from '../helpers/counted-mount.js';
 import { freshShareDir, localTempDir, q, sh } from '../helpers/rw.js';
 import { startSamba } from '../helpers/samba.js';
+import { LIST_AFTER_MISSES } from '../../src/attr-cache.js';
 
 const samba = await startSamba();
 t.teardown(() => samba.stop());
@@ -99,7 +100,11 @@ t.test('a create loop past actimeo: one listing, not a lookup per name; names ma
   await writeFile(path.join(base, 'loop', 'other'), 'made by another client');
   const frames = await framesOf(fast.counter, `for i in $(seq 1 100); do echo x > ${q(d)}/b$i; done; cat ${q(d + '/other')} >/dev/null`);
   const lookups = frames.filter((f) => /^CREATE\([^)]*\\loop\\b\d+\)\+QUERY_INFO\+CLOSE$/.test(f));
-  t.ok(lookups.length <= 4, `${lookups.length} lookups of new names (frames: ${JSON.stringify(frames.slice(0, 10))}…)`);
+  // The lapsed listing (101 names) is due again after 4 misses. Should the
+  // directory's own stat be asked first and show the change made above, the
+  // lapsed listing is forgotten with it; the directory is then listed after
+  // LIST_AFTER_MISSES misses, as one never listed here. Either way, not one lookup per name.
+  t.ok(lookups.length <= LIST_AFTER_MISSES, `${lookups.length} lookups of new names (frames: ${JSON.stringify(frames.slice(0, 10))}…)`);
   t.ok(fast.counter.commands('QUERY_DIRECTORY') >= 1, 'the directory listed again');
   t.equal((await readdir(path.join(base, 'loop'))).length, 201, 'every file on the server');
   t.equal((await readdir(d)).length, 201, 'and listed through the mount');

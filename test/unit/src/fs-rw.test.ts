@@ -13,11 +13,13 @@ import { toFuseErrno } from '../../../src/errno.js';
 import { decodeMfSymlink, encodeMfSymlink } from '../../../src/mfsymlink.js';
 import type { CacheMode } from '../../../src/config.js';
 import { FakeTree } from '../../helpers/fake-tree.js';
+import { SmbStatusError, SmbTransportError } from '../../../transport/errors.js';
+import { NtStatus } from '../../../transport/ntstatus.js';
 
 const O_RDWR = 2;
 const O_WRONLY = 1;
 
-function setup(over: { cache?: CacheMode; factory?: InodeFactory; leaseState?: number; modeFromSid?: boolean; unicode?: 'nfc' | 'nfd' } = {}) {
+function setup(over: { cache?: CacheMode; factory?: InodeFactory; leaseState?: number; modeFromSid?: boolean; unicode?: 'nfc' | 'nfd'; log?: (l: string) => void } = {}) {
   const tree = new FakeTree();
   if (over.leaseState !== undefined) tree.leaseState = over.leaseState;
   tree.add('', null);
@@ -33,7 +35,7 @@ function setup(over: { cache?: CacheMode; factory?: InodeFactory; leaseState?: n
   const fs = new SmbFs(tree, {
     uid: 1, gid: 2, fileMode: 0o644, dirMode: 0o755, actimeoMs: 1000, rsize: 1 << 20, wsize: 1 << 20,
     cache: over.cache ?? 'strict', now: () => now, ...(over.modeFromSid ? { modeFromSid: true } : {}),
-    ...(over.unicode ? { unicode: over.unicode } : {}),
+    ...(over.unicode ? { unicode: over.unicode } : {}), ...(over.log ? { log: over.log } : {}),
   }, factory);
   const ops = makeFuseOps(fs, { timeoutMs: 5000 }) as Record<string, (...a: unknown[]) => void>;
   const call = (name: string, ...args: unknown[]) =>
@@ -534,4 +536,28 @@ t.test('a write that must wait (cache=none: written through) is answered later, 
   t.equal(answer, 5);
   t.equal(await close('/hello.txt', fh), 0);
   t.equal(tree.find('hello.txt').data!.toString(), 'HELLO world\n');
+});
+
+t.test('a write the server refuses is logged with its cause; one lost to the connection is left to the retry', async (t) => {
+  const lines: string[] = [];
+  const { tree, fs, openFh, write, close } = setup({ log: (l) => lines.push(l) });
+  const fh = await openFh('/hello.txt', O_RDWR);
+  t.equal(await write('/hello.txt', fh, 'HELLO', 0), 5);
+  tree.failWrite = new SmbStatusError(NtStatus.STATUS_DISK_FULL, undefined, 9, 1n);
+  t.equal(await close('/hello.txt', fh), -28, 'close reports ENOSPC');
+  await new Promise((r) => setImmediate(r));
+  await fs.files.settle('/hello.txt');
+  // The close's writeback, and the release's retry of the data still dirty.
+  const failures = (from = 0) => lines.slice(from).filter((l) => l.includes('a write at'));
+  t.ok(failures().length >= 1, `logged (${JSON.stringify(lines)})`);
+  for (const l of failures()) t.match(l, /^\/hello\.txt: a write at 0 failed \(STATUS_DISK_FULL .*\)/, 'names the file, the offset and the status');
+
+  const logged = lines.length;
+  const fh2 = await openFh('/docs/a.txt', O_RDWR);
+  t.equal(await write('/docs/a.txt', fh2, 'again', 0), 5);
+  tree.failWrite = new SmbTransportError('connection lost');
+  t.equal(await close('/docs/a.txt', fh2), -5, 'retries spent: EIO');
+  await new Promise((r) => setImmediate(r));
+  await fs.files.settle('/docs/a.txt');
+  t.same(failures(logged), [], 'a retryable failure adds no line (the transport logs the reconnect)');
 });
