@@ -146,7 +146,7 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
   private readonly fileIdMap = new Map<string, Buffer>();
   /** Session ids of earlier connections → the current session and tree ids. */
   private readonly staleIds = new Map<bigint, { session: bigint; trees: Map<number, number> }>();
-  /** Requests parked across a reconnect and sent again. */
+  /** Requests from before a reconnect (parked and sent again, or held at the gate): FileIds they name are rewritten. */
   private readonly resent = new WeakSet<SmbMessage>();
   /** FileIds that could not be reopened after a reconnect: requests on them fail with this error. */
   private readonly lostHandles = new Map<string, Error>();
@@ -365,7 +365,12 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
   async send(first: SmbMessage): Promise<void> {
     const members = first.members();
     for (;;) {
-      await this.gate(first);
+      const held = this.gate(first);
+      if (held) {
+        await held;
+        // Built before the reconnect it waited for: a FileId it names may have been replaced.
+        for (const m of members) this.resent.add(m);
+      }
       // After any wait: the reconnect this waited for may have replaced or lost its handle.
       if (this.staleIds.size > 0 || this.fileIdMap.size > 0) for (const m of members) this.refresh(m);
       for (const m of members) {
@@ -391,6 +396,11 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
       // The connection was replaced while this waited: its ids are void, start over.
       if (epoch !== this.epoch || !this.socket || !this.passes(first)) continue;
       if (this.staleIds.size > 0 || this.fileIdMap.size > 0) for (const m of members) this.refresh(m);
+      for (const m of members) {
+        if (!m.tree) continue;
+        m.sessionId = m.tree.session.sessionId;
+        m.treeId = m.tree.treeId;
+      }
       const seal = this.sealFor(members);
       const frags: Buffer[] = [];
       let frameLen = 0;

@@ -45,6 +45,13 @@ export class SmbMessage {
   urgent = false;
   /** Sent while a reconnect sets the connection up again (before it is ready). */
   setup = false;
+  /**
+   * The tree it is addressed to (tree-core.ts). The connection takes the
+   * session and tree ids from it again just before sending: a request built
+   * while a reconnect was under way may hold the new session's id but the
+   * tree id of the old connection.
+   */
+  tree: { readonly session: { readonly sessionId: bigint }; readonly treeId: number } | null = null;
   /** How it may be resent after a reconnect (transport/replay.ts); undefined: decided by command. */
   replay: 'idempotent' | 'replay' | null | undefined = undefined;
   /** Mark this member as related to the previous one (RELATED_OPERATIONS). */

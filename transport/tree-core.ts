@@ -60,6 +60,7 @@ export class TreeCore {
     const m = new SmbMessage(command, body, charge);
     m.sessionId = this.session.sessionId;
     m.treeId = this.treeId;
+    m.tree = this;
     return m;
   }
 
