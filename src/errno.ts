@@ -5,8 +5,9 @@
  * - SmbStatusError (`code === 'SMB_ERR_STATUS'`, numeric `status`):
  *   through transport's one NTSTATUS → errno table;
  * - SmbTimeoutError (`SMB_ERR_TIMEOUT`): ETIMEDOUT;
- * - SmbTransportError (`SMB_ERR_TRANSPORT`): EIO, or ENOTCONN while the
- *   connection is being re-made (`reconnecting: true` on the error);
+ * - SmbTransportError (`SMB_ERR_TRANSPORT`): EIO (a hard mount's calls
+ *   wait out a reconnect, so only a lost handle or a soft mount's bound
+ *   reaches here);
  * - a number is a netfs errno, already negative: returned as is; so is the
  *   `errno` of a NetfsError (`code === 'NETFS_IO_ERROR'`);
  * - a Node system error with a known `errno` (negative in libuv): itself;
@@ -30,7 +31,6 @@ export const ENOSYS = 38;
 export const ENOTEMPTY = 39;
 export const ENODATA = 61;
 export const ENOTSUP = 95;
-export const ENOTCONN = 107;
 export const ETIMEDOUT = 110;
 export const EINTR = 4;
 export const ECANCELED = 125;
@@ -39,7 +39,7 @@ export const ECANCELED = 125;
 export function toFuseErrno(err: unknown): number {
   if (typeof err === 'number') return err < 0 ? err : err > 0 ? -err : -EIO;
   if (typeof err !== 'object' || err === null) return -EIO;
-  const e = err as { code?: unknown; status?: unknown; reconnecting?: unknown; errno?: unknown };
+  const e = err as { code?: unknown; status?: unknown; errno?: unknown };
   switch (e.code) {
     case 'SMB_ERR_STATUS':
       if (typeof e.status === 'number') {
@@ -50,7 +50,7 @@ export function toFuseErrno(err: unknown): number {
     case 'SMB_ERR_TIMEOUT':
       return -ETIMEDOUT;
     case 'SMB_ERR_TRANSPORT':
-      return e.reconnecting === true ? -ENOTCONN : -EIO;
+      return -EIO;
     case 'NETFS_IO_ERROR':
       return typeof e.errno === 'number' && e.errno < 0 ? e.errno : -EIO;
   }

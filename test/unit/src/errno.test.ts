@@ -14,7 +14,6 @@ t.test('status errors go through the NTSTATUS table', async (t) => {
 t.test('transport errors', async (t) => {
   t.equal(toFuseErrno(new SmbTimeoutError('slow')), -110);
   t.equal(toFuseErrno(new SmbTransportError('gone')), -5);
-  t.equal(toFuseErrno(Object.assign(new SmbTransportError('gone'), { reconnecting: true })), -107);
 });
 
 t.test('numbers and the rest', async (t) => {
