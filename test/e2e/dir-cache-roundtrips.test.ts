@@ -35,6 +35,13 @@ const dirName = 'dir-cache-roundtrips';
 const base = await freshShareDir(t, samba.sharePath, dirName);
 const { dir, counter } = await countedMount(t, samba, dirName, ['actimeo=30']);
 
+/**
+ * The frames `cmd` sends, less bare CLOSEs: a handle an earlier step left
+ * open after its close (closetimeo, 1 s) is closed when its time is up, which
+ * can fall in any window on a slow machine. No assertion here is about them.
+ */
+const requestsOf = async (cmd: string) => (await framesOf(counter, cmd)).filter((f) => f !== 'CLOSE');
+
 /** A server-side directory `name` holding files a, b and c. */
 async function serverDir(name: string): Promise<string> {
   await sh(`mkdir ${q(path.join(base, name))}`);
@@ -55,14 +62,14 @@ t.test('a create or unlink here leaves the directory stat and listing to the cac
   await sh(`touch -m -d @${before - 100} ${q(d)}`); // an old mtime, so the move shows
   await sh(`ls -l ${q(d)} >/dev/null`); // listed (and stat'ed) after the touch, which dropped both
   t.equal(await mtimeOf(d), before - 100);
-  const made = await framesOf(counter, `echo hi > ${q(d + '/new')}`);
+  const made = await requestsOf(`echo hi > ${q(d + '/new')}`);
   t.equal(counter.commands('QUERY_DIRECTORY'), 0, `the create needed no listing (${JSON.stringify(made)})`);
   // `new`'s handle is still held (closetimeo): its own attributes are not the point here, so no `ls -l`.
-  t.same(await framesOf(counter, `stat ${q(d)} >/dev/null; ls ${q(d)} >/dev/null`), [], 'stat, opendir and listing of the directory: no request');
+  t.same(await requestsOf(`stat ${q(d)} >/dev/null; ls ${q(d)} >/dev/null`), [], 'stat, opendir and listing of the directory: no request');
   t.ok((await mtimeOf(d)) >= before - 1, 'its mtime moved to the create');
-  const removed = await framesOf(counter, `rm ${q(d + '/b')}`);
+  const removed = await requestsOf(`rm ${q(d + '/b')}`);
   t.same(removed, [`CREATE(${dirName}\\names\\b)+CLOSE`], 'unlink: one frame');
-  t.same(await framesOf(counter, `stat ${q(d)} >/dev/null; ls ${q(d)} >/dev/null`), [], 'after the unlink too');
+  t.same(await requestsOf(`stat ${q(d)} >/dev/null; ls ${q(d)} >/dev/null`), [], 'after the unlink too');
   t.same((await readdir(d)).sort(), ['a', 'c', 'new'], 'the listing holds what this mount did');
   t.same((await readdir(path.join(base, 'names'))).sort(), ['a', 'c', 'new'], 'and so does the server');
 });
@@ -71,15 +78,15 @@ t.test('a listing serves while a file in it is still held here after a write', a
   const d = await serverDir('open');
   await sh(`ls -l ${q(d)} >/dev/null`);
   // The write drops a's cached attributes; its handle stays open after the close (closetimeo).
-  const wrote = await framesOf(counter, `echo more > ${q(d + '/a')}`);
+  const wrote = await requestsOf(`echo more > ${q(d + '/a')}`);
   t.ok(wrote.includes('WRITE'), `the write reached the server (${JSON.stringify(wrote)})`);
-  const listed = await framesOf(counter, `ls -i ${q(d)} > ${q(path.join(base, 'ls-i.txt'))}`);
+  const listed = await requestsOf(`ls -i ${q(d)} > ${q(path.join(base, 'ls-i.txt'))}`);
   t.equal(counter.commands('QUERY_DIRECTORY'), 0, `no QUERY_DIRECTORY (${JSON.stringify(listed)})`);
   const inos = Object.fromEntries(
     (await readFile(path.join(base, 'ls-i.txt'), 'utf8')).trim().split('\n').map((l) => l.trim().split(/\s+/).reverse()),
   );
   t.same(Object.keys(inos).sort(), ['a', 'b', 'c']);
-  const seen = await framesOf(counter, `stat -c %s:%i ${q(d + '/a')} > ${q(path.join(base, 'stat.txt'))}`);
+  const seen = await requestsOf(`stat -c %s:%i ${q(d + '/a')} > ${q(path.join(base, 'stat.txt'))}`);
   t.same(seen, [], 'its stat: from the open file (written here under a lease), no request');
   t.equal((await readFile(path.join(base, 'stat.txt'), 'utf8')).trim(), `5:${inos.a}`, 'the written size; the inode number the listing showed');
   t.equal(await readFile(path.join(base, 'open', 'a'), 'utf8'), 'more\n', 'the server holds what was written');
@@ -89,10 +96,10 @@ t.test('a rename right after a write looks nothing up: the rename compound answe
   const d = await serverDir('mv');
   await sh(`ls -l ${q(d)} >/dev/null`);
   await sh(`echo more > ${q(d + '/a')}`); // drops a's cached attributes
-  const frames = await framesOf(counter, `mv ${q(d + '/a')} ${q(d + '/z')}`);
+  const frames = await requestsOf(`mv ${q(d + '/a')} ${q(d + '/z')}`);
   t.same(frames.filter((f) => f.endsWith('+QUERY_INFO+CLOSE') && !f.includes('SET_INFO')), [], `no lookup of either name (${JSON.stringify(frames)})`);
   t.equal(frames.filter((f) => f === `CREATE(${dirName}\\mv\\a)+SET_INFO+QUERY_INFO+CLOSE`).length, 1, 'one rename compound');
-  t.same(await framesOf(counter, `stat ${q(d + '/z')} >/dev/null; ! stat ${q(d + '/a')} 2>/dev/null`), [], 'both names known after it');
+  t.same(await requestsOf(`stat ${q(d + '/z')} >/dev/null; ! stat ${q(d + '/a')} 2>/dev/null`), [], 'both names known after it');
   t.equal(await readFile(path.join(base, 'mv', 'z'), 'utf8'), 'more\n', 'the server holds the renamed file');
 });
 
@@ -101,17 +108,16 @@ t.test('lookups finding names in a directory never listed: one peek answers the 
   const names = Array.from({ length: 12 }, (_, i) => `f${String(i).padStart(2, '0')}`);
   for (const n of names) await writeFile(path.join(base, 'peek', n), n);
   const d = path.join(dir, 'peek');
-  const frames = await framesOf(counter, `cd ${q(d)} && stat -c %s ${names.join(' ')} >/dev/null`);
+  const frames = await requestsOf(`cd ${q(d)} && stat -c %s ${names.join(' ')} >/dev/null`);
   const lookups = frames.filter((f) => /^CREATE\(.*peek\\f\d\d\)\+QUERY_INFO\+CLOSE$/.test(f));
   const peeks = frames.filter((f) => f.startsWith(`CREATE(${dirName}\\peek)+QUERY_DIRECTORY`));
   t.equal(lookups.length, 4, `four lookups of the twelve files (${JSON.stringify(frames)})`);
   t.equal(peeks.length, 1, 'then one peek at the directory');
   await writeFile(path.join(base, 'peek', 'later'), 'made on the server');
-  const found = await framesOf(counter, `stat -c %s ${q(d + '/later')} > ${q(path.join(base, 'later-size.txt'))}`);
+  const found = await requestsOf(`stat -c %s ${q(d + '/later')} > ${q(path.join(base, 'later-size.txt'))}`);
   t.equal((await readFile(path.join(base, 'later-size.txt'), 'utf8')).trim(), '18', 'a name made on the server after the peek is found');
-  // A handle an earlier case left parked (closetimeo) may close in this window: a bare CLOSE is not a lookup.
-  t.same(found.filter((f) => f !== 'CLOSE'), [`CREATE(${dirName}\\peek\\later)+QUERY_INFO+CLOSE`], 'by a lookup: a peek rules no name out');
-  const listed = await framesOf(counter, `ls ${q(d)} > ${q(path.join(base, 'peek-ls.txt'))}`);
+  t.same(found, [`CREATE(${dirName}\\peek\\later)+QUERY_INFO+CLOSE`], 'by a lookup: a peek rules no name out');
+  const listed = await requestsOf(`ls ${q(d)} > ${q(path.join(base, 'peek-ls.txt'))}`);
   t.equal(counter.commands('QUERY_DIRECTORY') > 0, true, `readdir lists the directory itself (${JSON.stringify(listed)})`);
   t.same((await readFile(path.join(base, 'peek-ls.txt'), 'utf8')).trim().split('\n'), [...names, 'later'], 'and shows every name');
 });
@@ -119,7 +125,7 @@ t.test('lookups finding names in a directory never listed: one peek answers the 
 t.test('lookups missing in a directory never listed: one listing answers the rest', async (t) => {
   const d = await serverDir('miss');
   const names = Array.from({ length: 20 }, (_, i) => `n${String(i).padStart(2, '0')}`);
-  const frames = await framesOf(counter, `cd ${q(d)} && for n in ${names.join(' ')}; do echo "$n" > "$n"; done`);
+  const frames = await requestsOf(`cd ${q(d)} && for n in ${names.join(' ')}; do echo "$n" > "$n"; done`);
   const lookups = frames.filter((f) => /^CREATE\(.*miss\\n\d\d\)\+QUERY_INFO\+CLOSE$/.test(f));
   const listings = frames.filter((f) => f.startsWith(`CREATE(${dirName}\\miss)+QUERY_DIRECTORY`));
   t.equal(lookups.length, LIST_AFTER_MISSES, `${LIST_AFTER_MISSES} lookups of the twenty new names (${JSON.stringify(frames)})`);
@@ -127,6 +133,6 @@ t.test('lookups missing in a directory never listed: one listing answers the res
   // A shell redirection: the CREATE at the first close (a duplicate), the WRITE at the last (shown in small-files).
   t.equal(frames.filter((f) => /^CREATE\(.*miss\\n\d\d\)$/.test(f)).length, 20, 'and one CREATE per file');
   for (const n of names) t.equal(await readFile(path.join(base, 'miss', n), 'utf8'), `${n}\n`, `the server has ${n}`);
-  t.same(await framesOf(counter, `stat ${q(d + '/a')} >/dev/null; ! stat ${q(d + '/absent')} 2>/dev/null`), [], 'a name it showed and one it lacks: no request');
+  t.same(await requestsOf(`stat ${q(d + '/a')} >/dev/null; ! stat ${q(d + '/absent')} 2>/dev/null`), [], 'a name it showed and one it lacks: no request');
   t.same((await readdir(d)).sort(), ['a', 'b', 'c', ...names], 'the directory shows every name');
 });
