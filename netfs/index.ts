@@ -3,7 +3,7 @@
  * and write context and the contract a filesystem implements. Nothing here knows SMB.
  */
 export { Bvecq, BvecqPos, BvecqSegment, BVECQ_MAX_SLOTS } from './bvecq.js';
-export type { NetfsCacheOps, NetfsReadSource, NetfsCallerGone, NetfsReadOps, NetfsReadSubrequestView, NetfsWriteOps, NetfsWriteSubrequestView } from './ops.js';
+export type { NetfsCacheOps, NetfsReadSource, NetfsCallerGone, NetfsLent, NetfsReadOps, NetfsReadSubrequestView, NetfsWriteOps, NetfsWriteSubrequestView } from './ops.js';
 export { PageCache, Folio, DEFAULT_FOLIO_SIZE } from './page-cache.js';
 export type { PageCacheOptions, PageCacheStats, FolioState, FolioHome, WritebackFolio } from './page-cache.js';
 export {

@@ -33,7 +33,7 @@
 import { Bvecq } from './bvecq.js';
 import { NETFS_ECANCELED, NETFS_EINVAL, NetfsError } from './errors.js';
 import { dispatchRequest } from './issue.js';
-import type { NetfsCacheOps, NetfsCallerGone, NetfsReadOps, NetfsWriteOps } from './ops.js';
+import type { NetfsCacheOps, NetfsCallerGone, NetfsLent, NetfsReadOps, NetfsWriteOps } from './ops.js';
 import type { Folio, PageCache } from './page-cache.js';
 import { loadFolio, newReadRequest } from './read-request.js';
 import { loadWritebackFolio, newWriteRequest } from './write-request.js';
@@ -225,36 +225,80 @@ export class NetfsInode {
 
   /**
    * read() without a wait, when every folio of the range is up to date now:
-   * the copy, then the same readahead and use-once bookkeeping (after the
-   * copy, as readahead may evict to make room). Returns the bytes copied (0
-   * at or after EOF), or null when read() must do it.
+   * the copy, then the same readahead and use-once bookkeeping. Returns the
+   * bytes copied (0 at or after EOF), or null when read() must do it.
    */
   readNow(pos: number, len: number, dst: Buffer): number | null {
+    const lent = this.lendNow(pos, Math.min(len, dst.length));
+    if (lent === null) return null;
+    let at = 0;
+    for (const piece of lent.pieces) at += piece.copy(dst, at);
+    lent.release();
+    return lent.bytes;
+  }
+
+  /**
+   * readNow() without the copy: the bytes as views of the folios' own
+   * buffers, in file order, for a caller that hands them on as they are (the
+   * FUSE binding writes them to the kernel from there). The folios stay
+   * pinned, so their buffers are not recycled for other bytes, until the
+   * caller's release(). null when read() must do it.
+   */
+  lendNow(pos: number, len: number): NetfsLent | null {
     if (!(pos >= 0) || !(len >= 0)) return null;
-    const end = Math.min(pos + Math.min(len, dst.length), this.fileSize);
-    if (pos >= end) return 0;
+    const end = Math.min(pos + len, this.fileSize);
+    if (pos >= end) return { bytes: 0, pieces: [], release: () => {} };
     const fsize = this.cache.folioSize;
     const first = Math.floor(pos / fsize);
     const last = Math.floor((end - 1) / fsize);
     for (let i = first; i <= last; i++) {
       if (this.cache.peek(this.key, i)?.state !== 'uptodate') return null;
     }
+    const folios: Folio[] = [];
+    const pieces: Buffer[] = [];
     for (let i = first; i <= last; i++) {
       const f = this.cache.lookup(this.key, i)!;
       const from = Math.max(pos, f.start);
       const to = Math.min(end, f.start + f.buf.length);
       f.materialize(); // zeros a writer left pending (zeroTail), as read() does
-      f.buf.copy(dst, from - pos, from - f.start, to - f.start);
+      this.cache.pin(f);
+      folios.push(f);
+      pieces.push(f.buf.subarray(from - f.start, to - f.start));
     }
+    // Pinned first: readahead may evict to make room, and a pinned buffer is not reused.
     this.readahead(pos, end);
     this.dropPassed(end, this.ra.runStart);
-    return end - pos;
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      for (const f of folios) this.cache.unpin(f);
+    };
+    return { bytes: end - pos, pieces, release };
   }
 
   async read(pos: number, len: number, dst: Buffer, signal?: NetfsCallerGone): Promise<number> {
+    const lent = await this.readLent(pos, Math.min(len, dst.length), signal);
+    try {
+      // Checked right before the copy, with no wait between: dst is still lent to us.
+      if (signal?.aborted) throw new NetfsError(NETFS_ECANCELED, `netfs: read of ${this.key} at ${pos} abandoned by its caller`);
+      let at = 0;
+      for (const piece of lent.pieces) at += piece.copy(dst, at);
+    } finally {
+      lent.release();
+    }
+    return lent.bytes;
+  }
+
+  /**
+   * read() without the copy: once every folio of the range is up to date,
+   * the bytes as views of their buffers (see lendNow), pinned until the
+   * caller's release(). Rejects as read() does.
+   */
+  async readLent(pos: number, len: number, signal?: NetfsCallerGone): Promise<NetfsLent> {
     checkCount('position', pos);
     checkCount('length', len);
-    const rangeEnd = () => Math.min(pos + Math.min(len, dst.length), this.fileSize);
+    const rangeEnd = () => Math.min(pos + len, this.fileSize);
     let end = rangeEnd();
     // No wait, no yield: a read not held back issues its I/O before returning.
     const catchUp = this.cacheCatchUp(pos, end);
@@ -262,13 +306,19 @@ export class NetfsInode {
       await catchUp;
       end = rangeEnd(); // the file may have changed size during the wait
     }
-    if (pos >= end) return 0;
+    if (pos >= end) return { bytes: 0, pieces: [], release: () => {} };
     const fsize = this.cache.folioSize;
     const first = Math.floor(pos / fsize);
     const last = Math.floor((end - 1) / fsize);
     const own = new Set<Folio>();
     const held: Folio[] = [];
+    const pieces: Buffer[] = [];
     let run = 0;
+    let lent = false;
+    const release = () => {
+      for (const f of held) this.cache.unpin(f);
+      held.length = 0;
+    };
     try {
       const pinned = this.pin(first, last, own, held);
       this.readahead(pos, end);
@@ -290,18 +340,18 @@ export class NetfsInode {
         if (f.state === 'failed') {
           throw new NetfsError(f.error, `netfs: read of ${this.key} at ${f.start} failed (${f.error})`);
         }
-        // Checked right before the copy, with no wait between: dst is still lent to us.
         if (signal?.aborted) throw new NetfsError(NETFS_ECANCELED, `netfs: read of ${this.key} at ${pos} abandoned by its caller`);
         const from = Math.max(pos, f.start);
         const to = Math.min(end, f.start + f.buf.length);
         f.materialize();
-        f.buf.copy(dst, from - pos, from - f.start, to - f.start);
+        pieces.push(f.buf.subarray(from - f.start, to - f.start));
       }
+      lent = true;
     } finally {
-      for (const f of held) this.cache.unpin(f);
+      if (!lent) release();
     }
     this.dropPassed(end, run);
-    return end - pos;
+    return { bytes: end - pos, pieces, release };
   }
 
   /**

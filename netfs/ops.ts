@@ -15,6 +15,18 @@ export interface NetfsCallerGone {
   readonly aborted: boolean;
 }
 
+/**
+ * Cached bytes lent without a copy (NetfsInode.lendNow): views of the page
+ * cache's own buffers, in file order, `bytes` long in all. They stay valid
+ * and are not reused for other bytes until release(), which may be called
+ * more than once.
+ */
+export interface NetfsLent {
+  readonly bytes: number;
+  readonly pieces: readonly Buffer[];
+  release(): void;
+}
+
 /** A slice of a read request, handed to NetfsReadOps.issueRead. */
 export interface NetfsReadSubrequestView {
   /** Debug id "R=<rreq>[<index>]" for traces and logs. */

@@ -9,7 +9,8 @@
  * room for it.
  *
  * Folio buffers are not written after they are up to date. A reader pins the
- * folios it is copying from (pin()/unpin()); the buffer of an unpinned folio
+ * folios it is copying from, or lending out until its caller is done with the
+ * bytes (NetfsInode.lendNow; pin()/unpin()); the buffer of an unpinned folio
  * that leaves the LRU is recycled for the next locked folio, which spares a
  * fresh allocation (and its page faults and GC work) per folio on long
  * sequential reads. A pinned folio that leaves the LRU is left to the GC, so a
@@ -56,7 +57,7 @@ export class Folio {
   error = 0;
   /** Set when the file was invalidated while the folio was being filled. */
   orphan = false;
-  /** Readers copying from this folio; its buffer is not recycled while > 0. */
+  /** Readers copying from this folio or lending it out; its buffer is not recycled while > 0. */
   pins = 0;
   /** Written by a sequential stream: dropped (buffer reused) once clean, not kept in the LRU. */
   useOnce = false;

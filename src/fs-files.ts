@@ -52,7 +52,7 @@ import type { SmbStat } from '../transport/types.js';
 import type { AttrCache } from './attr-cache.js';
 import type { CacheMode } from './config.js';
 import { EBADF, ECANCELED, EIO, EISDIR, EROFS, toFuseErrno, EACCES } from './errno.js';
-import type { NetfsCallerGone } from '../netfs/ops.js';
+import type { NetfsCallerGone, NetfsLent } from '../netfs/ops.js';
 import type { FsInode, InodeFactory } from './fs-inode.js';
 import { HandleTable, type FileHandle } from './handles.js';
 import { KernelPageCache, sameAttrs } from './kernel-cache.js';
@@ -667,6 +667,19 @@ export class SmbFiles {
   }
 
   /**
+   * read() without the copy (FsInode.readLent), for a read through the page
+   * cache of a handle that is open: the bytes lent once cached. null when
+   * read() must handle the call (straight from the server, a handle to open
+   * again, a bad handle). Decided synchronously: the I/O is issued before
+   * this returns.
+   */
+  readLent(fh: number, len: number, pos: number, answered?: NetfsCallerGone): Promise<NetfsLent> | null {
+    const h = this.handles.getFile(fh);
+    if (!h || len <= 0 || !h.inode.inode.readLent || (h.fileId === null && !h.inode.pendingCreate)) return null;
+    return this.readsFromCache(h, pos, len) ? h.inode.inode.readLent(pos, len, answered) : null;
+  }
+
+  /**
    * Whether read() takes [pos, pos + n) of handle `h` from the page cache.
    * O_DIRECT: what is cached (and valid) is, the rest is asked of the server
    * as is, not as whole folios. Dirty data is only in the cache, and a file
@@ -684,12 +697,25 @@ export class SmbFiles {
    * the call (readsFromCache decides for both).
    */
   readNow(fh: number, buf: Buffer, len: number, pos: number): number | null {
+    const n = Math.min(len, buf.length);
+    return this.cachedInode(fh, pos, n)?.readNow?.(pos, n, buf.subarray(0, n)) ?? null;
+  }
+
+  /**
+   * readNow() without the copy (FsInode.lendNow): the cached bytes as views
+   * the caller hands on and releases; null when read() must handle the call.
+   */
+  lendNow(fh: number, len: number, pos: number): NetfsLent | null {
+    return this.cachedInode(fh, pos, len)?.lendNow?.(pos, len) ?? null;
+  }
+
+  /** The inode a read of [pos, pos + n) through `fh` may take from the page cache now, or null. */
+  private cachedInode(fh: number, pos: number, n: number): FsInode | null {
     const h = this.handles.getFile(fh);
     if (!h) return null;
     const slot = h.inode;
-    const n = Math.min(len, buf.length);
     if (n <= 0 || (h.fileId === null && !slot.pendingCreate) || !this.readsFromCache(h, pos, n)) return null;
-    return slot.inode.readNow?.(pos, n, buf.subarray(0, n)) ?? null;
+    return slot.inode;
   }
 
   /**

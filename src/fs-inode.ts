@@ -2,7 +2,7 @@
  * What the filesystem needs of a netfs inode: the narrow interface src/ codes
  * against (NetfsInode provides it; tests script it).
  */
-import type { NetfsCallerGone, NetfsReadOps, NetfsWriteOps } from '../netfs/ops.js';
+import type { NetfsCallerGone, NetfsLent, NetfsReadOps, NetfsWriteOps } from '../netfs/ops.js';
 import type { SmbStat } from '../transport/types.js';
 
 export interface FsInode {
@@ -18,6 +18,10 @@ export interface FsInode {
    * when read() must do it.
    */
   readNow?(pos: number, len: number, dst: Buffer): number | null;
+  /** read() without the copy: once cached, views of the bytes, kept as they are until release(). */
+  readLent?(pos: number, len: number, signal?: NetfsCallerGone): Promise<NetfsLent>;
+  /** readNow() without the copy: views of the cached bytes, kept as they are until release(). */
+  lendNow?(pos: number, len: number): NetfsLent | null;
   /** [pos, pos + len) is all in up-to-date cached pages (a read would not ask the server). */
   isCached(pos: number, len: number): boolean;
   /** The whole file's bytes read along with the open: cached if nothing of the file is yet (returns whether). */

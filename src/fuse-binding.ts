@@ -29,7 +29,7 @@ import * as path from 'node:path';
 import { FILETIME_UNIX_EPOCH, FileTime } from '../transport/pdu/fscc.js';
 
 /** The patch version this code speaks (PATCH_VERSION in scripts/patch-fuse-native.mjs). */
-export const BINDING_PATCH = 16;
+export const BINDING_PATCH = 17;
 
 /** Open flag for the patched binding: the kernel may keep its pages of the file (fuse_file_info.keep_cache). */
 export const OPEN_KEEP_CACHE = 1;
@@ -58,20 +58,24 @@ export interface BindingStat {
   ctime: Date;
 }
 
-let loaded: number | null = null;
+let addon: Record<string, unknown> | null | undefined;
 
-/** The patch version of the fuse-native binary node-gyp-build loads (0: unpatched). */
-export function bindingPatchVersion(): number {
-  if (loaded !== null) return loaded;
+/** The fuse-native binary node-gyp-build loads (its exports), or null if it cannot be loaded. */
+export function bindingAddon(): Record<string, unknown> | null {
+  if (addon !== undefined) return addon;
   try {
     const req = createRequire(import.meta.url);
     const dir = path.dirname(req.resolve('fuse-native/package.json'));
-    const load = createRequire(path.join(dir, 'index.js'))('node-gyp-build') as (d: string) => { smbfuse_patch?: number };
-    loaded = Number(load(dir).smbfuse_patch ?? 0);
+    addon = createRequire(path.join(dir, 'index.js'))('node-gyp-build')(dir) as Record<string, unknown>;
   } catch {
-    loaded = 0;
+    addon = null;
   }
-  return loaded;
+  return addon;
+}
+
+/** The patch version of the fuse-native binary node-gyp-build loads (0: unpatched). */
+export function bindingPatchVersion(): number {
+  return Number(bindingAddon()?.smbfuse_patch ?? 0);
 }
 
 /** Whether the loaded binary speaks our layout. */
@@ -188,6 +192,12 @@ type Signal = (err: number, ...rest: unknown[]) => void;
 type StatCb = (err: number, st?: BindingStat) => void;
 /** open/create answer: fh, and open flags (OPEN_KEEP_CACHE) the patched binding passes to libfuse. */
 type OpenCb = (err: number, fh?: number, openFlags?: number) => void;
+/**
+ * A read's answer: the bytes read (or a negative errno), and for a lent
+ * answer (patch 17, read-lending.ts) the bytes themselves, in pieces the
+ * binding writes in place of libfuse's buffer, with their slot in the lent table.
+ */
+export type ReadCb = (n: number, pieces?: readonly Buffer[], slot?: number) => void;
 
 /** What our handler table offers for the overridden operations. */
 interface Handlers {
@@ -198,6 +208,7 @@ interface Handlers {
   create(path: string, mode: number, cb: OpenCb): void;
   fgetattr(path: string, fd: number, cb: StatCb): void;
   readdir(path: string, cb: (err: number, names?: string[], stats?: BindingStat[]) => void): void;
+  read(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: ReadCb): void;
   utimens(path: string, atime: Date | null, mtime: Date | null, cb: (err: number) => void): void;
 }
 
@@ -244,6 +255,12 @@ export function bindingHooks(ops: Handlers, patched = bindingPatched()) {
         if (patched) return signal(0, ...packDirents(names ?? [], stats ?? []));
         signal(0, names ?? [], (stats ?? []).map((st) => direntArray(st)));
       });
+    },
+    _op_read(signal: Signal, path: string, fd: number, buf: Buffer, len: number, posLow: number, posHigh: number) {
+      // buf.buffer: the binding detaches libfuse's memory from JavaScript once answered.
+      ops.read(path, fd, buf, len, posLow + posHigh * 2 ** 32, (n, pieces, slot) =>
+        pieces && patched ? signal(n, 0, buf.buffer, pieces, slot) : signal(n, 0, buf.buffer),
+      );
     },
     _op_utimens(signal: Signal, path: string, ...t: number[]) {
       if (path === '') return signal(-ENOENT);

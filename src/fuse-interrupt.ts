@@ -14,8 +14,7 @@
  * the locals of the thread that waits for it.
  */
 
-import { createRequire } from 'node:module';
-import * as path from 'node:path';
+import { bindingAddon } from './fuse-binding.js';
 
 /** What the patched binary adds for interrupts (absent from an older build). */
 interface InterruptBinding {
@@ -23,20 +22,10 @@ interface InterruptBinding {
   smbfuse_on_interrupt(thread: Buffer, fn: () => void): void;
 }
 
-let binding: InterruptBinding | null | undefined;
-
 /** The loaded fuse-native binary's interrupt entry points, or null if it has none. */
 export function interruptBinding(): InterruptBinding | null {
-  if (binding !== undefined) return binding;
-  try {
-    const req = createRequire(import.meta.url);
-    const dir = path.dirname(req.resolve('fuse-native/package.json'));
-    const b = createRequire(path.join(dir, 'index.js'))('node-gyp-build')(dir) as Partial<InterruptBinding>;
-    binding = typeof b.smbfuse_interrupted === 'function' && typeof b.smbfuse_on_interrupt === 'function' ? (b as InterruptBinding) : null;
-  } catch {
-    binding = null;
-  }
-  return binding;
+  const b = bindingAddon();
+  return b && typeof b.smbfuse_interrupted === 'function' && typeof b.smbfuse_on_interrupt === 'function' ? (b as unknown as InterruptBinding) : null;
 }
 
 /** libfuse options that deliver interrupts to us (SIGUSR2: SIGUSR1 would start Node's inspector). */

@@ -20,13 +20,14 @@
  * fuse-native callback conventions: `cb(errno, value?)` with errno 0 or
  * negative, except read/write which answer `cb(bytes)` or `cb(-errno)`.
  */
-import type { NetfsCallerGone } from '../netfs/ops.js';
+import type { NetfsCallerGone, NetfsLent } from '../netfs/ops.js';
 import { EINTR, ENODATA, ENOTSUP, EPERM, EROFS, ETIMEDOUT, toFuseErrno } from './errno.js';
 import type { Interrupts } from './fuse-interrupt.js';
 import { eaName, isUserXattr } from './xattr.js';
 import type { FuseStat, FuseStatfs, SmbFs } from './fs.js';
 import { O_CREAT } from './fs-files.js';
-import { OPEN_INVAL_ATTR, OPEN_KEEP_CACHE, OPEN_NO_FLUSH } from './fuse-binding.js';
+import { OPEN_INVAL_ATTR, OPEN_KEEP_CACHE, OPEN_NO_FLUSH, type ReadCb } from './fuse-binding.js';
+import type { LentReads } from './read-lending.js';
 import * as ns from './fs-namespace.js';
 
 type Cb<T extends unknown[] = []> = (err: number, ...rest: T) => void;
@@ -40,6 +41,8 @@ export interface FuseOpsOptions {
   interrupts?: Interrupts;
   /** `hard` mounts: while this is true (the server is away or just came back), a handler waits on past timeoutMs. */
   waitForServer?: () => boolean;
+  /** Cached reads answered from the page cache's buffers (a binding with patch 17). */
+  lending?: LentReads;
 }
 
 /** How long an interrupted call may still take before it answers EINTR. */
@@ -104,6 +107,21 @@ function answer<T>(
   );
 }
 
+/**
+ * Answer a read with lent bytes: the pieces themselves when a slot of the
+ * lent table is free, else copied into libfuse's buffer (`buf`, still ours:
+ * the call is not answered yet) and released at once.
+ */
+function answerLent(lending: LentReads, lent: NetfsLent, buf: Buffer, cb: ReadCb): void {
+  lending.sweep();
+  const slot = lent.bytes > 0 ? lending.lend(lent) : -1;
+  if (slot >= 0) return cb(lent.bytes, lent.pieces, slot);
+  let at = 0;
+  for (const piece of lent.pieces) at += piece.copy(buf, at);
+  lent.release();
+  cb(lent.bytes);
+}
+
 /** Build the handler table over a filesystem. */
 export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
   /** Answer a handler whose success carries no value. */
@@ -162,8 +180,24 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
     create(path: string, mode: number, cb: Cb<[number?, number?]>) {
       answer(o, 'create', path, () => fs.create(path, O_CREAT | 2, mode), (fh) => cb(0, fh, openFlags(fh)), (e) => cb(e));
     },
-    read(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: (n: number) => void) {
-      // A read the page cache holds whole is answered at once (readahead keeps most of a stream's there).
+    read(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: ReadCb) {
+      // A read the page cache holds whole is answered at once (readahead keeps most of a stream's there),
+      // with the cached bytes themselves when the binding can write them (read-lending.ts).
+      const lending = o.lending;
+      if (lending) {
+        lending.sweep();
+        const lent = lending.canLend ? fs.files.lendNow(fd, len, pos) : null;
+        if (lent !== null) {
+          o.trace?.(`read ${path} -> ok`);
+          return answerLent(lending, lent, buf, cb);
+        }
+        const n = Math.min(len, buf.length);
+        const read = (answered: NetfsCallerGone) => fs.files.readLent(fd, n, pos, answered) ?? fs.read(fd, buf, n, pos, answered);
+        const done = (v: number | NetfsLent) => (typeof v === 'number' ? cb(v) : answerLent(lending, v, buf, cb));
+        // A read answered early (timeout, EINTR) never resolves with lent bytes: its
+        // `answered` flag is set, and readLent checks it after its last wait.
+        return answer(o, 'read', path, read, done, (e) => cb(e));
+      }
       const now = fs.files.readNow(fd, buf, len, pos);
       if (now !== null) {
         o.trace?.(`read ${path} -> ok`);

@@ -50,6 +50,8 @@ import { startDemo, stopDemoServer } from './demo.js';
 import { SmbFs } from './fs.js';
 import { loadSmbFuse, MissingSystemLibrary } from './fuse-load.js';
 import { Interrupts } from './fuse-interrupt.js';
+import { bindingPatched } from './fuse-binding.js';
+import { LentReads } from './read-lending.js';
 import { makeFuseOps } from './fuse-ops.js';
 import { FaultLog } from './fault-log.js';
 import { afterInit, kernelReadaheadFor, raiseKernelReadahead } from './kernel-readahead.js';
@@ -260,7 +262,8 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
   let backAt = 0;
   client!.connection.on('ready', () => (backAt = Date.now()));
   const waitForServer = () => !c.soft && (!client!.connection.isReady || Date.now() - backAt < c.timeoutMs);
-  const ops = makeFuseOps(fs, { timeoutMs: c.timeoutMs, interrupts, waitForServer, ...(trace ? { trace } : {}) });
+  const lending = bindingPatched() ? LentReads.withBinding() : null;
+  const ops = makeFuseOps(fs, { timeoutMs: c.timeoutMs, interrupts, waitForServer, ...(trace ? { trace } : {}), ...(lending ? { lending } : {}) });
   let mounted: Mounted | undefined;
   let stopping = false;
   /** Set while a detached mount waits for its last open files: ends the wait. */
@@ -345,7 +348,7 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGHUP', () => {});
   const served = await startStatsServer(c.mountpoint, () =>
-    mountStats({ ...c, dialect: dialectName(client!.dialect), startedAt }, client!.stats(), pageCache.stats(), fsc?.stats()),
+    mountStats({ ...c, dialect: dialectName(client!.dialect), startedAt }, client!.stats(), pageCache.stats(), fsc?.stats(), lending?.stats()),
   );
   if (typeof served === 'string') log.write('warning', served);
   else stats = served;

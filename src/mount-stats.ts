@@ -26,6 +26,9 @@ export interface MountStats {
     bytes: number;
     dirtyBytes: number;
     evictions: number;
+    /** Reads answered with the cached bytes themselves, no copy (read-lending.ts); and those still on their way. */
+    lentAnswers: number;
+    lentPending: number;
   };
   /** The disk cache (-o fsc), when the mount has one. */
   fsc?: FscacheStats;
@@ -36,6 +39,7 @@ export function mountStats(
   smb: SmbClientStats,
   cache: PageCacheStats,
   fsc?: FscacheStats,
+  lent?: { answers: number; pending: number },
 ): MountStats {
   const lookups = cache.hits + cache.misses + cache.waits;
   return {
@@ -53,6 +57,8 @@ export function mountStats(
       bytes: cache.bytes,
       dirtyBytes: cache.dirtyBytes,
       evictions: cache.evictions,
+      lentAnswers: lent?.answers ?? 0,
+      lentPending: lent?.pending ?? 0,
     },
     ...(fsc ? { fsc } : {}),
   };
@@ -74,7 +80,7 @@ export function formatStats(s: MountStats): string {
   out.push(`requests in flight ${m.requestsInFlight} (most ${m.maxRequestsInFlight}), credits in flight ${m.creditsInFlight}, credits available ${m.creditsAvailable}`);
   out.push(`timeouts ${m.timeouts}, reconnects ${m.reconnects}${m.lastReconnectMs ? ` (last took ${m.lastReconnectMs} ms)` : ''}, connection ${m.connected ? 'up' : 'down (reconnecting)'}`);
   const ratio = s.cache.hitRatio === null ? '-' : `${(s.cache.hitRatio * 100).toFixed(1)}%`;
-  out.push(`page cache: hits ${s.cache.hits}, misses ${s.cache.misses}, waits ${s.cache.waits}, hit ratio ${ratio}, bytes ${s.cache.bytes} (dirty ${s.cache.dirtyBytes}), evictions ${s.cache.evictions}`);
+  out.push(`page cache: hits ${s.cache.hits}, misses ${s.cache.misses}, waits ${s.cache.waits}, hit ratio ${ratio}, bytes ${s.cache.bytes} (dirty ${s.cache.dirtyBytes}), evictions ${s.cache.evictions}, answered without a copy ${s.cache.lentAnswers}`);
   const f = s.fsc;
   if (f) {
     out.push(`disk cache: from cache ${f.bytesFromCache}, from server ${f.bytesFromServer}, written ${f.bytesWritten}, culled ${f.bytesCulled}, dropped ${f.bytesDropped}, used ${f.bytesUsed} of ${f.maxBytes} in ${f.objects} files`);

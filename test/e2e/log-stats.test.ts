@@ -8,7 +8,9 @@
  *  - stats of a directory that is not an smbfuse mount, and of the mount
  *    point once unmounted, fail with one line;
  *  - a foreground mount with `-d` prints the same SMB lines on stderr;
- *  - closing a file opened for reading sends no FLUSH (patched binding).
+ *  - closing a file opened for reading sends no FLUSH (patched binding);
+ *  - reads are answered from the page cache's buffers without a copy, and
+ *    none is still held once they are done (patched binding).
  */
 import t from 'tap';
 import { spawn } from 'node:child_process';
@@ -96,6 +98,9 @@ t.test('background mount: debug log, stats table and JSON', async (t) => {
   t.equal(json.smb.reconnects, 0);
   t.equal(json.smb.connected, true);
   t.ok(json.cache.hits + json.cache.misses + json.cache.waits > 0, 'page cache lookups counted');
+  // The patched binding writes reads from the page cache's buffers (no copy): each was released once written.
+  t.ok(json.cache.lentAnswers > 0, `reads answered without a copy (${json.cache.lentAnswers})`);
+  t.equal(json.cache.lentPending, 0, 'none still held once the reads are done');
 
   const rows = tableRows(table);
   t.ok(rows.size >= 9, `table rows: ${[...rows.keys()].join(' ')}`);
@@ -105,6 +110,7 @@ t.test('background mount: debug log, stats table and JSON', async (t) => {
   }
   t.match(table, `bytes read ${json.smb.bytesRead}, written ${json.smb.bytesWritten}`);
   t.match(table, /reconnects 0, connection up/);
+  t.match(table, /answered without a copy \d+/);
 
   const notMount = await runCli(['stats', tmp]);
   t.equal(notMount.code, 1);

@@ -82,6 +82,12 @@ t.test('hooks: utimens, getattr failures, paths of unlinked files', async (t) =>
     },
     open: (p: string, _f: number, cb: (e: number, fh?: number, of?: number) => void) => (p === '/keep' ? cb(0, 7, OPEN_KEEP_CACHE) : cb(-13)),
     create: (_p: string, _m: number, cb: (e: number, fh?: number, of?: number) => void) => cb(0, 8, 0),
+    read: (_p: string, _fd: number, buf: Buffer, len: number, pos: number, cb: (n: number, pieces?: readonly Buffer[], slot?: number) => void) => {
+      seen.push(['read', len, pos]);
+      if (pos === 0) return cb(2, [Buffer.from('a'), Buffer.from('b')], 5);
+      buf.write('cd');
+      cb(2);
+    },
   };
   const got: unknown[][] = [];
   const signal = (...a: unknown[]) => got.push(a);
@@ -105,6 +111,18 @@ t.test('hooks: utimens, getattr failures, paths of unlinked files', async (t) =>
     t.same(got.pop(), [-2], `${name} without a path: ENOENT, nothing done`);
   }
   t.same(seen, [], 'no handler ran for an empty path');
+  const rbuf = Buffer.alloc(8);
+  patched._op_read(signal, '/f', 3, rbuf, 8, 0, 0);
+  const lentAnswer = got.pop()!;
+  t.same(lentAnswer.slice(0, 2), [2, 0], 'read: the byte count');
+  t.equal(lentAnswer[2], rbuf.buffer, "then libfuse's memory, for the binding to detach");
+  t.same([Buffer.concat(lentAnswer[3] as Buffer[]).toString(), lentAnswer[4]], ['ab', 5], 'then the lent pieces and their slot');
+  patched._op_read(signal, '/f', 3, rbuf, 8, 1, 1);
+  t.same(seen.pop(), ['read', 8, 1 + 2 ** 32], 'the position from its two 32-bit halves');
+  t.equal(got.pop()!.length, 3, 'a copied read: count, 0, memory and nothing more');
+  bindingHooks(ops, false)._op_read(signal, '/f', 3, rbuf, 8, 0, 0);
+  t.equal(got.pop()!.length, 3, 'a stock binary is never handed pieces');
+  seen.length = 0;
   patched._op_open(signal, '/keep', 0);
   t.same(got.pop(), [0, 7, OPEN_KEEP_CACHE], 'open answers fh and keep_cache');
   patched._op_open(signal, '/denied', 0);
