@@ -54,6 +54,9 @@ const REORDER_AHEAD = 1024 * 1024;
 export const DROP_BEHIND_LAG = 8 * 1024 * 1024;
 /** Longest a read waits for the disk cache to catch up with its copies (cacheCatchUp). */
 export const CACHE_CATCH_UP_MS = 2000;
+/** What a read at or past the end of the file lends. */
+const NOTHING_LENT: NetfsLent = { bytes: 0, pieces: [], release: () => {} };
+
 /** Default per-file dirty bytes that start writeback: 16 MiB. */
 export const DEFAULT_DIRTY_THRESHOLD = 16 * 1024 * 1024;
 /** Default age of dirty data that starts writeback: 5 s. */
@@ -247,7 +250,7 @@ export class NetfsInode {
   lendNow(pos: number, len: number): NetfsLent | null {
     if (!(pos >= 0) || !(len >= 0)) return null;
     const end = Math.min(pos + len, this.fileSize);
-    if (pos >= end) return { bytes: 0, pieces: [], release: () => {} };
+    if (pos >= end) return NOTHING_LENT;
     const fsize = this.cache.folioSize;
     const first = Math.floor(pos / fsize);
     const last = Math.floor((end - 1) / fsize);
@@ -306,7 +309,7 @@ export class NetfsInode {
       await catchUp;
       end = rangeEnd(); // the file may have changed size during the wait
     }
-    if (pos >= end) return { bytes: 0, pieces: [], release: () => {} };
+    if (pos >= end) return NOTHING_LENT;
     const fsize = this.cache.folioSize;
     const first = Math.floor(pos / fsize);
     const last = Math.floor((end - 1) / fsize);

@@ -109,11 +109,10 @@ function answer<T>(
 
 /**
  * Answer a read with lent bytes: the pieces themselves when a slot of the
- * lent table is free, else copied into libfuse's buffer (`buf`, still ours:
- * the call is not answered yet) and released at once.
+ * lent table is free (the caller has swept it), else copied into libfuse's
+ * buffer (`buf`, still ours: the call is not answered yet) and released at once.
  */
 function answerLent(lending: LentReads, lent: NetfsLent, buf: Buffer, cb: ReadCb): void {
-  lending.sweep();
   const slot = lent.bytes > 0 ? lending.lend(lent) : -1;
   if (slot >= 0) return cb(lent.bytes, lent.pieces, slot);
   let at = 0;
@@ -193,7 +192,11 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
         }
         const n = Math.min(len, buf.length);
         const read = (answered: NetfsCallerGone) => fs.files.readLent(fd, n, pos, answered) ?? fs.read(fd, buf, n, pos, answered);
-        const done = (v: number | NetfsLent) => (typeof v === 'number' ? cb(v) : answerLent(lending, v, buf, cb));
+        const done = (v: number | NetfsLent) => {
+          if (typeof v === 'number') return cb(v);
+          lending.sweep(); // slots freed while this read waited
+          answerLent(lending, v, buf, cb);
+        };
         // A read answered early (timeout, EINTR) never resolves with lent bytes: its
         // `answered` flag is set, and readLent checks it after its last wait.
         return answer(o, 'read', path, read, done, (e) => cb(e));
