@@ -674,9 +674,7 @@ export class SmbFiles {
    * this returns.
    */
   readLent(fh: number, len: number, pos: number, answered?: NetfsCallerGone): Promise<NetfsLent> | null {
-    const h = this.handles.getFile(fh);
-    if (!h || len <= 0 || !h.inode.inode.readLent || (h.fileId === null && !h.inode.pendingCreate)) return null;
-    return this.readsFromCache(h, pos, len) ? h.inode.inode.readLent(pos, len, answered) : null;
+    return this.cachedInode(fh, pos, len)?.readLent?.(pos, len, answered) ?? null;
   }
 
   /**
@@ -709,7 +707,7 @@ export class SmbFiles {
     return this.cachedInode(fh, pos, len)?.lendNow?.(pos, len) ?? null;
   }
 
-  /** The inode a read of [pos, pos + n) through `fh` may take from the page cache now, or null. */
+  /** The inode whose page cache serves a read of [pos, pos + n) through `fh`, an open handle; or null. */
   private cachedInode(fh: number, pos: number, n: number): FsInode | null {
     const h = this.handles.getFile(fh);
     if (!h) return null;
