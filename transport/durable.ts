@@ -159,12 +159,19 @@ export class DurableTable {
    */
   async reopenAll(core: TreeCore, leases: LeaseTable): Promise<{ reclaimed: number; reopened: number; lost: number }> {
     const out = { reclaimed: 0, reopened: 0, lost: 0 };
-    const all = [...this.opens.values()];
-    this.opens.clear();
-    for (const d of all) {
-      const how = await reopen(core, leases, d);
-      out[how]++;
-      if (how !== 'lost') this.add(d);
+    // An open leaves the table only once it is dealt with, so a reconnect cut
+    // short (reopen throws when the connection drops again) leaves the rest
+    // for the next attempt. Those back are filed again under their new FileId.
+    const back: DurableOpen[] = [];
+    try {
+      for (const [key, d] of [...this.opens]) {
+        const how = await reopen(core, leases, d);
+        out[how]++;
+        if (this.opens.get(key) === d) this.opens.delete(key);
+        if (how !== 'lost') back.push(d);
+      }
+    } finally {
+      for (const d of back) this.add(d);
     }
     return out;
   }
