@@ -293,7 +293,12 @@ export class SmbConnection extends EventEmitter<ConnectionEvents> {
 
   /** A reconnect replaced `oldId` with `newId` (parked requests are rewritten on resume). */
   mapFileId(oldId: Buffer, newId: Buffer): void {
-    if (!oldId.equals(newId)) this.fileIdMap.set(oldId.toString('hex'), Buffer.from(newId));
+    if (oldId.equals(newId)) return;
+    const to = Buffer.from(newId);
+    // A reconnect that took several attempts replaces an id more than once:
+    // requests parked since the first must go to the last.
+    for (const [k, v] of this.fileIdMap) if (v.equals(oldId)) this.fileIdMap.set(k, to);
+    this.fileIdMap.set(oldId.toString('hex'), to);
   }
 
   /** Requests on `fileId` fail with `why` from now on (a handle that could not be reopened). */

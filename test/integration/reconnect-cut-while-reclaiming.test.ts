@@ -44,9 +44,13 @@ for (const d of [Dialect.SMB2_1, Dialect.SMB3_1_1]) {
     // Each chunk held 25 ms: the eight CREATEs that take the opens back span about 0.4 s.
     proxy.delay(25);
     const cutsInReclaim: number[] = [];
+    // WRITEs issued before the first cut are parked through every attempt, then resent.
+    let parked: Promise<string[]> | null = null;
     for (let round = 0; round < 4; round++) {
       const conns = proxy.stats.connections;
       proxy.cut();
+      parked ??= Promise.all(opens.map((o, k) =>
+        tree.write(o.fileId, 4096, [data]).then((n) => `${k}: ${n}`, (e: unknown) => `${k}: ${String(e)}`)));
       t.ok(await until(() => proxy.stats.connections > conns, 5000), `round ${round}: the client dials again`);
       // NEGOTIATE, two SESSION_SETUPs and a TREE_CONNECT take about 0.2 s at this delay; then the CREATEs.
       const setupBytes = proxy.stats.bytes.toServer;
@@ -61,6 +65,7 @@ for (const d of [Dialect.SMB2_1, Dialect.SMB3_1_1]) {
     const results = await Promise.all(opens.map((o, k) =>
       tree.write(o.fileId, 0, [data]).then((n) => `${k}: ${n}`, (e: unknown) => `${k}: ${String(e)}`)));
     t.same(results, opens.map((_, k) => `${k}: 4096`), 'a WRITE through each of the eight opens lands');
+    t.same(await parked, opens.map((_, k) => `${k}: 4096`), 'so does each WRITE parked through all the attempts');
     t.equal(client.lastReconnected?.lost, 0, 'none reported lost');
     t.comment(`bytes to the server when each cut fell: ${cutsInReclaim.join(', ')}`);
   });
