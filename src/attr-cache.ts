@@ -75,7 +75,8 @@ const MAX_PEEK_DIRS = 1024;
 /** Lookups counted in a directory within one ttl of the first (foundByLookup, missedByLookup). */
 type LookupCount = { count: number; since: number };
 
-export type AttrLookup<T> = { kind: 'hit'; stat: T } | { kind: 'negative' } | undefined;
+/** A hit carries its expiry (the clock of `now`). */
+export type AttrLookup<T> = { kind: 'hit'; stat: T; expires: number } | { kind: 'negative' } | undefined;
 
 export interface AttrCacheOptions<T = unknown> {
   ttlMs: number;
@@ -91,6 +92,14 @@ export interface AttrCacheOptions<T = unknown> {
    * change drops the directory's attributes.
    */
   movedTimes?: (stat: T, nowMs: number) => T;
+  /**
+   * Called whenever a live entry's value changes or an entry goes before
+   * its time (attr-epoch.ts): not when one expires, nor when a fresh stat
+   * equal to the live one (`same`) replaces it.
+   */
+  onChange?: () => void;
+  /** Whether two stats are the same (default: never), so refreshing an entry with its own value is no change. */
+  same?: (a: T, b: T) => boolean;
 }
 
 export class AttrCache<T> {
@@ -129,6 +138,8 @@ export class AttrCache<T> {
   private readonly now: () => number;
   private readonly idOf: ((stat: T) => bigint) | undefined;
   private readonly movedTimes: ((stat: T, nowMs: number) => T) | undefined;
+  private readonly onChange: () => void;
+  private readonly same: (a: T, b: T) => boolean;
 
   constructor(opts: AttrCacheOptions<T>) {
     this.ttlMs = opts.ttlMs;
@@ -136,6 +147,8 @@ export class AttrCache<T> {
     this.now = opts.now ?? Date.now;
     this.idOf = opts.idOf;
     this.movedTimes = opts.movedTimes;
+    this.onChange = opts.onChange ?? (() => {});
+    this.same = opts.same ?? (() => false);
   }
 
   /** A live entry for `path`: its stat, a cached ENOENT, or undefined. */
@@ -143,10 +156,10 @@ export class AttrCache<T> {
     const e = this.attrs.get(path);
     if (!e) return undefined;
     if (e.expires <= this.now()) {
-      this.drop(path);
+      this.remove(path);
       return undefined;
     }
-    return e.stat === null ? { kind: 'negative' } : { kind: 'hit', stat: e.stat };
+    return e.stat === null ? { kind: 'negative' } : { kind: 'hit', stat: e.stat, expires: e.expires };
   }
 
   /**
@@ -441,6 +454,7 @@ export class AttrCache<T> {
       const now = this.now();
       if (e.expires > now) {
         e.stat = this.movedTimes(e.stat, now);
+        this.onChange();
         return;
       }
     }
@@ -463,6 +477,7 @@ export class AttrCache<T> {
 
   /** Forget everything. */
   clear(): void {
+    if (this.attrs.size > 0) this.onChange();
     this.attrs.clear();
     this.byId.clear();
     this.dirs.clear();
@@ -483,9 +498,12 @@ export class AttrCache<T> {
   /** Insert with expiry, most recent last; drop the oldest beyond the bound. */
   private put(path: string, stat: T | null): void {
     if (this.ttlMs <= 0) return;
-    this.drop(path);
+    const now = this.now();
+    const old = this.attrs.get(path);
+    if (old && old.expires > now && !(old.stat === null ? stat === null : stat !== null && this.same(old.stat, stat))) this.onChange();
+    this.remove(path);
     this.dropped.delete(path);
-    this.attrs.set(path, { expires: this.now() + this.ttlMs, stat });
+    this.attrs.set(path, { expires: now + this.ttlMs, stat });
     const id = stat !== null ? this.idOf?.(stat) : undefined;
     if (id) {
       const names = this.byId.get(id);
@@ -499,15 +517,21 @@ export class AttrCache<T> {
     }
   }
 
-  /** Remove the attribute entry of `path` and its place in the id index. */
+  /** Drop the attribute entry of `path` before its time (a change: onChange). */
   private drop(path: string): void {
+    if (this.remove(path)) this.onChange();
+  }
+
+  /** Remove the attribute entry of `path` and its place in the id index; false if there was none. */
+  private remove(path: string): boolean {
     const e = this.attrs.get(path);
-    if (!e) return;
+    if (!e) return false;
     this.attrs.delete(path);
     const id = e.stat !== null ? this.idOf?.(e.stat) : undefined;
-    if (!id) return;
+    if (!id) return true;
     const names = this.byId.get(id);
     if (names?.delete(path) && names.size === 0) this.byId.delete(id);
+    return true;
   }
 }
 

@@ -24,8 +24,10 @@
 import { LRUCache } from 'lru-cache';
 import { Bvecq } from '../netfs/bvecq.js';
 import type { NetfsCallerGone } from '../netfs/ops.js';
+import type { FileTime } from '../transport/pdu/fscc.js';
 import type { CallerGone, SmbDirEntry, SmbFsStat, SmbStat, SmbTree } from '../transport/types.js';
 import { AttrCache, type ListingTicket } from './attr-cache.js';
+import { AttrEpoch } from './attr-epoch.js';
 import type { BindingStat } from './fuse-binding.js';
 import type { CacheMode } from './config.js';
 import { EACCES, EINVAL, ENOENT, ENOTDIR, EROFS, toFuseErrno } from './errno.js';
@@ -125,8 +127,40 @@ export function namesChangedAt(st: SmbStat, nowMs: number): SmbStat {
   return { ...st, lastWriteTime: later(st.lastWriteTime), changeTime: later(st.changeTime) };
 }
 
+/** Whether two stats say the same (times to the 100 ns a FileTime holds). */
+export function sameSmbStat(a: SmbStat, b: SmbStat): boolean {
+  const sameTime = (x: Date, y: Date) => x.getTime() === y.getTime() && (x as FileTime).filetime === (y as FileTime).filetime;
+  return (
+    a.fileIndex === b.fileIndex && a.size === b.size && a.allocationSize === b.allocationSize && a.attributes === b.attributes &&
+    a.isDirectory === b.isDirectory && a.nlink === b.nlink && a.mode === b.mode &&
+    sameTime(a.lastWriteTime, b.lastWriteTime) && sameTime(a.changeTime, b.changeTime) &&
+    sameTime(a.lastAccessTime, b.lastAccessTime) && sameTime(a.creationTime, b.creationTime)
+  );
+}
+
+/** A readdir answer: names with '.' and '..' first, a stat for each, and what the binding may answer lookups of them with (attr-epoch.ts). */
+export interface ReaddirAnswer {
+  names: string[];
+  stats: FuseStat[];
+  /** Per name, how many ms its stat is getattr's answer for (0: not), while the epoch holds `epoch`. */
+  primed?: { validMs: number[]; epoch: number };
+}
+
+/** Primed stats are handed over for at most their entry's time left minus this (the binding's clock is not ours). */
+const PRIME_MARGIN_MS = 100;
+/** Directories remembered as primed (SmbFs.primedDirs) before the record starts over. */
+const MAX_PRIMED_DIRS = 1024;
+
 export class SmbFs {
   readonly attrs: AttrCache<SmbStat>;
+  /** Moves whenever a cached getattr answer may change (attr-epoch.ts). */
+  readonly attrEpoch = new AttrEpoch();
+  /**
+   * Directories whose names' stats the binding was handed, under which
+   * epoch and until when the first of them lapses: a listing read again
+   * meanwhile (a second `ls -l`) hands them over no second time.
+   */
+  private readonly primedDirs = new Map<string, { epoch: number; until: number }>();
   readonly tree: SmbTree;
   readonly files: SmbFiles;
   readonly readOnly: boolean;
@@ -163,7 +197,10 @@ export class SmbFs {
     this.now = opts.now ?? Date.now;
     this.droppedNames = new DroppedNameLog(opts.log ?? (() => {}));
     this.modeFromSid = opts.modeFromSid ?? false;
-    this.attrs = new AttrCache<SmbStat>({ ttlMs: opts.actimeoMs, now: this.now, idOf: (st) => st.fileIndex, movedTimes: namesChangedAt });
+    this.attrs = new AttrCache<SmbStat>({
+      ttlMs: opts.actimeoMs, now: this.now, idOf: (st) => st.fileIndex, movedTimes: namesChangedAt,
+      onChange: () => this.attrEpoch.bump(), same: sameSmbStat,
+    });
     this.files = new SmbFiles(
       this.tree,
       {
@@ -374,12 +411,17 @@ export class SmbFs {
    * so the FUSE handler answers without a timer or a promise.
    */
   getattrCached(path: string): FuseStat | undefined {
+    return this.cachedAnswer(path)?.stat;
+  }
+
+  /** getattrCached's answer and when the attribute entry it comes from expires (this.now's clock). */
+  private cachedAnswer(path: string): { stat: FuseStat; expires: number } | undefined {
     if (isHiddenName(path) || this.files.localStat(path) || this.files.openSlot(path)?.deleteOnClose) return undefined;
     const c = this.attrs.get(path);
     if (c?.kind !== 'hit' || this.lacksMode(c.stat)) return undefined;
     const st = this.files.overlay(path, c.stat);
     const target = this.knownLinkTarget(path, st);
-    return target === undefined ? undefined : this.toFuseStat(path, st, target);
+    return target === undefined ? undefined : { stat: this.toFuseStat(path, st, target), expires: c.expires };
   }
 
   /** The mfsymlink target of `path` when known without reading it (null: not a link), else undefined. */
@@ -582,8 +624,11 @@ export class SmbFs {
     await this.tree.unlinkPath(this.smbPath(path)).catch(() => {});
   }
 
-  /** readdir: names with '.' and '..' first, and a stat for each. */
-  async readdir(path: string, signal?: CallerGone): Promise<{ names: string[]; stats: FuseStat[] }> {
+  /**
+   * readdir: names with '.' and '..' first, and a stat for each; with the
+   * epoch shared, each name's getattrCached answer goes along to be primed.
+   */
+  async readdir(path: string, signal?: CallerGone): Promise<ReaddirAnswer> {
     await this.files.settleChildren(path);
     const entries = await this.listDir(path, signal);
     // '.' and '..' give the kernel only an inode number and a type: a stat outdated by name changes will do.
@@ -595,14 +640,32 @@ export class SmbFs {
     else if (path !== '/') parent = await this.getattr(up).catch(() => self);
     const names = ['.', '..'];
     const stats = [self, parent];
+    const now = this.now();
+    const epoch = this.attrEpoch.value;
+    const before = this.primedDirs.get(path);
+    const prime = this.attrEpoch.shared && !(before && before.epoch === epoch && before.until > now);
+    const validMs = [0, 0];
+    let until = Infinity;
     for (const e of entries) {
       const child = e.path ?? fuseJoin(path, e.name);
+      names.push(e.name);
+      const cached = prime ? this.cachedAnswer(child) : undefined;
+      if (cached) {
+        const ms = Math.max(0, cached.expires - now - PRIME_MARGIN_MS);
+        stats.push(cached.stat);
+        validMs.push(ms);
+        if (ms > 0) until = Math.min(until, now + ms);
+        continue;
+      }
       const known = this.links.get(child);
       const target = known && known.version === versionOf(e.stat) ? known.target : null;
-      names.push(e.name);
       stats.push(this.toFuseStat(child, this.files.overlay(child, e.stat), target));
+      validMs.push(0);
     }
-    return { names, stats };
+    if (!prime) return { names, stats };
+    if (this.primedDirs.size >= MAX_PRIMED_DIRS) this.primedDirs.clear();
+    this.primedDirs.set(path, { epoch, until });
+    return { names, stats, primed: { validMs, epoch } };
   }
 
   /** opendir: check `path` is a directory; the listing is read by readdir. */

@@ -29,7 +29,7 @@ import * as path from 'node:path';
 import { FILETIME_UNIX_EPOCH, FileTime } from '../transport/pdu/fscc.js';
 
 /** The patch version this code speaks (PATCH_VERSION in scripts/patch-fuse-native.mjs). */
-export const BINDING_PATCH = 17;
+export const BINDING_PATCH = 18;
 
 /** Open flag for the patched binding: the kernel may keep its pages of the file (fuse_file_info.keep_cache). */
 export const OPEN_KEEP_CACHE = 1;
@@ -108,23 +108,50 @@ function putTime(a: Uint32Array, at: number, d: Date): void {
   a[at + 2] = (ms - sec * 1000) * 1e6 + units * 100;
 }
 
+/** Words of a stat in the patched layout. */
+const STAT_WORDS = 22;
+
 /** The patched layout: 22 uint32s (see populate_stat in the patched fuse-native.c). */
 export function statArray(st: BindingStat): Uint32Array {
-  const a = new Uint32Array(22);
-  a[0] = st.mode;
-  a[1] = st.uid;
-  a[2] = st.gid;
-  putNumber64(a, 3, st.size);
-  // a[5] st_dev: libfuse sets it
-  a[6] = st.nlink;
-  put64(a, 7, st.ino);
-  // a[9] st_rdev: 0
-  a[10] = st.blksize;
-  putNumber64(a, 11, st.blocks);
-  putTime(a, 13, st.atime);
-  putTime(a, 16, st.mtime);
-  putTime(a, 19, st.ctime);
+  const a = new Uint32Array(STAT_WORDS);
+  putStat(a, 0, st);
   return a;
+}
+
+/** `st` in the patched layout at a[at..at+22) (a[at+5] st_dev and a[at+9] st_rdev stay 0: libfuse sets the one, the other is 0). */
+function putStat(a: Uint32Array, at: number, st: BindingStat): void {
+  a[at] = st.mode;
+  a[at + 1] = st.uid;
+  a[at + 2] = st.gid;
+  putNumber64(a, at + 3, st.size);
+  a[at + 6] = st.nlink;
+  put64(a, at + 7, st.ino);
+  a[at + 10] = st.blksize;
+  putNumber64(a, at + 11, st.blocks);
+  putTime(a, at + 13, st.atime);
+  putTime(a, at + 16, st.mtime);
+  putTime(a, at + 19, st.ctime);
+}
+
+/** Words per name of a primed readdir answer: ms it holds, one unused, the stat. */
+export const PRIMED_WORDS = 2 + STAT_WORDS;
+
+/**
+ * The primed stats of a readdir answer (patch 18, attr-epoch.ts): for the
+ * i-th name PRIMED_WORDS uint32s at i, the ms its stat holds (0: the binding
+ * keeps nothing for it) and the stat (zeros for a name not primed).
+ */
+export function packPrimed(stats: readonly BindingStat[], validMs: readonly number[]): Buffer {
+  const n = Math.min(stats.length, validMs.length);
+  const buf = Buffer.alloc(n * PRIMED_WORDS * 4);
+  const a = new Uint32Array(buf.buffer, buf.byteOffset, n * PRIMED_WORDS);
+  for (let i = 0; i < n; i++) {
+    const ms = Math.min(Math.floor(validMs[i]!), 0xffffffff);
+    if (!(ms > 0)) continue;
+    a[i * PRIMED_WORDS] = ms;
+    putStat(a, i * PRIMED_WORDS + 2, stats[i]!);
+  }
+  return buf;
 }
 
 /** fuse-native 2.2.6's layout: 18 uint32s, 32-bit ino, times in ms. */
@@ -199,6 +226,12 @@ type OpenCb = (err: number, fh?: number, openFlags?: number) => void;
  */
 export type ReadCb = (n: number, pieces?: readonly Buffer[], slot?: number) => void;
 
+/** Per name of a readdir answer, ms its stat answers getattr for (0: not), made while the epoch word held `epoch` (attr-epoch.ts). */
+export interface PrimedStats {
+  validMs: readonly number[];
+  epoch: number;
+}
+
 /** What our handler table offers for the overridden operations. */
 interface Handlers {
   chmod(path: string, mode: number, cb: (err: number) => void): void;
@@ -207,7 +240,7 @@ interface Handlers {
   open(path: string, flags: number, cb: OpenCb): void;
   create(path: string, mode: number, cb: OpenCb): void;
   fgetattr(path: string, fd: number, cb: StatCb): void;
-  readdir(path: string, cb: (err: number, names?: string[], stats?: BindingStat[]) => void): void;
+  readdir(path: string, cb: (err: number, names?: string[], stats?: BindingStat[], primed?: PrimedStats) => void): void;
   read(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: ReadCb): void;
   utimens(path: string, atime: Date | null, mtime: Date | null, cb: (err: number) => void): void;
 }
@@ -250,8 +283,9 @@ export function bindingHooks(ops: Handlers, patched = bindingPatched()) {
     },
     _op_readdir(signal: Signal, path: string) {
       if (path === '') return signal(-ENOENT);
-      ops.readdir(path, (err, names, stats) => {
+      ops.readdir(path, (err, names, stats, primed) => {
         if (err) return signal(err);
+        if (patched && primed) return signal(0, ...packDirents(names ?? [], stats ?? []), packPrimed(stats ?? [], primed.validMs), primed.epoch);
         if (patched) return signal(0, ...packDirents(names ?? [], stats ?? []));
         signal(0, names ?? [], (stats ?? []).map((st) => direntArray(st)));
       });

@@ -25,8 +25,8 @@ import { EINTR, ENODATA, ENOTSUP, EPERM, EROFS, ETIMEDOUT, toFuseErrno } from '.
 import type { Interrupts } from './fuse-interrupt.js';
 import { eaName, isUserXattr } from './xattr.js';
 import type { FuseStat, FuseStatfs, SmbFs } from './fs.js';
-import { O_CREAT } from './fs-files.js';
-import { OPEN_INVAL_ATTR, OPEN_KEEP_CACHE, OPEN_NO_FLUSH, type ReadCb } from './fuse-binding.js';
+import { O_ACCMODE, O_CREAT, O_TRUNC } from './fs-files.js';
+import { OPEN_INVAL_ATTR, OPEN_KEEP_CACHE, OPEN_NO_FLUSH, type PrimedStats, type ReadCb } from './fuse-binding.js';
 import type { LentReads } from './read-lending.js';
 import * as ns from './fs-namespace.js';
 
@@ -121,6 +121,48 @@ function answerLent(lending: LentReads, lent: NetfsLent, buf: Buffer, cb: ReadCb
   cb(lent.bytes);
 }
 
+type Handler = (...args: unknown[]) => void;
+
+const always = () => true;
+
+/**
+ * Handlers that change nothing a cached getattr answer is made from
+ * (attr-epoch.ts), given their arguments (those of fuse-native, the
+ * callback last). What they learn from the server goes through the
+ * attribute cache, which moves the epoch itself when a stat differs.
+ */
+const LEAVES_ATTRS: Record<string, (fs: SmbFs, args: unknown[]) => boolean> = {
+  init: always, getattr: always, fgetattr: always, readdir: always, opendir: always, releasedir: always, fsyncdir: always,
+  statfs: always, access: always, readlink: always, getxattr: always, listxattr: always, read: always,
+  open: (_fs, args) => ((args[1] as number) & O_ACCMODE) === 0 && ((args[1] as number) & O_TRUNC) === 0,
+  // Handles open for reading only: nothing written to flush, a close that changes nothing here.
+  flush: (fs, args) => fs.files.flushNeedless(args[1] as number),
+  release: (fs, args) => fs.files.flushNeedless(args[1] as number),
+};
+
+/**
+ * Every other handler moves the epoch when called and again just before it
+ * answers, so lookups the binding answers (primed by a readdir) never give
+ * what the call changed once the caller has seen it return.
+ */
+function movingEpoch(fs: SmbFs, ops: Record<string, Handler>): Record<string, Handler> {
+  const out: Record<string, Handler> = {};
+  for (const [name, fn] of Object.entries(ops)) {
+    const leaves = LEAVES_ATTRS[name];
+    out[name] = (...args: unknown[]) => {
+      if (leaves?.(fs, args)) return fn(...args);
+      fs.attrEpoch.bump();
+      const cb = args[args.length - 1] as Handler;
+      args[args.length - 1] = (...answer: unknown[]) => {
+        fs.attrEpoch.bump();
+        cb(...answer);
+      };
+      return fn(...args);
+    };
+  }
+  return out;
+}
+
 /** Build the handler table over a filesystem. */
 export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
   /** Answer a handler whose success carries no value. */
@@ -158,8 +200,8 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
     fgetattr(path: string, fd: number, cb: Cb<[FuseStat?]>) {
       answer(o, 'fgetattr', path, () => fs.fgetattr(fd, path), (st) => cb(0, st), (e) => cb(e));
     },
-    readdir(path: string, cb: (err: number, names?: string[], stats?: FuseStat[]) => void) {
-      answer(o, 'readdir', path, (answered) => fs.readdir(path, answered), (r) => cb(0, r.names, r.stats), (e) => cb(e));
+    readdir(path: string, cb: (err: number, names?: string[], stats?: FuseStat[], primed?: PrimedStats) => void) {
+      answer(o, 'readdir', path, (answered) => fs.readdir(path, answered), (r) => cb(0, r.names, r.stats, r.primed), (e) => cb(e));
     },
     opendir(path: string, _flags: number, cb: Cb<[number?]>) {
       answer(o, 'opendir', path, () => fs.opendir(path), (fh) => cb(0, fh), (e) => cb(e));
@@ -315,5 +357,5 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
       cb(fs.readOnly ? -EROFS : -EPERM);
     },
   };
-  return ops as unknown as FuseOps;
+  return movingEpoch(fs, ops as unknown as Record<string, Handler>) as unknown as FuseOps;
 }

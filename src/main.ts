@@ -263,6 +263,7 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
   client!.connection.on('ready', () => (backAt = Date.now()));
   const waitForServer = () => !c.soft && (!client!.connection.isReady || Date.now() - backAt < c.timeoutMs);
   const lending = bindingPatched() ? LentReads.withBinding() : null;
+  if (bindingPatched()) fs.attrEpoch.share();
   const ops = makeFuseOps(fs, { timeoutMs: c.timeoutMs, interrupts, waitForServer, ...(trace ? { trace } : {}), ...(lending ? { lending } : {}) });
   let mounted: Mounted | undefined;
   let stopping = false;
@@ -348,7 +349,7 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGHUP', () => {});
   const served = await startStatsServer(c.mountpoint, () =>
-    mountStats({ ...c, dialect: dialectName(client!.dialect), startedAt }, client!.stats(), pageCache.stats(), fsc?.stats(), lending?.stats()),
+    mountStats({ ...c, dialect: dialectName(client!.dialect), startedAt }, client!.stats(), pageCache.stats(), fsc?.stats(), lending?.stats(), fs.attrEpoch.answers()),
   );
   if (typeof served === 'string') log.write('warning', served);
   else stats = served;

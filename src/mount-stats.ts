@@ -30,6 +30,8 @@ export interface MountStats {
     lentAnswers: number;
     lentPending: number;
   };
+  /** Lookups the binding answered from stats a listing primed it with, without JavaScript (attr-epoch.ts). */
+  primedLookups: number;
   /** The disk cache (-o fsc), when the mount has one. */
   fsc?: FscacheStats;
 }
@@ -40,6 +42,7 @@ export function mountStats(
   cache: PageCacheStats,
   fsc?: FscacheStats,
   lent?: { answers: number; pending: number },
+  primedLookups = 0,
 ): MountStats {
   const lookups = cache.hits + cache.misses + cache.waits;
   return {
@@ -60,6 +63,7 @@ export function mountStats(
       lentAnswers: lent?.answers ?? 0,
       lentPending: lent?.pending ?? 0,
     },
+    primedLookups,
     ...(fsc ? { fsc } : {}),
   };
 }
@@ -81,6 +85,7 @@ export function formatStats(s: MountStats): string {
   out.push(`timeouts ${m.timeouts}, reconnects ${m.reconnects}${m.lastReconnectMs ? ` (last took ${m.lastReconnectMs} ms)` : ''}, connection ${m.connected ? 'up' : 'down (reconnecting)'}`);
   const ratio = s.cache.hitRatio === null ? '-' : `${(s.cache.hitRatio * 100).toFixed(1)}%`;
   out.push(`page cache: hits ${s.cache.hits}, misses ${s.cache.misses}, waits ${s.cache.waits}, hit ratio ${ratio}, bytes ${s.cache.bytes} (dirty ${s.cache.dirtyBytes}), evictions ${s.cache.evictions}, answered without a copy ${s.cache.lentAnswers}`);
+  out.push(`lookups answered from a listing without a hop to JavaScript ${s.primedLookups}`);
   const f = s.fsc;
   if (f) {
     out.push(`disk cache: from cache ${f.bytesFromCache}, from server ${f.bytesFromServer}, written ${f.bytesWritten}, culled ${f.bytesCulled}, dropped ${f.bytesDropped}, used ${f.bytesUsed} of ${f.maxBytes} in ${f.objects} files`);
