@@ -475,6 +475,15 @@ export class AttrCache<T> {
     for (const k of [...(this.byId.get(id) ?? [])]) this.drop(k);
   }
 
+  /**
+   * Something answers are built from besides this cache changed (an open
+   * file's size and times kept here, which cover its entry): onChange, as
+   * for a change of an entry.
+   */
+  outsideChange(): void {
+    this.onChange();
+  }
+
   /** Forget everything. */
   clear(): void {
     if (this.attrs.size > 0) this.onChange();

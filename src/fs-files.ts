@@ -907,6 +907,8 @@ export class SmbFiles {
     const last = slot.opens === 0 && !slot.parked;
     if (last) {
       if (this.open.get(slot.path) === slot) this.open.delete(slot.path);
+      // Its size and times written here no longer cover what the cache holds (overlay).
+      if (slot.written) this.attrs.outsideChange();
       if (slot.deleteOnClose) {
         slot.inode.discard();
         await this.tree.unlinkPath(this.smbPath(slot.path)).catch(() => {});
@@ -942,6 +944,7 @@ export class SmbFiles {
     slot.pendingTimes = null;
     slot.localStat = null;
     slot.inode.discard();
+    if (slot.written) this.attrs.outsideChange();
     slot.written = false;
   }
 

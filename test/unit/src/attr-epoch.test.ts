@@ -82,11 +82,13 @@ t.test('attribute cache: onChange for changes and early drops only', async (t) =
   t.equal(changes, 6, 'clear');
   c.clear();
   t.equal(changes, 6, 'clearing an empty cache');
+  c.outsideChange();
+  t.equal(changes, 7, 'a change outside the cache (an open file written here)');
   const small = new AttrCache<SmbStat>({ ttlMs: 1000, maxEntries: 2, now: () => now, onChange: () => changes++, same: sameSmbStat });
   small.set('/1', stat());
   small.set('/2', stat());
   small.set('/3', stat());
-  t.equal(changes, 7, 'an eviction drops a live entry');
+  t.equal(changes, 8, 'an eviction drops a live entry');
   const hit = small.get('/3');
   t.equal(hit?.kind === 'hit' && hit.expires, now + 1000, 'a hit carries its expiry');
 });
