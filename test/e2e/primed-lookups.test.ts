@@ -6,6 +6,9 @@
  *  - with nothing changed, a lookup the kernel forgot (drop_caches) is
  *    answered by the binding again: so a stale answer would show if the
  *    epoch did not move;
+ *  - names a hostile server chose so that they share one slot of the
+ *    binding's table cost a bounded probe: at most 64 of them are kept,
+ *    the rest are answered by JavaScript, and all show right;
  *  - after each kind of change made through the mount (truncate, append,
  *    chmod, new times, rename, unlink, mkdir), a lookup the kernel forgot
  *    shows the change, and so does the next `ls -l`.
@@ -25,6 +28,11 @@ const serverDir = await freshShareDir(t, samba.sharePath, dirName);
 const FILES = 200;
 const name = (i: number) => `f${String(i).padStart(3, '0')}`;
 for (let i = 0; i < FILES; i++) await writeFile(path.join(serverDir, name(i)), 'x'.repeat(i));
+// A second directory, of names that share one slot of the binding's table (see collidingNames).
+const collideDir = 'primed-lookups-collide';
+const colliding = collidingNames(`/${collideDir}`, 100);
+const collideServer = await freshShareDir(t, samba.sharePath, collideDir);
+for (const [i, n] of colliding.entries()) await writeFile(path.join(collideServer, n), 'y'.repeat(i));
 const mnt = await mountShare(samba, 'test', ['actimeo=30']);
 t.teardown(() => unmount(mnt));
 const dir = path.join(mnt, dirName);
@@ -84,6 +92,49 @@ t.test('ls -l: the lookups after the listing are answered by the binding', async
   t.equal((await primedLookups()) - again, 1, 'nothing changed: a forgotten name is answered by the binding again');
 });
 
+/** The low 32 bits of FNV-1a 64 (the binding's hash) after `bytes`, from the low half of state `lo`; they depend on nothing else. */
+function fnvLow(lo: number, bytes: Iterable<number>): number {
+  for (const b of bytes) lo = Math.imul((lo ^ b) >>> 0, 0x1b3) >>> 0;
+  return lo;
+}
+
+/** `count` names in `dir` (a FUSE path) whose paths the binding files in one slot of its 2^17 (built a suffix at a time). */
+function collidingNames(dir: string, count: number): string[] {
+  const SLOT = 0x1ffff;
+  const ALPHA = Buffer.from('abcdefghijklmnopqrstuvwxyz0123456789');
+  const names: string[] = [];
+  let target = -1;
+  for (let i = 0; names.length < count; i++) {
+    const prefix = `k${i}-`;
+    const at = fnvLow(0x84222325, Buffer.from(`${dir}/${prefix}`));
+    if (target < 0) target = fnvLow(at, Buffer.from('aaaa')) & SLOT;
+    search: for (const a of ALPHA) {
+      const h1 = fnvLow(at, [a]);
+      for (const b of ALPHA) {
+        const h2 = fnvLow(h1, [b]);
+        for (const c of ALPHA) {
+          const h3 = fnvLow(h2, [c]);
+          for (const d of ALPHA) {
+            if ((fnvLow(h3, [d]) & SLOT) !== target) continue;
+            names.push(prefix + String.fromCharCode(a, b, c, d));
+            break search;
+          }
+        }
+      }
+    }
+  }
+  return names;
+}
+
+t.test('names a server chose to collide in the binding\'s table: a bounded few primed, all shown right', async (t) => {
+  const before = await primedLookups();
+  const r = await sh(`ls -l ${q(path.join(mnt, collideDir))}`);
+  const sizes = new Map(r.stdout.split('\n').map((l) => l.trim().split(/\s+/)).filter((f) => f.length === 9).map((f) => [f[8]!, Number(f[4])]));
+  t.same(sizes, new Map(colliding.map((n, i) => [n, i])), 'every colliding name listed with its size');
+  const answered = (await primedLookups()) - before;
+  t.ok(answered > 0 && answered <= 64, `lookups answered by the binding: ${answered} of ${colliding.length} (at most 64 probes past a slot)`);
+});
+
 const changes: Array<[string, string, (p: string) => Promise<void>]> = [
   ['truncate', name(10), async (p) => void (await sh(`truncate -s 3 ${q(p)}`))],
   ['append', name(11), async (p) => void (await sh(`printf abc >> ${q(p)}`))],
@@ -102,8 +153,8 @@ for (const [what, file, change] of changes) {
     await change(p);
     await forgetDentries();
     const server = path.join(serverDir, file);
-    const mine = await stat(p).catch((e: NodeJS.ErrnoException) => e.code);
-    const theirs = await stat(server).catch((e: NodeJS.ErrnoException) => e.code);
+    const mine = await stat(p).catch((e: NodeJS.ErrnoException) => e.code ?? 'error');
+    const theirs = await stat(server).catch((e: NodeJS.ErrnoException) => e.code ?? 'error');
     if (typeof theirs === 'string') t.equal(mine, theirs, `${file}: gone on the server, gone here`);
     else if (typeof mine === 'string') t.fail(`${file}: ${mine} here, on the server it exists`);
     else {
