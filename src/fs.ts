@@ -662,7 +662,7 @@ export class SmbFs {
       stats.push(this.toFuseStat(child, this.files.overlay(child, e.stat), target));
       validMs.push(0);
     }
-    if (!prime) return { names, stats };
+    if (!prime || until === Infinity) return { names, stats }; // nothing to hand over: asked again next time
     if (this.primedDirs.size >= MAX_PRIMED_DIRS) this.primedDirs.clear();
     this.primedDirs.set(path, { epoch, until });
     return { names, stats, primed: { validMs, epoch } };

@@ -109,6 +109,8 @@ function setup() {
   tree.add('d\\b.txt', Buffer.from('bravo!'));
   tree.add('d\\maybe-link', Buffer.alloc(MFSYMLINK_SIZE, 0x41)); // a link candidate not read yet
   tree.add('top.txt', Buffer.from('top'));
+  tree.add('links', null);
+  tree.add('links\\only', Buffer.alloc(MFSYMLINK_SIZE, 0x42));
   let now = 0;
   const cache = new PageCache({ maxBytes: 4 << 20, folioSize: 65536 });
   const factory: InodeFactory = (key, size, ops) => new NetfsInode({ key, size, ops, cache, readaheadMax: 0, writeOps: ops });
@@ -139,6 +141,8 @@ t.test('readdir hands over the cached getattr answers once per epoch', async (t)
   fs.attrEpoch.bump();
   const [, , , after] = (await call('readdir', '/d')) as [number, string[], BindingStat[], Primed];
   t.ok(after, 'after the epoch moved, handed over again');
+  const [, , , none] = (await call('readdir', '/links')) as [number, string[], BindingStat[], Primed];
+  t.equal(none, undefined, 'nothing any lookup could be answered with: nothing handed over');
   advance(30_000);
   const [, names2, , lapsed] = (await call('readdir', '/d')) as [number, string[], BindingStat[], Primed];
   t.ok(lapsed && lapsed.validMs[names2.indexOf('a.txt')]! > 0, 'relisted after expiry: primed afresh');
