@@ -152,7 +152,8 @@ function movingEpoch(fs: SmbFs, ops: Record<string, Handler>): Record<string, Ha
     out[name] = (...args: unknown[]) => {
       if (leaves?.(fs, args)) return fn(...args);
       fs.attrEpoch.bump();
-      const cb = args[args.length - 1] as Handler;
+      const cb = args[args.length - 1];
+      if (typeof cb !== 'function') return fn(...args);
       args[args.length - 1] = (...answer: unknown[]) => {
         fs.attrEpoch.bump();
         cb(...answer);
