@@ -4,7 +4,9 @@
 # usage: scripts/samba-stop.sh [--keep] DIR
 #
 # Kills only the PID recorded in DIR/smbd.pid (SIGTERM, then SIGKILL after 10 s),
-# waits for it to go, and then kills processes whose pid files smbd left in
+# waits for it to go and for the children it had forked (one smbd per client
+# connection, which otherwise finish on their own a moment later and can still
+# serve a request after this script returned), and then kills processes whose pid files smbd left in
 # DIR/pid/ (samba-dcerpcd and its rpcd_* helpers, which smbd 4.16+ spawns on
 # demand for RPC pipes and which can outlive smbd) — they belong to this server
 # alone because the pid dir is private. Finally removes DIR unless --keep.
@@ -34,7 +36,7 @@ stop_pid() {
   # A recycled PID would not be ours: check it is still a samba program.
   local comm
   comm=$(cat "/proc/$pid/comm" 2>/dev/null || true)
-  case "$comm" in smbd*|samba*|rpcd*|smb*) ;; *)
+  case "$comm" in smbd*|samba*|rpcd*|smb*|cleanupd*) ;; *)
     log "pid $pid is '$comm', not $name; not killing it"; return 0 ;;
   esac
   kill -TERM "$pid" 2>/dev/null || return 0
@@ -49,9 +51,27 @@ stop_pid() {
   return 1
 }
 
+# children_of PID: the PIDs whose parent is PID (from /proc: no procps needed).
+children_of() {
+  local want=$1 f line pid
+  for f in /proc/[0-9]*/stat; do
+    IFS= read -r line < "$f" 2>/dev/null || continue
+    pid=${line%% *}
+    line=${line##*) }  # past "(comm) ": state, then the parent's pid
+    line=${line#* }
+    [ "${line%% *}" = "$want" ] && echo "$pid"
+  done
+  return 0
+}
+
 rc=0
 if [ -f "$DIR/smbd.pid" ]; then
-  stop_pid "$(cat "$DIR/smbd.pid")" smbd || rc=1
+  parent=$(cat "$DIR/smbd.pid")
+  # Its connection children, named before the parent goes (they are then reparented).
+  children=
+  case "$parent" in ''|*[!0-9]*) ;; *) children=$(children_of "$parent") ;; esac
+  stop_pid "$parent" smbd || rc=1
+  for child in $children; do stop_pid "$child" "smbd child" || rc=1; done
   rm -f "$DIR/smbd.pid"
 fi
 if [ -d "$DIR/pid" ]; then

@@ -29,7 +29,7 @@ import {
 import { expectStatus } from './session.js';
 import { QFID_CONTEXT, statFromCreate, type TreeCore } from './tree-core.js';
 import { leaseContext } from './tree-io.js';
-import { Dialect } from './types.js';
+import { Dialect, type SmbStat } from './types.js';
 import { uniqueId16 } from './unique-id.js';
 
 /**
@@ -54,8 +54,12 @@ export interface DurableOpen {
   durable: boolean;
   /** Opened for writing: with data still to write, reopened afresh only if the file is unchanged. */
   writable: boolean;
-  /** WRITEs sent through it and not answered yet (parked ones included). */
-  writesInFlight: number;
+  /**
+   * Where each WRITE sent through it and not answered yet (parked ones
+   * included) ends: each may or may not have landed, and one that landed past
+   * `size` made the file end exactly there.
+   */
+  inFlightEnds: number[];
   watch: OpenWatch | null;
   /** The caller's FileId buffer: rewritten in place when the open comes back under a new id. */
   fileId: Buffer;
@@ -69,8 +73,6 @@ export interface DurableOpen {
   /** The file as last seen: its id (0: unknown), size, last-write time (ms). */
   fileIndex: bigint;
   size: number;
-  /** Furthest end of any WRITE sent since: one the server did but never answered may have grown the file this far. */
-  sentEnd: number;
   lastWriteMs: number;
   /** We wrote since lastWriteMs was seen, so the server's time moved by our hand. */
   wroteSince: boolean;
@@ -126,20 +128,18 @@ export class DurableTable {
 
   /** A WRITE through `fileId` up to `end` is going out. */
   noteWriteSent(fileId: Buffer, end: number): void {
-    const d = this.opens.get(fileId.toString('hex'));
-    if (!d) return;
-    d.sentEnd = Math.max(d.sentEnd, end);
-    d.writesInFlight++;
+    this.opens.get(fileId.toString('hex'))?.inFlightEnds.push(end);
   }
 
-  /** A WRITE through `fileId` was answered (`end`: where it reached) or failed (null). */
-  noteWriteDone(fileId: Buffer, end: number | null): void {
+  /** The WRITE through `fileId` sent up to `sentEnd` was answered (`reached`: where it reached) or failed (null). */
+  noteWriteDone(fileId: Buffer, sentEnd: number, reached: number | null): void {
     const d = this.opens.get(fileId.toString('hex'));
     if (!d) return;
-    d.writesInFlight = Math.max(0, d.writesInFlight - 1);
-    if (end === null) return;
+    const i = d.inFlightEnds.indexOf(sentEnd);
+    if (i >= 0) d.inFlightEnds.splice(i, 1);
+    if (reached === null) return;
     // The size we expect; the time we no longer know.
-    d.size = Math.max(d.size, end);
+    d.size = Math.max(d.size, reached);
     d.wroteSince = true;
   }
 
@@ -148,7 +148,6 @@ export class DurableTable {
     const d = this.opens.get(fileId.toString('hex'));
     if (!d) return;
     d.size = size;
-    d.sentEnd = size;
     d.wroteSince = true;
   }
 
@@ -201,16 +200,11 @@ async function reopen(core: TreeCore, leases: LeaseTable, d: DurableOpen): Promi
     if (!(e instanceof SmbStatusError)) throw e;
     return lose(core, leases, d, `cannot be opened again (${e.statusName})`);
   }
-  const st = statFromCreate(c, true);
-  const sameId = d.fileIndex === 0n || st.fileIndex === 0n || st.fileIndex === d.fileIndex;
-  const sameTime = d.wroteSince || st.lastWriteTime.getTime() === d.lastWriteMs;
-  // Writes sent but never answered may or may not have landed: any size between is ours.
-  const sameSize = st.size >= Math.min(d.size, d.sentEnd) && st.size <= Math.max(d.size, d.sentEnd);
-  const changed = !sameId || !sameSize || !sameTime;
+  const changed = changedWhileAway(d, statFromCreate(c, true));
   // Only an open with data still to write must find the file as it left it.
   // (Samba moves a written file's last-write time up to 2 s late, so a file
   // written and flushed before a cut can look changed after it.)
-  if (changed && d.writable && (d.writesInFlight > 0 || d.watch?.unwritten() === true)) {
+  if (changed && d.writable && (d.inFlightEnds.length > 0 || d.watch?.unwritten() === true)) {
     await closeQuietly(core, c.fileId);
     return lose(core, leases, d, 'changed on the server while the connection was down');
   }
@@ -219,6 +213,21 @@ async function reopen(core: TreeCore, leases: LeaseTable, d: DurableOpen): Promi
   d.createGuid = d.durable ? fresh!.createGuid : null;
   adopt(core, leases, d, c);
   return 'reopened';
+}
+
+/**
+ * Whether the file `st` shows after a reconnect is not the one `d` left: another
+ * id, another last-write time (unless we wrote since we saw it), or a size our
+ * own writes cannot explain. A WRITE sent but never answered may or may not
+ * have landed; one that did and reached past the size we knew left the file
+ * ending exactly where it ended. Any other size is someone else's doing (an
+ * append while we were away), even one between the two.
+ */
+export function changedWhileAway(d: Pick<DurableOpen, 'fileIndex' | 'size' | 'lastWriteMs' | 'wroteSince' | 'inFlightEnds'>, st: SmbStat): boolean {
+  const sameId = d.fileIndex === 0n || st.fileIndex === 0n || st.fileIndex === d.fileIndex;
+  const sameTime = d.wroteSince || st.lastWriteTime.getTime() === d.lastWriteMs;
+  const sameSize = st.size === d.size || d.inFlightEnds.some((end) => end > d.size && end === st.size);
+  return !sameId || !sameSize || !sameTime;
 }
 
 /** A setup CREATE (sent while the reconnect is under way) of `d`'s file with `contexts`. */
@@ -242,9 +251,8 @@ function adopt(core: TreeCore, leases: LeaseTable, d: DurableOpen, c: CreateResp
   core.conn.mapFileId(d.fileId, c.fileId);
   Buffer.from(c.fileId).copy(d.fileId);
   const st = statFromCreate(c, true);
+  // Parked WRITEs are still to be resent after this (inFlightEnds stays as it is).
   d.size = st.size;
-  // Parked WRITEs are still to be resent after this: they may land up to where they were sent.
-  d.sentEnd = Math.max(d.sentEnd, st.size);
   d.lastWriteMs = st.lastWriteTime.getTime();
   d.wroteSince = false;
   if (st.fileIndex !== 0n) d.fileIndex = st.fileIndex;

@@ -145,10 +145,9 @@ async function createOnce(core: TreeCore, leases: LeaseTable, path: string, opts
       oplockLevel: c.oplockLevel,
       fileIndex: st.fileIndex,
       size: st.size,
-      sentEnd: st.size,
       lastWriteMs: st.lastWriteTime.getTime(),
       wroteSince: false,
-      writesInFlight: 0,
+      inFlightEnds: [],
       watch: null,
     });
   }
@@ -212,17 +211,18 @@ export function writeMsg(core: TreeCore, fileId: Buffer, offset: number, data: B
 export async function write(core: TreeCore, fileId: Buffer, offset: number, data: Buffer[]): Promise<number> {
   const m = writeMsg(core, fileId, offset, data);
   if (m.payloadLength === 0) return 0;
-  core.durables.noteWriteSent(fileId, offset + m.payloadLength);
+  const end = offset + m.payloadLength;
+  core.durables.noteWriteSent(fileId, end);
   let count: number;
   try {
     const r = await core.conn.request(m);
     expectStatus(r);
     count = decodeWriteResponse(r.msg).count;
   } catch (e) {
-    core.durables.noteWriteDone(fileId, null);
+    core.durables.noteWriteDone(fileId, end, null);
     throw e;
   }
-  core.durables.noteWriteDone(fileId, offset + Math.min(count, m.payloadLength));
+  core.durables.noteWriteDone(fileId, end, offset + Math.min(count, m.payloadLength));
   return count;
 }
 

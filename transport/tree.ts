@@ -223,8 +223,8 @@ export class Tree implements SmbTree {
     // Read-only: after a reconnect it is simply opened again (durable.ts).
     this.core.durables.add({
       durable: false, writable: false, fileId, path, desiredAccess: access, createOptions: options, createGuid: null, leaseKey: null,
-      oplockLevel: OplockLevel.NONE, fileIndex: stat.fileIndex, size: stat.size, sentEnd: stat.size, lastWriteMs: stat.lastWriteTime.getTime(), wroteSince: false,
-      writesInFlight: 0, watch: null,
+      oplockLevel: OplockLevel.NONE, fileIndex: stat.fileIndex, size: stat.size, lastWriteMs: stat.lastWriteTime.getTime(), wroteSince: false,
+      inFlightEnds: [], watch: null,
     });
     return { fileId, stat };
   }

@@ -55,7 +55,7 @@ export interface SambaServer {
   owned: boolean;
   /** `//127.0.0.1/<share>`. */
   urlFor(share: 'test' | 'ro' | 'guest' | 'encrypted'): string;
-  /** Stops smbd, keeping its dir and data, so clients see the server go away. */
+  /** Stops smbd and the processes serving its connections (none serves a request after this), keeping its dir and data, so clients see the server go away. */
   pause(): Promise<void>;
   /** Starts smbd again in the same dir on the same port after {@link SambaServer.pause}. */
   resume(): Promise<void>;
