@@ -6,8 +6,8 @@
 # Kills only the PID recorded in DIR/smbd.pid (SIGTERM, then SIGKILL after 10 s),
 # waits for it to go and for the children it had forked (one smbd per client
 # connection, which otherwise finish on their own a moment later and can still
-# serve a request after this script returned), and then kills processes whose pid files smbd left in
-# DIR/pid/ (samba-dcerpcd and its rpcd_* helpers, which smbd 4.16+ spawns on
+# serve a request after this script returned), and then kills processes whose
+# pid files smbd left in DIR/pid/ (samba-dcerpcd and its rpcd_* helpers, which smbd 4.16+ spawns on
 # demand for RPC pipes and which can outlive smbd) — they belong to this server
 # alone because the pid dir is private. Finally removes DIR unless --keep.
 set -euo pipefail
