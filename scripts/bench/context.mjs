@@ -60,9 +60,14 @@ export class Context {
     mkdirSync(this.local, { recursive: true });
   }
 
-  /** smbclient on //HOST/test running CMDS, through bash so `sh` measures its CPU. */
+  /** smbclient on //HOST/test with ARGS (already quoted), through bash so `sh` measures its CPU. */
+  smbclient(args) {
+    return `smbclient //${this.host}/test -p ${this.port} -A ${q(this.creds)} ${args}`;
+  }
+
+  /** smbclient on //HOST/test running CMDS. */
   smbclientScript(cmds) {
-    return `smbclient //${this.host}/test -p ${this.port} -A ${q(this.creds)} -c ${q(cmds)}`;
+    return this.smbclient(`-c ${q(cmds)}`);
   }
 
   /**

@@ -1,5 +1,6 @@
 // The source-tree rows: one tree (~3000 files) unpacked, checked, searched,
 // packed, committed to git and removed, each step timed, plus the total.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { q, sh } from './proc.mjs';
 import { RowSet } from './rowset.mjs';
@@ -58,6 +59,26 @@ export async function treeGroup(ctx, o) {
     const m = await ctx.mountSmbfuse();
     try { await runSteps('smbfuse', path.join(m.mnt, 'bench-tree')); } finally { await ctx.unmount(m); }
   });
+  // smbclient where it has the step: tar x and tar c (its -T mode), rm -rf (deltree).
+  const smbSteps = ['tree-tar-x', 'tree-tar-c', 'tree-rm'];
+  await rs.attempt(smbSteps, 'smbclient', async () => {
+    const d = 'bench-tree-smbclient';
+    const onShare = path.join(ctx.share, d);
+    await sh(`rm -rf ${q(onShare)} && mkdir ${q(onShare)}`, { timeoutS: 600 });
+    try {
+      const x = await sh(`${ctx.smbclient(`-D ${d} -Tx ${q(tree.tar)}`)} >/dev/null`, { timeoutS: 600 });
+      const { stdout } = await sh(`find ${q(onShare)} -type f | wc -l`, { timeoutS: 60 });
+      if (Number(stdout.trim()) < tree.files) throw new Error(`smbclient -Tx unpacked ${stdout.trim()} of ${tree.files} files`);
+      rs.set('tree-tar-x', 'smbclient', x.secs);
+      const c = await sh(`n=$(${ctx.smbclient(`-D ${d} -Tc -`)} 2>/dev/null | wc -c) && [ "$n" -gt ${Math.floor(tree.bytes / 2)} ]`, { timeoutS: 600 });
+      rs.set('tree-tar-c', 'smbclient', c.secs);
+      rs.set('tree-rm', 'smbclient', (await sh(`${ctx.smbclientScript(`deltree ${d}`)} >/dev/null`, { timeoutS: 600 })).secs);
+      if (existsSync(onShare)) throw new Error(`smbclient deltree left ${d}`);
+    } finally {
+      await sh(`rm -rf ${q(onShare)}`, { timeoutS: 600 });
+    }
+  });
+  rs.note('tree-tar-c', 'smbclient: -Tx / -Tc (its tar mode) and deltree, with connect and logon; it has no sha256sum, grep or git');
   await rs.attempt(ids, 'local', () => runSteps('local', path.join(ctx.local, 'tree')));
   if (o.otherWork) await rs.attempt(ids, 'other', () => runSteps('other', path.join(o.otherWork, 'tree')));
   return rs.rows;

@@ -107,6 +107,93 @@ t.test('O_EXCL, O_TRUNC, O_WRONLY', async (t) => {
   await close('/hello.txt', r);
 });
 
+t.test('O_TRUNC (the kernel leaves it to us: atomic_o_trunc)', async (t) => {
+  t.test('alone: one CREATE that overwrites, no separate truncate', async (t) => {
+    const { tree, openFh, write, close, stat } = setup();
+    t.equal((await stat('/hello.txt'))[1]!.size, 12);
+    tree.creates.length = 0;
+    tree.calls = {};
+    const fh = await openFh('/hello.txt', O_WRONLY | O_TRUNC);
+    t.same(tree.creates, [{ path: 'hello.txt', disposition: 'overwrite' }]);
+    t.equal(tree.calls['setEndOfFile'] ?? 0, 0, 'no SET_INFO end of file');
+    t.equal(tree.calls['truncatePath'] ?? 0, 0);
+    t.equal((await stat('/hello.txt'))[1]!.size, 0, 'size 0 at once');
+    await write('/hello.txt', fh, 'new', 0);
+    await close('/hello.txt', fh);
+    t.equal(tree.text('hello.txt'), 'new');
+  });
+
+  t.test('read-only descriptor: truncated all the same', async (t) => {
+    const { tree, openFh, close, stat } = setup();
+    const fh = await openFh('/hello.txt', O_TRUNC);
+    t.equal(tree.find('hello.txt').data!.length, 0, 'the kernel does no truncate of its own');
+    t.equal((await stat('/hello.txt'))[1]!.size, 0);
+    await close('/hello.txt', fh);
+  });
+
+  t.test('another descriptor holds unwritten data: it is dropped, not written after', async (t) => {
+    const { tree, openFh, write, read, close } = setup();
+    const a = await openFh('/hello.txt', O_RDWR);
+    await write('/hello.txt', a, 'OLD DATA OLD DATA', 0);
+    tree.creates.length = 0;
+    const b = await openFh('/hello.txt', O_WRONLY | O_TRUNC);
+    t.same(tree.creates.map((c) => c.disposition), ['open'], 'opened, then truncated behind the other handle');
+    t.equal(tree.find('hello.txt').data!.length, 0);
+    t.equal((await read('/hello.txt', a, 100, 0)).length, 0, 'the other descriptor sees the file empty');
+    await write('/hello.txt', b, 'new', 0);
+    await close('/hello.txt', b);
+    await close('/hello.txt', a);
+    t.equal(tree.text('hello.txt'), 'new', 'the dropped data never reached the server');
+  });
+
+  t.test('a hidden file keeps its attribute; one not known hidden is opened and truncated', async (t) => {
+    const { tree, openFh, write, close, stat } = setup();
+    const f = tree.find('hello.txt');
+    f.stat = { ...f.stat, attributes: 0x22 };
+    t.equal((await stat('/hello.txt'))[0], 0, 'attributes seen');
+    tree.creates.length = 0;
+    const fh = await openFh('/hello.txt', O_WRONLY | O_TRUNC);
+    t.same(tree.creates.map((c) => c.disposition), ['overwrite'], 'overwritten asking for HIDDEN again');
+    await write('/hello.txt', fh, 'one', 0);
+    await close('/hello.txt', fh);
+    t.equal(tree.text('hello.txt'), 'one');
+    tree.add('secret.txt', Buffer.from('secret data'));
+    const s = tree.find('secret.txt');
+    s.stat = { ...s.stat, attributes: 0x22 };
+    tree.creates.length = 0;
+    const fh2 = await openFh('/secret.txt', O_WRONLY | O_TRUNC);
+    t.same(tree.creates.map((c) => c.disposition), ['open'], 'refused overwrite: open, then truncate');
+    t.equal(tree.find('secret.txt').data!.length, 0);
+    await write('/secret.txt', fh2, 'two', 0);
+    await close('/secret.txt', fh2);
+    t.equal(tree.text('secret.txt'), 'two');
+  });
+
+  t.test('after a listing: the overwrite keeps the listed entry, a stat asks nothing', async (t) => {
+    const { tree, call, openFh, close, stat } = setup();
+    const [err] = await call('readdir', '/') as [number];
+    t.equal(err, 0);
+    tree.calls = {};
+    const fh = await openFh('/hello.txt', O_WRONLY | O_TRUNC);
+    const [e, st] = await stat('/hello.txt');
+    t.equal(e, 0);
+    t.equal(st!.size, 0);
+    t.equal(st!.nlink, 1, 'the link count the listing left unknown, shown as 1');
+    t.equal(tree.calls['stat'] ?? 0, 0, 'no stat round trip');
+    await close('/hello.txt', fh);
+  });
+
+  t.test('a read-only file: EACCES, unchanged', async (t) => {
+    const { tree, call } = setup();
+    const f = tree.find('hello.txt');
+    f.stat = { ...f.stat, attributes: 0x21 };
+    const [err] = await call('open', '/hello.txt', O_WRONLY | O_TRUNC) as [number];
+    t.equal(err, -13);
+    t.equal(tree.text('hello.txt'), 'hello world\n');
+    t.equal(tree.handles.size, 0, 'no handle left open');
+  });
+});
+
 t.test('O_APPEND from several descriptors never overwrites', async (t) => {
   const { tree, openFh, write, close } = setup();
   const a = await openFh('/hello.txt', O_WRONLY | O_APPEND);
