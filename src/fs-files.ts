@@ -157,9 +157,9 @@ export function versionOf(st: SmbStat): string {
  * a file id only where the server answers QFid: both come from what is
  * cached for the same file; a file we just `created` has 1 link. A count a
  * listing left unknown (shown as 1) stays unknown: the open knows no less.
- * A file whose id is unknown, or which nothing cached for it, is not
- * cached, so the next getattr asks the server (directories show 2 links
- * whatever the count).
+ * A file whose id is unknown, or whose count is unknown with nothing cached
+ * for it, is not cached, so the next getattr asks the server (directories
+ * show 2 links whatever the count).
  */
 export function rememberStat(attrs: AttrCache<SmbStat>, path: string, st: SmbStat, created = false): void {
   const c = attrs.get(path);
