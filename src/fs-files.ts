@@ -49,7 +49,6 @@
 import { LRUCache } from 'lru-cache';
 import type { OpenWatch } from '../transport/durable.js';
 import type { SmbStat } from '../transport/types.js';
-import { FILE_ATTRIBUTE_HIDDEN, FILE_ATTRIBUTE_SYSTEM } from '../transport/pdu/fscc.js';
 import type { AttrCache } from './attr-cache.js';
 import type { CacheMode } from './config.js';
 import { EBADF, ECANCELED, EIO, EISDIR, EROFS, toFuseErrno, EACCES } from './errno.js';
@@ -155,24 +154,20 @@ export function versionOf(st: SmbStat): string {
 /**
  * Cache the stat of a CREATE reply for `path`. It carries no link count, and
  * a file id only where the server answers QFid: both come from what is
- * cached for the same file; a file we just `created` has 1 link. A count a
- * listing left unknown (shown as 1) stays unknown: the open knows no less.
- * A file whose id is unknown, or whose count is unknown with nothing cached
- * for it, is not cached, so the next getattr asks the server (directories
- * show 2 links whatever the count).
+ * cached for the same file; a file we just `created` has 1 link. A file
+ * whose id or count is still unknown is not cached, so the next getattr
+ * asks the server (directories show 2 links whatever the count).
  */
 export function rememberStat(attrs: AttrCache<SmbStat>, path: string, st: SmbStat, created = false): void {
   const c = attrs.get(path);
   const known = c?.kind === 'hit' && c.stat.fileIndex !== 0n ? c.stat : null;
   let { fileIndex, nlink } = st;
-  let same = false;
   if (known && (fileIndex === 0n || fileIndex === known.fileIndex)) {
     fileIndex = known.fileIndex;
     nlink ||= known.nlink;
-    same = true;
   }
   if (nlink === 0 && created) nlink = 1;
-  if (fileIndex === 0n || (nlink === 0 && !st.isDirectory && !same)) {
+  if (fileIndex === 0n || (nlink === 0 && !st.isDirectory)) {
     attrs.invalidate(path, true);
     return;
   }
@@ -256,48 +251,16 @@ export class SmbFiles {
     return p;
   }
 
-  /**
-   * open: read-only or for writing. The kernel leaves O_TRUNC to us
-   * (atomic_o_trunc, mount-options.ts): it truncates in the same CREATE
-   * (FILE_OVERWRITE) when this mount has no other handle on the file;
-   * otherwise the file is opened, then truncated behind the other handles'
-   * writes (truncateSlot), as is a file the handle cannot write.
-   */
+  /** open: read-only or for writing; O_TRUNC truncates in the same CREATE. */
   async openFile(path: string, flags: number): Promise<number> {
     const acc = flags & O_ACCMODE;
     const writable = acc !== 0;
-    const trunc = (flags & O_TRUNC) !== 0;
     if (this.o.readOnly && (writable || flags & (O_CREAT | O_TRUNC))) throw -EROFS;
-    const reused = trunc ? undefined : this.reuseParked(path, flags, writable);
+    const disp: CreateDisposition = flags & O_TRUNC && writable ? 'overwrite' : 'open';
+    const reused = disp === 'open' ? this.reuseParked(path, flags, writable) : undefined;
     if (reused !== undefined) return reused;
     await this.settle(path);
-    if (!trunc) return (await this.openWith(path, flags, 'open', writable)).fh;
-    if (writable && !this.open.get(path)?.opens) {
-      try {
-        return (await this.openWith(path, flags, 'overwrite', writable, this.keptOnOverwrite(path))).fh;
-      } catch (err) {
-        // A server may refuse to overwrite a hidden or system file whose
-        // attributes we did not know: open it, then truncate.
-        if (toFuseErrno(err) !== -EACCES) throw err;
-      }
-    }
-    const fh = (await this.openWith(path, flags, 'open', writable)).fh;
-    try {
-      await this.truncateSlot(this.handles.getFile(fh)!.inode, 0);
-    } catch (err) {
-      this.release(fh);
-      throw err;
-    }
-    return fh;
-  }
-
-  /**
-   * FileAttributes for overwriting `path`: its HIDDEN and SYSTEM bits as last
-   * seen, which a Windows server requires an overwrite to repeat.
-   */
-  private keptOnOverwrite(path: string): number {
-    const c = this.attrs.get(path);
-    return c?.kind === 'hit' ? c.stat.attributes & (FILE_ATTRIBUTE_HIDDEN | FILE_ATTRIBUTE_SYSTEM) : 0;
+    return (await this.openWith(path, flags, disp, writable)).fh;
   }
 
   /**
@@ -592,21 +555,20 @@ export class SmbFiles {
   }
 
   /** CREATE with read and write access (write only if read is refused and `writeOnlyOk`); `readFirst`: see SmbCreateOptions. */
-  private async createOnServer(smb: string, disposition: CreateDisposition, writable: boolean, writeOnlyOk: boolean, readFirst = 0, attributes = 0) {
+  private async createOnServer(smb: string, disposition: CreateDisposition, writable: boolean, writeOnlyOk: boolean, readFirst = 0) {
     const lease = this.mode === 'strict';
-    const more = { ...(readFirst > 0 ? { readFirst } : {}), ...(attributes !== 0 ? { attributes } : {}) };
     try {
-      return await this.tree.create(smb, { access: writable ? 'readwrite' : 'read', disposition, lease, ...more });
+      return await this.tree.create(smb, { access: writable ? 'readwrite' : 'read', disposition, lease, ...(readFirst > 0 ? { readFirst } : {}) });
     } catch (err) {
       if (!writable || !writeOnlyOk || toFuseErrno(err) !== -EACCES) throw err;
-      return this.tree.create(smb, { access: 'write', disposition, lease, ...(attributes !== 0 ? { attributes } : {}) });
+      return this.tree.create(smb, { access: 'write', disposition, lease });
     }
   }
 
-  /** CREATE on the server (`attributes`: FileAttributes asked for), then attach the handle to the path's slot. */
-  private async openWith(path: string, flags: number, disposition: CreateDisposition, writable: boolean, attributes = 0): Promise<{ fh: number; created: boolean }> {
+  /** CREATE on the server, then attach the handle to the path's slot. */
+  private async openWith(path: string, flags: number, disposition: CreateDisposition, writable: boolean): Promise<{ fh: number; created: boolean }> {
     const readFirst = !writable && disposition === 'open' && !(flags & O_DIRECT) ? this.readFirstFor(path) : 0;
-    const o = await this.createOnServer(this.smbPath(path), disposition, writable, (flags & O_ACCMODE) === O_WRONLY, readFirst, attributes);
+    const o = await this.createOnServer(this.smbPath(path), disposition, writable, (flags & O_ACCMODE) === O_WRONLY, readFirst);
     if (o.stat.isDirectory) {
       await this.tree.close(o.fileId).catch(() => {});
       throw -EISDIR;

@@ -39,8 +39,6 @@ export class FakeTree implements SmbTree {
   transferBudget = Number.MAX_SAFE_INTEGER;
   files = new Map<string, FakeFile>();
   calls: Record<string, number> = {};
-  /** Every CREATE that opened or made a file, in order (path, disposition). */
-  creates: Array<{ path: string; disposition: string }> = [];
   handles = new Map<string, { file: FakeFile; path: string; leaseKey: Buffer | null }>();
   nextId = 1;
   hang = false;
@@ -135,15 +133,10 @@ export class FakeTree implements SmbTree {
       action = 2;
     } else if (o.disposition === 'overwrite' || o.disposition === 'overwrite_if') {
       if (f.data === null) throw err(NtStatus.STATUS_FILE_IS_A_DIRECTORY);
-      // As Windows (MS-FSA 2.1.5.1.2.1): a hidden or system file is overwritten
-      // only by a CREATE that asks for those attributes again; nor is a read-only one.
-      const kept = f.stat.attributes & 0x6;
-      if (f.stat.attributes & 1 || (kept & (o.attributes ?? 0)) !== kept) throw err(NtStatus.STATUS_ACCESS_DENIED);
       f.data = Buffer.alloc(0);
       this.touch(f);
       action = 3;
     }
-    this.creates.push({ path, disposition: o.disposition });
     if (o.access !== 'read' && f.stat.attributes & 1) throw err(NtStatus.STATUS_ACCESS_DENIED);
     const fileId = Buffer.alloc(16);
     fileId.writeUInt32LE(this.nextId++);
