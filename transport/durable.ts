@@ -206,7 +206,8 @@ async function reopen(core: TreeCore, leases: LeaseTable, d: DurableOpen): Promi
   // written and flushed before a cut can look changed after it.)
   if (changed && d.writable && (d.inFlightEnds.length > 0 || d.watch?.unwritten() === true)) {
     await closeQuietly(core, c.fileId);
-    return lose(core, leases, d, 'changed on the server while the connection was down');
+    const st = statFromCreate(c, true);
+    return lose(core, leases, d, `changed on the server while the connection was down (size ${st.size}, ours ${d.size}, writes in flight to ${d.inFlightEnds.join(' ') || 'none'}; time ${st.lastWriteTime.getTime()}, ours ${d.lastWriteMs}${d.wroteSince ? ' or later' : ''})`);
   }
   if (changed) d.watch?.changed();
   d.durable = fresh !== null && durableGranted(c, fresh.createGuid !== null);
