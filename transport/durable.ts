@@ -200,14 +200,14 @@ async function reopen(core: TreeCore, leases: LeaseTable, d: DurableOpen): Promi
     if (!(e instanceof SmbStatusError)) throw e;
     return lose(core, leases, d, `cannot be opened again (${e.statusName})`);
   }
-  const changed = changedWhileAway(d, statFromCreate(c, true));
+  const now = statFromCreate(c, true);
+  const changed = changedWhileAway(d, now);
   // Only an open with data still to write must find the file as it left it.
   // (Samba moves a written file's last-write time up to 2 s late, so a file
   // written and flushed before a cut can look changed after it.)
   if (changed && d.writable && (d.inFlightEnds.length > 0 || d.watch?.unwritten() === true)) {
     await closeQuietly(core, c.fileId);
-    const st = statFromCreate(c, true);
-    return lose(core, leases, d, `changed on the server while the connection was down (size ${st.size}, ours ${d.size}, writes in flight to ${d.inFlightEnds.join(' ') || 'none'}; time ${st.lastWriteTime.getTime()}, ours ${d.lastWriteMs}${d.wroteSince ? ' or later' : ''})`);
+    return lose(core, leases, d, `changed on the server while the connection was down (size ${now.size}, ours ${d.size}, writes in flight to ${d.inFlightEnds.join(' ') || 'none'}; time ${now.lastWriteTime.getTime()}, ours ${d.lastWriteMs}${d.wroteSince ? ' or later' : ''})`);
   }
   if (changed) d.watch?.changed();
   d.durable = fresh !== null && durableGranted(c, fresh.createGuid !== null);
