@@ -29,6 +29,7 @@ const r = prng(0x6b63);
 const SIZE = 3 * 1024 * 1024 + 12345;
 
 let reads = 0;
+let creates = 0;
 let closes = 0;
 const proxy = await startProxy({
   host: samba.host,
@@ -36,7 +37,11 @@ const proxy = await startProxy({
   toServer: (frame) => {
     const h = frameHeader(frame);
     if (h && !h.response && h.command === Smb2Command.READ) reads++;
-    for (const m of compoundMembers(frame)) if (!m.h.response && m.h.command === Smb2Command.CLOSE) closes++;
+    for (const m of compoundMembers(frame)) {
+      if (m.h.response) continue;
+      if (m.h.command === Smb2Command.CREATE) creates++;
+      if (m.h.command === Smb2Command.CLOSE) closes++;
+    }
   },
 });
 t.teardown(() => proxy.close());
@@ -93,15 +98,17 @@ for (const cache of ['strict', 'loose'] as const) {
     t.ok((await readFile(fileA)).equals(v2), 'after a change through another mount: the new bytes');
     t.ok(reads > reads1, 'that read went to the server');
 
-    // Changed in the server's directory, same size again. First let the
-    // handle closetimeo keeps open go: its lease is not broken by a write on
-    // the server's own disk (this Samba runs with kernel oplocks = no).
-    // Waiting for its CLOSE, not for a fixed time: on a busy machine the
-    // timer's CLOSE can leave later than closetimeo plus a margin.
-    const closes2 = closes;
+    // Changed in the server's directory, same size again. First let every
+    // handle of A go, the one closetimeo keeps open (strict) included: its
+    // lease is not broken by a write on the server's own disk (this Samba
+    // runs with kernel oplocks = no). Waiting until A has closed all it
+    // opened, not for a fixed time: on a busy machine the timer's CLOSE can
+    // leave later than closetimeo plus a margin. (Not for one more CLOSE:
+    // under cache=loose nothing is kept, and the read's own CLOSE can come
+    // before or after the read returns.)
     const t2 = Date.now();
-    while (closes === closes2 && Date.now() - t2 < 10_000) await new Promise((r) => setTimeout(r, 50));
-    t.ok(closes > closes2, `the handle closetimeo kept was closed (${Date.now() - t2} ms)`);
+    while (creates !== closes && Date.now() - t2 < 10_000) await new Promise((r) => setTimeout(r, 50));
+    t.equal(closes, creates, `A closed every handle it opened, closetimeo's too (${Date.now() - t2} ms)`);
     const v3 = fillRandom(r, Buffer.alloc(SIZE));
     await writeFile(path.join(serverDir, name), v3);
     const reads3 = reads;
