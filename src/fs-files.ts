@@ -251,33 +251,16 @@ export class SmbFiles {
     return p;
   }
 
-  /**
-   * open: read-only or for writing. The kernel leaves O_TRUNC to us
-   * (atomic_o_trunc, mount-options.ts): with no other descriptor of this
-   * mount open on the file, the CREATE truncates in the same round trip
-   * ('overwrite': SET_INFO end of file in its compound, see createOnServer);
-   * otherwise the file is opened, then truncated behind the other
-   * descriptors' writes, as is a file opened read-only with O_TRUNC.
-   */
+  /** open: read-only or for writing; O_TRUNC truncates in the same CREATE. */
   async openFile(path: string, flags: number): Promise<number> {
     const acc = flags & O_ACCMODE;
     const writable = acc !== 0;
-    const trunc = (flags & O_TRUNC) !== 0;
     if (this.o.readOnly && (writable || flags & (O_CREAT | O_TRUNC))) throw -EROFS;
-    if (trunc && writable && !this.open.get(path)?.opens) {
-      await this.settle(path);
-      return (await this.openWith(path, flags, 'overwrite', writable)).fh;
-    }
-    const reused = this.reuseParked(path, flags, writable);
-    const fh = reused ?? (await this.settle(path), (await this.openWith(path, flags, 'open', writable)).fh);
-    if (!trunc) return fh;
-    try {
-      await this.truncateSlot(this.handles.getFile(fh)!.inode, 0);
-    } catch (err) {
-      this.release(fh);
-      throw err;
-    }
-    return fh;
+    const disp: CreateDisposition = flags & O_TRUNC && writable ? 'overwrite' : 'open';
+    const reused = disp === 'open' ? this.reuseParked(path, flags, writable) : undefined;
+    if (reused !== undefined) return reused;
+    await this.settle(path);
+    return (await this.openWith(path, flags, disp, writable)).fh;
   }
 
   /**
@@ -574,14 +557,11 @@ export class SmbFiles {
   /** CREATE with read and write access (write only if read is refused and `writeOnlyOk`); `readFirst`: see SmbCreateOptions. */
   private async createOnServer(smb: string, disposition: CreateDisposition, writable: boolean, writeOnlyOk: boolean, readFirst = 0) {
     const lease = this.mode === 'strict';
-    // O_TRUNC of an existing file: opened and truncated in one compound, not
-    // FILE_OVERWRITE, which would also reset the file's attributes.
-    const how = disposition === 'overwrite' ? { disposition: 'open' as const, truncate: true } : { disposition };
     try {
-      return await this.tree.create(smb, { access: writable ? 'readwrite' : 'read', ...how, lease, ...(readFirst > 0 ? { readFirst } : {}) });
+      return await this.tree.create(smb, { access: writable ? 'readwrite' : 'read', disposition, lease, ...(readFirst > 0 ? { readFirst } : {}) });
     } catch (err) {
       if (!writable || !writeOnlyOk || toFuseErrno(err) !== -EACCES) throw err;
-      return this.tree.create(smb, { access: 'write', ...how, lease });
+      return this.tree.create(smb, { access: 'write', disposition, lease });
     }
   }
 

@@ -70,9 +70,6 @@ export function extraFuseOptions(o: {
     // answers in file order; without it, the kernel reads one at a time.
     ...(o.ordersShortReads ? [] : ['sync_read']),
     'max_write=1048576',
-    // open(O_TRUNC) reaches us with the flag and truncates in its CREATE's
-    // compound (fs-files.ts openFile): no SETATTR and getattr round trips after it.
-    'atomic_o_trunc',
     `fsname=${escapeOpt(o.unc)}`,
     'subtype=smbfuse',
     ...(o.cache === 'none' ? ['direct_io'] : []),

@@ -125,12 +125,7 @@ async function createOnce(core: TreeCore, leases: LeaseTable, path: string, opts
   if (durable?.createGuid) m.replay = 'replay';
   const readLen = opts.readFirst ?? 0;
   if (!Number.isInteger(readLen) || readLen < 0 || readLen > READ_FIRST_MAX) throw new RangeError(`readFirst ${readLen} not in [0, ${READ_FIRST_MAX}]`);
-  if (opts.truncate && (opts.disposition !== 'open' || readLen > 0 || opts.access === 'read')) throw new RangeError('truncate needs disposition open, write access and no readFirst');
-  const rs = readLen > 0
-    ? await core.compound([m, firstReadMsg(core, readLen)])
-    : opts.truncate
-      ? await core.compound([m, core.setInfoMsg(RELATED_FILE_ID, FileInfoClass.FileEndOfFileInformation, encodeFileEndOfFileInformation(0)), core.postQueryMsg(RELATED_FILE_ID)])
-      : [await core.conn.request(m)];
+  const rs = readLen > 0 ? await core.compound([m, firstReadMsg(core, readLen)]) : [await core.conn.request(m)];
   const r = rs[0]!;
   core.checkAll([r], [path]);
   const c = decodeCreateResponse(r.msg);
@@ -172,30 +167,7 @@ async function createOnce(core: TreeCore, leases: LeaseTable, path: string, opts
   }
   const open: SmbOpenResult = { fileId, stat: statFromCreate(c, true), createAction: c.createAction, leaseKey: grantedKey, leaseState };
   if (readLen > 0) open.data = firstReadData(rs[1]!, readLen);
-  if (opts.truncate) open.stat = await truncatedBy(core, leases, open, rs[1]!, rs[2]!, path);
   return open;
-}
-
-/**
- * The file's stat after a truncating open's SET_INFO (`set`) and query
- * (`query`). A refused SET_INFO closes the open and fails with its status;
- * without the query's stat, the CREATE's with size 0 stands (its times are
- * older: the open then cannot match an earlier version, see kernel-cache.ts).
- */
-async function truncatedBy(core: TreeCore, leases: LeaseTable, open: SmbOpenResult, set: SmbResponse, query: SmbResponse, path: string): Promise<SmbStat> {
-  try {
-    core.checkAll([set], [path]);
-    decodeSetInfoResponse(set.msg);
-  } catch (e) {
-    leases.forget(open.fileId);
-    core.durables.remove(open.fileId);
-    core.conn.forgetHandle(open.fileId);
-    await core.conn.request(core.closeMsg(open.fileId)).catch(() => {});
-    throw e;
-  }
-  core.durables.noteSize(open.fileId, 0);
-  const after = postStat(query);
-  return after ? { ...after, fileIndex: after.fileIndex || open.stat.fileIndex } : { ...open.stat, size: 0, allocationSize: 0 };
 }
 
 /** READ of the first `length` bytes of the file the previous compound member opened. */

@@ -129,14 +129,6 @@ export interface SmbCreateOptions {
    * (at most 64 KiB): a small file opened to be read costs one round trip.
    */
   readFirst?: number;
-  /**
-   * With disposition 'open': set the end of file to 0 in the same compound
-   * (SET_INFO), then query the file (POSIX O_TRUNC in one round trip). Unlike
-   * FILE_OVERWRITE this keeps the file's attributes, and the server moves
-   * its last-write time at once, as it does for any end-of-file change. The
-   * returned stat is the one after the truncation.
-   */
-  truncate?: boolean;
 }
 
 /** Largest SmbCreateOptions.readFirst: one credit's worth, so the compound needs no large-MTU charge. */

@@ -7,14 +7,12 @@
  *    entry. A stat of a just-listed name, and `find | xargs stat`, cost none;
  *  - unlink, rename, mkdir and rmdir are one compound frame each, and the
  *    names they make or remove need no round trip afterwards;
- *  - overwriting a file (O_TRUNC) is one compound that opens and truncates
- *    it, then the WRITE;
  *  - `rm -rf` of N files: one frame per file and a few more;
  *  - names with mapped characters, and changes made by another client,
  *    within actimeo.
  */
 import t from 'tap';
-import { mkdir, readdir, readFile as readFileLocal, rename as renameLocal, rm, stat as statLocal, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename as renameLocal, rm, stat as statLocal, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { countedMount as countedMountOf, framesOf } from '../helpers/counted-mount.js';
 import { shrinkOutputBuffer } from '../helpers/proxy-listing.js';
@@ -98,28 +96,6 @@ t.test('unlink, rename, mkdir, rmdir: one compound frame each, and no round trip
   t.notOk(listed.includes('f1') || listed.includes('f2') || listed.includes('f3') || listed.includes('sub'));
   t.ok(listed.includes('g2'));
   t.equal((await statLocal(path.join(base, 'ns', 'g2'))).size, 1, 'the server holds the renamed file');
-});
-
-t.test('overwriting a file (O_TRUNC): one compound opens and truncates it, then the WRITE; no stat after it', async (t) => {
-  await filledDir('ow', 3);
-  await writeFile(path.join(base, 'ow', '.hidden'), 'old hidden contents');
-  const d = dir + '/ow';
-  await sh(`ls -la ${q(d)} >/dev/null`);
-  const frames = await framesOf(counter, `printf new > ${q(d + '/f1')}`);
-  t.same(frames.filter((f) => f !== 'CLOSE'), [`CREATE(${dirName}\\ow\\f1)+SET_INFO+QUERY_INFO`, 'WRITE'], `open(O_TRUNC) is one compound (all frames: ${JSON.stringify(frames)})`);
-  const after = await framesOf(counter, `stat ${q(d + '/f1')} >/dev/null`);
-  t.same(after, [], 'the stat after it costs nothing');
-  t.equal((await statLocal(d + '/f1')).size, 3, 'size through the mount');
-  t.equal(String(await readFileLocal(path.join(base, 'ow', 'f1'))), 'new', 'the server holds the new contents');
-  await sh(`printf 'new hidden' > ${q(d + '/.hidden')}`);
-  t.equal(String(await readFileLocal(path.join(base, 'ow', '.hidden'))), 'new hidden', 'a dot file (hidden to SMB) overwritten too');
-  await sh(`exec 3<>${q(d + '/f2')}; printf 'longer text' >&3; printf ab > ${q(d + '/f2')}; printf cd >&3; exec 3>&-`);
-  t.equal(String(await readFileLocal(path.join(base, 'ow', 'f2'))), 'ab' + '\0'.repeat(9) + 'cd',
-    'truncated behind another open descriptor: its earlier bytes gone, its offset kept');
-  await sh(`exec 3<${q(d + '/f3')}; : > ${q(d + '/f3')}; exec 3<&-`);
-  t.equal((await statLocal(path.join(base, 'ow', 'f3'))).size, 0, 'truncated while a read-only descriptor holds it open');
-  // The handles these writes keep (closetimeo=1) are closed before the next subtest counts frames.
-  await new Promise((r) => setTimeout(r, 1500));
 });
 
 t.test('rm -rf of N files: one frame per file and a few more', async (t) => {

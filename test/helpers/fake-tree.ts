@@ -138,19 +138,12 @@ export class FakeTree implements SmbTree {
       action = 3;
     }
     if (o.access !== 'read' && f.stat.attributes & 1) throw err(NtStatus.STATUS_ACCESS_DENIED);
-    if (o.truncate) {
-      // As the SET_INFO end of file in the CREATE's compound.
-      if (f.data === null) throw err(NtStatus.STATUS_INVALID_PARAMETER);
-      f.data = Buffer.alloc(0);
-      this.touch(f);
-    }
     const fileId = Buffer.alloc(16);
     fileId.writeUInt32LE(this.nextId++);
     const leaseKey = o.lease ? Buffer.from(fileId) : null;
     this.handles.set(fileId.toString('hex'), { file: f, path, leaseKey });
-    // As a real CREATE reply: the file id (QFid) but no link count; a
-    // truncating open's stat is the query after it, which has the count.
-    return { fileId, stat: { ...f.stat, nlink: o.truncate ? f.stat.nlink : 0 }, createAction: action, leaseKey, leaseState: o.lease ? this.leaseState : 0 };
+    // As a real CREATE reply: the file id (QFid) but no link count.
+    return { fileId, stat: { ...f.stat, nlink: 0 }, createAction: action, leaseKey, leaseState: o.lease ? this.leaseState : 0 };
   }
 
   /** This fake never reconnects: what a reconnect would ask is never asked. */

@@ -84,24 +84,6 @@ for (const [name, d] of dialects) {
       await t.rejects(tree.create(smb('first-small.bin'), { access: 'read', disposition: 'open', readFirst: 65537 }), RangeError, 'over 64 KiB: refused before sending');
     });
 
-    await t.test('truncate: the open and a SET_INFO end of file in one compound, the stat queried after it', async (t) => {
-      await writeFile(local('trunc.bin'), randomBytes(5000));
-      const before = await tree.stat(smb('trunc.bin'));
-      const sent = client.stats().commands.find((c) => c.command === 'CREATE')?.sent ?? 0;
-      const o = await tree.create(smb('trunc.bin'), { access: 'readwrite', disposition: 'open', lease: true, truncate: true });
-      t.equal((client.stats().commands.find((c) => c.command === 'CREATE')?.sent ?? 0) - sent, 1, 'one CREATE');
-      t.equal((await lstat(local('trunc.bin'))).size, 0, 'the file on the server is empty');
-      t.equal(o.stat.size, 0, 'the stat is the one after the truncation');
-      t.equal(o.stat.fileIndex, before.fileIndex, 'of the same file');
-      t.equal(o.stat.attributes, before.attributes, 'whose attributes are kept');
-      t.ok(o.stat.nlink >= 1, 'with its link count (the query has it)');
-      await tree.write(o.fileId, 0, [Buffer.from('new')]);
-      await tree.close(o.fileId);
-      t.equal(await readFile(local('trunc.bin'), 'utf8'), 'new', 'written after the truncation');
-      t.equal(await errnoOf(tree.create(smb('trunc-absent.bin'), { access: 'readwrite', disposition: 'open', truncate: true })), E.ENOENT, 'a missing file: ENOENT');
-      await t.rejects(tree.create(smb('trunc.bin'), { access: 'read', disposition: 'open', truncate: true }), RangeError, 'read access: refused before sending');
-    });
-
     await t.test('createWriteClose: the data inline in the compound is counted as written', async (t) => {
       const data = randomBytes(3000);
       const writtenBefore = client.stats().bytesWritten;

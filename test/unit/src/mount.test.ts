@@ -35,7 +35,6 @@ t.test('option string', async (t) => {
   t.notOk(rw.includes('auto_unmount'), 'auto_unmount only when asked');
   t.ok(extraFuseOptions({ unc: '//h/s', allowOther: false, actimeoMs: 0, autoUnmount: true }).includes('auto_unmount'));
   t.ok(rw.includes('sync_read'), 'reads one at a time unless the binding orders short reads');
-  t.ok(rw.includes('atomic_o_trunc'), 'open(O_TRUNC) comes with the flag (one compound truncates)');
   t.notOk(extraFuseOptions({ unc: '//h/s', allowOther: false, actimeoMs: 0, ordersShortReads: true }).includes('sync_read'),
     'reads in flight together with the patched binding');
 });
