@@ -59,9 +59,14 @@ export interface ListingTicket {
   stale: boolean;
 }
 
-/** Lookups a lapsed listing takes before listing again pays: at least this many ... */
-const RELIST_MIN_MISSES = 4;
-/** ... and one per this many names (a listing reply carries many entries per round trip). */
+/**
+ * Lookups a lapsed listing takes before listing it again pays: one per this
+ * many names (a listing reply carries many entries per round trip). Up to
+ * that many names the first lookup lists it: one round trip either way, and
+ * on Samba a miss scans the directory as a listing does, so the lookups
+ * that follow it within actimeo (git's object, temporary and link names in
+ * one .git/objects/xx) cost nothing.
+ */
 const RELIST_NAMES_PER_MISS = 32;
 /** Most lapsed listings remembered. */
 const MAX_LAPSED = 1024;
@@ -246,7 +251,7 @@ export class AttrCache<T> {
   relistDue(dir: string): boolean {
     const l = this.lapsed.get(dir);
     if (!l) return false;
-    if (++l.misses < Math.max(RELIST_MIN_MISSES, Math.ceil(l.size / RELIST_NAMES_PER_MISS))) return false;
+    if (++l.misses < Math.ceil(l.size / RELIST_NAMES_PER_MISS)) return false;
     l.misses = 0;
     return true;
   }
