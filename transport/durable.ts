@@ -9,8 +9,8 @@
  * server no longer has it (it restarted, or its timeout passed), the file is
  * opened afresh. An open with data still to write (a WRITE unanswered, or
  * pages its opener has not sent yet) is opened afresh only if it is still
- * the file we had open — same file id, a size its own WRITEs explain and,
- * when none of them can have moved it, the same last-write time — so that data is
+ * the file we had open — same file id, same size and, when we have not
+ * written since we last saw it, the same last-write time — so that data is
  * never written over someone else's changes; otherwise the handle is lost:
  * requests on it fail. Any other open comes back regardless, and its opener
  * is told when the file changed, so it drops what it cached.
@@ -40,19 +40,6 @@ import { uniqueId16 } from './unique-id.js';
  */
 const RECLAIM_PAUSES_MS = [100, 200, 300, 400, 500];
 
-/** Where a WRITE starts and ends in the file. */
-export interface WriteRange {
-  start: number;
-  end: number;
-}
-
-/**
- * A server process that dies in the middle of a write (killed, or exiting
- * because its connection went) leaves the part it copied so far: on Linux
- * the file then ends on a page boundary inside the WRITE.
- */
-const PAGE = 4096;
-
 /** What the opener knows of an open that the transport does not. */
 export interface OpenWatch {
   /** Data written to the file that has not been sent yet (write-back pages). */
@@ -68,10 +55,11 @@ export interface DurableOpen {
   /** Opened for writing: with data still to write, reopened afresh only if the file is unchanged. */
   writable: boolean;
   /**
-   * The byte range of each WRITE sent through it and not answered yet (parked
-   * ones included): each may or may not have landed, wholly or in part.
+   * Where each WRITE sent through it and not answered yet (parked ones
+   * included) ends: each may or may not have landed, and one that landed past
+   * `size` made the file end exactly there.
    */
-  inFlight: WriteRange[];
+  inFlightEnds: number[];
   watch: OpenWatch | null;
   /** The caller's FileId buffer: rewritten in place when the open comes back under a new id. */
   fileId: Buffer;
@@ -138,17 +126,17 @@ export class DurableTable {
     if (d) d.watch = w;
   }
 
-  /** A WRITE through `fileId` of [start, end) is going out. */
-  noteWriteSent(fileId: Buffer, start: number, end: number): void {
-    this.opens.get(fileId.toString('hex'))?.inFlight.push({ start, end });
+  /** A WRITE through `fileId` up to `end` is going out. */
+  noteWriteSent(fileId: Buffer, end: number): void {
+    this.opens.get(fileId.toString('hex'))?.inFlightEnds.push(end);
   }
 
   /** The WRITE through `fileId` sent up to `sentEnd` was answered (`reached`: where it reached) or failed (null). */
   noteWriteDone(fileId: Buffer, sentEnd: number, reached: number | null): void {
     const d = this.opens.get(fileId.toString('hex'));
     if (!d) return;
-    const i = d.inFlight.findIndex((w) => w.end === sentEnd);
-    if (i >= 0) d.inFlight.splice(i, 1);
+    const i = d.inFlightEnds.indexOf(sentEnd);
+    if (i >= 0) d.inFlightEnds.splice(i, 1);
     if (reached === null) return;
     // The size we expect; the time we no longer know.
     d.size = Math.max(d.size, reached);
@@ -217,10 +205,9 @@ async function reopen(core: TreeCore, leases: LeaseTable, d: DurableOpen): Promi
   // Only an open with data still to write must find the file as it left it.
   // (Samba moves a written file's last-write time up to 2 s late, so a file
   // written and flushed before a cut can look changed after it.)
-  if (changed && d.writable && (d.inFlight.length > 0 || d.watch?.unwritten() === true)) {
+  if (changed && d.writable && (d.inFlightEnds.length > 0 || d.watch?.unwritten() === true)) {
     await closeQuietly(core, c.fileId);
-    const writes = d.inFlight.map((w) => `${w.start}-${w.end}`).join(' ') || 'none';
-    return lose(core, leases, d, `changed on the server while the connection was down (size ${now.size}, ours ${d.size}, writes in flight ${writes}; time ${now.lastWriteTime.getTime()}, ours ${d.lastWriteMs}${d.wroteSince ? ' or later' : ''})`);
+    return lose(core, leases, d, `changed on the server while the connection was down (size ${now.size}, ours ${d.size}, writes in flight to ${d.inFlightEnds.join(' ') || 'none'}; time ${now.lastWriteTime.getTime()}, ours ${d.lastWriteMs}${d.wroteSince ? ' or later' : ''})`);
   }
   if (changed) d.watch?.changed();
   d.durable = fresh !== null && durableGranted(c, fresh.createGuid !== null);
@@ -231,23 +218,17 @@ async function reopen(core: TreeCore, leases: LeaseTable, d: DurableOpen): Promi
 
 /**
  * Whether the file `st` shows after a reconnect is not the one `d` left: another
- * id, another last-write time (unless our own WRITEs may have moved it), or a
- * size our own writes cannot explain. A WRITE sent but never answered may
- * have landed wholly (the file ends at its end, when that is past the size we
- * knew), in part (it ends on a page boundary inside it), or not at all. Any
- * other size is someone else's doing: an append while we were away.
+ * id, another last-write time (unless we wrote since we saw it), or a size our
+ * own writes cannot explain. A WRITE sent but never answered may or may not
+ * have landed; one that did and reached past the size we knew left the file
+ * ending exactly where it ended. Any other size is someone else's doing (an
+ * append while we were away), even one between the two.
  */
-export function changedWhileAway(d: Pick<DurableOpen, 'fileIndex' | 'size' | 'lastWriteMs' | 'wroteSince' | 'inFlight'>, st: SmbStat): boolean {
+export function changedWhileAway(d: Pick<DurableOpen, 'fileIndex' | 'size' | 'lastWriteMs' | 'wroteSince' | 'inFlightEnds'>, st: SmbStat): boolean {
   const sameId = d.fileIndex === 0n || st.fileIndex === 0n || st.fileIndex === d.fileIndex;
-  const sameTime = d.wroteSince || d.inFlight.length > 0 || st.lastWriteTime.getTime() === d.lastWriteMs;
-  const sameSize = st.size === d.size || d.inFlight.some((w) => ourWriteEndsAt(w, d.size, st.size));
+  const sameTime = d.wroteSince || st.lastWriteTime.getTime() === d.lastWriteMs;
+  const sameSize = st.size === d.size || d.inFlightEnds.some((end) => end > d.size && end === st.size);
   return !sameId || !sameSize || !sameTime;
-}
-
-/** Whether WRITE `w`, landed wholly or in part on a file of `size`, leaves it `at` long. */
-function ourWriteEndsAt(w: WriteRange, size: number, at: number): boolean {
-  if (w.end <= size) return false;
-  return at === w.end || (at > Math.max(size, w.start) && at < w.end && at % PAGE === 0);
 }
 
 /** A setup CREATE (sent while the reconnect is under way) of `d`'s file with `contexts`. */
@@ -271,7 +252,7 @@ function adopt(core: TreeCore, leases: LeaseTable, d: DurableOpen, c: CreateResp
   core.conn.mapFileId(d.fileId, c.fileId);
   Buffer.from(c.fileId).copy(d.fileId);
   const st = statFromCreate(c, true);
-  // Parked WRITEs are still to be resent after this (inFlight stays as it is).
+  // Parked WRITEs are still to be resent after this (inFlightEnds stays as it is).
   d.size = st.size;
   d.lastWriteMs = st.lastWriteTime.getTime();
   d.wroteSince = false;

@@ -147,7 +147,7 @@ async function createOnce(core: TreeCore, leases: LeaseTable, path: string, opts
       size: st.size,
       lastWriteMs: st.lastWriteTime.getTime(),
       wroteSince: false,
-      inFlight: [],
+      inFlightEnds: [],
       watch: null,
     });
   }
@@ -212,7 +212,7 @@ export async function write(core: TreeCore, fileId: Buffer, offset: number, data
   const m = writeMsg(core, fileId, offset, data);
   if (m.payloadLength === 0) return 0;
   const end = offset + m.payloadLength;
-  core.durables.noteWriteSent(fileId, offset, end);
+  core.durables.noteWriteSent(fileId, end);
   let count: number;
   try {
     const r = await core.conn.request(m);
