@@ -10,22 +10,28 @@
  * opened afresh. An open with data still to write (a WRITE unanswered, or
  * pages its opener has not sent yet) is opened afresh only if it is still
  * the file we had open — same file id, same size and, when we have not
- * written since we last saw it, the same last-write time — so that data is
+ * written since we last saw it, the same last-write time, or grown by our
+ * own WRITE in flight, whose bytes are read back to tell — so that data is
  * never written over someone else's changes; otherwise the handle is lost:
  * requests on it fail. Any other open comes back regardless, and its opener
  * is told when the file changed, so it drops what it cached.
  */
-import { SmbStatusError, SmbTransportError } from './errors.js';
+import { SmbProtocolError, SmbStatusError, SmbTransportError } from './errors.js';
 import type { LeaseTable } from './lease.js';
 import {
   CreateContextName,
   CreateDisposition,
   decodeCreateResponse,
   decodeLeaseContextData,
+  FileAccess,
   OplockLevel,
   type CreateContext,
   type CreateResponse,
 } from './pdu/create.js';
+import { creditChargeFor } from './message.js';
+import { NtStatus } from './ntstatus.js';
+import { Smb2Command } from './pdu/header.js';
+import { decodeReadResponse, encodeReadRequest } from './pdu/read.js';
 import { expectStatus } from './session.js';
 import { QFID_CONTEXT, statFromCreate, type TreeCore } from './tree-core.js';
 import { leaseContext } from './tree-io.js';
@@ -39,6 +45,17 @@ import { uniqueId16 } from './unique-id.js';
  * 0.2 to 0.5 s here. After 1.5 s the file is opened afresh instead.
  */
 const RECLAIM_PAUSES_MS = [100, 200, 300, 400, 500];
+
+/**
+ * A WRITE on its way: its byte range and the bytes it carries. They are held
+ * for its resend anyway; after a reconnect they tell our own WRITE, landed in
+ * part, from another client's append.
+ */
+export interface WriteInFlight {
+  start: number;
+  end: number;
+  data: readonly Buffer[];
+}
 
 /** What the opener knows of an open that the transport does not. */
 export interface OpenWatch {
@@ -55,11 +72,10 @@ export interface DurableOpen {
   /** Opened for writing: with data still to write, reopened afresh only if the file is unchanged. */
   writable: boolean;
   /**
-   * Where each WRITE sent through it and not answered yet (parked ones
-   * included) ends: each may or may not have landed, and one that landed past
-   * `size` made the file end exactly there.
+   * Each WRITE sent through it and not answered yet (parked ones included):
+   * each may or may not have landed, whole or in part.
    */
-  inFlightEnds: number[];
+  inFlight: WriteInFlight[];
   watch: OpenWatch | null;
   /** The caller's FileId buffer: rewritten in place when the open comes back under a new id. */
   fileId: Buffer;
@@ -126,17 +142,17 @@ export class DurableTable {
     if (d) d.watch = w;
   }
 
-  /** A WRITE through `fileId` up to `end` is going out. */
-  noteWriteSent(fileId: Buffer, end: number): void {
-    this.opens.get(fileId.toString('hex'))?.inFlightEnds.push(end);
+  /** A WRITE through `fileId` is going out. */
+  noteWriteSent(fileId: Buffer, w: WriteInFlight): void {
+    this.opens.get(fileId.toString('hex'))?.inFlight.push(w);
   }
 
-  /** The WRITE through `fileId` sent up to `sentEnd` was answered (`reached`: where it reached) or failed (null). */
-  noteWriteDone(fileId: Buffer, sentEnd: number, reached: number | null): void {
+  /** The WRITE `w` through `fileId` was answered (`reached`: where it reached) or failed (null). */
+  noteWriteDone(fileId: Buffer, w: WriteInFlight, reached: number | null): void {
     const d = this.opens.get(fileId.toString('hex'));
     if (!d) return;
-    const i = d.inFlightEnds.indexOf(sentEnd);
-    if (i >= 0) d.inFlightEnds.splice(i, 1);
+    const i = d.inFlight.indexOf(w);
+    if (i >= 0) d.inFlight.splice(i, 1);
     if (reached === null) return;
     // The size we expect; the time we no longer know.
     d.size = Math.max(d.size, reached);
@@ -201,13 +217,19 @@ async function reopen(core: TreeCore, leases: LeaseTable, d: DurableOpen): Promi
     return lose(core, leases, d, `cannot be opened again (${e.statusName})`);
   }
   const now = statFromCreate(c, true);
-  const changed = changedWhileAway(d, now);
+  let changed = changedWhileAway(d, now);
   // Only an open with data still to write must find the file as it left it.
   // (Samba moves a written file's last-write time up to 2 s late, so a file
   // written and flushed before a cut can look changed after it.)
-  if (changed && d.writable && (d.inFlightEnds.length > 0 || d.watch?.unwritten() === true)) {
+  const mustBeAsLeft = d.writable && (d.inFlight.length > 0 || d.watch?.unwritten() === true);
+  if (changed && mustBeAsLeft) {
+    const w = writeReachingSize(d, now);
+    if (w && (d.desiredAccess & FileAccess.FILE_READ_DATA) !== 0 && (await landedInPart(core, c.fileId, w, now.size))) changed = false;
+  }
+  if (changed && mustBeAsLeft) {
     await closeQuietly(core, c.fileId);
-    return lose(core, leases, d, `changed on the server while the connection was down (size ${now.size}, ours ${d.size}, writes in flight to ${d.inFlightEnds.join(' ') || 'none'}; time ${now.lastWriteTime.getTime()}, ours ${d.lastWriteMs}${d.wroteSince ? ' or later' : ''})`);
+    const writes = d.inFlight.map((w) => `${w.start}-${w.end}`).join(' ') || 'none';
+    return lose(core, leases, d, `changed on the server while the connection was down (size ${now.size}, ours ${d.size}, writes in flight ${writes}; time ${now.lastWriteTime.getTime()}, ours ${d.lastWriteMs}${d.wroteSince ? ' or later' : ''})`);
   }
   if (changed) d.watch?.changed();
   d.durable = fresh !== null && durableGranted(c, fresh.createGuid !== null);
@@ -224,11 +246,73 @@ async function reopen(core: TreeCore, leases: LeaseTable, d: DurableOpen): Promi
  * ending exactly where it ended. Any other size is someone else's doing (an
  * append while we were away), even one between the two.
  */
-export function changedWhileAway(d: Pick<DurableOpen, 'fileIndex' | 'size' | 'lastWriteMs' | 'wroteSince' | 'inFlightEnds'>, st: SmbStat): boolean {
-  const sameId = d.fileIndex === 0n || st.fileIndex === 0n || st.fileIndex === d.fileIndex;
+export function changedWhileAway(d: Pick<DurableOpen, 'fileIndex' | 'size' | 'lastWriteMs' | 'wroteSince' | 'inFlight'>, st: SmbStat): boolean {
   const sameTime = d.wroteSince || st.lastWriteTime.getTime() === d.lastWriteMs;
-  const sameSize = st.size === d.size || d.inFlightEnds.some((end) => end > d.size && end === st.size);
-  return !sameId || !sameSize || !sameTime;
+  const sameSize = st.size === d.size || d.inFlight.some((w) => w.end > d.size && w.end === st.size);
+  return !sameId(d, st) || !sameSize || !sameTime;
+}
+
+function sameId(d: Pick<DurableOpen, 'fileIndex'>, st: SmbStat): boolean {
+  return d.fileIndex === 0n || st.fileIndex === 0n || st.fileIndex === d.fileIndex;
+}
+
+/**
+ * The WRITE in flight that the file, grown past the size we knew, now ends
+ * inside or at the end of: if that WRITE landed in part (a server process
+ * that dies in the middle of one leaves the file ending at any byte of it)
+ * or whole, its bytes are there, and they alone tell it from an append by
+ * someone else. Null when no WRITE can explain the size.
+ */
+export function writeReachingSize(d: Pick<DurableOpen, 'fileIndex' | 'size' | 'inFlight'>, st: SmbStat): WriteInFlight | null {
+  if (!sameId(d, st) || st.size <= d.size) return null;
+  return d.inFlight.find((w) => w.start < st.size && st.size <= w.end) ?? null;
+}
+
+/** Whether `got`, read from `at` bytes into `data`, is that part of it. */
+export function holdsAt(data: readonly Buffer[], at: number, got: Buffer): boolean {
+  let skip = at;
+  let done = 0;
+  for (const b of data) {
+    if (done === got.length) break;
+    if (skip >= b.length) {
+      skip -= b.length;
+      continue;
+    }
+    const n = Math.min(b.length - skip, got.length - done);
+    if (!b.subarray(skip, skip + n).equals(got.subarray(done, done + n))) return false;
+    done += n;
+    skip = 0;
+  }
+  return done === got.length;
+}
+
+/**
+ * Whether the file holds `w`'s bytes from its start up to `size`: READs on
+ * the fresh handle (setup requests, at most MaxReadSize each), compared with
+ * the payload. A short or failed READ means it does not.
+ */
+async function landedInPart(core: TreeCore, fileId: Buffer, w: WriteInFlight, size: number): Promise<boolean> {
+  for (let at = w.start; at < size; ) {
+    const length = Math.min(size - at, core.neg.maxReadSize);
+    const m = core.msg(
+      Smb2Command.READ,
+      encodeReadRequest({ padding: 0x50, flags: 0, length, offset: at, fileId, minimumCount: 0, channel: 0, remainingBytes: 0 }),
+      creditChargeFor(length),
+    );
+    m.setup = true;
+    const r = await core.conn.request(m);
+    if (r.header.status !== NtStatus.STATUS_SUCCESS) return false;
+    let data: Buffer;
+    try {
+      data = decodeReadResponse(r.msg).data;
+    } catch (e) {
+      if (e instanceof SmbProtocolError) return false;
+      throw e;
+    }
+    if (data.length !== length || !holdsAt(w.data, at - w.start, data)) return false;
+    at += length;
+  }
+  return true;
 }
 
 /** A setup CREATE (sent while the reconnect is under way) of `d`'s file with `contexts`. */
@@ -252,7 +336,7 @@ function adopt(core: TreeCore, leases: LeaseTable, d: DurableOpen, c: CreateResp
   core.conn.mapFileId(d.fileId, c.fileId);
   Buffer.from(c.fileId).copy(d.fileId);
   const st = statFromCreate(c, true);
-  // Parked WRITEs are still to be resent after this (inFlightEnds stays as it is).
+  // Parked WRITEs are still to be resent after this (inFlight stays as it is).
   d.size = st.size;
   d.lastWriteMs = st.lastWriteTime.getTime();
   d.wroteSince = false;

@@ -147,7 +147,7 @@ async function createOnce(core: TreeCore, leases: LeaseTable, path: string, opts
       size: st.size,
       lastWriteMs: st.lastWriteTime.getTime(),
       wroteSince: false,
-      inFlightEnds: [],
+      inFlight: [],
       watch: null,
     });
   }
@@ -211,18 +211,18 @@ export function writeMsg(core: TreeCore, fileId: Buffer, offset: number, data: B
 export async function write(core: TreeCore, fileId: Buffer, offset: number, data: Buffer[]): Promise<number> {
   const m = writeMsg(core, fileId, offset, data);
   if (m.payloadLength === 0) return 0;
-  const end = offset + m.payloadLength;
-  core.durables.noteWriteSent(fileId, end);
+  const w = { start: offset, end: offset + m.payloadLength, data };
+  core.durables.noteWriteSent(fileId, w);
   let count: number;
   try {
     const r = await core.conn.request(m);
     expectStatus(r);
     count = decodeWriteResponse(r.msg).count;
   } catch (e) {
-    core.durables.noteWriteDone(fileId, end, null);
+    core.durables.noteWriteDone(fileId, w, null);
     throw e;
   }
-  core.durables.noteWriteDone(fileId, end, offset + Math.min(count, m.payloadLength));
+  core.durables.noteWriteDone(fileId, w, offset + Math.min(count, m.payloadLength));
   return count;
 }
 

@@ -224,7 +224,7 @@ export class Tree implements SmbTree {
     this.core.durables.add({
       durable: false, writable: false, fileId, path, desiredAccess: access, createOptions: options, createGuid: null, leaseKey: null,
       oplockLevel: OplockLevel.NONE, fileIndex: stat.fileIndex, size: stat.size, lastWriteMs: stat.lastWriteTime.getTime(), wroteSince: false,
-      inFlightEnds: [], watch: null,
+      inFlight: [], watch: null,
     });
     return { fileId, stat };
   }
