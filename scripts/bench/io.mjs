@@ -2,9 +2,12 @@
 // daemon's CPU per GiB and peak RSS, and fio 4 KiB random reads.
 import { statSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { q, sh, cpuSecs, peakRssMiB } from './proc.mjs';
+import { fileURLToPath } from 'node:url';
+import { q, sh, cpuSecs, peakRssMiB, serverCpuSecs, sleep } from './proc.mjs';
 import { RowSet, MiB, GiB, mbps } from './rowset.mjs';
 import { ensureBig } from './data.mjs';
+
+const TRANSPORT_READS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'transport-reads.mjs');
 
 /** Fails unless FILE (seen on the server side) holds BYTES bytes. */
 function checkSize(file, bytes, who) {
@@ -139,7 +142,21 @@ export async function fioGroup(ctx, o) {
   const rs = new RowSet('fio', [
     { id: 'fio-qd1', label: 'fio 4 KiB randread direct=1, depth 1', unit: 'IOPS', better: 'higher' },
     { id: 'fio-qd16', label: 'fio 4 KiB randread direct=1, depth 16', unit: 'IOPS', better: 'higher' },
+    { id: 'fio-server-cpu', label: 'server (smbd) CPU per 4 KiB READ, depth 16', unit: 'us', better: 'lower' },
   ]);
+  // The Samba whose CPU the last row counts: the bench's own, or SMB_DIR's.
+  const serverDir = ctx.ownSamba ?? process.env.SMB_DIR ?? null;
+  /** IOPS of RUN() (which resolves to IOPS over `secs`), with the server's CPU per READ when asked. */
+  const measured = async (col, depth, runIt) => {
+    const cpu0 = serverDir ? serverCpuSecs(serverDir) : 0;
+    const iops = await runIt();
+    // A client that has ended (transport-reads) leaves its server process's CPU to the parent's reaping.
+    if (col === 'transport') await sleep(500);
+    if (depth === 16 && serverDir && col !== 'fuse-null' && col !== 'local') {
+      rs.set('fio-server-cpu', col, ((serverCpuSecs(serverDir) - cpu0) / (iops * o.fioSecs)) * 1e6);
+    }
+    return iops;
+  };
   const fio = async (file, depth) => {
     const r = await sh(`fio --name=rr --filename=${q(file)} --readonly --rw=randread --bs=4k --direct=1 --ioengine=libaio` +
       ` --iodepth=${depth} --size=${bytes} --runtime=${o.fioSecs} --time_based --output-format=json`, { timeoutS: o.fioSecs + 60 });
@@ -148,16 +165,25 @@ export async function fioGroup(ctx, o) {
     return job.read.iops;
   };
   const both = async (col, file) => {
-    rs.set('fio-qd1', col, await fio(file, 1));
-    rs.set('fio-qd16', col, await fio(file, 16));
+    for (const [id, depth] of [['fio-qd1', 1], ['fio-qd16', 16]]) rs.set(id, col, await measured(col, depth, () => fio(file, depth)));
   };
   const local = await ensureBig(ctx.local, o.sizeMiB);
   await ensureBig(ctx.share, o.sizeMiB, local);
   rs.note('fio-qd1', `${o.fioSecs} s per run over the ${o.sizeMiB} MiB file, ioengine=libaio; smbfuse may answer repeated blocks from its own page cache (cache_size)`);
+  rs.note('fio-qd1', 'transport: the same READs through smbfuse\'s SMB transport alone, no FUSE (scripts/bench/transport-reads.mjs): the floor the server and protocol set');
 
-  await rs.attempt(['fio-qd1', 'fio-qd16'], 'smbfuse', async () => {
+  await rs.attempt(['fio-qd1', 'fio-qd16', 'fio-server-cpu'], 'smbfuse', async () => {
     const m = await ctx.mountSmbfuse();
     try { await both('smbfuse', path.join(m.mnt, 'bench-big')); } finally { await ctx.unmount(m); }
+  });
+  await rs.attempt(['fio-qd1', 'fio-qd16', 'fio-server-cpu'], 'transport', async () => {
+    const dist = path.resolve(path.dirname(ctx.main), '..');
+    for (const [id, depth] of [['fio-qd1', 1], ['fio-qd16', 16]]) {
+      rs.set(id, 'transport', await measured('transport', depth, async () => {
+        const r = await sh(`node ${q(TRANSPORT_READS)} ${q(dist)} ${q(ctx.creds)} ${q(ctx.host)} ${ctx.port} bench-big ${depth} ${o.fioSecs}`, { timeoutS: o.fioSecs + 60 });
+        return Number(r.stdout.trim());
+      }));
+    }
   });
   await rs.attempt(['fio-qd1', 'fio-qd16'], 'fuse-null', async () => {
     const m = await ctx.mountNull(['--size', String(bytes)]);
@@ -165,7 +191,7 @@ export async function fioGroup(ctx, o) {
   });
   await rs.attempt(['fio-qd1', 'fio-qd16'], 'local', () => both('local', local));
   if (o.otherWork) {
-    await rs.attempt(['fio-qd1', 'fio-qd16'], 'other', async () => both('other', await ensureBig(o.otherWork, o.sizeMiB, local)));
+    await rs.attempt(['fio-qd1', 'fio-qd16', 'fio-server-cpu'], 'other', async () => both('other', await ensureBig(o.otherWork, o.sizeMiB, local)));
   }
   return rs.rows;
 }

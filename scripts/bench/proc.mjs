@@ -1,7 +1,8 @@
 // Running the benchmark's commands: every one bounded by a timeout, killed by
 // the process group we gave it; plus the /proc readers for a daemon's CPU and RSS.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 
 export const log = (msg) => process.stderr.write(`bench: ${msg}\n`);
 
@@ -88,6 +89,27 @@ export function cpuSecs(pid) {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(f[11]) + Number(f[12])) / TICKS; // fields 14 and 15: utime, stime
+}
+
+/**
+ * User+system CPU seconds used so far by the Samba that samba-start.sh
+ * started in DIR: every process run with DIR/smb.conf (the daemon, its
+ * helpers and the child serving each connection), with the children each
+ * has reaped: a connection's child that ended counts in its parent once
+ * the parent has waited for it, a moment after it exits.
+ */
+export function serverCpuSecs(dir) {
+  const arg = `--configfile=${path.join(dir, 'smb.conf')}\0`;
+  let total = 0;
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(arg)) continue;
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      total += (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICKS; // utime, stime, cutime, cstime
+    } catch { /* gone meanwhile */ }
+  }
+  return total;
 }
 
 /** Peak resident set of process PID in MiB (VmHWM). */

@@ -5,8 +5,11 @@
 // where values maps a column name to a number, to null (measured but failed),
 // or leaves the column out (that client has no such operation).
 
-/** The measured client first, then its peers, in the order they are printed. */
-export const COLUMNS = ['smbfuse', 'other', 'smbclient', 'fuse-null', 'local'];
+/**
+ * The measured client first, then its peers, in the order they are printed.
+ * `transport`: smbfuse's own SMB transport without FUSE, where a row measures it.
+ */
+export const COLUMNS = ['smbfuse', 'other', 'smbclient', 'transport', 'fuse-null', 'local'];
 export const PEERS = COLUMNS.slice(1);
 
 /**

@@ -1,8 +1,13 @@
 // The bench's command runner: CPU of the commands a script runs, its stderr
 // kept apart from the `times` line, a failing exit reported with its stderr,
-// and a timeout that kills the command and rejects.
+// a timeout that kills the command and rejects, and the CPU of a server's
+// processes found by the configuration file they were started with.
 import t from 'tap';
-import { sh } from '../../../scripts/bench/proc.mjs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { serverCpuSecs, sh, sleep } from '../../../scripts/bench/proc.mjs';
 
 t.test('sh measures the CPU of the commands it runs and keeps their stderr', async (t) => {
   const r = await sh('head -c 200000000 /dev/zero | sha256sum; printf warn >&2', { timeoutS: 60 });
@@ -26,4 +31,20 @@ t.test('a script past its timeout is killed and rejected', async (t) => {
 
 t.test('a command without a timeout is refused', async (t) => {
   await t.rejects(async () => sh('true', {}), /no timeout/);
+});
+
+t.test("a server's CPU: its processes by configuration file, with the children they reaped", async (t) => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'bench-proc-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // A stand-in for smbd run with DIR/smb.conf: it forks a child that burns CPU and ends, and reaps it.
+  const burn = "const c = require('child_process').spawnSync(process.execPath, ['-e', 'const e = Date.now() + 1000; while (Date.now() < e);']); process.stdin.once('data', () => process.exit(0));";
+  const server = spawn(process.execPath, ['-e', burn, '--', `--configfile=${path.join(dir, 'smb.conf')}`], { stdio: ['pipe', 'ignore', 'inherit'] });
+  t.teardown(() => server.kill());
+  const other = `${dir}-other`;
+  const before = serverCpuSecs(dir);
+  await sleep(2500);
+  const after = serverCpuSecs(dir);
+  t.ok(after - before >= 0.8, `the reaped child's CPU counts (${(after - before).toFixed(2)} s)`);
+  t.equal(serverCpuSecs(other), 0, 'a directory no process was started with counts nothing');
+  server.stdin.write('x');
 });
