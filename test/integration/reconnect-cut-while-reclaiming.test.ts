@@ -11,22 +11,12 @@ import t from 'tap';
 import { connect, Dialect } from '../../transport/index.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { startSamba } from '../helpers/samba.js';
+import { sleep, until } from '../helpers/wait.js';
 
 const samba = await startSamba();
 t.teardown(() => samba.stop());
 const proxy = await startFaultProxy({ host: samba.host, port: samba.port });
 t.teardown(() => proxy.close());
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Wait (at most `ms`) until `ok()` holds. */
-async function until(ok: () => boolean, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; ) {
-    if (ok()) return true;
-    await sleep(5);
-  }
-  return ok();
-}
 
 for (const d of [Dialect.SMB2_1, Dialect.SMB3_1_1]) {
   t.test(`a cut while the opens are taken back loses none of them (dialect 0x${d.toString(16)})`, async (t) => {

@@ -15,22 +15,12 @@ import t from 'tap';
 import { connect, Dialect } from '../../transport/index.js';
 import { startFaultProxy } from '../helpers/fault-proxy.js';
 import { startSamba } from '../helpers/samba.js';
+import { sleep, until } from '../helpers/wait.js';
 
 const samba = await startSamba();
 t.teardown(() => samba.stop());
 const proxy = await startFaultProxy({ host: samba.host, port: samba.port });
 t.teardown(() => proxy.close());
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Wait (at most `ms`) until `ok()` holds. */
-async function until(ok: () => boolean, ms: number): Promise<boolean> {
-  for (const end = Date.now() + ms; Date.now() < end; ) {
-    if (ok()) return true;
-    await sleep(5);
-  }
-  return ok();
-}
 
 const first = Buffer.alloc(4096, 7);
 // Distinct bytes at every offset, so a part read back from the wrong place differs.
