@@ -146,7 +146,7 @@ export async function fioGroup(ctx, o) {
   ]);
   // The Samba whose CPU the last row counts: the bench's own, or SMB_DIR's.
   const serverDir = ctx.ownSamba ?? process.env.SMB_DIR ?? null;
-  /** IOPS of RUN() (which resolves to IOPS over `secs`), with the server's CPU per READ when asked. */
+  /** The IOPS `runIt` resolves to (a run of o.fioSecs); at depth 16, also the server's CPU per READ over that run. */
   const measured = async (col, depth, runIt) => {
     const cpu0 = serverDir ? serverCpuSecs(serverDir) : 0;
     const iops = await runIt();
