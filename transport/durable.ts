@@ -127,6 +127,8 @@ function reconnectContext(d: DurableOpen): CreateContext {
 /** The durable opens of one tree, by FileId. */
 export class DurableTable {
   private readonly opens = new Map<string, DurableOpen>();
+  /** The opens reopenAll is taking back and has not filed again yet. */
+  private readonly returning = new Set<DurableOpen>();
 
   add(d: DurableOpen): void {
     this.opens.set(d.fileId.toString('hex'), d);
@@ -134,6 +136,10 @@ export class DurableTable {
 
   remove(fileId: Buffer): void {
     this.opens.delete(fileId.toString('hex'));
+    // Closed while a reconnect takes it back: its CLOSE waits for the
+    // reconnect and then goes to the handle that replaced this one, so the
+    // open is not filed again (it would be taken back at every later reconnect).
+    for (const d of this.returning) if (d.fileId.equals(fileId)) this.returning.delete(d);
   }
 
   /** The opener's view of `fileId` (see OpenWatch). */
@@ -174,19 +180,30 @@ export class DurableTable {
    */
   async reopenAll(core: TreeCore, leases: LeaseTable): Promise<{ reclaimed: number; reopened: number; lost: number }> {
     const out = { reclaimed: 0, reopened: 0, lost: 0 };
-    // An open leaves the table only once it is dealt with, so a reconnect cut
-    // short (reopen throws when the connection drops again) leaves the rest
-    // for the next attempt. Those back are filed again under their new FileId.
+    // All at once: a reclaim the server refuses is tried again for up to
+    // 1.5 s (RECLAIM_PAUSES_MS) before the file is opened afresh, which one
+    // open after another made a reconnect after a server crash take 1.5 s
+    // per open file. An open leaves the table only once it is dealt with,
+    // so a reconnect cut short (reopen throws when the connection drops
+    // again) leaves the rest for the next attempt. Those back are filed
+    // again under their new FileId, unless closed meanwhile.
+    const all = [...this.opens];
     const back: DurableOpen[] = [];
+    for (const [, d] of all) this.returning.add(d);
     try {
-      for (const [key, d] of [...this.opens]) {
-        const how = await reopen(core, leases, d);
-        out[how]++;
-        if (this.opens.get(key) === d) this.opens.delete(key);
-        if (how !== 'lost') back.push(d);
-      }
+      const settled = await Promise.allSettled(
+        all.map(async ([key, d]) => {
+          const how = await reopen(core, leases, d);
+          out[how]++;
+          if (this.opens.get(key) === d) this.opens.delete(key);
+          if (how !== 'lost') back.push(d);
+        }),
+      );
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
     } finally {
-      for (const d of back) this.add(d);
+      for (const d of back) if (this.returning.has(d)) this.add(d);
+      this.returning.clear();
     }
     return out;
   }
