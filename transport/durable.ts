@@ -28,13 +28,11 @@ import {
   type CreateContext,
   type CreateResponse,
 } from './pdu/create.js';
-import { creditChargeFor } from './message.js';
 import { NtStatus } from './ntstatus.js';
-import { Smb2Command } from './pdu/header.js';
-import { decodeReadResponse, encodeReadRequest } from './pdu/read.js';
+import { decodeReadResponse } from './pdu/read.js';
 import { expectStatus } from './session.js';
 import { QFID_CONTEXT, statFromCreate, type TreeCore } from './tree-core.js';
-import { leaseContext } from './tree-io.js';
+import { leaseContext, readMsg } from './tree-io.js';
 import { Dialect, type SmbStat } from './types.js';
 import { uniqueId16 } from './unique-id.js';
 
@@ -311,11 +309,7 @@ export function holdsAt(data: readonly Buffer[], at: number, got: Buffer): boole
 async function landedInPart(core: TreeCore, fileId: Buffer, w: WriteInFlight, size: number): Promise<boolean> {
   for (let at = w.start; at < size; ) {
     const length = Math.min(size - at, core.neg.maxReadSize);
-    const m = core.msg(
-      Smb2Command.READ,
-      encodeReadRequest({ padding: 0x50, flags: 0, length, offset: at, fileId, minimumCount: 0, channel: 0, remainingBytes: 0 }),
-      creditChargeFor(length),
-    );
+    const m = readMsg(core, fileId, at, length);
     m.setup = true;
     const r = await core.conn.request(m);
     if (r.header.status !== NtStatus.STATUS_SUCCESS) return false;

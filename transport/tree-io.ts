@@ -170,13 +170,18 @@ async function createOnce(core: TreeCore, leases: LeaseTable, path: string, opts
   return open;
 }
 
-/** READ of the first `length` bytes of the file the previous compound member opened. */
-function firstReadMsg(core: TreeCore, length: number): SmbMessage {
+/** The READ request for `length` bytes at `offset` of `fileId`. */
+export function readMsg(core: TreeCore, fileId: Buffer, offset: number, length: number): SmbMessage {
   return core.msg(
     Smb2Command.READ,
-    encodeReadRequest({ padding: 0x50, flags: 0, length, offset: 0, fileId: RELATED_FILE_ID, minimumCount: 0, channel: 0, remainingBytes: 0 }),
+    encodeReadRequest({ padding: 0x50, flags: 0, length, offset, fileId, minimumCount: 0, channel: 0, remainingBytes: 0 }),
     creditChargeFor(length),
   );
+}
+
+/** READ of the first `length` bytes of the file the previous compound member opened. */
+function firstReadMsg(core: TreeCore, length: number): SmbMessage {
+  return readMsg(core, RELATED_FILE_ID, 0, length);
 }
 
 /**

@@ -11,7 +11,7 @@
 import type { BvecqPos } from '../netfs/bvecq.js';
 import type { ServerNotification, SmbConnection } from './connection.js';
 import { SmbProtocolError, SmbStatusError } from './errors.js';
-import { creditChargeFor, SmbMessage } from './message.js';
+import { SmbMessage } from './message.js';
 import { NtStatus } from './ntstatus.js';
 import { decodeCloseResponse } from './pdu/close.js';
 import { CreateOptions, decodeCreateResponse, FileAccess, OplockLevel } from './pdu/create.js';
@@ -30,7 +30,6 @@ import * as ns from './tree-namespace.js';
 import * as sec from './tree-security.js';
 import { Smb2Command } from './pdu/header.js';
 import { decodeQueryInfoResponse, InfoType } from './pdu/query-info.js';
-import { encodeReadRequest } from './pdu/read.js';
 import { decodeTreeConnectResponse, encodeTreeConnectRequest, encodeTreeDisconnectRequest, ShareFlags } from './pdu/tree-connect.js';
 import { expectStatus, type Negotiated, type SessionState } from './session.js';
 import {
@@ -249,11 +248,7 @@ export class Tree implements SmbTree {
   }
 
   async read(fileId: Buffer, offset: number, length: number, dest: BvecqPos): Promise<number> {
-    const m = this.msg(
-      Smb2Command.READ,
-      encodeReadRequest({ padding: 0x50, flags: 0, length, offset, fileId, minimumCount: 0, channel: 0, remainingBytes: 0 }),
-      creditChargeFor(length),
-    );
+    const m = io.readMsg(this.core, fileId, offset, length);
     m.readDest = dest;
     m.readMax = length;
     const r = await this.conn.request(m);
