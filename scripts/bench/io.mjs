@@ -3,7 +3,7 @@
 import { statSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { q, sh, cpuSecs, peakRssMiB, serverCpuSecs, sleep } from './proc.mjs';
+import { q, sh, cpuSecs, peakRssMiB, serverCpuSecs, sleep, machineCpu, prefault } from './proc.mjs';
 import { RowSet, MiB, GiB, mbps } from './rowset.mjs';
 import { ensureBig } from './data.mjs';
 
@@ -18,38 +18,64 @@ function checkSize(file, bytes, who) {
 /** Bound for moving SIZE_MIB through the slowest client we expect (5 MB/s). */
 const ioTimeout = (sizeMiB) => 60 + Math.ceil(sizeMiB / 5);
 
+/**
+ * One client's timed bulk step: STEP() (resolving { secs, ... }) run right
+ * after fresh memory of a quarter more than the data was touched (prefault),
+ * so every client meets the same memory, whatever ran before it. Its result
+ * gains `busy`, the whole machine's CPU seconds across it, and `cores`.
+ */
+async function bulk(o, step) {
+  await prefault(o.sizeMiB * 1.25);
+  const c0 = machineCpu();
+  const r = await step();
+  const c1 = machineCpu();
+  return { ...r, busy: c1.busy - c0.busy, cores: c1.cores };
+}
+
+/** Rows BUSY and CEILING of COLUMN from a bulk() result moving BYTES. */
+function setCpuBound(rs, [busyId, ceilingId], column, r, bytes) {
+  rs.set(busyId, column, r.busy / (bytes / GiB));
+  if (r.busy > 0) rs.set(ceilingId, column, mbps(bytes, r.busy / r.cores));
+}
+
 export async function writeGroup(ctx, o) {
   const bytes = o.sizeMiB * MiB;
   const rs = new RowSet('write', [
     { id: 'write', label: `write ${o.sizeMiB} MiB, dd bs=1M conv=fsync`, unit: 'MB/s', better: 'higher' },
     { id: 'cpu-write', label: 'daemon CPU per GiB written', unit: 's/GiB', better: 'lower' },
     { id: 'rss-write', label: 'daemon peak RSS (VmHWM), write', unit: 'MiB', better: 'lower' },
+    { id: 'busy-write', label: 'machine CPU per GiB written, all processes', unit: 's/GiB', better: 'lower' },
+    { id: 'ceiling-write', label: 'CPU ceiling of the write: cores / that', unit: 'MB/s', better: 'higher' },
   ]);
+  const cpuRows = ['busy-write', 'ceiling-write'];
   const dd = (file) => sh(`dd if=/dev/zero of=${q(file)} bs=1M count=${o.sizeMiB} conv=fsync status=none`, { timeoutS: ioTimeout(o.sizeMiB) });
   const src = await ensureBig(ctx.local, o.sizeMiB);
   await sh(`cat ${q(src)} > /dev/null`, { timeoutS: 120 });
   rs.note('write', 'smbclient: put of a local file (page cache warm), no FLUSH; others: dd from /dev/zero with fsync');
+  rs.note('busy-write', 'busy time of every core (client, server, writer, kernel) across the timed step; each step follows a touch of fresh memory (see scripts/bench/proc.mjs, prefault)');
 
-  await rs.attempt(['write', 'cpu-write'], 'smbclient', async () => {
+  await rs.attempt(['write', 'cpu-write', ...cpuRows], 'smbclient', async () => {
     const dst = path.join(ctx.share, 'bench-write-smbclient');
     try {
-      const r = await sh(ctx.smbclientScript(`put ${src} bench-write-smbclient`), { timeoutS: ioTimeout(o.sizeMiB) });
+      const r = await bulk(o, () => sh(ctx.smbclientScript(`put ${src} bench-write-smbclient`), { timeoutS: ioTimeout(o.sizeMiB) }));
       checkSize(dst, bytes, 'smbclient');
       rs.set('write', 'smbclient', mbps(bytes, r.secs));
       rs.set('cpu-write', 'smbclient', r.cpu / (bytes / GiB));
+      setCpuBound(rs, cpuRows, 'smbclient', r, bytes);
     } finally { rmSync(dst, { force: true }); }
   });
 
-  await rs.attempt(['write', 'cpu-write', 'rss-write'], 'smbfuse', async () => {
+  await rs.attempt(['write', 'cpu-write', 'rss-write', ...cpuRows], 'smbfuse', async () => {
     const dst = path.join(ctx.share, 'bench-write-smbfuse');
     const m = await ctx.mountSmbfuse();
     try {
-      const c0 = cpuSecs(m.pid);
-      const r = await dd(path.join(m.mnt, 'bench-write-smbfuse'));
+      const c0 = cpuSecs(m.pid); // the touch runs in a process of its own
+      const r = await bulk(o, () => dd(path.join(m.mnt, 'bench-write-smbfuse')));
       const c1 = cpuSecs(m.pid);
       checkSize(dst, bytes, 'smbfuse'); // after fsync and close, before unmount
       rs.set('write', 'smbfuse', mbps(bytes, r.secs));
       rs.set('cpu-write', 'smbfuse', (c1 - c0) / (bytes / GiB));
+      setCpuBound(rs, cpuRows, 'smbfuse', r, bytes);
       rs.set('rss-write', 'smbfuse', peakRssMiB(m.pid));
     } finally {
       await ctx.unmount(m);
@@ -57,24 +83,27 @@ export async function writeGroup(ctx, o) {
     }
   });
 
-  await rs.attempt(['write', 'cpu-write', 'rss-write'], 'fuse-null', async () => {
+  await rs.attempt(['write', 'cpu-write', 'rss-write', ...cpuRows], 'fuse-null', async () => {
     const m = await ctx.mountNull(['--size', '0']);
     try {
-      const c0 = cpuSecs(m.pid);
-      const r = await dd(path.join(m.mnt, 'big'));
+      const c0 = cpuSecs(m.pid); // the touch runs in a process of its own
+      const r = await bulk(o, () => dd(path.join(m.mnt, 'big')));
       const c1 = cpuSecs(m.pid);
       rs.set('write', 'fuse-null', mbps(bytes, r.secs));
       rs.set('cpu-write', 'fuse-null', (c1 - c0) / (bytes / GiB));
+      setCpuBound(rs, cpuRows, 'fuse-null', r, bytes);
       rs.set('rss-write', 'fuse-null', peakRssMiB(m.pid));
     } finally { await ctx.unmount(m); }
   });
 
   for (const [col, dir] of [['local', ctx.local], ['other', o.otherWork]]) {
     if (!dir) continue;
-    await rs.attempt(['write'], col, async () => {
+    await rs.attempt(['write', ...cpuRows], col, async () => {
       const f = path.join(dir, 'bench-write');
       try {
-        rs.set('write', col, mbps(bytes, (await dd(f)).secs));
+        const r = await bulk(o, () => dd(f));
+        rs.set('write', col, mbps(bytes, r.secs));
+        setCpuBound(rs, cpuRows, col, r, bytes);
       } finally { rmSync(f, { force: true }); }
     });
   }
@@ -88,7 +117,10 @@ export async function readGroup(ctx, o) {
     { id: 'read-warm', label: 'same file again after close (warm)', unit: 'MB/s', better: 'higher' },
     { id: 'cpu-read', label: 'daemon CPU per GiB read (cold)', unit: 's/GiB', better: 'lower' },
     { id: 'rss-read', label: 'daemon peak RSS (VmHWM), read', unit: 'MiB', better: 'lower' },
+    { id: 'busy-read', label: 'machine CPU per GiB read (cold), all processes', unit: 's/GiB', better: 'lower' },
+    { id: 'ceiling-read', label: 'CPU ceiling of the cold read: cores / that', unit: 'MB/s', better: 'higher' },
   ]);
+  const cpuRows = ['busy-read', 'ceiling-read'];
   const dd = (file) => sh(`dd if=${q(file)} of=/dev/null bs=1M status=none`, { timeoutS: ioTimeout(o.sizeMiB) });
   // Drops FILE's pages from the kernel page cache (posix_fadvise DONTNEED): this file only.
   const dropCache = (file) => sh(`dd if=${q(file)} iflag=nocache count=0 status=none`, { timeoutS: 30 });
@@ -98,38 +130,44 @@ export async function readGroup(ctx, o) {
   await sh(`cat ${q(served)} > /dev/null`, { timeoutS: 120 });
   rs.note('cpu-read', 'smbclient: its own process; fuse-null: its daemon');
   rs.note('read-cold', 'server page cache warm; local: the file dropped from the page cache first (dd iflag=nocache)');
+  rs.note('busy-read', 'busy time of every core (client, server, reader, kernel) across the timed step; each step follows a touch of fresh memory (see scripts/bench/proc.mjs, prefault)');
 
-  await rs.attempt(['read-cold', 'cpu-read'], 'smbclient', async () => {
-    const r = await sh(ctx.smbclientScript('get bench-big /dev/null'), { timeoutS: ioTimeout(o.sizeMiB) });
+  await rs.attempt(['read-cold', 'cpu-read', ...cpuRows], 'smbclient', async () => {
+    const r = await bulk(o, () => sh(ctx.smbclientScript('get bench-big /dev/null'), { timeoutS: ioTimeout(o.sizeMiB) }));
     rs.set('read-cold', 'smbclient', mbps(bytes, r.secs));
     rs.set('cpu-read', 'smbclient', r.cpu / (bytes / GiB));
+    setCpuBound(rs, cpuRows, 'smbclient', r, bytes);
   });
 
   const daemon = async (col, m, file) => {
     try {
       const c0 = cpuSecs(m.pid);
-      rs.set('read-cold', col, mbps(bytes, (await dd(file)).secs));
+      const r = await bulk(o, () => dd(file));
       const c1 = cpuSecs(m.pid);
+      rs.set('read-cold', col, mbps(bytes, r.secs));
       rs.set('cpu-read', col, (c1 - c0) / (bytes / GiB));
+      setCpuBound(rs, cpuRows, col, r, bytes);
       rs.set('read-warm', col, mbps(bytes, (await dd(file)).secs));
       rs.set('rss-read', col, peakRssMiB(m.pid));
     } finally { await ctx.unmount(m); }
   };
-  await rs.attempt(['read-cold', 'read-warm', 'cpu-read', 'rss-read'], 'smbfuse', async () => {
+  await rs.attempt(['read-cold', 'read-warm', 'cpu-read', 'rss-read', ...cpuRows], 'smbfuse', async () => {
     const m = await ctx.mountSmbfuse();
     await daemon('smbfuse', m, path.join(m.mnt, 'bench-big'));
   });
-  await rs.attempt(['read-cold', 'read-warm', 'cpu-read', 'rss-read'], 'fuse-null', async () => {
+  await rs.attempt(['read-cold', 'read-warm', 'cpu-read', 'rss-read', ...cpuRows], 'fuse-null', async () => {
     const m = await ctx.mountNull(['--size', String(bytes)]);
     await daemon('fuse-null', m, path.join(m.mnt, 'big'));
   });
 
   for (const [col, dir] of [['local', ctx.local], ['other', o.otherWork]]) {
     if (!dir) continue;
-    await rs.attempt(['read-cold', 'read-warm'], col, async () => {
+    await rs.attempt(['read-cold', 'read-warm', ...cpuRows], col, async () => {
       const f = await ensureBig(dir, o.sizeMiB, local);
       await dropCache(f);
-      rs.set('read-cold', col, mbps(bytes, (await dd(f)).secs));
+      const r = await bulk(o, () => dd(f));
+      rs.set('read-cold', col, mbps(bytes, r.secs));
+      setCpuBound(rs, cpuRows, col, r, bytes);
       rs.set('read-warm', col, mbps(bytes, (await dd(f)).secs));
     });
   }

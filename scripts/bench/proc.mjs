@@ -2,6 +2,7 @@
 // the process group we gave it; plus the /proc readers for a daemon's CPU and RSS.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 
 export const log = (msg) => process.stderr.write(`bench: ${msg}\n`);
@@ -110,6 +111,35 @@ export function serverCpuSecs(dir) {
     } catch { /* gone meanwhile */ }
   }
   return total;
+}
+
+/**
+ * CPU seconds the whole machine has spent so far, summed over its cores:
+ * `busy` (user, nice, system, irq, softirq: every process and the kernel's
+ * work for them) and `idle` (idle, iowait). Steal, time the hypervisor gave
+ * to someone else, is neither. `cores`: how many run at once. What a run
+ * moving data spent in all (client, server, reader, kernel) is the busy
+ * time across it; no client can move a GiB faster than cores ÷ that.
+ */
+export function machineCpu() {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
+  const [user, nice, system, idle, iowait, irq, softirq] = line.trim().split(/\s+/).slice(1, 8).map(Number);
+  return { busy: (user + nice + system + irq + softirq) / TICKS, idle: (idle + iowait) / TICKS, cores: availableParallelism() };
+}
+
+/**
+ * Writes to every page of MIB MiB of fresh memory in a child process, which
+ * then exits. Some virtual machines (this one) give a page back to the host
+ * once it is free, and the next first touch of it costs many times a normal
+ * page fault: whichever client fills the page cache first after an idle
+ * spell pays that, the one after it far less (a 1 GiB read through FUSE
+ * spent 1.2-3.7 s of the daemon's CPU cold against 0.8-0.9 s just after
+ * such a touch). Done right before each client's timed bulk step, so that
+ * every client meets the same memory.
+ */
+export async function prefault(mib) {
+  const r = await run(process.execPath, ['-e', `Buffer.allocUnsafeSlow(${Math.ceil(mib)} * 1048576).fill(1)`], { timeoutS: Math.min(600, 60 + Math.ceil(mib / 20)) });
+  if (r.code !== 0) throw new Error(`touching ${mib} MiB failed: ${r.stderr.trim().split('\n').pop()}`);
 }
 
 /** Peak resident set of process PID in MiB (VmHWM). */

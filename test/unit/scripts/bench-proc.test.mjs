@@ -1,13 +1,14 @@
 // The bench's command runner: CPU of the commands a script runs, its stderr
 // kept apart from the `times` line, a failing exit reported with its stderr,
 // a timeout that kills the command and rejects, and the CPU of a server's
-// processes found by the configuration file they were started with.
+// processes found by the configuration file they were started with; the
+// whole machine's busy CPU, and the touch of fresh memory before a bulk step.
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { serverCpuSecs, sh, sleep } from '../../../scripts/bench/proc.mjs';
+import { machineCpu, prefault, serverCpuSecs, sh, sleep } from '../../../scripts/bench/proc.mjs';
 
 t.test('sh measures the CPU of the commands it runs and keeps their stderr', async (t) => {
   const r = await sh('head -c 200000000 /dev/zero | sha256sum; printf warn >&2', { timeoutS: 60 });
@@ -47,4 +48,20 @@ t.test("a server's CPU: its processes by configuration file, with the children t
   t.ok(after - before >= 0.8, `the reaped child's CPU counts (${(after - before).toFixed(2)} s)`);
   t.equal(serverCpuSecs(other), 0, 'a directory no process was started with counts nothing');
   server.stdin.write('x');
+});
+
+t.test("the machine's busy CPU counts a process burning it", async (t) => {
+  const before = machineCpu();
+  await sh(`${process.execPath} -e 'const e = Date.now() + 1000; while (Date.now() < e);'`, { timeoutS: 30 });
+  const after = machineCpu();
+  t.ok(after.busy - before.busy >= 0.8, `a 1 s burn is busy time (${(after.busy - before.busy).toFixed(2)} s)`);
+  t.ok(after.cores >= 1);
+  t.ok(after.idle >= before.idle, 'idle time never goes back');
+});
+
+t.test('prefault touches memory in a process of its own and says when it cannot', async (t) => {
+  const before = machineCpu();
+  await prefault(64);
+  t.ok(machineCpu().busy > before.busy, 'writing 64 MiB took CPU');
+  await t.rejects(prefault(1e7), /touching 10000000 MiB failed/);
 });
