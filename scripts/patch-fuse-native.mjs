@@ -112,7 +112,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 
-const PATCH_VERSION = 18;
+const PATCH_VERSION = 19;
 const MARK = `/* smbfuse-patch ${PATCH_VERSION} */\n`;
 
 const require = createRequire(import.meta.url);
@@ -940,6 +940,9 @@ const edits = [
       '#define SMBFUSE_PRIMED_PROBES 64',
       'typedef struct { uint64_t hash; int64_t deadline_ns; struct stat st; char path[]; } smbfuse_primed_t;',
       'static smbfuse_primed_t **smbfuse_primed = NULL;',
+      '// The slots in use, in the order they were filled: emptying the table costs',
+      '// what it holds, not a pass over all its slots (a listing after every write).',
+      'static uint32_t *smbfuse_primed_used = NULL;',
       'static uint32_t smbfuse_primed_count = 0;',
       'static int32_t smbfuse_primed_epoch = 0;',
       'static int32_t *smbfuse_epoch_word = NULL;',
@@ -961,11 +964,10 @@ const edits = [
       '// Called with the lock held.',
       'static void smbfuse_primed_clear (void) {',
       '  if (smbfuse_primed == NULL) return;',
-      '  for (uint32_t i = 0; i < SMBFUSE_PRIMED_SLOTS && smbfuse_primed_count > 0; i++) {',
-      '    if (smbfuse_primed[i] == NULL) continue;',
-      '    free(smbfuse_primed[i]);',
-      '    smbfuse_primed[i] = NULL;',
-      '    smbfuse_primed_count--;',
+      '  for (uint32_t i = 0; i < smbfuse_primed_count; i++) {',
+      '    uint32_t s = smbfuse_primed_used[i];',
+      '    free(smbfuse_primed[s]);',
+      '    smbfuse_primed[s] = NULL;',
       '  }',
       '  smbfuse_primed_count = 0;',
       '}',
@@ -1040,7 +1042,10 @@ const edits = [
       '  const size_t entry_bytes = SMBFUSE_PRIMED_WORDS * 4;',
       '  pthread_mutex_lock(&smbfuse_primed_lock);',
       '  if (smbfuse_epoch_word == NULL || __atomic_load_n(smbfuse_epoch_word, __ATOMIC_SEQ_CST) != at) goto done;',
-      '  if (smbfuse_primed == NULL) smbfuse_primed = calloc(SMBFUSE_PRIMED_SLOTS, sizeof(smbfuse_primed_t *));',
+      '  if (smbfuse_primed == NULL) {',
+      '    smbfuse_primed_used = malloc(SMBFUSE_PRIMED_MAX * sizeof(uint32_t));',
+      '    if (smbfuse_primed_used != NULL) smbfuse_primed = calloc(SMBFUSE_PRIMED_SLOTS, sizeof(smbfuse_primed_t *));',
+      '  }',
       '  if (smbfuse_primed == NULL) goto done;',
       '  if (smbfuse_primed_epoch != at) {',
       '    smbfuse_primed_clear();',
@@ -1079,7 +1084,7 @@ const edits = [
       '      continue;',
       '    }',
       '    if (smbfuse_primed[s] != NULL) free(smbfuse_primed[s]);',
-      '    else smbfuse_primed_count++;',
+      '    else smbfuse_primed_used[smbfuse_primed_count++] = s;',
       '    smbfuse_primed[s] = e;',
       '  }',
       '  done:',
