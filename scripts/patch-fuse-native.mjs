@@ -1043,7 +1043,7 @@ const edits = [
       '  pthread_mutex_lock(&smbfuse_primed_lock);',
       '  if (smbfuse_epoch_word == NULL || __atomic_load_n(smbfuse_epoch_word, __ATOMIC_SEQ_CST) != at) goto done;',
       '  if (smbfuse_primed == NULL) {',
-      '    smbfuse_primed_used = malloc(SMBFUSE_PRIMED_MAX * sizeof(uint32_t));',
+      '    if (smbfuse_primed_used == NULL) smbfuse_primed_used = malloc(SMBFUSE_PRIMED_MAX * sizeof(uint32_t));',
       '    if (smbfuse_primed_used != NULL) smbfuse_primed = calloc(SMBFUSE_PRIMED_SLOTS, sizeof(smbfuse_primed_t *));',
       '  }',
       '  if (smbfuse_primed == NULL) goto done;',
