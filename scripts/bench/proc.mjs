@@ -2,7 +2,6 @@
 // the process group we gave it; plus the /proc readers for a daemon's CPU and RSS.
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import path from 'node:path';
 
 export const log = (msg) => process.stderr.write(`bench: ${msg}\n`);
@@ -122,9 +121,11 @@ export function serverCpuSecs(dir) {
  * time across it; no client can move a GiB faster than cores ÷ that.
  */
 export function machineCpu() {
-  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
-  const [user, nice, system, idle, iowait, irq, softirq] = line.trim().split(/\s+/).slice(1, 8).map(Number);
-  return { busy: (user + nice + system + irq + softirq) / TICKS, idle: (idle + iowait) / TICKS, cores: availableParallelism() };
+  const lines = readFileSync('/proc/stat', 'utf8').split('\n');
+  const [user, nice, system, idle, iowait, irq, softirq] = lines[0].trim().split(/\s+/).slice(1, 8).map(Number);
+  // The first line sums the cpuN lines that follow: the cores counted are those.
+  const cores = lines.filter((l) => /^cpu\d+ /.test(l)).length;
+  return { busy: (user + nice + system + irq + softirq) / TICKS, idle: (idle + iowait) / TICKS, cores };
 }
 
 /**
