@@ -9,6 +9,12 @@ import { ensureBig } from './data.mjs';
 
 const TRANSPORT_READS = path.join(path.dirname(fileURLToPath(import.meta.url)), 'transport-reads.mjs');
 
+/** The command running transport-reads.mjs of the build measured on bench-big, DEPTH READs in flight, MODE: seconds or seq:BYTES. */
+function transportReads(ctx, depth, mode) {
+  const dist = path.resolve(path.dirname(ctx.main), '..');
+  return `node ${q(TRANSPORT_READS)} ${q(dist)} ${q(ctx.creds)} ${q(ctx.host)} ${ctx.port} bench-big ${depth} ${mode}`;
+}
+
 /** Fails unless FILE (seen on the server side) holds BYTES bytes. */
 function checkSize(file, bytes, who) {
   const got = statSync(file).size;
@@ -128,7 +134,7 @@ export async function readGroup(ctx, o) {
   const served = await ensureBig(ctx.share, o.sizeMiB, local);
   // Cold for the client, warm for the server: every client reads from Samba's page cache.
   await sh(`cat ${q(served)} > /dev/null`, { timeoutS: 120 });
-  rs.note('cpu-read', 'smbclient: its own process; fuse-null: its daemon');
+  rs.note('cpu-read', 'smbclient, transport: its own process; fuse-null: its daemon');
   rs.note('read-cold', 'server page cache warm; local: the file dropped from the page cache first (dd iflag=nocache)');
   rs.note('busy-read', 'busy time of every core (client, server, reader, kernel) across the timed step; each step follows a touch of fresh memory (see scripts/bench/proc.mjs, prefault)');
 
@@ -137,6 +143,16 @@ export async function readGroup(ctx, o) {
     rs.set('read-cold', 'smbclient', mbps(bytes, r.secs));
     rs.set('cpu-read', 'smbclient', r.cpu / (bytes / GiB));
     setCpuBound(rs, cpuRows, 'smbclient', r, bytes);
+  });
+
+  // The mount's own READ size and window (rsize=4M, readahead=8M: two in flight), no FUSE.
+  rs.note('read-cold', 'transport: the file read start to end through smbfuse\'s SMB transport alone, 4 MiB READs, two in flight (the mount\'s defaults), no FUSE (scripts/bench/transport-reads.mjs)');
+  await rs.attempt(['read-cold', 'cpu-read', ...cpuRows], 'transport', async () => {
+    await prefault(o.sizeMiB * 1.25);
+    const r = JSON.parse((await sh(transportReads(ctx, 2, `seq:${4 * MiB}`), { timeoutS: ioTimeout(o.sizeMiB) })).stdout);
+    rs.set('read-cold', 'transport', mbps(bytes, r.secs));
+    rs.set('cpu-read', 'transport', r.cpu / (bytes / GiB));
+    setCpuBound(rs, cpuRows, 'transport', r, bytes);
   });
 
   const daemon = async (col, m, file) => {
@@ -215,10 +231,9 @@ export async function fioGroup(ctx, o) {
     try { await both('smbfuse', path.join(m.mnt, 'bench-big')); } finally { await ctx.unmount(m); }
   });
   await rs.attempt(['fio-qd1', 'fio-qd16', 'fio-server-cpu'], 'transport', async () => {
-    const dist = path.resolve(path.dirname(ctx.main), '..');
     for (const [id, depth] of [['fio-qd1', 1], ['fio-qd16', 16]]) {
       rs.set(id, 'transport', await measured('transport', depth, async () => {
-        const r = await sh(`node ${q(TRANSPORT_READS)} ${q(dist)} ${q(ctx.creds)} ${q(ctx.host)} ${ctx.port} bench-big ${depth} ${o.fioSecs}`, { timeoutS: o.fioSecs + 60 });
+        const r = await sh(transportReads(ctx, depth, o.fioSecs), { timeoutS: o.fioSecs + 60 });
         return Number(r.stdout.trim());
       }));
     }
