@@ -26,12 +26,14 @@ const ioTimeout = (sizeMiB) => 60 + Math.ceil(sizeMiB / 5);
 
 /**
  * One client's timed bulk step: STEP() (resolving { secs, ... }) run right
- * after fresh memory of a quarter more than the data was touched (prefault),
- * so every client meets the same memory, whatever ran before it. Its result
- * gains `busy`, the whole machine's CPU seconds across it, and `cores`.
+ * after COPIES times the data, and a quarter more, of fresh memory was
+ * touched (prefault), so every client meets the same memory whatever ran
+ * before it. COPIES: the page caches the step fills with the data (a write
+ * fills the client's and the server's). The result gains `busy`, the whole
+ * machine's CPU seconds across the step, and `cores`.
  */
-async function bulk(o, step) {
-  await prefault(o.sizeMiB * 1.25);
+async function bulk(o, step, copies = 1) {
+  await prefault(o.sizeMiB * (copies + 0.25));
   const c0 = machineCpu();
   const r = await step();
   const c1 = machineCpu();
@@ -63,7 +65,7 @@ export async function writeGroup(ctx, o) {
   await rs.attempt(['write', 'cpu-write', ...cpuRows], 'smbclient', async () => {
     const dst = path.join(ctx.share, 'bench-write-smbclient');
     try {
-      const r = await bulk(o, () => sh(ctx.smbclientScript(`put ${src} bench-write-smbclient`), { timeoutS: ioTimeout(o.sizeMiB) }));
+      const r = await bulk(o, () => sh(ctx.smbclientScript(`put ${src} bench-write-smbclient`), { timeoutS: ioTimeout(o.sizeMiB) }), 2);
       checkSize(dst, bytes, 'smbclient');
       rs.set('write', 'smbclient', mbps(bytes, r.secs));
       rs.set('cpu-write', 'smbclient', r.cpu / (bytes / GiB));
@@ -76,7 +78,7 @@ export async function writeGroup(ctx, o) {
     const m = await ctx.mountSmbfuse();
     try {
       const c0 = cpuSecs(m.pid); // the touch runs in a process of its own
-      const r = await bulk(o, () => dd(path.join(m.mnt, 'bench-write-smbfuse')));
+      const r = await bulk(o, () => dd(path.join(m.mnt, 'bench-write-smbfuse')), 2);
       const c1 = cpuSecs(m.pid);
       checkSize(dst, bytes, 'smbfuse'); // after fsync and close, before unmount
       rs.set('write', 'smbfuse', mbps(bytes, r.secs));
@@ -93,7 +95,7 @@ export async function writeGroup(ctx, o) {
     const m = await ctx.mountNull(['--size', '0']);
     try {
       const c0 = cpuSecs(m.pid); // the touch runs in a process of its own
-      const r = await bulk(o, () => dd(path.join(m.mnt, 'big')));
+      const r = await bulk(o, () => dd(path.join(m.mnt, 'big')), 2);
       const c1 = cpuSecs(m.pid);
       rs.set('write', 'fuse-null', mbps(bytes, r.secs));
       rs.set('cpu-write', 'fuse-null', (c1 - c0) / (bytes / GiB));
@@ -107,7 +109,7 @@ export async function writeGroup(ctx, o) {
     await rs.attempt(['write', ...cpuRows], col, async () => {
       const f = path.join(dir, 'bench-write');
       try {
-        const r = await bulk(o, () => dd(f));
+        const r = await bulk(o, () => dd(f), 2);
         rs.set('write', col, mbps(bytes, r.secs));
         setCpuBound(rs, cpuRows, col, r, bytes);
       } finally { rmSync(f, { force: true }); }
