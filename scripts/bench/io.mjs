@@ -30,14 +30,15 @@ const ioTimeout = (sizeMiB) => 60 + Math.ceil(sizeMiB / 5);
  * touched (prefault), so every client meets the same memory whatever ran
  * before it. COPIES: the page caches the step fills with the data (a write
  * fills the client's and the server's). The result gains `busy`, the whole
- * machine's CPU seconds across the step, and `cores`.
+ * machine's CPU seconds across the step, and `cores`, unless the step
+ * measured those itself, closer to its work (transport-reads.mjs).
  */
 async function bulk(o, step, copies = 1) {
   await prefault(o.sizeMiB * (copies + 0.25));
   const c0 = machineCpu();
   const r = await step();
   const c1 = machineCpu();
-  return { ...r, busy: c1.busy - c0.busy, cores: c1.cores };
+  return { busy: c1.busy - c0.busy, cores: c1.cores, ...r };
 }
 
 /** Rows BUSY and CEILING of COLUMN from a bulk() result moving BYTES. */
@@ -150,8 +151,7 @@ export async function readGroup(ctx, o) {
   // The mount's own READ size and window (rsize=4M, readahead=8M: two in flight), no FUSE.
   rs.note('read-cold', 'transport: the file read start to end through smbfuse\'s SMB transport alone, 4 MiB READs, two in flight (the mount\'s defaults), no FUSE (scripts/bench/transport-reads.mjs)');
   await rs.attempt(['read-cold', 'cpu-read', ...cpuRows], 'transport', async () => {
-    await prefault(o.sizeMiB * 1.25);
-    const r = JSON.parse((await sh(transportReads(ctx, 2, `seq:${4 * MiB}`), { timeoutS: ioTimeout(o.sizeMiB) })).stdout);
+    const r = await bulk(o, async () => JSON.parse((await sh(transportReads(ctx, 2, `seq:${4 * MiB}`), { timeoutS: ioTimeout(o.sizeMiB) })).stdout));
     rs.set('read-cold', 'transport', mbps(bytes, r.secs));
     rs.set('cpu-read', 'transport', r.cpu / (bytes / GiB));
     setCpuBound(rs, cpuRows, 'transport', r, bytes);
