@@ -1,5 +1,5 @@
 // Preloaded (node --require) into a fuse-native filesystem by
-// test/e2e/binding-threads.test.ts: counts the thread locals fuse-native
+// test/e2e/binding-one-thread.test.ts: counts the request locals the binding
 // allocates (one call of Fuse#_malloc each) and writes the count to the file
 // named by SMBFUSE_LOCALS_COUNT every 100 ms.
 // Only on the main thread: tap's test processes carry an --import hook

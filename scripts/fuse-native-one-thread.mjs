@@ -1,0 +1,360 @@
+// The "smbfuse one thread" edits of scripts/patch-fuse-native.mjs: requests
+// are read from /dev/fuse and run through libfuse on Node's main thread (the
+// functions in fuse-native-one-thread.c; its head comment says how). These
+// edits come after all the others and are anchored on their result.
+import { readFileSync } from 'node:fs';
+
+const fragment = readFileSync(new URL('./fuse-native-one-thread.c', import.meta.url), 'utf8');
+
+/** [anchor, replacement] pairs, in order. */
+export const oneThreadEdits = [
+  ['#include <unistd.h>\n', '#include <unistd.h>\n#include <fcntl.h>\n'],
+  [
+    '#define SMBFUSE_LENT_PIECES 8\n',
+    '#define SMBFUSE_LENT_PIECES 8\n// smbfuse one thread: calls of one request into JavaScript whose answers are kept\n#define SMBFUSE_CALLS 16\n// ... and bytes of a request kept as read (headers and fixed arguments)\n#define SMBFUSE_HEAD 512\n',
+  ],
+  // The mount: the main loop's handles for /dev/fuse and the hidden-name thread.
+  [
+    '  void *smbfuse_free;\n} fuse_thread_t;',
+    String.raw`  void *smbfuse_free;
+
+  // smbfuse one thread: /dev/fuse on the main loop; requests JavaScript
+  // answered, run again in the check (or idle) phase; held READ answers'
+  // bound; the hidden-name thread's wake-up; the kernel ended the session
+  uv_poll_t smbfuse_poll;
+  uv_check_t smbfuse_check;
+  uv_idle_t smbfuse_idle;
+  uv_timer_t smbfuse_hold_timer;
+  uv_async_t smbfuse_worker_async;
+  int smbfuse_ended;
+} fuse_thread_t;`,
+  ],
+  // A request's locals (one per request now, not per thread).
+  [
+    '  uint32_t smbfuse_lent_slot;\n\n} fuse_thread_locals_t;',
+    String.raw`  uint32_t smbfuse_lent_slot;
+
+  // smbfuse one thread: the request as read from /dev/fuse, kept until answered
+  char *smbfuse_in;
+  size_t smbfuse_in_len;
+  // its first bytes as read (libfuse changes some arguments in place; a later pass gets them back)
+  char smbfuse_head[SMBFUSE_HEAD];
+  size_t smbfuse_in_cap;
+  uint64_t smbfuse_unique;
+  uint64_t smbfuse_nodeid;
+  uint32_t smbfuse_opcode;
+  // JavaScript's answers to the request's calls so far, in call order, and
+  // which call each answered; the call libfuse is at in this pass
+  int32_t smbfuse_res[SMBFUSE_CALLS];
+  uint32_t smbfuse_ops[SMBFUSE_CALLS];
+  uint32_t smbfuse_calls;
+  uint32_t smbfuse_at;
+  // JavaScript owes a call its answer; the request waits for it (this pass's
+  // answer is dropped), or is done without it (release), or goes to / is on
+  // the hidden-name thread
+  uint32_t smbfuse_js;
+  uint32_t smbfuse_pending;
+  uint32_t smbfuse_orphan;
+  uint32_t smbfuse_to_worker;
+  uint32_t smbfuse_on_worker;
+  // a short READ answer held back, since when (ns, 0: not held)
+  uint32_t smbfuse_held;
+  int64_t smbfuse_held_since;
+  // where JavaScript writes an answer, and libfuse's places it is copied to
+  struct stat smbfuse_own_stat;
+  struct statvfs smbfuse_own_statvfs;
+  struct fuse_file_info smbfuse_own_info;
+  char *smbfuse_own_buf;
+  size_t smbfuse_own_cap;
+  struct stat *smbfuse_live_stat;
+  struct statvfs *smbfuse_live_statvfs;
+  struct fuse_file_info *smbfuse_live_info;
+  char *smbfuse_live_buf;
+  // a readdir answer's Buffers until libfuse's listing takes them
+  napi_ref smbfuse_dir[3];
+  uint32_t smbfuse_dir_count;
+  int32_t smbfuse_dir_stamp;
+  int smbfuse_dir_stamp_ok;
+  // the main thread's lists; every locals made
+  void *smbfuse_qnext;
+  void *smbfuse_all_next;
+} fuse_thread_locals_t;`,
+  ],
+  [
+    'static fuse_thread_locals_t* get_thread_locals();\n',
+    String.raw`static fuse_thread_locals_t* get_thread_locals();
+
+// smbfuse one thread: the request the calling thread runs through libfuse
+static __thread fuse_thread_locals_t *smbfuse_current;
+static fuse_thread_locals_t *smbfuse_call_locals (void);
+static int smbfuse_redirect (fuse_thread_locals_t *l, int replay);
+static int smbfuse_apply (fuse_thread_locals_t *l, uint32_t at);
+static int smbfuse_ask (fuse_thread_locals_t *l, uint32_t at);
+static void smbfuse_answered (fuse_thread_locals_t *l);
+static void smbfuse_keep_dir (napi_env env, fuse_thread_locals_t *l, size_t argc, napi_value *argv);
+`,
+  ],
+  // A call: its answer recorded in an earlier pass, a shortcut, or JavaScript.
+  [
+    String.raw`#define FUSE_NATIVE_HANDLER(name, blk)\
+  fuse_thread_locals_t *l = get_thread_locals();\
+  l->op = op_##name;\
+  l->op_fn = fuse_native_dispatch_##name;\
+  if (l->op != op_fgetattr) l->smbfuse_created_ok = 0;\
+  l->smbfuse_noflush = 0;\
+  l->smbfuse_inval_attr = 0;\
+  blk\
+  __atomic_store_n(&(l->smbfuse_seq), l->smbfuse_seq + 1, __ATOMIC_SEQ_CST);\
+  __atomic_store_n(&(l->smbfuse_waiting), 1, __ATOMIC_SEQ_CST);\
+  uv_async_send(&(l->async));\
+  uv_sem_wait(&(l->sem));\
+  __atomic_store_n(&(l->smbfuse_waiting), 0, __ATOMIC_SEQ_CST);\
+  return l->res;
+`,
+    String.raw`#define FUSE_NATIVE_HANDLER(name, blk)\
+  fuse_thread_locals_t *l = smbfuse_call_locals();\
+  if (l == NULL) return -EIO;\
+  if (l->smbfuse_pending || l->smbfuse_to_worker || l->smbfuse_at >= SMBFUSE_CALLS) return -EIO;\
+  uint32_t smbfuse_at = l->smbfuse_at++;\
+  int smbfuse_replay = smbfuse_at < l->smbfuse_calls;\
+  int32_t smbfuse_early = 1;\
+  l->op = op_##name;\
+  l->op_fn = fuse_native_dispatch_##name;\
+  if (!smbfuse_replay) {\
+    if (l->op != op_fgetattr) l->smbfuse_created_ok = 0;\
+    l->smbfuse_noflush = 0;\
+    l->smbfuse_inval_attr = 0;\
+  }\
+  blk\
+  if (smbfuse_redirect(l, smbfuse_replay) != 0) return -ENOMEM;\
+  if (smbfuse_replay) return smbfuse_apply(l, smbfuse_at);\
+  if (smbfuse_early <= 0) {\
+    l->smbfuse_res[smbfuse_at] = smbfuse_early;\
+    l->smbfuse_ops[smbfuse_at] = l->op;\
+    l->smbfuse_calls = smbfuse_at + 1;\
+    return smbfuse_apply(l, smbfuse_at);\
+  }\
+  return smbfuse_ask(l, smbfuse_at);
+`,
+  ],
+  [
+    String.raw`    signalBlk\
+    l->res = res;\
+    uv_sem_post(&(l->sem));\
+    return NULL;\
+`,
+    String.raw`    if (!l->smbfuse_js) return NULL;\
+    signalBlk\
+    l->res = res;\
+    smbfuse_answered(l);\
+    return NULL;\
+`,
+  ],
+  // Shortcuts: recorded like answers (a later pass may not find them again).
+  [
+    '  if (smbfuse_primed_get(path, stat)) return 0;\n  l->path = path;\n  l->stat = stat;\n',
+    '  l->path = path;\n  l->stat = stat;\n  if (!smbfuse_replay && smbfuse_primed_get(path, &(l->smbfuse_own_stat))) smbfuse_early = 0;\n',
+  ],
+  [
+    String.raw`  if (l->smbfuse_created_ok && info != NULL && info->fh == l->smbfuse_created_fh) {
+    l->smbfuse_created_ok = 0;
+    *stat = l->smbfuse_created;
+    return 0;
+  }
+  l->path = path;
+  l->stat = stat;
+  l->info = info;
+`,
+    String.raw`  l->path = path;
+  l->stat = stat;
+  l->info = info;
+  if (!smbfuse_replay && l->smbfuse_created_ok && info != NULL && info->fh == l->smbfuse_created_fh) {
+    l->smbfuse_created_ok = 0;
+    l->smbfuse_own_stat = l->smbfuse_created;
+    smbfuse_early = 0;
+  }
+`,
+  ],
+  // readdir's answer is filled into libfuse's listing when libfuse asks for it (smbfuse_fill_dir).
+  [
+    String.raw`  bool smbfuse_packed = false;
+  napi_is_buffer(env, argv[2], &smbfuse_packed);
+  if (smbfuse_packed) {
+    smbfuse_fill_packed(env, l, argv[2], argv[3]);
+    if (res == 0 && argc >= 6) smbfuse_prime(env, l->path, argv[2], argv[4], argv[5]);
+    goto smbfuse_filled;
+  }
+  uint32_t stats_length;
+  uint32_t names_length;
+  napi_get_array_length(env, argv[3], &stats_length);
+  napi_get_array_length(env, argv[2], &names_length);
+
+  napi_value raw_names = argv[2];
+  napi_value raw_stats = argv[3];
+
+  if (names_length != stats_length) {
+    NAPI_FOR_EACH(raw_names, raw_name) {
+      NAPI_UTF8(name, 1024, raw_name)
+      int err = l->readdir_filler((char *) l->buf, name, NULL, 0);
+      if (err == 1) {
+        break;
+      }
+    }
+  } else {
+    NAPI_FOR_EACH(raw_names, raw_name) {
+      NAPI_UTF8(name, 1024, raw_name)
+      napi_value raw_stat;
+      napi_get_element(env, raw_stats, i, &raw_stat);
+
+      NAPI_BUFFER_CAST(uint32_t*, stats_array, raw_stat);
+      struct stat st;
+      populate_stat(stats_array, &st);
+
+      // TODO: It turns out readdirplus likely won't work with FUSE 29...
+      // Metadata caching between readdir/getattr will be enabled when we upgrade fuse-shared-library
+      int err = l->readdir_filler((char *) l->buf, name, (struct stat *) &st, 0);
+      if (err == 1) {
+        break;
+      }
+    }
+  }
+  smbfuse_filled: ;
+`,
+    '  smbfuse_keep_dir(env, l, argc, argv);\n',
+  ],
+  // init: JavaScript is told; libfuse does not wait for its answer.
+  [
+    String.raw`  NAPI_ARGV_INT32(res, 1);
+  l->res = res;
+  uv_sem_post(&(l->sem));
+  return NULL;
+}
+
+static void * fuse_native_init (struct fuse_conn_info *conn) {
+  fuse_thread_locals_t *l = get_thread_locals();
+
+  l->op = op_init;
+  l->op_fn = fuse_native_dispatch_init;
+
+  uv_async_send(&(l->async));
+  uv_sem_wait(&(l->sem));
+
+  return l->fuse;
+}
+`,
+    String.raw`  NAPI_ARGV_INT32(res, 1);
+  if (!l->smbfuse_js) return NULL;
+  l->res = res;
+  smbfuse_answered(l);
+  return NULL;
+}
+
+static void * fuse_native_init (struct fuse_conn_info *conn) {
+  fuse_thread_locals_t *l = smbfuse_call_locals();
+  if (l == NULL) return fuse_get_context()->private_data;
+  l->op = op_init;
+  l->op_fn = fuse_native_dispatch_init;
+  l->smbfuse_js = 1;
+  fuse_native_dispatch_init(NULL, l, l->fuse);
+  if (l->smbfuse_js) l->smbfuse_orphan = 1;
+  return l->fuse;
+}
+`,
+  ],
+  // Short READ answers are held, not waited for (the main thread must not wait).
+  [
+    [
+      '// Before the answer to request `unique` (`data` bytes after the header) is written:',
+      '// if it answers a READ with less than was asked, waits until every READ of that',
+      '// node below it has been answered (written, see smbfuse_read_sent), so that the',
+      '// kernel sees short answers in file order. The kernel takes the first short',
+      '// answer of a file as its new size and ignores later ones; an empty answer past',
+      '// the end arriving before the one holding the end (after another client shrank',
+      '// the file) would leave zeros in place of end of file.',
+      'static void smbfuse_read_answering (smbfuse_chan_state_t *st, uint64_t unique, int32_t error, size_t data) {',
+      '  pthread_mutex_lock(&st->lock);',
+      '  smbfuse_read_t *mine = smbfuse_read_find(st, unique);',
+      '  if (mine != NULL && error == 0 && data < mine->size) {',
+      '    struct timespec until;',
+      '    clock_gettime(CLOCK_REALTIME, &until);',
+      '    until.tv_nsec += SMBFUSE_SHORT_WAIT_NS;',
+      '    if (until.tv_nsec >= 1000000000L) {',
+      '      until.tv_sec += 1;',
+      '      until.tv_nsec -= 1000000000L;',
+      '    }',
+      '    while (smbfuse_read_below(st, mine->nodeid, mine->offset)) {',
+      '      if (pthread_cond_timedwait(&st->answered, &st->lock, &until) == ETIMEDOUT) break;',
+      '    }',
+      '  }',
+      '  pthread_mutex_unlock(&st->lock);',
+      '}',
+      '',
+    ].join('\n'),
+    String.raw`// smbfuse one thread: answers not written now (see fuse-native-one-thread.c).
+static int smbfuse_hold_answer (smbfuse_chan_state_t *st, uint64_t unique, int32_t error, size_t data);
+static void smbfuse_release_held (void);
+`,
+  ],
+  [
+    String.raw`  if (!iov) return 0;
+  // A READ answer whose bytes JavaScript lent (smbfuse_note_lent): written from
+  // there, in place of libfuse's buffer, which holds nothing of them.
+  fuse_thread_locals_t *lt = (fuse_thread_locals_t *) pthread_getspecific(thread_locals_key);
+`,
+    String.raw`  if (!iov) return 0;
+  if (count >= 1 && iov[0].iov_len >= 16) {
+    uint64_t u;
+    int32_t e;
+    size_t d = 0;
+    memcpy(&u, (char *) iov[0].iov_base + 8, 8);
+    memcpy(&e, (char *) iov[0].iov_base + 4, 4);
+    for (size_t i = 0; i < count; i++) d += iov[i].iov_len;
+    if (smbfuse_hold_answer((smbfuse_chan_state_t *) fuse_chan_data(ch), u, e, d - 16)) return 0;
+  }
+  // A READ answer whose bytes JavaScript lent (smbfuse_note_lent): written from
+  // there, in place of libfuse's buffer, which holds nothing of them.
+  fuse_thread_locals_t *lt = smbfuse_current;
+`,
+  ],
+  [
+    '    fuse_thread_locals_t *tl = (fuse_thread_locals_t *) pthread_getspecific(thread_locals_key);\n',
+    '    fuse_thread_locals_t *tl = smbfuse_current;\n',
+  ],
+  [
+    String.raw`    size_t data = 0;
+    for (size_t i = 0; i < count; i++) data += iov[i].iov_len;
+    smbfuse_read_answering(st, unique, error, data - 16);
+  }
+  ssize_t n = writev(fuse_chan_fd(ch), iov, count);
+  if (lent_slot != 0) smbfuse_lent_sent(lent_slot);
+  if (unique != 0) smbfuse_read_sent(st, unique);
+`,
+    String.raw`    (void) error;
+  }
+  ssize_t n = writev(fuse_chan_fd(ch), iov, count);
+  if (lent_slot != 0) smbfuse_lent_sent(lent_slot);
+  if (unique != 0) smbfuse_read_sent(st, unique);
+  smbfuse_release_held();
+`,
+  ],
+  // libfuse's loop on a thread of its own is gone; the main loop reads /dev/fuse.
+  [
+    String.raw`static void* start_fuse_thread (void *data) {
+  fuse_thread_t *ft = (fuse_thread_t *) data;
+  fuse_loop_mt(ft->fuse);
+
+  fuse_unmount(ft->mnt, ft->ch);
+  fuse_session_remove_chan(ft->ch);
+  fuse_destroy(ft->fuse);
+
+  return NULL;
+}
+`,
+    '',
+  ],
+  ['NAPI_METHOD(fuse_native_mount) {\n', `${fragment}NAPI_METHOD(fuse_native_mount) {\n`],
+  [
+    '  pthread_attr_init(&(ft->attr));\n  pthread_create(&(ft->thread), &(ft->attr), start_fuse_thread, ft);\n',
+    '  if (smbfuse_start(ft) != 0) {\n    napi_throw_error(env, "fuse failed", "fuse failed");\n    return NULL;\n  }\n',
+  ],
+];
