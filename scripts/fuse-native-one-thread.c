@@ -20,10 +20,14 @@
 #define SMBFUSE_OP_INTERRUPT 36
 #define SMBFUSE_OP_RELEASE 18
 #define SMBFUSE_OP_RELEASEDIR 29
+#define SMBFUSE_OP_WRITE 16
 // Requests read from /dev/fuse per wake-up before the loop sees to anything else.
 #define SMBFUSE_BATCH 32
 // Longest a short READ answer is held for the READs below it (every wait has a bound).
 #define SMBFUSE_HOLD_MS 500
+#ifndef SMBFUSE_SPIN_NS
+#define SMBFUSE_SPIN_NS 30000
+#endif
 
 static void smbfuse_on_idle (uv_idle_t *h);
 static void smbfuse_on_hold_timer (uv_timer_t *h);
@@ -364,13 +368,14 @@ static void smbfuse_fill_dir (fuse_thread_locals_t *l, int32_t res) {
   napi_close_handle_scope(env, scope);
 }
 
-// Runs request `l` through libfuse (again, if JavaScript answered a call of it).
-static void smbfuse_process (fuse_thread_locals_t *l) {
+// Runs request `l` through libfuse (again, if JavaScript answered a call of
+// it); 1 if it was answered and is done.
+static int smbfuse_process (fuse_thread_locals_t *l) {
   fuse_thread_t *ft = l->fuse;
-  if (ft->smbfuse_ended) return;
+  if (ft->smbfuse_ended) return 0;
   if (smbfuse_barrier > 0) {
     smbfuse_list_push(&smbfuse_deferred, l);
-    return;
+    return 0;
   }
   l->smbfuse_at = 0;
   l->smbfuse_pending = 0;
@@ -385,7 +390,7 @@ static void smbfuse_process (fuse_thread_locals_t *l) {
     fuse_thread_locals_t *rest = smbfuse_current;
     smbfuse_current = NULL;
     if (rest != NULL && !rest->smbfuse_orphan) smbfuse_recycle(rest);
-    return;
+    return 1;
   }
   smbfuse_current = NULL;
   if (l->smbfuse_to_worker) {
@@ -396,12 +401,16 @@ static void smbfuse_process (fuse_thread_locals_t *l) {
     smbfuse_to_worker = l;
     pthread_cond_signal(&smbfuse_q_cond);
     pthread_mutex_unlock(&smbfuse_q_lock);
-  } else if (l->smbfuse_held) {
+    return 0;
+  }
+  if (l->smbfuse_held) {
     if (smbfuse_held.head == NULL) uv_timer_start(&(ft->smbfuse_hold_timer), smbfuse_on_hold_timer, SMBFUSE_HOLD_MS, 0);
     smbfuse_list_push(&smbfuse_held, l);
-  } else if (!l->smbfuse_pending && !l->smbfuse_orphan && !l->smbfuse_js) {
-    smbfuse_recycle(l);
+    return 0;
   }
+  if (l->smbfuse_pending) return 0;
+  if (!l->smbfuse_orphan && !l->smbfuse_js) smbfuse_recycle(l);
+  return 1;
 }
 
 // Whether the answer of the request being run is not to be written now: a
@@ -488,6 +497,8 @@ static void smbfuse_on_readable (uv_poll_t *h, int status, int events) {
     smbfuse_end(ft);
     return;
   }
+  int64_t spin_until = 0;
+  int answered = 0;
   for (int n = 0; n < SMBFUSE_BATCH && !ft->smbfuse_ended; n++) {
     fuse_thread_locals_t *l = smbfuse_locals_get(ft);
     if (l == NULL) {
@@ -498,7 +509,18 @@ static void smbfuse_on_readable (uv_poll_t *h, int status, int events) {
     int err = errno;
     if (r < 0) {
       smbfuse_recycle(l);
-      if (err == EAGAIN) break;
+      if (err == EAGAIN) {
+        // The last request was answered now: its caller's next one is
+        // likely microseconds away, and waiting for it here costs less than
+        // the loop going to sleep and being woken from another CPU (in a VM
+        // a wake-up across CPUs costs tens of microseconds).
+        if (!answered || SMBFUSE_SPIN_NS == 0) break;
+        int64_t now = smbfuse_now_ns();
+        if (spin_until == 0) spin_until = now + SMBFUSE_SPIN_NS;
+        if (now >= spin_until) break;
+        n--;
+        continue;
+      }
       if (err == ENOENT || err == EINTR) continue;
       if (err != ENODEV) perror("smbfuse: read from /dev/fuse");
       smbfuse_end(ft);
@@ -532,9 +554,80 @@ static void smbfuse_on_readable (uv_poll_t *h, int status, int events) {
     l->smbfuse_in_len = (size_t) r;
     memcpy(l->smbfuse_head, buf, (size_t) r < SMBFUSE_HEAD ? (size_t) r : SMBFUSE_HEAD);
     l->smbfuse_held_since = 0;
-    smbfuse_process(l);
+    // Not after a READ or WRITE: in a stream of them the loop has the server's replies to see to.
+    answered = smbfuse_process(l) && opcode != SMBFUSE_OP_READ && opcode != SMBFUSE_OP_WRITE;
+    spin_until = 0;
   }
   smbfuse_drain();
+}
+
+// Big READ answers from JavaScript's own buffers (lent reads) are written by
+// a thread of their own: the copy into the kernel's pages is most of what a
+// sequential read costs, and on the main thread it would wait for, and hold
+// up, everything else there. The lent buffers stay untouched until the slot
+// says SENT; a READ stays in the channel's table until written, so a short
+// answer held for those below it waits for the write itself.
+#define SMBFUSE_ASIDE_MIN (256 * 1024)
+typedef struct smbfuse_aside {
+  struct smbfuse_aside *next;
+  uint64_t unique;
+  uint32_t slot;
+  size_t count;
+  char head[16];
+  struct iovec iov[1 + SMBFUSE_LENT_PIECES];
+} smbfuse_aside_t;
+static pthread_mutex_t smbfuse_aside_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t smbfuse_aside_cond = PTHREAD_COND_INITIALIZER;
+static smbfuse_aside_t *smbfuse_aside_head = NULL, *smbfuse_aside_tail = NULL;
+static int smbfuse_aside_ok = 0;
+static int smbfuse_aside_written = 0;  // under smbfuse_q_lock: the main thread releases held answers
+
+// Hands a lent READ answer (`iov`, the header first) to the writing thread: 1, or 0 to write it here.
+static int smbfuse_send_aside (const struct iovec *iov, size_t count, uint32_t slot, size_t data) {
+  if (!smbfuse_aside_ok || smbfuse_worker_thread || data < SMBFUSE_ASIDE_MIN || count > 1 + SMBFUSE_LENT_PIECES || iov[0].iov_len != 16) return 0;
+  smbfuse_aside_t *a = malloc(sizeof(smbfuse_aside_t));
+  if (a == NULL) return 0;
+  a->next = NULL;
+  memcpy(a->head, iov[0].iov_base, 16);
+  memcpy(&(a->unique), a->head + 8, 8);
+  a->slot = slot;
+  a->count = count;
+  a->iov[0].iov_base = a->head;
+  a->iov[0].iov_len = 16;
+  for (size_t i = 1; i < count; i++) a->iov[i] = iov[i];
+  pthread_mutex_lock(&smbfuse_aside_lock);
+  if (smbfuse_aside_tail != NULL) smbfuse_aside_tail->next = a;
+  else smbfuse_aside_head = a;
+  smbfuse_aside_tail = a;
+  pthread_cond_signal(&smbfuse_aside_cond);
+  pthread_mutex_unlock(&smbfuse_aside_lock);
+  return 1;
+}
+
+static void *smbfuse_aside_writer (void *data) {
+  fuse_thread_t *ft = (fuse_thread_t *) data;
+  smbfuse_chan_state_t *st = (smbfuse_chan_state_t *) fuse_chan_data(ft->ch);
+  for (;;) {
+    pthread_mutex_lock(&smbfuse_aside_lock);
+    while (smbfuse_aside_head == NULL && smbfuse_aside_ok) pthread_cond_wait(&smbfuse_aside_cond, &smbfuse_aside_lock);
+    smbfuse_aside_t *a = smbfuse_aside_head;
+    if (a != NULL) {
+      smbfuse_aside_head = a->next;
+      if (smbfuse_aside_head == NULL) smbfuse_aside_tail = NULL;
+    }
+    pthread_mutex_unlock(&smbfuse_aside_lock);
+    if (a == NULL) break;
+    ssize_t n = writev(fuse_chan_fd(ft->ch), a->iov, (int) a->count);
+    if (n < 0 && errno != ENOENT && !ft->smbfuse_ended) perror("smbfuse: write to /dev/fuse");
+    smbfuse_lent_sent(a->slot);
+    smbfuse_read_sent(st, a->unique);
+    free(a);
+    pthread_mutex_lock(&smbfuse_q_lock);
+    smbfuse_aside_written = 1;
+    pthread_mutex_unlock(&smbfuse_q_lock);
+    uv_async_send(&(ft->smbfuse_worker_async));
+  }
+  return NULL;
 }
 
 // The hidden-name thread: runs the requests handed to it, waiting for JavaScript.
@@ -564,14 +657,18 @@ static void *smbfuse_worker (void *data) {
   return NULL;
 }
 
-// Main thread: the hidden-name thread's calls for JavaScript, and its finished requests.
+// Main thread: the hidden-name thread's calls for JavaScript and its finished
+// requests; answers the writing thread wrote (held answers try again).
 static void smbfuse_on_worker (uv_async_t *h) {
   (void) h;
   pthread_mutex_lock(&smbfuse_q_lock);
   fuse_thread_locals_t *calls = smbfuse_worker_calls, *done = smbfuse_worker_done;
+  int written = smbfuse_aside_written;
   smbfuse_worker_calls = NULL;
   smbfuse_worker_done = NULL;
+  smbfuse_aside_written = 0;
   pthread_mutex_unlock(&smbfuse_q_lock);
+  if (written) smbfuse_release_held();
   while (calls != NULL) {
     fuse_thread_locals_t *l = calls;
     calls = l->smbfuse_next;
@@ -610,6 +707,8 @@ static int smbfuse_start (fuse_thread_t *ft) {
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
   if (pthread_create(&worker, &attr, smbfuse_worker, ft) != 0) return -1;
+  smbfuse_aside_ok = 1;
+  if (pthread_create(&worker, &attr, smbfuse_aside_writer, ft) != 0) smbfuse_aside_ok = 0;
   return uv_poll_start(&(ft->smbfuse_poll), UV_READABLE, smbfuse_on_readable) == 0 ? 0 : -1;
 }
 
@@ -621,6 +720,10 @@ static void smbfuse_end (fuse_thread_t *ft) {
   uv_idle_stop(&(ft->smbfuse_idle));
   uv_check_stop(&(ft->smbfuse_check));
   uv_timer_stop(&(ft->smbfuse_hold_timer));
+  pthread_mutex_lock(&smbfuse_aside_lock);
+  smbfuse_aside_ok = 0;
+  pthread_cond_broadcast(&smbfuse_aside_cond);
+  pthread_mutex_unlock(&smbfuse_aside_lock);
   pthread_mutex_lock(&smbfuse_q_lock);
   smbfuse_worker_stop = 1;
   pthread_cond_broadcast(&smbfuse_q_cond);

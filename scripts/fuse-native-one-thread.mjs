@@ -81,10 +81,8 @@ export const oneThreadEdits = [
 } fuse_thread_locals_t;`,
   ],
   [
-    'static fuse_thread_locals_t* get_thread_locals();\n',
-    String.raw`static fuse_thread_locals_t* get_thread_locals();
-
-// smbfuse one thread: the request the calling thread runs through libfuse
+    'static pthread_key_t thread_locals_key;\nstatic fuse_thread_locals_t* get_thread_locals();\n',
+    String.raw`// smbfuse one thread: the request the calling thread runs through libfuse
 static __thread fuse_thread_locals_t *smbfuse_current;
 static fuse_thread_locals_t *smbfuse_call_locals (void);
 static int smbfuse_redirect (fuse_thread_locals_t *l, int replay);
@@ -290,9 +288,10 @@ static void * fuse_native_init (struct fuse_conn_info *conn) {
       '}',
       '',
     ].join('\n'),
-    String.raw`// smbfuse one thread: answers not written now (see fuse-native-one-thread.c).
+    String.raw`// smbfuse one thread: answers not written now, or not here (see fuse-native-one-thread.c).
 static int smbfuse_hold_answer (smbfuse_chan_state_t *st, uint64_t unique, int32_t error, size_t data);
 static void smbfuse_release_held (void);
+static int smbfuse_send_aside (const struct iovec *iov, size_t count, uint32_t slot, size_t data);
 `,
   ],
   [
@@ -356,5 +355,183 @@ static void smbfuse_release_held (void);
   [
     '  pthread_attr_init(&(ft->attr));\n  pthread_create(&(ft->thread), &(ft->attr), start_fuse_thread, ft);\n',
     '  if (smbfuse_start(ft) != 0) {\n    napi_throw_error(env, "fuse failed", "fuse failed");\n    return NULL;\n  }\n',
+  ],
+  // --- what only libfuse's threads used ---
+  [
+    String.raw`// Top-level dispatcher
+
+static void fuse_native_dispatch (uv_async_t* handle) {
+  fuse_thread_locals_t *l = (fuse_thread_locals_t *) handle->data;
+  fuse_thread_t *ft = l->fuse;
+  void (*fn)(uv_async_t *, fuse_thread_locals_t *, fuse_thread_t *) = l->op_fn;
+
+  fn(handle, l, ft);
+}
+
+static void fuse_native_async_init (uv_async_t* handle) {
+  fuse_thread_t *ft = (fuse_thread_t *) handle->data;
+  fuse_thread_locals_t *l;
+
+  FUSE_NATIVE_CALLBACK(ft->malloc, {
+    napi_value argv[1];
+    napi_create_uint32(ft->env, (uint32_t) sizeof(fuse_thread_locals_t), &(argv[0]));
+
+    napi_value buf;
+    NAPI_MAKE_CALLBACK(ft->env, NULL, ctx, callback, 1, argv, &buf);
+
+    size_t l_len;
+
+    napi_get_buffer_info(env, buf, (void **) &l, &l_len);
+    napi_create_reference(env, buf, 1, &(l->self));
+  })
+
+
+  int err = uv_async_init(uv_default_loop(), &(l->async), (uv_async_cb) fuse_native_dispatch);
+  assert(err >= 0);
+
+  uv_unref((uv_handle_t *) &(l->async));
+
+  uv_sem_init(&(l->sem), 0);
+  l->async.data = l;
+  ft->async.data = l;
+  l->fuse = ft;
+
+  uv_sem_post(&(ft->sem));
+}
+
+static fuse_thread_locals_t* get_thread_locals () {
+  struct fuse_context *ctx = fuse_get_context();
+  fuse_thread_t *ft = (fuse_thread_t *) ctx->private_data;
+
+  void *data = pthread_getspecific(thread_locals_key);
+
+  if (data != NULL) {
+    return (fuse_thread_locals_t *) data;
+  }
+
+  // Need to lock the mutation of l->async.
+  uv_mutex_lock(&(ft->mut));
+
+  // smbfuse: the locals an ended thread left, handle and all, if there are any.
+  if (ft->smbfuse_free != NULL) {
+    fuse_thread_locals_t *kept = (fuse_thread_locals_t *) ft->smbfuse_free;
+    ft->smbfuse_free = kept->smbfuse_next;
+    kept->smbfuse_next = NULL;
+    pthread_setspecific(thread_locals_key, (void *) kept);
+    uv_mutex_unlock(&(ft->mut));
+    return kept;
+  }
+  ft->async.data = ft;
+
+  // Notify the main thread to uv_async_init l->async.
+  uv_async_send(&(ft->async));
+  uv_sem_wait(&(ft->sem));
+
+  fuse_thread_locals_t *l = (fuse_thread_locals_t*) ft->async.data;
+
+  pthread_setspecific(thread_locals_key, (void *) l);
+  uv_mutex_unlock(&(ft->mut));
+
+  return l;
+}
+
+`,
+    String.raw`// smbfuse one thread: ft->async only holds the loop open while mounted (fuse_native_unmount lets go).
+static void smbfuse_hold_loop (uv_async_t* handle) {
+  (void) handle;
+}
+
+`,
+  ],
+  ['(uv_async_cb) fuse_native_async_init);', 'smbfuse_hold_loop);'],
+  [String.raw`// smbfuse interrupt: runs on the libfuse thread libfuse signals (SIGUSR2).
+static void smbfuse_intr_handler (int sig) {
+  (void) sig;
+  fuse_thread_locals_t *l = (fuse_thread_locals_t *) pthread_getspecific(thread_locals_key);
+  if (l == NULL || !__atomic_load_n(&(l->smbfuse_waiting), __ATOMIC_SEQ_CST)) return;
+  __atomic_store_n(&(l->smbfuse_intr_seq), __atomic_load_n(&(l->smbfuse_seq), __ATOMIC_SEQ_CST), __ATOMIC_SEQ_CST);
+  uv_async_send(&(l->fuse->smbfuse_intr_async)); // async-signal-safe
+}
+
+`, ''],
+  [String.raw`// smbfuse: a libfuse thread ends (pthread key destructor): keep its locals for the next one.
+// Set only after get_thread_locals let go of the mutex, so never called while this thread holds it.
+static void smbfuse_keep_locals (void *data) {
+  fuse_thread_locals_t *l = (fuse_thread_locals_t *) data;
+  fuse_thread_t *ft = l->fuse;
+  uv_mutex_lock(&(ft->mut));
+  l->smbfuse_next = ft->smbfuse_free;
+  ft->smbfuse_free = l;
+  uv_mutex_unlock(&(ft->mut));
+}
+
+`, ''],
+  [String.raw`  // smbfuse interrupt: our handler for intr_signal=12 (installed first, libfuse keeps it).
+  struct sigaction smbfuse_sa;
+  memset(&smbfuse_sa, 0, sizeof(smbfuse_sa));
+  smbfuse_sa.sa_handler = smbfuse_intr_handler;
+  sigemptyset(&smbfuse_sa.sa_mask);
+  smbfuse_sa.sa_flags = SA_RESTART;
+  sigaction(SIGUSR2, &smbfuse_sa, NULL);
+`, '  // smbfuse interrupt: the binding matches INTERRUPT requests itself (smbfuse_interrupt).\n'],
+  [String.raw`// Reads one request; an interrupted one (ENOENT) is skipped, an unmount (ENODEV) ends the session.
+static int smbfuse_chan_receive (struct fuse_chan **chp, char *buf, size_t size) {
+  struct fuse_chan *ch = *chp;
+  struct fuse_session *se = fuse_chan_session(ch);
+  smbfuse_chan_state_t *st = (smbfuse_chan_state_t *) fuse_chan_data(ch);
+  for (;;) {
+    ssize_t n = read(fuse_chan_fd(ch), buf, size);
+    int err = errno;
+    if (fuse_session_exited(se)) return 0;
+    if (n < 0) {
+      if (err == ENOENT) continue;
+      if (err == ENODEV) {
+        fuse_session_exit(se);
+        return 0;
+      }
+      if (err != EINTR && err != EAGAIN) perror("smbfuse: read from /dev/fuse");
+      return -err;
+    }
+    if ((size_t) n < SMBFUSE_IN_HEADER) {
+      fprintf(stderr, "smbfuse: a request from /dev/fuse shorter than its header (%zd bytes)\n", n);
+      return -EIO;
+    }
+    uint32_t opcode;
+    memcpy(&opcode, buf + 4, 4);
+    if (opcode == SMBFUSE_OP_INIT && (size_t) n >= SMBFUSE_IN_HEADER + SMBFUSE_INIT_IN_FLAGS + 4) {
+      uint32_t flags;
+      memcpy(&flags, buf + SMBFUSE_IN_HEADER + SMBFUSE_INIT_IN_FLAGS, 4);
+      st->kernel_flags = flags;
+      memcpy(&st->init_unique, buf + 8, 8);
+    }
+    memcpy(&smbfuse_request_nodeid, buf + 16, 8);
+    if (opcode == SMBFUSE_OP_READ) smbfuse_read_begins(st, buf, (size_t) n);
+    return (int) n;
+  }
+}
+
+`, ''],
+  ['    .receive = smbfuse_chan_receive,\n', ''],
+  ['  pthread_key_create(&(thread_locals_key), smbfuse_keep_locals);\n', ''],
+  // --- comments that spoke of libfuse's threads ---
+  ["  // smbfuse interrupt: the request this thread waits for (numbered) and the one interrupted\n", "  // smbfuse interrupt: the call JavaScript owes this request (numbered) and the one interrupted\n"],
+  ["  // smbfuse: the OPEN answer this thread sends next gets FOPEN_NOFLUSH\n", "  // smbfuse: this request's OPEN answer gets FOPEN_NOFLUSH\n"],
+  ["  // smbfuse lent reads: the bytes of the READ answer this thread sends next, and their slot + 1 (0: none)\n", "  // smbfuse lent reads: the bytes of this request's READ answer, and their slot + 1 (0: none)\n"],
+  ["// path, which getattr answers on libfuse's thread (no hop to JavaScript) while\n", "// path, which getattr answers in the binding (no call into JavaScript) while\n"],
+  ["// The node of the request this thread read last (libfuse2 answers it on the same thread).\n", "// The node of the request this thread runs through libfuse (smbfuse one thread).\n"],
+  ["  // An OPEN answer (16-byte fuse_open_out) this thread was told needs no FLUSH,\n", "  // An OPEN answer (16-byte fuse_open_out) JavaScript said needs no FLUSH,\n"],
+  ["  // smbfuse: locals of ended threads, for the next ones (a list through smbfuse_next; under mut)\n", "  // smbfuse: request locals not in use (a list through smbfuse_next; under mut)\n"],
+  // A big lent READ answer goes to the writing thread (smbfuse_send_aside).
+  [
+    String.raw`        iov = lent_iov;
+        count = 1 + lt->smbfuse_lent_count;
+`,
+    String.raw`        iov = lent_iov;
+        count = 1 + lt->smbfuse_lent_count;
+        if (smbfuse_send_aside(iov, count, lent_slot, total)) {
+          lt->smbfuse_lent_count = 0;
+          return 0;
+        }
+`,
   ],
 ];

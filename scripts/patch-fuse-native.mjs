@@ -18,24 +18,18 @@
 //    fuse_file_info: bit 0 keep_cache (the kernel keeps the pages it has of
 //    the file instead of dropping them at this open). A missing or
 //    non-number value counts as 0, never an error: an error in a signal
-//    function would leave the FUSE thread waiting forever;
+//    function would leave the request unanswered forever;
 //  - the binary exports `smbfuse_patch` = PATCH_VERSION;
 //  - FUSE INTERRUPT reaches JavaScript (the "smbfuse interrupt" block of
-//    edits; src/fuse-interrupt.ts): a SIGUSR2 handler on libfuse's threads
-//    (mounted with intr,intr_signal=12) notes which thread's request was
-//    interrupted and wakes the main loop; the binary exports
-//    smbfuse_on_interrupt and smbfuse_interrupted, which smbfuse looks for
-//    (not the version) before asking libfuse for interrupts.
-//  - a libfuse thread's locals (its wake-up handle, semaphore and buffer)
-//    are kept for the next thread when it ends, instead of lost: libfuse2
-//    ends idle threads beyond 10 after each burst and starts new ones on
-//    the next, and every handle left behind was checked by libuv at every
-//    wake-up from then on (CPU per call doubled after a few hundred bursts)
-//    and held its memory for good;
-//  - getxattr of a name outside `user.` is answered ENOTSUP on libfuse's
-//    thread, as JavaScript would answer it (src/xattr.ts), without the hop
-//    to JavaScript: the kernel asks for security.capability before every
-//    write(2), one more round trip through the main loop per write.
+//    edits; src/fuse-interrupt.ts): the binding matches an INTERRUPT to the
+//    request it names as it reads it (patch 20; before, libfuse signalled
+//    its thread), notes that request's call as interrupted and wakes the
+//    main loop; the binary exports smbfuse_on_interrupt and
+//    smbfuse_interrupted, which smbfuse looks for before relying on them.
+//  - getxattr of a name outside `user.` is answered ENOTSUP by the binding,
+//    as JavaScript would answer it (src/xattr.ts), without a call into
+//    JavaScript: the kernel asks for security.capability before every
+//    write(2).
 //  - FUSE requests of up to 1 MiB instead of 128 KiB (the "smbfuse big
 //    requests" block): libfuse2 reads /dev/fuse into 132 KiB buffers, so it
 //    cuts max_write to 128 KiB, and it never answers INIT with FUSE_MAX_PAGES
@@ -65,9 +59,9 @@
 //    per-entry element, string and buffer calls made a cached listing five
 //    times dearer per name than a names-only one. Arrays still work.
 //  - create may answer a third value, the new file's stat: libfuse2 asks for
-//    it (fgetattr of the new handle) on the same thread right after create
+//    it (fgetattr of the new handle) in the same request right after create
 //    returns, and the binding answers that from the stash instead of a
-//    second hop to JavaScript. Any other call on the thread drops the stash.
+//    second call into JavaScript. Any other call drops the stash.
 //  - open's flags gain bit 1, "nothing to flush" (a handle open for reading):
 //    the channel then sets FOPEN_NOFLUSH (kernel 5.18) in that OPEN answer,
 //    and close(2) of the file no longer waits for a FLUSH round trip through
@@ -79,8 +73,7 @@
 //    pages), so the next stat or read past the old end asks for them again.
 //    The kernel holds them for attr_timeout and asks nothing at open: a file
 //    grown on the server read as its old size (test/e2e/shrunk-elsewhere).
-//    The node id comes from the request header the channel read on the
-//    same thread (libfuse2 answers a request on the thread that read it).
+//    The node id comes from the header of the request being run.
 //  - read may answer with the bytes themselves instead of copying them into
 //    libfuse's buffer (the "smbfuse lent reads" block; src/read-lending.ts):
 //    after the byte count come an array of Buffers holding the answer in
@@ -92,7 +85,7 @@
 //    usable slot, are copied as before; a slot the channel is not handed is
 //    marked SENT at once. On a cold sequential read that copy was a tenth of
 //    the daemon's CPU.
-//  - getattr may be answered on libfuse's thread without the hop to
+//  - getattr may be answered by the binding without a call into
 //    JavaScript (the "smbfuse primed lookups" block; src/attr-epoch.ts): a
 //    readdir answer may carry, per name, the stat JavaScript's cached getattr
 //    would answer and how many milliseconds it holds, with the value of an
@@ -223,6 +216,8 @@ const edits = [
   ],
   ['  NAPI_EXPORT_SIZEOF(fuse_thread_t)\n', '  NAPI_EXPORT_SIZEOF(fuse_thread_t)\n  NAPI_EXPORT_UINT32(smbfuse_patch)\n'],
   // --- smbfuse interrupt (FUSE INTERRUPT → JavaScript), one block of edits ---
+  // (Patch 20 replaces the signal below: the binding reads each INTERRUPT
+  // itself and marks the request it names; the rest stands.)
   // With `-o intr,intr_signal=12` libfuse signals (SIGUSR2) the thread whose
   // request the kernel interrupted, every second until it is answered. That
   // thread waits in uv_sem_wait for JavaScript (which retries on EINTR); our

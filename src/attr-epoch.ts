@@ -1,5 +1,5 @@
 /**
- * Lookups answered on libfuse's thread (binding patch 18, "primed lookups").
+ * Lookups answered by the binding itself (binding patch 18, "primed lookups").
  *
  * `ls -l` of a directory sends the kernel's LOOKUP for every name it
  * listed; libfuse2 turns each into a getattr, and each getattr hops to

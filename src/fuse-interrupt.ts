@@ -3,15 +3,15 @@
  * `cat` blocked on a server that stopped answering) gets EINTR at once, as
  * with a local file system, instead of waiting out timeout=.
  *
- * The kernel sends INTERRUPT for a request whose caller got a signal; with
- * `-o intr,intr_signal=12` libfuse2 signals the thread serving that request,
- * and our fuse-native patch (scripts/patch-fuse-native.mjs, "smbfuse
- * interrupt") turns that into a call on the main loop. Each fuse-native
- * thread has one buffer of "thread locals", the first argument of every
- * handler call; while a handler runs synchronously it registers how to answer
- * its request early (fuse-ops.ts answer(): the same path as a timeout, so the
- * late result is dropped and libfuse's buffers are not touched again), under
- * the locals of the thread that waits for it.
+ * The kernel sends INTERRUPT for a request whose caller got a signal. The
+ * patched binding reads every request itself (scripts/patch-fuse-native.mjs,
+ * "one thread"), so it matches an INTERRUPT to the request it names and, if
+ * JavaScript still owes that request an answer, calls us on the main loop.
+ * Each request has its own buffer of "locals", the first argument of every
+ * handler call for it; while a handler runs synchronously it registers how
+ * to answer its request early (fuse-ops.ts answer(): the same path as a
+ * timeout, so the late result is dropped and libfuse's buffers are not
+ * touched again), under the locals of that request.
  */
 
 import { bindingAddon } from './fuse-binding.js';
@@ -28,10 +28,8 @@ export function interruptBinding(): InterruptBinding | null {
   return b && typeof b.smbfuse_interrupted === 'function' && typeof b.smbfuse_on_interrupt === 'function' ? (b as unknown as InterruptBinding) : null;
 }
 
-/** libfuse options that deliver interrupts to us (SIGUSR2: SIGUSR1 would start Node's inspector). */
-export const INTERRUPT_FUSE_OPTIONS: readonly string[] = ['intr', 'intr_signal=12'];
 
-/** A request's early answer (EINTR), under the thread locals its thread waits on. */
+/** A request's early answer (EINTR), under the locals of that request. */
 export class Interrupts {
   private current: object | null = null;
   private readonly waiting = new Map<object, () => void>();
@@ -59,7 +57,7 @@ export class Interrupts {
     };
   }
 
-  /** The kernel interrupted the request the thread of `locals` waits for. */
+  /** The kernel interrupted the request of `locals`. */
   interrupt(locals: object): boolean {
     const cancel = this.waiting.get(locals);
     cancel?.();
@@ -68,7 +66,7 @@ export class Interrupts {
 
   /**
    * After mounting: ask the binary to call us when a request is interrupted,
-   * and answer each thread's interrupted request.
+   * and answer each interrupted request.
    */
   listen(fuse: { _thread: Buffer | null; _threads: Set<Buffer> }): void {
     const b = interruptBinding();

@@ -55,7 +55,7 @@ export async function loadSmbFuse(): Promise<SmbFuseClass> {
     ) {
       super(mnt, ops, opts);
       Object.assign(this, bindingHooks(ops as Parameters<typeof bindingHooks>[0]));
-      // Each call runs "for" its thread's locals, so a handler's early answer is found by them.
+      // Each call runs "for" its request's locals, so a handler's early answer is found by them.
       if (interrupts) this._handlers = this._handlers.map((h) => h && ((locals, ...rest) => interrupts.dispatch(locals, () => h(locals, ...rest))));
     }
 

@@ -26,9 +26,9 @@ declare module 'fuse-native' {
     unmount(cb: (err: (Error & { unmountFailure?: boolean }) | null) => void): void;
     /** Internal: the libfuse option string, '' or '-o' + comma list. */
     _fuseOptions(): string;
-    /** Internal: per-op handlers the binary calls with (thread locals, op, ...args). */
+    /** Internal: per-op handlers the binary calls with (the request's locals, op, ...args). */
     _handlers: Array<((locals: Buffer, ...rest: unknown[]) => unknown) | undefined>;
-    /** Internal: the mount's fuse_thread_t (after mount) and every thread's locals. */
+    /** Internal: the mount's fuse_thread_t (after mount) and every locals the binary made. */
     _thread: Buffer | null;
     _threads: Set<Buffer>;
     static unmount(mnt: string, cb: (err: Error | null) => void): void;

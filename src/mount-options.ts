@@ -55,7 +55,6 @@ export function fuseOptionString(base: string, extra: readonly string[]): string
  */
 export function extraFuseOptions(o: {
   unc: string; allowOther: boolean; actimeoMs: number; readOnly?: boolean; cache?: string; kernelFlags?: readonly string[]; autoUnmount?: boolean;
-  interruptOptions?: readonly string[];
   /** The binding holds a short READ answer until those below it in the file are sent (patch 10 on). */
   ordersShortReads?: boolean;
 }): string[] {
@@ -79,7 +78,6 @@ export function extraFuseOptions(o: {
     'use_ino',
     ...(o.autoUnmount ? ['auto_unmount'] : []),
     // FUSE INTERRUPT (fuse-interrupt.ts), when the binary can deliver it.
-    ...(o.interruptOptions ?? []),
   ];
   if (o.allowOther) out.push('default_permissions');
   // Generic mount flags (nosuid, noexec, ...) in the order given: libfuse applies them, the last one wins.

@@ -5,7 +5,7 @@
  * when mounting (fuse-binding.ts).
  *
  * Noticing an external unmount: when the kernel unmounts us (`fusermount -u`,
- * `umount`), libfuse's loop thread inside fuse-native ends silently: there is
+ * `umount`), the binding's reading of /dev/fuse ends silently: there is
  * no destroy callback into JavaScript. So we watch /proc/self/mountinfo (one
  * small read per second) and call `onGone` once our mount point disappears.
  *
@@ -20,7 +20,7 @@
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import type Fuse from 'fuse-native';
 import { bindingPatched } from './fuse-binding.js';
-import { INTERRUPT_FUSE_OPTIONS, interruptBinding, type Interrupts } from './fuse-interrupt.js';
+import { interruptBinding, type Interrupts } from './fuse-interrupt.js';
 import { loadSmbFuse } from './fuse-load.js';
 import { extraFuseOptions } from './mount-options.js';
 
@@ -167,7 +167,7 @@ export async function mountFuse(ops: object, o: MountOptions, onGone: () => void
       debug: o.debug,
       timeout: o.opTimeoutMs > 0 ? o.opTimeoutMs : false,
     },
-    extraFuseOptions({ ...o, interruptOptions: interrupts ? INTERRUPT_FUSE_OPTIONS : [], ordersShortReads: bindingPatched() }),
+    extraFuseOptions({ ...o, ordersShortReads: bindingPatched() }),
     interrupts,
   );
   const fdsBefore = fuseDeviceFds();

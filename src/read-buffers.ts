@@ -19,8 +19,8 @@ export class ReadBuffers {
   private readonly big: Buffer[] = [];
 
   /**
-   * @param keep most idle small buffers kept (about the number of FUSE
-   * threads); a quarter as many big ones (at least one).
+   * @param keep most idle small buffers kept (about the FUSE requests in
+   * flight at once); a quarter as many big ones (at least one).
    */
   constructor(private readonly keep = 16) {}
 

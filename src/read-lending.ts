@@ -3,8 +3,9 @@
  * (binding patch 17), instead of copied into libfuse's buffer first: on a
  * cold sequential read that copy was a tenth of the daemon's CPU.
  *
- * The binding writes an answer on its own thread after JavaScript has moved
- * on, so the folios it points into must keep their bytes until then. Each
+ * The binding writes an answer when libfuse sends it, after JavaScript has
+ * moved on (later still for a short answer it holds back for the reads
+ * below it), so the folios it points into must keep their bytes until then. Each
  * such answer takes a slot in a table of 32-bit words shared with the
  * binding: LENT while the answer is on its way, SENT once the binding's
  * channel has written it (or given up on it). sweep() then releases the
@@ -23,7 +24,7 @@ export const SLOT_SENT = 2;
 /** How soon answers still out are swept when no read comes to do it. */
 export const SWEEP_MS = 50;
 
-/** Answers that may be on their way at once: about two per libfuse thread. */
+/** Answers that may be on their way at once. */
 export const LENT_SLOTS = 64;
 
 /** What the patched binary offers for lent answers. */
