@@ -134,6 +134,8 @@ static void smbfuse_recycle (fuse_thread_locals_t *l) {
   l->smbfuse_on_worker = 0;
   l->smbfuse_held = 0;
   l->smbfuse_unique = 0;
+  // A lent answer never written (the request ended otherwise): JavaScript may have its bytes back.
+  if (l->smbfuse_lent_slot != 0) smbfuse_lent_sent(l->smbfuse_lent_slot);
   l->smbfuse_lent_slot = 0;
   l->smbfuse_lent_count = 0;
   l->smbfuse_created_ok = 0;
