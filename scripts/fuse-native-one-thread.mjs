@@ -259,41 +259,7 @@ static void * fuse_native_init (struct fuse_conn_info *conn) {
 }
 `,
   ],
-  // Short READ answers are held, not waited for (the main thread must not wait).
-  [
-    [
-      '// Before the answer to request `unique` (`data` bytes after the header) is written:',
-      '// if it answers a READ with less than was asked, waits until every READ of that',
-      '// node below it has been answered (written, see smbfuse_read_sent), so that the',
-      '// kernel sees short answers in file order. The kernel takes the first short',
-      '// answer of a file as its new size and ignores later ones; an empty answer past',
-      '// the end arriving before the one holding the end (after another client shrank',
-      '// the file) would leave zeros in place of end of file.',
-      'static void smbfuse_read_answering (smbfuse_chan_state_t *st, uint64_t unique, int32_t error, size_t data) {',
-      '  pthread_mutex_lock(&st->lock);',
-      '  smbfuse_read_t *mine = smbfuse_read_find(st, unique);',
-      '  if (mine != NULL && error == 0 && data < mine->size) {',
-      '    struct timespec until;',
-      '    clock_gettime(CLOCK_REALTIME, &until);',
-      '    until.tv_nsec += SMBFUSE_SHORT_WAIT_NS;',
-      '    if (until.tv_nsec >= 1000000000L) {',
-      '      until.tv_sec += 1;',
-      '      until.tv_nsec -= 1000000000L;',
-      '    }',
-      '    while (smbfuse_read_below(st, mine->nodeid, mine->offset)) {',
-      '      if (pthread_cond_timedwait(&st->answered, &st->lock, &until) == ETIMEDOUT) break;',
-      '    }',
-      '  }',
-      '  pthread_mutex_unlock(&st->lock);',
-      '}',
-      '',
-    ].join('\n'),
-    String.raw`// smbfuse one thread: answers not written now, or not here (see fuse-native-one-thread.c).
-static int smbfuse_hold_answer (smbfuse_chan_state_t *st, uint64_t unique, int32_t error, size_t data);
-static void smbfuse_release_held (void);
-static int smbfuse_send_aside (const struct iovec *iov, size_t count, uint32_t slot, size_t data);
-`,
-  ],
+  // Short READ answers are held, not waited for (the main thread must not wait): see smbfuse_hold_answer.
   [
     String.raw`  if (!iov) return 0;
   // A READ answer whose bytes JavaScript lent (smbfuse_note_lent): written from
@@ -318,23 +284,6 @@ static int smbfuse_send_aside (const struct iovec *iov, size_t count, uint32_t s
   [
     '    fuse_thread_locals_t *tl = (fuse_thread_locals_t *) pthread_getspecific(thread_locals_key);\n',
     '    fuse_thread_locals_t *tl = smbfuse_current;\n',
-  ],
-  [
-    String.raw`    size_t data = 0;
-    for (size_t i = 0; i < count; i++) data += iov[i].iov_len;
-    smbfuse_read_answering(st, unique, error, data - 16);
-  }
-  ssize_t n = writev(fuse_chan_fd(ch), iov, count);
-  if (lent_slot != 0) smbfuse_lent_sent(lent_slot);
-  if (unique != 0) smbfuse_read_sent(st, unique);
-`,
-    String.raw`    (void) error;
-  }
-  ssize_t n = writev(fuse_chan_fd(ch), iov, count);
-  if (lent_slot != 0) smbfuse_lent_sent(lent_slot);
-  if (unique != 0) smbfuse_read_sent(st, unique);
-  smbfuse_release_held();
-`,
   ],
   // libfuse's loop on a thread of its own is gone; the main loop reads /dev/fuse.
   [
@@ -474,44 +423,6 @@ static void smbfuse_keep_locals (void *data) {
   smbfuse_sa.sa_flags = SA_RESTART;
   sigaction(SIGUSR2, &smbfuse_sa, NULL);
 `, '  // smbfuse interrupt: the binding matches INTERRUPT requests itself (smbfuse_interrupt).\n'],
-  [String.raw`// Reads one request; an interrupted one (ENOENT) is skipped, an unmount (ENODEV) ends the session.
-static int smbfuse_chan_receive (struct fuse_chan **chp, char *buf, size_t size) {
-  struct fuse_chan *ch = *chp;
-  struct fuse_session *se = fuse_chan_session(ch);
-  smbfuse_chan_state_t *st = (smbfuse_chan_state_t *) fuse_chan_data(ch);
-  for (;;) {
-    ssize_t n = read(fuse_chan_fd(ch), buf, size);
-    int err = errno;
-    if (fuse_session_exited(se)) return 0;
-    if (n < 0) {
-      if (err == ENOENT) continue;
-      if (err == ENODEV) {
-        fuse_session_exit(se);
-        return 0;
-      }
-      if (err != EINTR && err != EAGAIN) perror("smbfuse: read from /dev/fuse");
-      return -err;
-    }
-    if ((size_t) n < SMBFUSE_IN_HEADER) {
-      fprintf(stderr, "smbfuse: a request from /dev/fuse shorter than its header (%zd bytes)\n", n);
-      return -EIO;
-    }
-    uint32_t opcode;
-    memcpy(&opcode, buf + 4, 4);
-    if (opcode == SMBFUSE_OP_INIT && (size_t) n >= SMBFUSE_IN_HEADER + SMBFUSE_INIT_IN_FLAGS + 4) {
-      uint32_t flags;
-      memcpy(&flags, buf + SMBFUSE_IN_HEADER + SMBFUSE_INIT_IN_FLAGS, 4);
-      st->kernel_flags = flags;
-      memcpy(&st->init_unique, buf + 8, 8);
-    }
-    memcpy(&smbfuse_request_nodeid, buf + 16, 8);
-    if (opcode == SMBFUSE_OP_READ) smbfuse_read_begins(st, buf, (size_t) n);
-    return (int) n;
-  }
-}
-
-`, ''],
-  ['    .receive = smbfuse_chan_receive,\n', ''],
   ['  pthread_key_create(&(thread_locals_key), smbfuse_keep_locals);\n', ''],
   // --- comments that spoke of libfuse's threads ---
   ["  // smbfuse interrupt: the request this thread waits for (numbered) and the one interrupted\n", "  // smbfuse interrupt: the call JavaScript owes this request (numbered) and the one interrupted\n"],

@@ -165,7 +165,8 @@ export function statArrayUnpatched(st: BindingStat): Uint32Array {
   a[7] = Number(BigInt.asUintN(32, st.ino));
   a[9] = st.blksize;
   put64(a, 10, BigInt(st.blocks));
-  [st.atime, st.mtime, st.ctime].forEach((d, i) => put64(a, 12 + 2 * i, BigInt(d.getTime())));
+  // An invalid Date (NaN) goes as 0: BigInt would throw, and with it the mount.
+  [st.atime, st.mtime, st.ctime].forEach((d, i) => put64(a, 12 + 2 * i, BigInt(d.getTime() || 0)));
   return a;
 }
 

@@ -28,7 +28,6 @@ export function interruptBinding(): InterruptBinding | null {
   return b && typeof b.smbfuse_interrupted === 'function' && typeof b.smbfuse_on_interrupt === 'function' ? (b as unknown as InterruptBinding) : null;
 }
 
-
 /** A request's early answer (EINTR), under the locals of that request. */
 export class Interrupts {
   private current: object | null = null;

@@ -77,7 +77,6 @@ export function extraFuseOptions(o: {
     `negative_timeout=${secs}`,
     'use_ino',
     ...(o.autoUnmount ? ['auto_unmount'] : []),
-    // FUSE INTERRUPT (fuse-interrupt.ts), when the binary can deliver it.
   ];
   if (o.allowOther) out.push('default_permissions');
   // Generic mount flags (nosuid, noexec, ...) in the order given: libfuse applies them, the last one wins.

@@ -57,6 +57,8 @@ t.test('stock layout: 32-bit ino, milliseconds', async (t) => {
   t.equal(a.length, 18);
   t.same([a[6], a[7]], [2, 0x0001_0002]);
   t.same([a[12], a[13]], [1577836800123 % 2 ** 32, Math.floor(1577836800123 / 2 ** 32)]);
+  const bad = statArrayUnpatched({ ...st, mtime: new Date(NaN) });
+  t.same([bad[14], bad[15]], [0, 0], 'an invalid time goes as 0, not a throw');
 });
 
 t.test('utimens arguments', async (t) => {
