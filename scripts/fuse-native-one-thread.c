@@ -99,20 +99,16 @@ static fuse_thread_locals_t *smbfuse_locals_new (fuse_thread_t *ft) {
 
 // Locals for a request just read: from the free list, else new (main thread).
 static fuse_thread_locals_t *smbfuse_locals_get (fuse_thread_t *ft) {
-  uv_mutex_lock(&(ft->mut));
   fuse_thread_locals_t *l = (fuse_thread_locals_t *) ft->smbfuse_free;
   if (l != NULL) ft->smbfuse_free = l->smbfuse_next;
-  uv_mutex_unlock(&(ft->mut));
   if (l == NULL) l = smbfuse_locals_new(ft);
   if (l == NULL) return NULL;
   if (l->smbfuse_in == NULL) {
     size_t cap = fuse_chan_bufsize(ft->ch);
     l->smbfuse_in = malloc(cap);
     if (l->smbfuse_in == NULL) {
-      uv_mutex_lock(&(ft->mut));
       l->smbfuse_next = ft->smbfuse_free;
       ft->smbfuse_free = l;
-      uv_mutex_unlock(&(ft->mut));
       return NULL;
     }
     l->smbfuse_in_cap = cap;
@@ -121,8 +117,8 @@ static fuse_thread_locals_t *smbfuse_locals_get (fuse_thread_t *ft) {
   return l;
 }
 
-// A request is done with its locals (any thread; the JavaScript Buffers of a
-// readdir answer are let go on the main thread, where they are filled in).
+// A request is done with its locals (main thread: the hidden-name thread hands
+// its finished requests back, smbfuse_on_worker).
 static void smbfuse_recycle (fuse_thread_locals_t *l) {
   fuse_thread_t *ft = l->fuse;
   l->smbfuse_calls = 0;
@@ -139,14 +135,10 @@ static void smbfuse_recycle (fuse_thread_locals_t *l) {
   l->smbfuse_lent_slot = 0;
   l->smbfuse_lent_count = 0;
   l->smbfuse_created_ok = 0;
-  if (!smbfuse_worker_thread) {
-    for (uint32_t i = 0; i < l->smbfuse_dir_count; i++) napi_delete_reference(ft->env, l->smbfuse_dir[i]);
-    l->smbfuse_dir_count = 0;
-  }
-  uv_mutex_lock(&(ft->mut));
+  for (uint32_t i = 0; i < l->smbfuse_dir_count; i++) napi_delete_reference(ft->env, l->smbfuse_dir[i]);
+  l->smbfuse_dir_count = 0;
   l->smbfuse_next = ft->smbfuse_free;
   ft->smbfuse_free = l;
-  uv_mutex_unlock(&(ft->mut));
 }
 
 // Room of `len` bytes of our own for an answer JavaScript writes (NULL: none to be had).

@@ -431,7 +431,7 @@ static void smbfuse_keep_locals (void *data) {
   ["// path, which getattr answers on libfuse's thread (no hop to JavaScript) while\n", "// path, which getattr answers in the binding (no call into JavaScript) while\n"],
   ["// The node of the request this thread read last (libfuse2 answers it on the same thread).\n", "// The node of the request this thread runs through libfuse (smbfuse one thread).\n"],
   ["  // An OPEN answer (16-byte fuse_open_out) this thread was told needs no FLUSH,\n", "  // An OPEN answer (16-byte fuse_open_out) JavaScript said needs no FLUSH,\n"],
-  ["  // smbfuse: locals of ended threads, for the next ones (a list through smbfuse_next; under mut)\n", "  // smbfuse: request locals not in use (a list through smbfuse_next; under mut)\n"],
+  ["  // smbfuse: locals of ended threads, for the next ones (a list through smbfuse_next; under mut)\n", "  // smbfuse: request locals not in use (a list through smbfuse_next; main thread only)\n"],
   // A big lent READ answer goes to the writing thread (smbfuse_send_aside).
   [
     String.raw`        iov = lent_iov;
