@@ -11,6 +11,13 @@
  * before it breaks the lease anyway, so a callback that has not resolved after
  * ACK_DEADLINE_MS does not hold the ack back. Ack failures are published on
  * the diagnostics channel and in the 'break' event, never thrown.
+ *
+ * A break can be read before the grant it breaks is recorded: the server sends
+ * the CREATE reply first, but when both arrive in one read the notification is
+ * handled before the code awaiting the reply has run. Such a break is held
+ * until that code records the grant (before the next I/O callback); dropped,
+ * it would go unacknowledged and the server would hold the CREATE that caused
+ * it for its whole break timeout, while we went on caching under the old state.
  */
 import diagnostics_channel from 'node:diagnostics_channel';
 import { EventEmitter } from 'node:events';
@@ -70,6 +77,8 @@ export class LeaseTable extends EventEmitter<{ break: [SmbBreakRecord] }> {
   /** Lower-cased path → lease key hex, so opens of one file share one lease. */
   private readonly byPath = new Map<string, string>();
   private handler: SmbBreakHandler | null = null;
+  /** Breaks read before their grant was recorded, by lease key or FileId hex: each handles itself once the grant is in. */
+  private readonly early = new Map<string, () => void>();
 
   constructor(private readonly core: TreeCore) {
     super();
@@ -117,8 +126,8 @@ export class LeaseTable extends EventEmitter<{ break: [SmbBreakRecord] }> {
     if (e?.path) this.dropPath(e.path);
   }
 
-  /** Record a lease granted on an open handle of `path`. */
-  addLease(fileId: Buffer, key: Buffer, state: number, epoch: number, path: string | null = null): void {
+  /** Record a lease granted on an open handle of `path`; the state the open may cache under (a break read early may have lowered it). */
+  addLease(fileId: Buffer, key: Buffer, state: number, epoch: number, path: string | null = null): number {
     const k = key.toString('hex');
     let e = this.leases.get(k);
     if (!e) {
@@ -134,12 +143,41 @@ export class LeaseTable extends EventEmitter<{ break: [SmbBreakRecord] }> {
     const h = fileId.toString('hex');
     e.handles.add(h);
     this.byHandle.set(h, k);
+    this.claimEarly(k);
+    return e.state;
   }
 
-  /** Record an oplock granted on an open handle (2.0.2, or no lease offered). */
-  addOplock(fileId: Buffer, level: number): void {
-    if (level === OplockLevel.NONE) return;
-    this.oplocks.set(fileId.toString('hex'), { fileId: Buffer.from(fileId), level });
+  /** Record an oplock granted on an open handle (2.0.2, or no lease offered); the state it allows now, as lease bits. */
+  addOplock(fileId: Buffer, level: number): number {
+    if (level === OplockLevel.NONE) return LeaseState.NONE;
+    const h = fileId.toString('hex');
+    const o = { fileId: Buffer.from(fileId), level };
+    this.oplocks.set(h, o);
+    this.claimEarly(h);
+    return oplockToLeaseState(o.level);
+  }
+
+  /** A break read before this grant was recorded: handle it now. */
+  private claimEarly(id: string): void {
+    const handle = this.early.get(id);
+    if (!handle) return;
+    this.early.delete(id);
+    handle();
+  }
+
+  /**
+   * A break for a lease or oplock not in the table: either its grant has been
+   * delivered and is about to be recorded (see the head comment), or it is
+   * ours no longer (closed) or never was (another tree's). Held until the
+   * reads of this turn have been handled, then dropped.
+   */
+  private holdEarly(id: string, next: () => void): void {
+    const before = this.early.get(id);
+    const handle = before ? () => (before(), next()) : next;
+    this.early.set(id, handle);
+    setImmediate(() => {
+      if (this.early.get(id) === handle) this.early.delete(id);
+    });
   }
 
   /** The handle is closed: it no longer holds its oplock or its share of a lease. */
@@ -167,23 +205,46 @@ export class LeaseTable extends EventEmitter<{ break: [SmbBreakRecord] }> {
       return;
     }
     if (nb.kind === 'lease') {
-      const e = this.leases.get(nb.leaseKey.toString('hex'));
-      if (!e) return; // another tree's lease, or one we have closed
-      const ackRequired = (nb.flags & LeaseBreakFlags.ACK_REQUIRED) !== 0;
-      const ev = { leaseKey: Buffer.from(nb.leaseKey), fileId: null, newState: nb.newLeaseState, ackRequired };
-      void this.run(ev, () => {
-        e.state = nb.newLeaseState;
-        e.epoch = Math.max(e.epoch, nb.newEpoch);
+      const k = nb.leaseKey.toString('hex');
+      const e = this.leases.get(k);
+      if (e) return this.leaseBreak(nb, e);
+      this.holdEarly(k, () => {
+        const granted = this.leases.get(k)!;
+        // v2: a grant of a later epoch than the break's already says the newer state.
+        if (nb.newEpoch !== 0 && nb.newEpoch <= granted.epoch) return;
+        // Nothing is cached under the grant yet: the open is told the broken state at once.
+        granted.state = nb.newLeaseState;
+        this.leaseBreak(nb, granted);
       });
       return;
     }
-    const o = this.oplocks.get(nb.fileId.toString('hex'));
-    if (!o) return;
+    const h = nb.fileId.toString('hex');
+    const o = this.oplocks.get(h);
+    if (o) return this.oplockBreak(nb.oplockLevel, o);
+    this.holdEarly(h, () => {
+      const granted = this.oplocks.get(h)!;
+      const was = granted.level;
+      granted.level = nb.oplockLevel;
+      this.oplockBreak(nb.oplockLevel, { fileId: granted.fileId, level: was }, granted);
+    });
+  }
+
+  private leaseBreak(nb: { leaseKey: Buffer; flags: number; newLeaseState: number; newEpoch: number }, e: LeaseEntry): void {
+    const ackRequired = (nb.flags & LeaseBreakFlags.ACK_REQUIRED) !== 0;
+    const ev = { leaseKey: Buffer.from(nb.leaseKey), fileId: null, newState: nb.newLeaseState, ackRequired };
+    void this.run(ev, () => {
+      e.state = nb.newLeaseState;
+      e.epoch = Math.max(e.epoch, nb.newEpoch);
+    });
+  }
+
+  /** `o` as it was when the break came; `entry` the table's (the same unless the break came early). */
+  private oplockBreak(level: number, o: { fileId: Buffer; level: number }, entry = o): void {
     // Only breaks from an exclusive or batch oplock are acknowledged (3.2.5.19.1).
     const ackRequired = o.level === OplockLevel.BATCH || o.level === OplockLevel.EXCLUSIVE;
-    const ev = { leaseKey: null, fileId: o.fileId, newState: oplockToLeaseState(nb.oplockLevel), ackRequired };
+    const ev = { leaseKey: null, fileId: o.fileId, newState: oplockToLeaseState(level), ackRequired };
     void this.run(ev, () => {
-      o.level = nb.oplockLevel;
+      entry.level = level;
     });
   }
 

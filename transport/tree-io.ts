@@ -32,7 +32,7 @@ import { Smb2Command } from './pdu/header.js';
 import { decodeFlushResponse, encodeFlushRequest } from './pdu/misc.js';
 import { decodeQueryInfoResponse, decodeSetInfoResponse, InfoType } from './pdu/query-info.js';
 import { decodeWriteResponse, encodeWriteRequest } from './pdu/write.js';
-import { LeaseTable, oplockToLeaseState } from './lease.js';
+import { LeaseTable } from './lease.js';
 import { durableGranted, durableRequest } from './durable.js';
 import { expectStatus } from './session.js';
 import { postStat, QFID_CONTEXT, RELATED_FILE_ID, statFromAll, statFromCreate, type TreeCore } from './tree-core.js';
@@ -158,12 +158,10 @@ async function createOnce(core: TreeCore, leases: LeaseTable, path: string, opts
     if (!ctx) throw new SmbProtocolError('CREATE granted a lease without a lease context');
     const l = decodeLeaseContextData(ctx.data);
     grantedKey = Buffer.from(l.leaseKey);
-    leaseState = l.leaseState;
     if (key && !grantedKey.equals(key)) throw new SmbProtocolError('CREATE lease context carries another lease key');
-    leases.addLease(fileId, grantedKey, leaseState, l.epoch, path);
+    leaseState = leases.addLease(fileId, grantedKey, l.leaseState, l.epoch, path);
   } else {
-    leaseState = oplockToLeaseState(c.oplockLevel);
-    leases.addOplock(fileId, c.oplockLevel);
+    leaseState = leases.addOplock(fileId, c.oplockLevel);
   }
   const open: SmbOpenResult = { fileId, stat: statFromCreate(c, true), createAction: c.createAction, leaseKey: grantedKey, leaseState };
   if (readLen > 0) open.data = firstReadData(rs[1]!, readLen);

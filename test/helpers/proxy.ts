@@ -27,6 +27,8 @@ export type Direction = 'toServer' | 'toClient';
 export interface Relay {
   toClient(frame: Buffer): void;
   toServer(frame: Buffer): void;
+  /** Several frames to the client in one write, so that it reads them together. */
+  toClientJoined(frames: Buffer[]): void;
 }
 
 /**
@@ -130,7 +132,11 @@ export function startProxy(opts: ProxyOptions): Promise<TamperProxy> {
       prefix.writeUInt32BE(frame.length, 0);
       to.write(Buffer.concat([prefix, frame]));
     };
-    const inject: Relay = { toClient: send(client), toServer: send(upstream) };
+    const inject: Relay = {
+      toClient: send(client),
+      toServer: send(upstream),
+      toClientJoined: (frames) => void client.write(Buffer.concat(frames.map(withPrefix))),
+    };
     const relay = (dir: Direction, to: net.Socket) =>
       new Framer((prefix, frame) => {
         const i = counts[dir]++;

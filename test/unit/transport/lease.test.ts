@@ -2,7 +2,8 @@
  * LeaseTable: break notifications (MS-SMB2 2.2.23.1 oplock, 2.2.23.2 lease)
  * reach the callback, the acknowledgment (2.2.24.1/2.2.24.2) goes out only
  * after the callback resolves and carries the new state, unknown keys and
- * handles are ignored, and ack failures are recorded instead of thrown.
+ * handles are ignored, a break read before its grant is recorded waits for
+ * it, and ack failures are recorded instead of thrown.
  */
 import t from 'tap';
 import { LeaseTable, oplockToLeaseState, type SmbBreakRecord } from '../../../transport/lease.js';
@@ -114,6 +115,56 @@ t.test('oplock break (2.0.2): batch → II is acked with level II; II → none i
   t.same([rec.ackRequired, rec.acked, rec.newState], [false, false, 0]);
   t.equal(sent.length, 1, 'no second ack');
   t.same([oplockToLeaseState(OplockLevel.BATCH), oplockToLeaseState(OplockLevel.EXCLUSIVE), oplockToLeaseState(OplockLevel.II), oplockToLeaseState(0)], [7, 5, 1, 0]);
+});
+
+// A CREATE reply and a break of the lease it grants, read together: the break
+// is handled before the code awaiting the reply records the grant.
+t.test('a break read before its grant is held for it: acked, and the grant is told the broken state', async (t) => {
+  const log: string[] = [];
+  const sent: SmbMessage[] = [];
+  const table = new LeaseTable(fakeCore(log, sent));
+  table.onBreak(async (ev) => void log.push(`cb ${ev.newState}`));
+  const done = next(table);
+  table.onNotification(leaseBreak(KEY, 7, 3));
+  t.equal(table.addLease(FILE_ID, KEY, 7, 1), 3, 'the open may cache R and H only');
+  const rec = await done;
+  t.same(log, ['cb 3', 'ack']);
+  t.same([rec.acked, rec.newState], [true, 3]);
+  t.equal(hex(sent[0]!.body), hex(encodeLeaseBreakAck({ leaseKey: KEY, leaseState: 3 })));
+  t.equal(table.stateOf(KEY), 3);
+});
+
+t.test('an early break older than the grant (v2 epoch) changes nothing', async (t) => {
+  const log: string[] = [];
+  const table = new LeaseTable(fakeCore(log, []));
+  table.onNotification(leaseBreak(KEY, 7, 3)); // NewEpoch 2
+  t.equal(table.addLease(FILE_ID, KEY, 7, 2), 7, 'the grant at epoch 2 stands');
+  await new Promise((r) => setTimeout(r, 10));
+  t.same(log, [], 'no ack');
+});
+
+t.test('an early break nobody claims before the next I/O turn is dropped', async (t) => {
+  const log: string[] = [];
+  const table = new LeaseTable(fakeCore(log, []));
+  table.onNotification(leaseBreak(KEY, 7, 3));
+  table.onNotification(oplockBreak(FILE_ID, OplockLevel.II));
+  await new Promise((r) => setImmediate(r));
+  t.equal(table.addLease(Buffer.alloc(16, 1), KEY, 7, 1), 7, 'a later grant under that key keeps its state');
+  t.equal(table.addOplock(FILE_ID, OplockLevel.BATCH), 7, 'and a later oplock on that FileId');
+  await new Promise((r) => setTimeout(r, 10));
+  t.same(log, [], 'no ack');
+});
+
+t.test('an oplock break read before its grant: batch granted, broken to II, acked with II', async (t) => {
+  const log: string[] = [];
+  const sent: SmbMessage[] = [];
+  const table = new LeaseTable(fakeCore(log, sent));
+  const done = next(table);
+  table.onNotification(oplockBreak(FILE_ID, OplockLevel.II));
+  t.equal(table.addOplock(FILE_ID, OplockLevel.BATCH), oplockToLeaseState(OplockLevel.II), 'the open may cache reads only');
+  const rec = await done;
+  t.same([rec.ackRequired, rec.acked, rec.newState], [true, true, 1]);
+  t.equal(hex(sent[0]!.body), hex(encodeOplockBreakAck({ oplockLevel: OplockLevel.II, fileId: FILE_ID })));
 });
 
 t.test('a failing callback or ack is recorded, not thrown', async (t) => {
