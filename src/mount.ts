@@ -7,7 +7,8 @@
  * Noticing an external unmount: when the kernel unmounts us (`fusermount -u`,
  * `umount`), the binding's reading of /dev/fuse ends silently: there is
  * no destroy callback into JavaScript. So we watch /proc/self/mountinfo (one
- * small read per second) and call `onGone` once our mount point disappears.
+ * small read per second) and our /dev/fuse descriptor, and call `onGone` once
+ * our mount point disappears or the kernel has ended the connection.
  *
  * A dead daemon (kill -9, a crash): with `auto_unmount` (the default) libfuse
  * mounts through fusermount, which stays behind holding the FUSE device and
@@ -175,6 +176,10 @@ export async function mountFuse(ops: object, o: MountOptions, onGone: () => void
     fuse.mount((err) => {
       if (err) return reject(err);
       interrupts?.listen(fuse);
+      // libfuse's loop closes its /dev/fuse descriptor once the kernel ends the connection.
+      const before = new Set(fdsBefore ?? []);
+      const ours = fdsBefore === null ? [] : (fuseDeviceFds() ?? []).filter((fd) => !before.has(fd));
+      const connectionOpen = () => (ours.length === 0 ? undefined : ours.some((fd) => fuseDeviceOpen(fd)));
       let closing = false;
       const watch = setInterval(() => {
         let present = true;
@@ -183,7 +188,9 @@ export async function mountFuse(ops: object, o: MountOptions, onGone: () => void
         } catch {
           return;
         }
-        if (!present && !closing) {
+        // The path alone is not enough: another mount there (smbfuse again, a
+        // bind mount) within a second of the unmount would keep this one alive.
+        if ((!present || connectionOpen() === false) && !closing) {
           closing = true;
           clearInterval(watch);
           onGone();
@@ -195,10 +202,6 @@ export async function mountFuse(ops: object, o: MountOptions, onGone: () => void
         if (!isMountPointSafe(o.mountpoint)) return;
         await new Promise<void>((res) => fuse.unmount(() => res()));
       };
-      // libfuse's loop closes its /dev/fuse descriptor once the kernel ends the connection.
-      const before = new Set(fdsBefore ?? []);
-      const ours = fdsBefore === null ? [] : (fuseDeviceFds() ?? []).filter((fd) => !before.has(fd));
-      const connectionOpen = () => (ours.length === 0 ? undefined : ours.some((fd) => fuseDeviceOpen(fd)));
       resolve({ fuse, unmount, connectionOpen });
     });
   });

@@ -7,6 +7,8 @@
  *  - kill -9: with auto_unmount (the default) the mount point is a plain
  *    directory again within a bound; with noauto_unmount it stays ENOTCONN,
  *    and mounting smbfuse there again clears it, saying so;
+ *  - an unmount followed at once by another mount on the same point still
+ *    ends the daemon;
  *  - a dead mount of another FUSE file system is refused with one line.
  */
 import t from 'tap';
@@ -124,6 +126,22 @@ t.test('fusermount -u during a write fails busy; -uz lets the writer finish, the
   t.equal(got.length, chunks << 20, 'every byte on the server');
   t.ok(holdsPattern(got), 'the bytes written, in order');
   await rm(mnt, { recursive: false, force: true }).catch(() => {});
+});
+
+t.test('fusermount -u and at once another mount on the same point: the daemon still ends, exit 0', async (t) => {
+  const mnt = await makeMountPoint();
+  const d = await mountForeground(mnt);
+  const beside = await makeMountPoint();
+  await run('fusermount', ['-u', mnt]);
+  // Mounted before the daemon's next look at mountinfo: the path is a mount point again, but not ours.
+  await run('mount', ['--bind', beside, mnt]);
+  t.teardown(async () => {
+    await run('umount', [mnt]).catch(() => {});
+    await rm(beside, { recursive: false, force: true }).catch(() => {});
+    await rm(mnt, { recursive: false, force: true }).catch(() => {});
+  });
+  const code = await Promise.race([d.exited, sleep(10_000).then(() => 'still running')]);
+  t.equal(code, 0, `the daemon exited 0: ${d.stderr()}`);
 });
 
 t.test('kill -9 with auto_unmount (the default): the mount point is a plain directory again', async (t) => {
