@@ -8,7 +8,10 @@
  * `umount`), the binding's reading of /dev/fuse ends silently: there is
  * no destroy callback into JavaScript. So we watch /proc/self/mountinfo (one
  * small read per second) and our /dev/fuse descriptor, and call `onGone` once
- * our mount point disappears or the kernel has ended the connection.
+ * the mount point disappears or the kernel has ended the connection (a device
+ * number does not tell our mount from a later one: the kernel hands the same
+ * one out again). Whatever is mounted on the path after ours is left alone,
+ * by us and by the auto_unmount helper.
  *
  * A dead daemon (kill -9, a crash): with `auto_unmount` (the default) libfuse
  * mounts through fusermount, which stays behind holding the FUSE device and
@@ -69,6 +72,38 @@ export function mountDevice(path: string, read: ReadMountinfo = readMountinfo): 
     if (f[4] !== undefined && unescapeMountinfo(f[4]) === path && /^\d+:\d+$/.test(f[2] ?? '')) dev = f[2]!;
   }
   return dev;
+}
+
+/** Children of this process named `comm` (from /proc/PID/stat). */
+function childrenNamed(comm: string): number[] {
+  const out: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const close = stat.lastIndexOf(')');
+      const ppid = Number(stat.slice(close + 2).split(' ')[1]);
+      if (ppid === process.pid && stat.slice(stat.indexOf('(') + 1, close) === comm) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+/**
+ * With auto_unmount libfuse leaves a fusermount child that unmounts the mount
+ * point when this process ends, so a crash leaves no dead mount. Once our
+ * mount is gone it would unmount whatever was mounted there since (smbfuse
+ * again, another FUSE file system): it is ended first. It blocks every signal
+ * but SIGKILL.
+ */
+function endAutoUnmountHelper(): void {
+  try {
+    for (const pid of childrenNamed('fusermount')) process.kill(pid, 'SIGKILL');
+  } catch {
+    // no /proc: the helper stays, as before
+  }
 }
 
 /** Whether `path` is a dead mount (its FUSE daemon gone: stat fails with ENOTCONN). */
@@ -180,27 +215,46 @@ export async function mountFuse(ops: object, o: MountOptions, onGone: () => void
       const before = new Set(fdsBefore ?? []);
       const ours = fdsBefore === null ? [] : (fuseDeviceFds() ?? []).filter((fd) => !before.has(fd));
       const connectionOpen = () => (ours.length === 0 ? undefined : ours.some((fd) => fuseDeviceOpen(fd)));
+      // Our mount point can be unmounted and mounted again (smbfuse again,
+      // another FUSE file system) within a second, before the watch looks:
+      // our own connection says whether the mount there is still ours. Once
+      // it has ended, the path holds our mount only if that is dead (ENOTCONN;
+      // a stat of our own live mount from this thread would never return).
+      const ended = () => connectionOpen() === false;
+      const oursGone = () => !isMountPoint(o.mountpoint) || (ended() && !isDeadMount(o.mountpoint));
+      const dropHelper = () => {
+        try {
+          if (oursGone()) endAutoUnmountHelper();
+        } catch {
+          // cannot tell: the helper stays
+        }
+      };
       let closing = false;
       const watch = setInterval(() => {
-        let present = true;
+        let gone = false;
         try {
-          present = isMountPoint(o.mountpoint);
+          gone = ended() || !isMountPoint(o.mountpoint);
         } catch {
           return;
         }
-        // The path alone is not enough: another mount there (smbfuse again, a
-        // bind mount) within a second of the unmount would keep this one alive.
-        if ((!present || connectionOpen() === false) && !closing) {
+        if (gone && !closing) {
           closing = true;
           clearInterval(watch);
+          dropHelper();
           onGone();
         }
       }, 1000);
       const unmount = async () => {
         closing = true;
         clearInterval(watch);
-        if (!isMountPointSafe(o.mountpoint)) return;
-        await new Promise<void>((res) => fuse.unmount(() => res()));
+        let ours = true;
+        try {
+          ours = isMountPoint(o.mountpoint) && (!ended() || isDeadMount(o.mountpoint));
+        } catch {
+          // cannot tell: try to unmount
+        }
+        if (ours) await new Promise<void>((res) => fuse.unmount(() => res()));
+        dropHelper();
       };
       resolve({ fuse, unmount, connectionOpen });
     });
@@ -221,14 +275,5 @@ function fuseDeviceOpen(fd: number): boolean {
     return readlinkSync(`/proc/self/fd/${fd}`) === '/dev/fuse';
   } catch {
     return false;
-  }
-}
-
-/** isMountPoint that says "yes" when it cannot tell (so we try to unmount). */
-function isMountPointSafe(path: string): boolean {
-  try {
-    return isMountPoint(path);
-  } catch {
-    return true;
   }
 }

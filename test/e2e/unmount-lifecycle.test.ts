@@ -7,8 +7,8 @@
  *  - kill -9: with auto_unmount (the default) the mount point is a plain
  *    directory again within a bound; with noauto_unmount it stays ENOTCONN,
  *    and mounting smbfuse there again clears it, saying so;
- *  - an unmount followed at once by another mount on the same point still
- *    ends the daemon;
+ *  - an unmount followed at once by another FUSE mount on the same point
+ *    still ends the daemon, which leaves that mount alone;
  *  - a dead mount of another FUSE file system is refused with one line.
  */
 import t from 'tap';
@@ -128,20 +128,26 @@ t.test('fusermount -u during a write fails busy; -uz lets the writer finish, the
   await rm(mnt, { recursive: false, force: true }).catch(() => {});
 });
 
-t.test('fusermount -u and at once another mount on the same point: the daemon still ends, exit 0', async (t) => {
+t.test('fusermount -u and at once another FUSE mount on the same point: the daemon ends, exit 0, and leaves that mount alone', async (t) => {
   const mnt = await makeMountPoint();
   const d = await mountForeground(mnt);
-  const beside = await makeMountPoint();
   await run('fusermount', ['-u', mnt]);
-  // Mounted before the daemon's next look at mountinfo: the path is a mount point again, but not ours.
-  await run('mount', ['--bind', beside, mnt]);
+  // Up within some 200 ms, before the daemon's next look at mountinfo (once a
+  // second): the path is a mount point again, but not ours.
+  const other = spawn(process.execPath, [fuseNull, mnt], { stdio: ['ignore', 'pipe', 'ignore'] });
   t.teardown(async () => {
-    await run('umount', [mnt]).catch(() => {});
-    await rm(beside, { recursive: false, force: true }).catch(() => {});
+    if (other.exitCode === null) other.kill('SIGKILL');
+    await run('fusermount', ['-uz', mnt]).catch(() => {});
     await rm(mnt, { recursive: false, force: true }).catch(() => {});
+  });
+  await new Promise<void>((res, rej) => {
+    other.stdout!.once('data', () => res());
+    other.once('exit', () => rej(new Error('fuse-null did not mount')));
   });
   const code = await Promise.race([d.exited, sleep(10_000).then(() => 'still running')]);
   t.equal(code, 0, `the daemon exited 0: ${d.stderr()}`);
+  t.equal(await statCode(path.join(mnt, 'big')), '', 'the other mount is still there and answers');
+  t.equal(other.exitCode, null, 'and its daemon still runs');
 });
 
 t.test('kill -9 with auto_unmount (the default): the mount point is a plain directory again', async (t) => {
