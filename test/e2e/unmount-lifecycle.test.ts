@@ -11,7 +11,7 @@
  *    still ends the daemon, which leaves that mount alone;
  *  - a dead mount of another FUSE file system is refused with one line.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { readFile, rm, stat } from 'node:fs/promises';
 import * as path from 'node:path';
@@ -92,6 +92,21 @@ async function mountForeground(mnt: string, extra: string[] = []): Promise<{ chi
   return { child, stderr: () => err, exited };
 }
 
+/** fuse-null (another FUSE file system) mounted on `mnt`; unmounted, killed and `mnt` removed at teardown. */
+async function mountFuseNull(t: Test, mnt: string): Promise<ChildProcess> {
+  const other = spawn(process.execPath, [fuseNull, mnt], { stdio: ['ignore', 'pipe', 'ignore'] });
+  t.teardown(async () => {
+    if (other.exitCode === null) other.kill('SIGKILL');
+    await run('fusermount', ['-uz', mnt]).catch(() => {});
+    await rm(mnt, { recursive: false, force: true }).catch(() => {});
+  });
+  await new Promise<void>((res, rej) => {
+    other.stdout!.once('data', () => res());
+    other.once('exit', () => rej(new Error('fuse-null did not mount')));
+  });
+  return other;
+}
+
 t.test('SIGINT with written data still open: written back, exit 0, unmounted', async (t) => {
   const mnt = await makeMountPoint();
   const d = await mountForeground(mnt);
@@ -134,16 +149,7 @@ t.test('fusermount -u and at once another FUSE mount on the same point: the daem
   await run('fusermount', ['-u', mnt]);
   // Up within some 200 ms, before the daemon's next look at mountinfo (once a
   // second): the path is a mount point again, but not ours.
-  const other = spawn(process.execPath, [fuseNull, mnt], { stdio: ['ignore', 'pipe', 'ignore'] });
-  t.teardown(async () => {
-    if (other.exitCode === null) other.kill('SIGKILL');
-    await run('fusermount', ['-uz', mnt]).catch(() => {});
-    await rm(mnt, { recursive: false, force: true }).catch(() => {});
-  });
-  await new Promise<void>((res, rej) => {
-    other.stdout!.once('data', () => res());
-    other.once('exit', () => rej(new Error('fuse-null did not mount')));
-  });
+  const other = await mountFuseNull(t, mnt);
   const code = await Promise.race([d.exited, sleep(10_000).then(() => 'still running')]);
   t.equal(code, 0, `the daemon exited 0: ${d.stderr()}`);
   t.equal(await statCode(path.join(mnt, 'big')), '', 'the other mount is still there and answers');
@@ -177,16 +183,7 @@ t.test('kill -9 with noauto_unmount: ENOTCONN, cleared by mounting smbfuse there
 
 t.test('a dead mount of another FUSE file system is refused', async (t) => {
   const mnt = await makeMountPoint();
-  const other = spawn(process.execPath, [fuseNull, mnt], { stdio: ['ignore', 'pipe', 'ignore'] });
-  t.teardown(async () => {
-    if (other.exitCode === null) other.kill('SIGKILL');
-    await run('fusermount', ['-uz', mnt]).catch(() => {});
-    await rm(mnt, { recursive: false, force: true }).catch(() => {});
-  });
-  await new Promise<void>((res, rej) => {
-    other.stdout!.once('data', () => res());
-    other.once('exit', () => rej(new Error('fuse-null did not mount')));
-  });
+  const other = await mountFuseNull(t, mnt);
   other.kill('SIGKILL');
   t.ok((await within(2000, async () => (await statCode(mnt)) === 'ENOTCONN')) >= 0, 'dead, ENOTCONN');
   const opts = [`port=${samba.port}`, `username=${samba.user}`, `password=${samba.pass}`].join(',');
