@@ -221,10 +221,10 @@ export async function mountFuse(ops: object, o: MountOptions, onGone: () => void
       // it has ended, the path holds our mount only if that is dead (ENOTCONN;
       // a stat of our own live mount from this thread would never return).
       const ended = () => connectionOpen() === false;
-      const oursGone = () => !isMountPoint(o.mountpoint) || (ended() && !isDeadMount(o.mountpoint));
+      const oursThere = () => isMountPoint(o.mountpoint) && (!ended() || isDeadMount(o.mountpoint));
       const dropHelper = () => {
         try {
-          if (oursGone()) endAutoUnmountHelper();
+          if (!oursThere()) endAutoUnmountHelper();
         } catch {
           // cannot tell: the helper stays
         }
@@ -247,13 +247,13 @@ export async function mountFuse(ops: object, o: MountOptions, onGone: () => void
       const unmount = async () => {
         closing = true;
         clearInterval(watch);
-        let ours = true;
+        let mine = true;
         try {
-          ours = isMountPoint(o.mountpoint) && (!ended() || isDeadMount(o.mountpoint));
+          mine = oursThere();
         } catch {
           // cannot tell: try to unmount
         }
-        if (ours) await new Promise<void>((res) => fuse.unmount(() => res()));
+        if (mine) await new Promise<void>((res) => fuse.unmount(() => res()));
         dropHelper();
       };
       resolve({ fuse, unmount, connectionOpen });

@@ -224,8 +224,9 @@ export class LeaseTable extends EventEmitter<{ break: [SmbBreakRecord] }> {
     this.holdEarly(h, () => {
       const granted = this.oplocks.get(h)!;
       const was = granted.level;
+      // Nothing is cached under the grant yet: the open is told the broken level at once.
       granted.level = nb.oplockLevel;
-      this.oplockBreak(nb.oplockLevel, { fileId: granted.fileId, level: was }, granted);
+      this.oplockBreak(nb.oplockLevel, granted, was);
     });
   }
 
@@ -238,13 +239,13 @@ export class LeaseTable extends EventEmitter<{ break: [SmbBreakRecord] }> {
     });
   }
 
-  /** `o` as it was when the break came; `entry` the table's (the same unless the break came early). */
-  private oplockBreak(level: number, o: { fileId: Buffer; level: number }, entry = o): void {
+  /** `was`: the level the break is from (the table's unless a break read early already lowered it). */
+  private oplockBreak(level: number, o: { fileId: Buffer; level: number }, was = o.level): void {
     // Only breaks from an exclusive or batch oplock are acknowledged (3.2.5.19.1).
-    const ackRequired = o.level === OplockLevel.BATCH || o.level === OplockLevel.EXCLUSIVE;
+    const ackRequired = was === OplockLevel.BATCH || was === OplockLevel.EXCLUSIVE;
     const ev = { leaseKey: null, fileId: o.fileId, newState: oplockToLeaseState(level), ackRequired };
     void this.run(ev, () => {
-      entry.level = level;
+      o.level = level;
     });
   }
 
