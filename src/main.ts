@@ -72,6 +72,8 @@ const READY_TIMEOUT_MS = 20_000;
 const PROGRESS = 'progress ';
 /** Connect + login + tree connect must finish within this (bad input fails < 15 s). */
 const CONNECT_DEADLINE_MS = 12_000;
+/** How long a new mount waits for the last one on its mount point to give up the statistics socket. */
+const STATS_TAKEOVER_MS = 10_000;
 
 /** The client surface main needs (transport/client.ts SmbClient fits). */
 interface Client {
@@ -292,9 +294,10 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
       return;
     }
     stopping = true;
+    // The mount point's name is no longer ours to serve statistics under (a new mount there may want it).
+    stats?.close();
     if (why === 'unmounted by the kernel' && fs.openHandles > 0 && mounted?.connectionOpen() === true) await detachedWait();
     faults.stop();
-    stats?.close();
     trace?.(`shutting down (${why})`);
     await mounted?.unmount().catch(() => {});
     const bound = shutdownDeadlineMs(c.timeoutMs);
@@ -348,11 +351,19 @@ async function runMount(c: MountConfig, ready: (line: string | null) => void, pr
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
   process.on('SIGHUP', () => {});
-  const served = await startStatsServer(c.mountpoint, () =>
-    mountStats({ ...c, dialect: dialectName(client!.dialect), startedAt }, client!.stats(), pageCache.stats(), fsc?.stats(), lending?.stats(), fs.attrEpoch.answers()),
-  );
-  if (typeof served === 'string') log.write('warning', served);
-  else stats = served;
+  const snapshot = () =>
+    mountStats({ ...c, dialect: dialectName(client!.dialect), startedAt }, client!.stats(), pageCache.stats(), fsc?.stats(), lending?.stats(), fs.attrEpoch.answers());
+  const served = await startStatsServer(c.mountpoint, snapshot);
+  if (!('reason' in served)) stats = served;
+  else if (!served.busy) log.write('warning', served.reason);
+  else {
+    // The last mount on this point still serves its statistics while it ends (a second or so): ours follow once it has.
+    void startStatsServer(c.mountpoint, snapshot, STATS_TAKEOVER_MS).then((s) => {
+      if ('reason' in s) log.write('warning', s.reason);
+      else if (stopping) s.close();
+      else stats = s;
+    });
+  }
   ready(null);
 }
 

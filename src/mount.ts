@@ -21,6 +21,7 @@
  * (nothing can be lost: its daemon is gone) and refuses any other dead mount,
  * whose owner may want to look at it first.
  */
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import type Fuse from 'fuse-native';
 import { bindingPatched } from './fuse-binding.js';
@@ -114,6 +115,37 @@ function isDeadMount(path: string): boolean {
   } catch (e) {
     return (e as NodeJS.ErrnoException).code === 'ENOTCONN';
   }
+}
+
+/** How long the daemon waits to learn whether what is mounted on its mount point is dead. */
+export const DEAD_PROBE_MS = 3000;
+/** The probe's exit status for ENOTCONN. */
+const PROBE_DEAD = 3;
+
+/**
+ * isDeadMount, asked by a child process, for a daemon whose connection has
+ * ended: a stat waits for whatever file system is mounted on the path now,
+ * and one that hangs (it is not ours) must not hang the daemon with it.
+ * Resolves to null if the child had no answer within `ms` or could not run.
+ * Such a child is sent SIGKILL but not waited for: a FUSE request its file
+ * system has already read holds it until that file system answers or goes.
+ */
+export function probeDeadMount(path: string, ms = DEAD_PROBE_MS): Promise<boolean | null> {
+  const code = `try{require('fs').statSync(process.argv[1]);process.exit(0)}catch(e){process.exit(e.code==='ENOTCONN'?${PROBE_DEAD}:1)}`;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['-e', code, path], { stdio: 'ignore' });
+    child.unref();
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      resolve(null);
+    }, ms);
+    const done = (v: boolean | null) => {
+      clearTimeout(timer);
+      resolve(v);
+    };
+    child.once('error', () => done(null));
+    child.once('exit', (status) => done(status === PROBE_DEAD ? true : status === 0 || status === 1 ? false : null));
+  });
 }
 
 /** The line saying a dead smbfuse mount on `path` is cleared before mounting, or null if there is none. */
@@ -221,14 +253,14 @@ export async function mountFuse(ops: object, o: MountOptions, onGone: () => void
       // it has ended, the path holds our mount only if that is dead (ENOTCONN;
       // a stat of our own live mount from this thread would never return).
       const ended = () => connectionOpen() === false;
-      const oursThere = () => isMountPoint(o.mountpoint) && (!ended() || isDeadMount(o.mountpoint));
-      const dropHelper = () => {
-        try {
-          if (!oursThere()) endAutoUnmountHelper();
-        } catch {
-          // cannot tell: the helper stays
-        }
-      };
+      const oursThere = async () => isMountPoint(o.mountpoint) && (!ended() || (await probeDeadMount(o.mountpoint)) === true);
+      // Once per mount: the watch and the unmount may both get here.
+      let helperDropped: Promise<void> | null = null;
+      const dropHelper = () =>
+        (helperDropped ??= oursThere().then(
+          (ours) => void (ours || endAutoUnmountHelper()),
+          () => {}, // cannot tell: the helper stays
+        ));
       let closing = false;
       const watch = setInterval(() => {
         let gone = false;
@@ -240,21 +272,16 @@ export async function mountFuse(ops: object, o: MountOptions, onGone: () => void
         if (gone && !closing) {
           closing = true;
           clearInterval(watch);
-          dropHelper();
+          void dropHelper();
           onGone();
         }
       }, 1000);
       const unmount = async () => {
         closing = true;
         clearInterval(watch);
-        let mine = true;
-        try {
-          mine = oursThere();
-        } catch {
-          // cannot tell: try to unmount
-        }
+        const mine = await oursThere().catch(() => true); // cannot tell: try to unmount
         if (mine) await new Promise<void>((res) => fuse.unmount(() => res()));
-        dropHelper();
+        await dropHelper();
       };
       resolve({ fuse, unmount, connectionOpen });
     });

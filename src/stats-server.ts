@@ -12,6 +12,8 @@ import { prepareSocketDir, statsSocketPath } from './stats-socket.js';
 
 /** How long a reader may hold its connection before it is dropped. */
 const CLIENT_BOUND_MS = 5000;
+/** How often a socket another daemon still serves is looked at again (startStatsServer's waitMs). */
+const BUSY_POLL_MS = 250;
 
 export interface StatsServer {
   readonly path: string;
@@ -28,16 +30,28 @@ function answers(p: string): Promise<boolean> {
   });
 }
 
+/** Why there is no server: one line for the log; `busy` when another daemon serves the socket. */
+export interface StatsRefused {
+  reason: string;
+  busy: boolean;
+}
+
 /**
- * Serve `snapshot()` for `mountpoint`. Resolves to the server, or to the
- * reason there is none (one line for the log); never throws.
+ * Serve `snapshot()` for `mountpoint`. While another daemon serves the
+ * socket (the last mount on the same point, still ending), wait up to
+ * `waitMs` for it to go. Resolves to the server, or to why there is none;
+ * never throws.
  */
-export async function startStatsServer(mountpoint: string, snapshot: () => unknown): Promise<StatsServer | string> {
+export async function startStatsServer(mountpoint: string, snapshot: () => unknown, waitMs = 0): Promise<StatsServer | StatsRefused> {
   const uid = process.getuid?.() ?? 0;
   const sock = statsSocketPath(mountpoint, uid, process.env);
   const bad = prepareSocketDir(path.dirname(sock), uid);
-  if (bad) return `no statistics for ${mountpoint}: ${bad}`;
-  if (await answers(sock)) return `no statistics for ${mountpoint}: another smbfuse serves ${sock}`;
+  if (bad) return { reason: `no statistics for ${mountpoint}: ${bad}`, busy: false };
+  const until = Date.now() + waitMs;
+  while (await answers(sock)) {
+    if (Date.now() >= until) return { reason: `no statistics for ${mountpoint}: another smbfuse serves ${sock}`, busy: true };
+    await new Promise((r) => setTimeout(r, BUSY_POLL_MS));
+  }
   try {
     unlinkSync(sock); // left by a daemon that did not exit cleanly
   } catch {
@@ -59,7 +73,7 @@ export async function startStatsServer(mountpoint: string, snapshot: () => unkno
     server.once('error', (e) => resolve((e as NodeJS.ErrnoException).code ?? e.message));
     server.listen(sock, () => resolve(null));
   });
-  if (listening) return `no statistics for ${mountpoint}: cannot listen on ${sock} (${listening})`;
+  if (listening) return { reason: `no statistics for ${mountpoint}: cannot listen on ${sock} (${listening})`, busy: false };
   chmodSync(sock, 0o600);
   server.unref();
   const remove = () => {
@@ -73,8 +87,10 @@ export async function startStatsServer(mountpoint: string, snapshot: () => unkno
   return {
     path: sock,
     close() {
-      server.close();
+      // The name goes first: a daemon mounted here next finds it gone, or
+      // still answered, never a name it made that this one then removes.
       remove();
+      server.close();
       process.removeListener('exit', remove);
     },
   };

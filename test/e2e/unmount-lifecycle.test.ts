@@ -8,7 +8,9 @@
  *    directory again within a bound; with noauto_unmount it stays ENOTCONN,
  *    and mounting smbfuse there again clears it, saying so;
  *  - an unmount followed at once by another FUSE mount on the same point
- *    still ends the daemon, which leaves that mount alone;
+ *    still ends the daemon, which leaves that mount alone, also when that
+ *    file system hangs; smbfuse mounted there again at once serves its
+ *    statistics once the old daemon has ended;
  *  - a dead mount of another FUSE file system is refused with one line.
  */
 import t, { type Test } from 'tap';
@@ -27,6 +29,7 @@ t.teardown(() => samba.stop());
 const dirName = 'unmount-lifecycle';
 const serverDir = await freshShareDir(t, samba.sharePath, dirName);
 const fuseNull = fileURLToPath(new URL('../../scripts/fuse-null.mjs', import.meta.url));
+const hungFuse = fileURLToPath(new URL('../helpers/hung-fuse.mjs', import.meta.url));
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -92,9 +95,13 @@ async function mountForeground(mnt: string, extra: string[] = []): Promise<{ chi
   return { child, stderr: () => err, exited };
 }
 
-/** fuse-null (another FUSE file system) mounted on `mnt`; unmounted, killed and `mnt` removed at teardown. */
-async function mountFuseNull(t: Test, mnt: string): Promise<ChildProcess> {
-  const other = spawn(process.execPath, [fuseNull, mnt], { stdio: ['ignore', 'pipe', 'ignore'] });
+/**
+ * Another FUSE file system (`script`: fuse-null, or hung-fuse) mounted on
+ * `mnt`; killed, unmounted and `mnt` removed at teardown (killed first: a
+ * hung one answers nothing until then).
+ */
+async function mountOther(t: Test, mnt: string, script = fuseNull): Promise<ChildProcess> {
+  const other = spawn(process.execPath, [script, mnt], { stdio: ['ignore', 'pipe', 'ignore'] });
   t.teardown(async () => {
     if (other.exitCode === null) other.kill('SIGKILL');
     await run('fusermount', ['-uz', mnt]).catch(() => {});
@@ -102,7 +109,7 @@ async function mountFuseNull(t: Test, mnt: string): Promise<ChildProcess> {
   });
   await new Promise<void>((res, rej) => {
     other.stdout!.once('data', () => res());
-    other.once('exit', () => rej(new Error('fuse-null did not mount')));
+    other.once('exit', () => rej(new Error(`${path.basename(script)} did not mount`)));
   });
   return other;
 }
@@ -149,11 +156,43 @@ t.test('fusermount -u and at once another FUSE mount on the same point: the daem
   await run('fusermount', ['-u', mnt]);
   // Up within some 200 ms, before the daemon's next look at mountinfo (once a
   // second): the path is a mount point again, but not ours.
-  const other = await mountFuseNull(t, mnt);
+  const other = await mountOther(t, mnt);
   const code = await Promise.race([d.exited, sleep(10_000).then(() => 'still running')]);
   t.equal(code, 0, `the daemon exited 0: ${d.stderr()}`);
   t.equal(await statCode(path.join(mnt, 'big')), '', 'the other mount is still there and answers');
   t.equal(other.exitCode, null, 'and its daemon still runs');
+});
+
+t.test('fusermount -u and at once a hung FUSE mount on the same point: the daemon still ends, exit 0, within its bound', async (t) => {
+  const mnt = await makeMountPoint();
+  const d = await mountForeground(mnt);
+  await run('fusermount', ['-u', mnt]);
+  const hung = await mountOther(t, mnt, hungFuse);
+  // Our connection has ended and a mount is there: the daemon asks whether it
+  // is a dead one of its own, and the stat that asks never returns.
+  const code = await Promise.race([d.exited, sleep(15_000).then(() => 'still running')]);
+  t.equal(code, 0, `the daemon exited 0: ${d.stderr()}`);
+  t.ok(await isMounted(mnt), 'the hung mount is still there');
+  t.equal(hung.exitCode, null, 'and its process still runs');
+});
+
+t.test('fusermount -u and at once smbfuse again on the same point: the new mount serves its statistics once the old daemon has gone', async (t) => {
+  const mnt = await makeMountPoint();
+  const old = await mountForeground(mnt);
+  await run('fusermount', ['-u', mnt]);
+  const d = await mountForeground(mnt);
+  t.teardown(() => unmount(mnt));
+  const code = await Promise.race([old.exited, sleep(10_000).then(() => 'still running')]);
+  t.equal(code, 0, `the old daemon exited 0: ${old.stderr()}`);
+  let last = '';
+  const ms = await within(5000, async () => {
+    const r = await runCli(['stats', mnt]);
+    last = r.stdout + r.stderr;
+    return r.code === 0;
+  });
+  t.ok(ms >= 0, `smbfuse stats answers for the new mount: ${last}`);
+  t.match(last, new RegExp(`on ${mnt} \\(pid ${d.child.pid},`), 'from the new daemon');
+  t.notMatch(d.stderr(), /no statistics/, 'which never gave up on them');
 });
 
 t.test('kill -9 with auto_unmount (the default): the mount point is a plain directory again', async (t) => {
@@ -183,7 +222,7 @@ t.test('kill -9 with noauto_unmount: ENOTCONN, cleared by mounting smbfuse there
 
 t.test('a dead mount of another FUSE file system is refused', async (t) => {
   const mnt = await makeMountPoint();
-  const other = await mountFuseNull(t, mnt);
+  const other = await mountOther(t, mnt);
   other.kill('SIGKILL');
   t.ok((await within(2000, async () => (await statCode(mnt)) === 'ENOTCONN')) >= 0, 'dead, ENOTCONN');
   const opts = [`port=${samba.port}`, `username=${samba.user}`, `password=${samba.pass}`].join(',');
