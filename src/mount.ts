@@ -254,13 +254,11 @@ export async function mountFuse(ops: object, o: MountOptions, onGone: () => void
       // a stat of our own live mount from this thread would never return).
       const ended = () => connectionOpen() === false;
       const oursThere = async () => isMountPoint(o.mountpoint) && (!ended() || (await probeDeadMount(o.mountpoint)) === true);
-      // Once per mount: the watch and the unmount may both get here.
-      let helperDropped: Promise<void> | null = null;
       const dropHelper = () =>
-        (helperDropped ??= oursThere().then(
+        oursThere().then(
           (ours) => void (ours || endAutoUnmountHelper()),
           () => {}, // cannot tell: the helper stays
-        ));
+        );
       let closing = false;
       const watch = setInterval(() => {
         let gone = false;

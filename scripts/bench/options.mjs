@@ -5,7 +5,7 @@ export const GROUPS = {
   write: ['write', 'cpu-write', 'rss-write'],
   read: ['read-cold', 'read-warm', 'cpu-read', 'rss-read'],
   fio: ['fio-qd1', 'fio-qd16'],
-  files: ['create-1000', 'create-2000', 'stat-2000', 'rm-2000'],
+  files: ['create-1000', 'create-2000', 'create-1000-again', 'stat-2000', 'rm-2000'],
   ls: ['ls-cold', 'ls-warm'],
   dbench: ['dbench'],
   tree: ['tree-tar-x', 'tree-sha256', 'tree-grep', 'tree-tar-c', 'tree-git', 'tree-rm', 'tree-total'],
