@@ -58,6 +58,7 @@ import { HandleTable, type FileHandle } from './handles.js';
 import { KernelPageCache, sameAttrs } from './kernel-cache.js';
 import { OpenSlots } from './open-slots.js';
 import { ReadBuffers } from './read-buffers.js';
+import { inoFromPath } from './ino.js';
 import { fuseParent } from './path-map.js';
 import { LEASE_H, LEASE_R, LEASE_W, READ_FIRST_MAX, type SmbBreakEvent, type SmbCreateOptions, type SmbTimes, type SmbTree, type SmbWrittenFile } from '../transport/types.js';
 
@@ -110,6 +111,14 @@ export interface InodeSlot {
   compoundOk: boolean;
   /** Server file id from the CREATE (0n: unknown). */
   fileIndex: bigint;
+  /**
+   * The inode number the kernel was given for a file created here before the
+   * server had it (its path's hash, inoFromPath): reported instead of the
+   * server's id for as long as this slot lives, so st_ino does not change
+   * under open descriptors (sqlite takes that for its database file having
+   * been replaced, and refuses to write). Null for any other file.
+   */
+  shownIno: bigint | null;
   /** The handle kept open after the last close (closetimeo), and its timer. */
   parked: { h: OpenFile; timer: NodeJS.Timeout } | null;
 }
@@ -353,6 +362,7 @@ export class SmbFiles {
       writable: true, append: (flags & O_APPEND) !== 0, leaseKey: null, leaseState: LOCAL_RWH,
     };
     const slot = this.newSlot(path, st);
+    slot.shownIno = inoFromPath(path);
     slot.pendingCreate = { access: 'readwrite', disposition, lease: this.mode === 'strict' };
     slot.localStat = st;
     slot.ops.writeWithoutHandle = (offset, data) => this.writeWithoutHandle(slot, offset, data);
@@ -373,7 +383,7 @@ export class SmbFiles {
     const slot: InodeSlot = {
       key, path, ops, inode: this.makeInode(key, st.size, ops, { path: this.smbPath(path), stat: st }), opens: 0, handles: new Set(), version,
       written: false, lastWrite: null, appendTail: Promise.resolve(), deleteOnClose: false, closing: Promise.resolve(),
-      pendingCreate: null, pendingTimes: null, localStat: null, opening: null, compoundOk: false, fileIndex: st.fileIndex, parked: null,
+      pendingCreate: null, pendingTimes: null, localStat: null, opening: null, compoundOk: false, fileIndex: st.fileIndex, parked: null, shownIno: null,
     };
     ops.onWriteFailed = (offset, err) =>
       this.o.log?.(`${slot.path}: a write at ${offset} failed (${(err as Error)?.message ?? String(err)}); it stays to be written, and close or fsync reports the error`);
@@ -388,6 +398,17 @@ export class SmbFiles {
   }
 
   /** Attributes of a file whose CREATE is still deferred (answered here), else undefined. */
+  /**
+   * The inode number to report for `path` while its file, created here
+   * before the server named it, is open or parked (InodeSlot.shownIno); not
+   * for another file at that path (its server id `fileIndex` differs).
+   */
+  inoWhileOpen(path: string, fileIndex: bigint): bigint | undefined {
+    const slot = this.open.get(path);
+    if (!slot?.shownIno || (fileIndex !== 0n && slot.fileIndex !== 0n && fileIndex !== slot.fileIndex)) return undefined;
+    return slot.shownIno;
+  }
+
   localStat(path: string): SmbStat | undefined {
     const slot = this.open.get(path);
     if (!slot?.pendingCreate || !slot.localStat) return undefined;

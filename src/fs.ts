@@ -36,6 +36,7 @@ import type { InodeFactory } from './fs-inode.js';
 import { DroppedNameLog, linuxName } from './dir-names.js';
 import { ASCII_NAME, fuseJoin, fuseParent, normalizeName, SmbPathMap, type NameForm } from './path-map.js';
 import { isHiddenName } from './hidden-names.js';
+import { inoFromPath } from './ino.js';
 import { couldBeMfSymlink, decodeMfSymlink, MFSYMLINK_SIZE } from './mfsymlink.js';
 
 export type { InodeFactory } from './fs-inode.js';
@@ -103,19 +104,6 @@ const BLKSIZE = 1024 * 1024;
 const PEEK_MAX_NAMES = 4096;
 /** Security descriptor queries in flight at once while a listing reads modes. */
 const MODE_QUERIES_IN_FLIGHT = 16;
-
-/**
- * The inode number of a file whose server gives no file id (impacket's
- * listings carry 0): a 64-bit hash of its path with the top bit set. With
- * use_ino a 0 would reach readdir as d_ino 0, which glibc skips as a deleted
- * entry, so every file needs some number; the top bit keeps these apart from
- * real ids, which seldom use it.
- */
-export function inoFromPath(path: string): bigint {
-  let h = 0xcbf29ce484222325n;
-  for (const b of Buffer.from(path)) h = BigInt.asUintN(64, (h ^ BigInt(b)) * 0x100000001b3n);
-  return h | (1n << 63n);
-}
 
 /**
  * A directory's stat after this mount added or removed a name in it at
@@ -488,7 +476,7 @@ export class SmbFs {
       gid: this.opts.gid,
       size,
       nlink: st.nlink > 0 ? st.nlink : st.isDirectory ? 2 : 1,
-      ino: st.fileIndex !== 0n ? st.fileIndex : inoFromPath(path),
+      ino: this.files.inoWhileOpen(path, st.fileIndex) ?? (st.fileIndex !== 0n ? st.fileIndex : inoFromPath(path)),
       blksize: BLKSIZE,
       blocks: Math.ceil(st.allocationSize / 512),
       atime: st.lastAccessTime,

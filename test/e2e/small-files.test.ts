@@ -6,6 +6,9 @@
  *    CLOSE's attributes); an empty new file is a CREATE that keeps its
  *    handle, so `echo x > f` (a duplicate closed before the write) is
  *    CREATE then WRITE; another mount reads what was written;
+ *  - a file created here keeps its inode number while open, after fsync
+ *    has sent its CREATE too (sqlite refuses to write to a database whose
+ *    st_ino changed under it);
  *  - a deferred CREATE that fails (its directory removed on the server)
  *    fails close(2) with ENOENT, and the lost bytes are logged;
  *  - a CLOSE held back by the proxy (closetimeo=0): close(2) does not wait
@@ -173,6 +176,21 @@ t.test('while the CREATE is deferred: stat and reads answered locally; fsync sen
     t.same(seen, [], 'no round trip yet');
     await fh.sync();
     t.ok((await readFile(path.join(serverDir, 'deferred.bin'))).equals(data), 'fsync put the file and data on the server');
+  } finally {
+    await fh.close();
+  }
+});
+
+t.test('a new file keeps the inode number fstat first showed while it is open, after fsync sent its CREATE too', async (t) => {
+  const f = path.join(dir, 'like-a-database');
+  const fh = await open(f, 'w+');
+  try {
+    const ino = (await fh.stat({ bigint: true })).ino;
+    await fh.write(Buffer.alloc(8192, 1), 0, 8192, 0);
+    await fh.sync();
+    await sleep(1100); // past actimeo: the kernel asks again, and the daemon has the server's attributes
+    t.equal((await fh.stat({ bigint: true })).ino, ino, 'fstat: the same number');
+    t.equal((await stat(f, { bigint: true })).ino, ino, 'stat by path: the same number');
   } finally {
     await fh.close();
   }

@@ -89,3 +89,26 @@ t.test('closetimeo: a re-open reuses the parked handle; unlink closes it first',
   t.notOk(tree.files.has('old.txt'), 'the file is gone (no silly rename left behind)');
   t.same([...tree.files.keys()].filter((k) => k.includes('smbfuse')), [], 'no hidden name');
 });
+
+t.test('a file created here keeps the inode number it was created with while it is open, after its CREATE too', async (t) => {
+  const { tree, fs, call, calls } = setup();
+  t.equal((await call('getattr', '/d/db'))[0], -2, 'the lookup: ENOENT');
+  const [e, fh] = (await call('create', '/d/db', 0o644)) as [number, number];
+  t.equal(e, 0);
+  const ino = ((await call('fgetattr', '/d/db', fh)) as [number, { ino: bigint }])[1].ino;
+  t.equal((await call('write', '/d/db', fh, Buffer.from('page'), 4, 0))[0], 4);
+  t.equal((await call('fsync', '/d/db', false, fh))[0], 0, 'fsync sends the CREATE');
+  t.ok(calls().create, 'the server has the file now');
+  const id = tree.find('d\\db').stat.fileIndex;
+  t.not(ino, id, 'the number given at create was not the server id');
+  fs.attrs.invalidate('/d/db', true); // as once actimeo has passed: the server's attributes come back
+  t.equal(((await call('getattr', '/d/db')) as [number, { ino: bigint }])[1].ino, ino, 'stat by path: the same number');
+  t.equal(((await call('fgetattr', '/d/db', fh)) as [number, { ino: bigint }])[1].ino, ino, 'fstat: the same number');
+  const [, names, stats] = (await call('readdir', '/d')) as [number, string[], { ino: bigint }[]];
+  t.equal(stats[names.indexOf('db')]?.ino, ino, 'its listing entry: the same number');
+  t.equal((await call('flush', '/d/db', fh))[0], 0);
+  await call('release', '/d/db', fh);
+  await tick();
+  fs.attrs.invalidate('/d/db', true);
+  t.equal(((await call('getattr', '/d/db')) as [number, { ino: bigint }])[1].ino, id, 'after the last close: the server id');
+});
