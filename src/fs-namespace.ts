@@ -9,13 +9,20 @@
  * added and removed rather than dropped and asked for again.
  *
  * Decisions (as mount.cifs without POSIX extensions):
- *  - chmod never pretends. With `modefromsid` the mode is stored in the
- *    file's security descriptor (transport/mode-sid.ts) and read back.
- *    Without it modes are file_mode/dir_mode, and a file can only toggle
- *    its write bits (FILE_ATTRIBUTE_READONLY): chmod to file_mode clears
- *    READONLY, to file_mode minus its write bits sets it, a directory
- *    accepts only dir_mode; any other mode is EPERM (so `cp -a`, `tar` and
- *    `rsync -a` report the modes they could not keep).
+ *  - chmod. With `modefromsid` the mode is stored in the file's security
+ *    descriptor (transport/mode-sid.ts) and read back; what the server did
+ *    not keep is EPERM. Without it modes are file_mode/dir_mode, and only a
+ *    file's write bits can change (FILE_ATTRIBUTE_READONLY). A chmod asking
+ *    for more is then
+ *      - accepted, as mount.cifs does, on a mount only its user can reach:
+ *        no write bit sets READONLY, any clears it, the rest is dropped
+ *        (`cp -a`, `tar x` and `rsync -a` work; rsync fails a file whose
+ *        temporary copy it cannot chmod);
+ *      - refused with EPERM under `allow_other`, where the kernel checks
+ *        other users against the modes shown: `chmod 600` must not seem to
+ *        have locked them out. There a file's mode must be file_mode
+ *        (READONLY cleared) or file_mode without its write bits (set), a
+ *        directory's dir_mode.
  *  - chown: accepted and ignored for any ids (owners come from uid/gid);
  *    mount.cifs does the same without unix extensions.
  *  - unlink of a file open here, or a rename over it: libfuse first renames
@@ -304,19 +311,16 @@ export async function utimens(fs: SmbFs, path: string, atime: Date | null, mtime
   if (after) rememberStat(fs.attrs, path, after);
 }
 
-/**
- * chmod (see the top). With modefromsid the mode goes into the security
- * descriptor and is read back: EPERM if the server kept something else.
- * Without it, only what the fixed file_mode/dir_mode can show: a file's
- * mode must be file_mode (READONLY cleared) or file_mode without its write
- * bits (READONLY set); a directory's must be dir_mode. Anything else is
- * EPERM and nothing changes.
- */
+/** chmod (see the top). */
 export async function chmod(fs: SmbFs, path: string, mode: number): Promise<void> {
   fs.checkWritable();
   const st = await fs.statSmb(path);
   const want = mode & 0o7777;
   if (fs.modeFromSid) return chmodInDescriptor(fs, path, st, want);
+  if (!fs.opts.allowOther) {
+    if (!st.isDirectory) await setReadOnly(fs, path, st, (want & 0o222) === 0);
+    return;
+  }
   if (st.isDirectory) {
     if (want !== fs.opts.dirMode) throw -EPERM;
     return;

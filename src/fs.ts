@@ -86,6 +86,12 @@ export interface SmbFsOptions {
    * only for files whose descriptor has no DACL.
    */
   modeFromSid?: boolean;
+  /**
+   * `allow_other`: other local users reach the mount, the kernel checking
+   * the modes shown, so a chmod those modes cannot show is refused (EPERM)
+   * rather than accepted and dropped (default false).
+   */
+  allowOther?: boolean;
   /** Inodes kept after their last close (default 1024). */
   maxIdleInodes?: number;
   /** Where notices go (names skipped in listings); default: nowhere. */

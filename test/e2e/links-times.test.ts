@@ -81,7 +81,7 @@ t.test('tar x restores mtimes', async (t) => {
   const utc = { env: { TZ: 'UTC' } };
   await sh(`touch -m -d '2001-02-03 04:05:06.5' ${q(src)}/tree/one && touch -m -d '1999-12-31 23:59:59' ${q(src)}/tree/sub/two ${q(src)}/tree/sub`, utc);
   // Modes are not what this test is about: the archive holds the mount's file_mode and dir_mode
-  // (0755), so tar's chmod is one the mount can keep (any other is EPERM without modefromsid).
+  // (0755), so tar's chmod changes nothing.
   await sh(`chmod -R 0755 ${q(src)}/tree`);
   const x = await sh(`tar --format=posix -cf - -C ${q(src)} tree | tar xf - -C ${q(top)}`);
   t.equal(x.code, 0, x.stderr);

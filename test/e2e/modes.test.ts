@@ -6,8 +6,10 @@
  *   reads back, survives a remount, and a second mount sees it in getattr and
  *   in listings. What the server cannot keep (Samba: setuid/setgid/sticky) is
  *   EPERM, and the mode stays.
- * - without it: only the write bits of a file can change (READONLY); any
- *   other chmod is EPERM and the mode stays.
+ * - without it: only the write bits of a file can change (READONLY). Under
+ *   allow_other any other chmod is EPERM and the mode stays; on a mount only
+ *   its user reaches it is accepted and the rest dropped, as mount.cifs does,
+ *   so `rsync -a` and `cp -a` of files of any mode succeed.
  * - allow_other: file_mode/dir_mode default to 0750; a warning when the given
  *   modes let every local user read; with modefromsid, `chmod 600` really
  *   keeps other users out.
@@ -19,7 +21,7 @@ import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { makeMountPoint, mountShare, runCli, unmount } from '../helpers/mount.js';
-import { q, sh } from '../helpers/rw.js';
+import { localTempDir, q, sh } from '../helpers/rw.js';
 import { startSamba } from '../helpers/samba.js';
 
 const run = promisify(execFile);
@@ -106,23 +108,56 @@ t.test('modefromsid: new files and directories get the mode they were created wi
   t.equal((await stat(path.join(serverTop, 'new.key'))).mode & 0o007, 0, 'on the server too: nothing for others');
 });
 
-t.test('without modefromsid: chmod 600 is EPERM and the mode stays; write bits toggle READONLY', async (t) => {
-  const mnt = await mounted(t, ['file_mode=0755,dir_mode=0755']);
+t.test('allow_other without modefromsid: chmod 600 is EPERM and the mode stays; write bits toggle READONLY', async (t) => {
+  const mnt = await mounted(t, ['allow_other,uid=0,gid=0,file_mode=0750,dir_mode=0750']);
   const f = path.join(mnt, top, 'plain.txt');
   await writeFile(f, 'plain\n');
-  t.equal(oct(await perm(f)), '0755');
+  t.equal(oct(await perm(f)), '0750');
   t.equal(await chmodCode(f, 0o600), 'EPERM', 'chmod 600: EPERM');
-  t.equal(oct(await perm(f)), '0755', 'mode stays 0755');
+  t.equal(oct(await perm(f)), '0750', 'mode stays 0750');
   const r = await sh(`chmod 644 ${q(f)}`);
   t.not(r.code, 0, 'chmod(1) fails');
   t.match(r.stderr, /Operation not permitted/, r.stderr.trim());
-  t.equal(await chmodCode(f, 0o555), '', 'chmod a-w (file_mode without write bits)');
-  t.equal(oct(await perm(f)), '0555');
-  await t.rejects(writeFile(f, 'x'), { code: 'EACCES' }, 'READONLY: writes refused');
-  t.equal(await chmodCode(f, 0o755), '', 'chmod back to file_mode');
-  t.equal(oct(await perm(f)), '0755');
+  t.equal(await chmodCode(f, 0o550), '', 'chmod a-w (file_mode without write bits)');
+  t.equal(oct(await perm(f)), '0550');
+  t.equal(await chmodCode(f, 0o750), '', 'chmod back to file_mode');
+  t.equal(oct(await perm(f)), '0750');
   t.equal(await chmodCode(path.join(mnt, top), 0o700), 'EPERM', 'a directory: only dir_mode');
-  t.equal(await chmodCode(path.join(mnt, top), 0o755), '', 'dir_mode itself is fine');
+  t.equal(await chmodCode(path.join(mnt, top), 0o750), '', 'dir_mode itself is fine');
+});
+
+t.test('a mount only its user reaches, without modefromsid: chmod as mount.cifs; rsync -a and cp -a of 0644 files succeed', async (t) => {
+  const mnt = await mounted(t, ['file_mode=0755,dir_mode=0755']);
+  const f = path.join(mnt, top, 'single.txt');
+  await writeFile(f, 'single\n');
+  t.equal(await chmodCode(f, 0o600), '', 'chmod 600: accepted');
+  t.equal(oct(await perm(f)), '0755', 'the mode shown stays file_mode');
+  t.equal(await chmodCode(f, 0o444), '', 'chmod 444: accepted');
+  t.equal(oct(await perm(f)), '0555', 'no write bit: READONLY, shown without write bits');
+  await t.rejects(writeFile(f, 'x'), { code: 'EACCES' }, 'READONLY: writes refused');
+  t.equal(await chmodCode(f, 0o644), '', 'chmod 644: a write bit clears READONLY');
+  t.equal(oct(await perm(f)), '0755');
+  t.equal(await chmodCode(path.join(mnt, top), 0o700), '', 'a directory: accepted');
+  t.equal(oct(await perm(path.join(mnt, top))), '0755', 'and shows dir_mode');
+
+  const src = await localTempDir(t, 'smbfuse-modes-');
+  for (let i = 0; i < 5; i++) {
+    await writeFile(path.join(src, `m${i}.txt`), `mode ${i}\n`);
+    await chmod(path.join(src, `m${i}.txt`), 0o644);
+  }
+  await writeFile(path.join(src, 'private.key'), 'k\n');
+  await chmod(path.join(src, 'private.key'), 0o600);
+  const viaRsync = path.join(mnt, top, 'rsync-modes');
+  const r = await sh(`rsync -a ${q(src + '/')} ${q(viaRsync + '/')}`);
+  t.equal(r.code, 0, `rsync -a: exit 0 ${r.stderr}`);
+  const viaCp = path.join(mnt, top, 'cp-modes');
+  const c = await sh(`cp -a ${q(src)} ${q(viaCp)}`);
+  t.equal(c.code, 0, `cp -a: exit 0 ${c.stderr}`);
+  for (const name of ['m0.txt', 'm4.txt', 'private.key']) {
+    const want = await readFile(path.join(src, name), 'utf8');
+    t.equal(await readFile(path.join(serverTop, 'rsync-modes', name), 'utf8'), want, `rsync put ${name} on the server`);
+    t.equal(await readFile(path.join(serverTop, 'cp-modes', name), 'utf8'), want, `cp put ${name} on the server`);
+  }
 });
 
 t.test('allow_other: 0750 by default, a warning when every local user may read', async (t) => {

@@ -19,7 +19,7 @@ import { NtStatus } from '../../../transport/ntstatus.js';
 const O_RDWR = 2;
 const O_WRONLY = 1;
 
-function setup(over: { cache?: CacheMode; factory?: InodeFactory; leaseState?: number; modeFromSid?: boolean; unicode?: 'nfc' | 'nfd'; log?: (l: string) => void } = {}) {
+function setup(over: { cache?: CacheMode; factory?: InodeFactory; leaseState?: number; modeFromSid?: boolean; allowOther?: boolean; unicode?: 'nfc' | 'nfd'; log?: (l: string) => void } = {}) {
   const tree = new FakeTree();
   if (over.leaseState !== undefined) tree.leaseState = over.leaseState;
   tree.add('', null);
@@ -34,7 +34,7 @@ function setup(over: { cache?: CacheMode; factory?: InodeFactory; leaseState?: n
   let now = 1_000_000;
   const fs = new SmbFs(tree, {
     uid: 1, gid: 2, fileMode: 0o644, dirMode: 0o755, actimeoMs: 1000, rsize: 1 << 20, wsize: 1 << 20,
-    cache: over.cache ?? 'strict', now: () => now, ...(over.modeFromSid ? { modeFromSid: true } : {}),
+    cache: over.cache ?? 'strict', now: () => now, ...(over.modeFromSid ? { modeFromSid: true } : {}), ...(over.allowOther ? { allowOther: true } : {}),
     ...(over.unicode ? { unicode: over.unicode } : {}), ...(over.log ? { log: over.log } : {}),
   }, factory);
   const ops = makeFuseOps(fs, { timeoutMs: 5000 }) as Record<string, (...a: unknown[]) => void>;
@@ -290,8 +290,8 @@ t.test('unicode: names in the chosen form, NFD length checked, server spellings 
   t.same(await nfc.stat('/caf' + e), [-2], 'the NFC spelling is another name');
 });
 
-t.test('chmod without modefromsid: write bits ↔ READONLY, anything else EPERM; chown accepted; utimens; link', async (t) => {
-  const { tree, call, stat } = setup();
+t.test('chmod under allow_other without modefromsid: write bits ↔ READONLY, anything else EPERM', async (t) => {
+  const { tree, call, stat } = setup({ allowOther: true });
   t.same(await call('chmod', '/hello.txt', 0o444), [0], 'file_mode 0644 without write bits');
   t.equal(tree.find('hello.txt').stat.attributes & 1, 1, 'READONLY set');
   t.equal((await stat('/hello.txt'))[1]!.mode, 0o100444);
@@ -305,6 +305,20 @@ t.test('chmod without modefromsid: write bits ↔ READONLY, anything else EPERM;
   t.equal((await stat('/hello.txt'))[1]!.mode, 0o100644, 'mode unchanged');
   t.same(await call('chmod', '/docs', 0o755), [0], 'a directory: dir_mode');
   t.same(await call('chmod', '/docs', 0o700), [-1], 'a directory: anything else EPERM');
+});
+
+t.test('chmod on a mount only its user reaches, without modefromsid: as mount.cifs, write bits ↔ READONLY and the rest dropped; chown accepted; utimens; link', async (t) => {
+  const { tree, call, stat } = setup();
+  for (const [m, ro] of [[0o600, 0], [0o000, 1], [0o4755, 0], [0o555, 1], [0o664, 0], [0o400, 1]] as const) {
+    t.same(await call('chmod', '/hello.txt', m), [0], `chmod 0${m.toString(8)}: accepted`);
+    t.equal(tree.find('hello.txt').stat.attributes & 1, ro, ro ? 'no write bit: READONLY set' : 'a write bit: READONLY cleared');
+    t.equal((await stat('/hello.txt'))[1]!.mode, ro ? 0o100444 : 0o100644, 'stat shows file_mode, without its write bits when READONLY');
+  }
+  const n = tree.calls['setAttributesPath'];
+  t.same(await call('chmod', '/hello.txt', 0o440), [0], 'another mode without write bits, READONLY already set');
+  t.equal(tree.calls['setAttributesPath'], n, 'sends nothing');
+  t.same(await call('chmod', '/docs', 0o700), [0], 'a directory: accepted');
+  t.equal((await stat('/docs'))[1]!.mode, 0o040755, 'and shows dir_mode still');
   t.same(await call('chown', '/hello.txt', 4242, 4242), [0], 'chown accepted (ignored)');
   t.same(await call('chown', '/nope', 0, 0), [-2]);
   const when = Date.UTC(2020, 0, 2);
