@@ -29,6 +29,7 @@ export const ERANGE = 34;
 export const ENAMETOOLONG = 36;
 export const ENOSYS = 38;
 export const ENOTEMPTY = 39;
+export const EILSEQ = 84;
 export const ENODATA = 61;
 export const ENOTSUP = 95;
 export const ETIMEDOUT = 110;

@@ -149,6 +149,8 @@ export interface FilesOptions {
  * way would; smaller ones appear at their close.
  */
 const SMALL_FILE_MAX = 256 * 1024;
+/** Longest name, in UTF-8 bytes, of most servers' file systems (NAME_MAX): see storableName. */
+const NAME_MAX_BYTES = 255;
 
 /** FILE_ATTRIBUTE_ARCHIVE: what a new file shows until the server says. */
 const ATTRIBUTE_ARCHIVE = 0x20;
@@ -280,9 +282,20 @@ export class SmbFiles {
     if (this.o.readOnly) throw -EROFS;
     const disp: CreateDisposition = flags & O_EXCL ? 'create' : flags & O_TRUNC ? 'overwrite_if' : 'open_if';
     await this.settle(path);
-    const r = defer && this.mode !== 'none' && this.knownAbsent(path) ? this.createDeferred(path, flags, disp) : await this.openWith(path, flags, disp, true);
+    const r = defer && this.mode !== 'none' && this.knownAbsent(path) && this.storableName(path) ? this.createDeferred(path, flags, disp) : await this.openWith(path, flags, disp, true);
     this.attrs.childAdded(fuseParent(path), path.slice(path.lastIndexOf('/') + 1));
     return r;
+  }
+
+  /**
+   * Whether the server surely stores `path`'s name, so its CREATE may wait:
+   * not when it is longer than most servers' file systems take (NAME_MAX,
+   * in UTF-8 bytes). Such a CREATE goes at once, and a server that refuses
+   * the name fails the open, not a close that many programs never check.
+   */
+  private storableName(path: string): boolean {
+    const smb = this.smbPath(path);
+    return Buffer.byteLength(smb.slice(smb.lastIndexOf('\\') + 1)) <= NAME_MAX_BYTES;
   }
 
   /**

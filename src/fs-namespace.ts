@@ -37,7 +37,7 @@
  *    the directory's owner remove it; SMB refuses with ACCESS_DENIED).
  */
 import type { SmbStat } from '../transport/types.js';
-import { EACCES, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOTDIR, EPERM, toFuseErrno } from './errno.js';
+import { EACCES, EILSEQ, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOTDIR, EPERM, toFuseErrno } from './errno.js';
 import { FILE_ATTRIBUTE_READONLY, type SmbFs } from './fs.js';
 import { rememberStat, type InodeSlot } from './fs-files.js';
 import { encodeMfSymlink } from './mfsymlink.js';
@@ -50,12 +50,17 @@ export const MAX_NAME_UNITS = 255;
 const FILE_ATTRIBUTE_NORMAL = 0x80;
 
 /**
- * ENAMETOOLONG if the last component of `path`, in the form it is sent in
- * (NFD can be longer), is too long for the server; EINVAL for our hidden names.
+ * A new name's last component: ENAMETOOLONG if, in the form it is sent in
+ * (NFD can be longer), it is too long for the server; EINVAL for our hidden
+ * names; EILSEQ for a name that is not UTF-8. The binding hands such a name
+ * over with U+FFFD for each bad byte, so different names would become one
+ * on the server (the second overwriting the first); a name with a real
+ * U+FFFD cannot be told apart and is refused too.
  */
 export function checkName(fs: SmbFs, path: string): void {
   const name = path.slice(path.lastIndexOf('/') + 1);
   if (isHiddenName(name)) throw -EINVAL;
+  if (name.includes('\uFFFD')) throw -EILSEQ;
   if (nameToSmb(normalizeName(name, fs.paths.form)).length > MAX_NAME_UNITS) throw -ENAMETOOLONG;
 }
 

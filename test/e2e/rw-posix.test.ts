@@ -138,10 +138,16 @@ t.test('names with : * ? " < > | round-trip', async (t) => {
   t.equal(Number(ls.stdout), names.length, 'ls agrees');
 });
 
-t.test('a name longer than 255 bytes is ENAMETOOLONG', async (t) => {
-  await t.rejects(writeFile(path.join(top, 'n'.repeat(256)), 'x'), { code: 'ENAMETOOLONG' }, '256 ASCII characters');
+t.test('a name longer than 255 bytes is ENAMETOOLONG, from open itself; a name that is not UTF-8 is EILSEQ', async (t) => {
+  // open, not writeFile: a create whose CREATE waits for the close would fail only there, where many programs never look.
+  await t.rejects(open(path.join(top, 'n'.repeat(256)), 'w'), { code: 'ENAMETOOLONG' }, '256 ASCII characters');
   await t.rejects(mkdir(path.join(top, 'd'.repeat(300))), { code: 'ENAMETOOLONG' }, 'mkdir of 300 characters');
-  await t.rejects(writeFile(path.join(top, 'é'.repeat(128)), 'x'), { code: 'ENAMETOOLONG' }, '128 two-byte letters (256 bytes)');
+  await t.rejects(open(path.join(top, 'é'.repeat(128)), 'w'), { code: 'ENAMETOOLONG' }, '128 two-byte letters (256 bytes)');
+  t.equal((await readdir(top)).filter((n) => n.startsWith('n'.repeat(200)) || n.startsWith('é'.repeat(100))).length, 0, 'neither left a file');
+  // Two names differing only in bytes that are not UTF-8 (an old Latin-1 archive) must not become one file.
+  const latin1 = (s: string) => Buffer.concat([Buffer.from(top + '/'), Buffer.from(s, 'latin1')]);
+  await t.rejects(open(latin1('caf\xe9'), 'w'), { code: 'EILSEQ' }, 'open of caf\\xe9');
+  await t.rejects(mkdir(latin1('r\xe9p')), { code: 'EILSEQ' }, 'mkdir of r\\xe9p');
   const ok = 'k'.repeat(255);
   await writeFile(path.join(top, ok), 'x');
   t.equal(await readFile(path.join(top, ok), 'utf8'), 'x', '255 characters are fine');

@@ -275,6 +275,22 @@ t.test('mkdir, rmdir, ENOTEMPTY, ENAMETOOLONG, special characters', async (t) =>
   t.ok(names.includes('a:b?c*"<>|'), 'round-trips');
 });
 
+t.test('new names: too long or not UTF-8 refused at create, before any round trip; a name long in bytes is created at open', async (t) => {
+  const { tree, call, stat } = setup();
+  const before = Object.values(tree.calls).reduce((a, b) => a + b, 0);
+  t.same(await call('create', '/' + 'x'.repeat(256), 0o644), [-36], 'create of 256 units: ENAMETOOLONG');
+  t.same(await call('create', '/caf\uFFFD', 0o644), [-84], 'create of a name the binding got bad bytes in: EILSEQ');
+  t.same(await call('mkdir', '/r\uFFFDp', 0o755), [-84], 'mkdir too');
+  t.same(await call('rename', '/hello.txt', '/h\uFFFD'), [-84], 'and a rename to one');
+  t.equal(Object.values(tree.calls).reduce((a, b) => a + b, 0), before, 'nothing sent for any of them');
+  t.same(await stat('/' + 'é'.repeat(200)), [-2], 'a name of 200 units, 400 bytes: looked up');
+  const creates = tree.calls['create'] ?? 0;
+  const [e, fh] = (await call('create', '/' + 'é'.repeat(200), 0o644)) as [number, number];
+  t.equal(e, 0, 'this server takes it');
+  t.equal(tree.calls['create'], creates + 1, 'its CREATE went at open: a server that refused it would fail the open, not the close');
+  await call('release', '/' + 'é'.repeat(200), fh);
+});
+
 t.test('unicode: names in the chosen form, NFD length checked, server spellings kept', async (t) => {
   const e = '\u00e9'; // é, 'e\u0301' in NFD
   const nfd = setup({ unicode: 'nfd' });
