@@ -149,6 +149,8 @@ export interface FilesOptions {
  * way would; smaller ones appear at their close.
  */
 const SMALL_FILE_MAX = 256 * 1024;
+/** FILE_ADD_FILE (MS-SMB2 2.2.13.1.2): the right to create a file in a directory. */
+const FILE_ADD_FILE = 0x2;
 /** Longest name, in UTF-8 bytes, of most servers' file systems (NAME_MAX): see storableName. */
 const NAME_MAX_BYTES = 255;
 
@@ -282,9 +284,19 @@ export class SmbFiles {
     if (this.o.readOnly) throw -EROFS;
     const disp: CreateDisposition = flags & O_EXCL ? 'create' : flags & O_TRUNC ? 'overwrite_if' : 'open_if';
     await this.settle(path);
-    const r = defer && this.mode !== 'none' && this.knownAbsent(path) && this.storableName(path) ? this.createDeferred(path, flags, disp) : await this.openWith(path, flags, disp, true);
+    const r = defer && this.mode !== 'none' && this.mayCreate() && this.knownAbsent(path) && this.storableName(path) ? this.createDeferred(path, flags, disp) : await this.openWith(path, flags, disp, true);
     this.attrs.childAdded(fuseParent(path), path.slice(path.lastIndexOf('/') + 1));
     return r;
+  }
+
+  /**
+   * Whether this session may create files in the share at all (its access
+   * on the share, from TREE_CONNECT), so a CREATE may wait: on a read-only
+   * share it goes at once, and its refusal fails the open. Waiting, it
+   * failed only the close: `echo x > f` reported nothing, and x was lost.
+   */
+  private mayCreate(): boolean {
+    return (this.tree.shareAccess & FILE_ADD_FILE) !== 0;
   }
 
   /**

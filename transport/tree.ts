@@ -61,6 +61,7 @@ export class Tree implements SmbTree {
     private readonly session: SessionState,
     treeId: number,
     readonly shareFlags: number,
+    readonly shareAccess: number,
     private readonly unc: string,
   ) {
     this.core = new TreeCore(conn, neg, session, treeId);
@@ -134,7 +135,7 @@ export class Tree implements SmbTree {
       }
       conn.sealTree(session.sessionId, r.header.treeId);
     }
-    return new Tree(conn, neg, session, r.header.treeId, t.shareFlags, unc);
+    return new Tree(conn, neg, session, r.header.treeId, t.shareFlags, t.maximalAccess, unc);
   }
 
   /** A request message addressed to this tree. */

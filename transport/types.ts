@@ -189,6 +189,12 @@ export interface CallerGone {
 
 /** A connected share (tree), read and write. All methods reject with an SmbError. */
 export interface SmbTree {
+  /**
+   * The most access this session has on the share (TREE_CONNECT's
+   * MaximalAccess, FILE_* rights as on its root): without FILE_ADD_FILE no
+   * file can be created anywhere in it (a read-only share).
+   */
+  readonly shareAccess: number;
   /** Largest READ payload the server accepts (negotiated MaxReadSize). */
   readonly maxReadSize: number;
   /**

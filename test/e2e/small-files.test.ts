@@ -9,6 +9,8 @@
  *  - a file created here keeps its inode number while open, after fsync
  *    has sent its CREATE too (sqlite refuses to write to a database whose
  *    st_ino changed under it);
+ *  - on a read-only share a create is refused by open itself (EACCES): its
+ *    CREATE does not wait for the close, where `echo x > f` never looks;
  *  - a deferred CREATE that fails (its directory removed on the server)
  *    fails close(2) with ENOENT, and the lost bytes are logged;
  *  - a CLOSE held back by the proxy (closetimeo=0): close(2) does not wait
@@ -194,6 +196,15 @@ t.test('a new file keeps the inode number fstat first showed while it is open, a
   } finally {
     await fh.close();
   }
+});
+
+t.test('on a read-only share, a create fails at open with EACCES, not at close', async (t) => {
+  const ro = await mountShare(samba, 'ro', ['cache=strict']);
+  t.teardown(() => unmount(ro));
+  await readdir(ro); // the name is known absent: a writable share would defer its CREATE
+  await t.rejects(open(path.join(ro, 'new.txt'), 'w'), { code: 'EACCES' }, 'open(O_CREAT) refused');
+  const r = await sh(`echo important > ${q(path.join(ro, 'echo.txt'))}`);
+  t.not(r.code, 0, `the shell reports it: ${r.stderr.trim()}`);
 });
 
 t.test('a second mount reads the new small file after the close', async (t) => {

@@ -34,6 +34,8 @@ export function fakeStat(isDirectory: boolean, size: number, over: Partial<SmbSt
 const err = (s: number) => new SmbStatusError(s, undefined, 5, 1n);
 
 export class FakeTree implements SmbTree {
+  /** TREE_CONNECT's MaximalAccess: everything (a read-only share lacks FILE_ADD_FILE, 0x2). */
+  shareAccess = 0x1f01ff;
   maxReadSize = 65536;
   maxWriteSize = 65536;
   transferBudget = Number.MAX_SAFE_INTEGER;

@@ -112,3 +112,14 @@ t.test('a file created here keeps the inode number it was created with while it 
   fs.attrs.invalidate('/d/db', true);
   t.equal(((await call('getattr', '/d/db')) as [number, { ino: bigint }])[1].ino, id, 'after the last close: the server id');
 });
+
+t.test('a share this session may not create files in: the CREATE goes at create, and its refusal fails the create', async (t) => {
+  const { tree, call, calls } = setup();
+  tree.shareAccess = 0x1f00a9; // Samba's read-only share: no FILE_ADD_FILE
+  t.equal((await call('getattr', '/d/new.txt'))[0], -2, 'known absent');
+  calls();
+  const [e, fh] = (await call('create', '/d/new.txt', 0o644)) as [number, number];
+  t.equal(e, 0, 'this fake server takes it anyway');
+  t.ok(calls().create, 'but the CREATE went at create, not at the close');
+  await call('release', '/d/new.txt', fh);
+});
