@@ -24,6 +24,10 @@
 #               anything on this share (root bypasses them); permission tests
 #               need their own server or share.
 #   [ro]        same, `read only = yes`.
+#   [perms]     read-write without force user: operations run as the SMB user
+#               (smbtest when started as root), so POSIX permissions on its
+#               directories do deny what they deny (a directory the user may
+#               not create files in, say).
 #   [guest]     `guest ok = yes`; an anonymous or unknown user gets a guest
 #               session (`map to guest = Bad User`) and works as root.
 #   [encrypted] `server smb encrypt = required` (a per-share option): SMB3
@@ -98,11 +102,11 @@ DIR=$(cd "$DIR" && pwd)
 # The guest account (nobody) must be able to traverse to the share dirs.
 chmod 0755 "$DIR"
 for d in lock state cache pid private ncalrpc binddns log \
-         shares/test shares/ro shares/guest shares/encrypted; do
+         shares/test shares/ro shares/guest shares/encrypted shares/perms; do
   mkdir -p "$DIR/$d"
 done
 chmod 0700 "$DIR/private"
-chmod 0777 "$DIR/shares/test" "$DIR/shares/guest" "$DIR/shares/encrypted"
+chmod 0777 "$DIR/shares/test" "$DIR/shares/guest" "$DIR/shares/encrypted" "$DIR/shares/perms"
 [ -e "$DIR/shares/ro/README.txt" ] || echo "read-only share of smbfuse tests" > "$DIR/shares/ro/README.txt"
 
 # --- user -----------------------------------------------------------------------
@@ -178,6 +182,12 @@ ${EXTRA_GLOBAL:-}
   path = $DIR/shares/ro
   read only = yes
   force user = $RUN_AS
+
+[perms]
+  path = $DIR/shares/perms
+  read only = no
+  create mask = 0644
+  directory mask = 0755
 
 [guest]
   path = $DIR/shares/guest
@@ -314,5 +324,6 @@ q SMB_SHARE_PATH "$DIR/shares/test"
 q SMB_RO_PATH "$DIR/shares/ro"
 q SMB_GUEST_PATH "$DIR/shares/guest"
 q SMB_ENC_PATH "$DIR/shares/encrypted"
+q SMB_PERMS_PATH "$DIR/shares/perms"
 q SMB_TEST_URL "smb://$SMB_USER_NAME:$SMB_PASSWORD@127.0.0.1:$PORT/test"
 q SMB_PID "$PID"

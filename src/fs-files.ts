@@ -58,6 +58,7 @@ import { HandleTable, type FileHandle } from './handles.js';
 import { KernelPageCache, sameAttrs } from './kernel-cache.js';
 import { OpenSlots } from './open-slots.js';
 import { ReadBuffers } from './read-buffers.js';
+import { CreateAccess } from './dir-access.js';
 import { inoFromPath } from './ino.js';
 import { fuseParent } from './path-map.js';
 import { LEASE_H, LEASE_R, LEASE_W, READ_FIRST_MAX, type SmbBreakEvent, type SmbCreateOptions, type SmbTimes, type SmbTree, type SmbWrittenFile } from '../transport/types.js';
@@ -149,8 +150,6 @@ export interface FilesOptions {
  * way would; smaller ones appear at their close.
  */
 const SMALL_FILE_MAX = 256 * 1024;
-/** FILE_ADD_FILE (MS-SMB2 2.2.13.1.2): the right to create a file in a directory. */
-const FILE_ADD_FILE = 0x2;
 /** Longest name, in UTF-8 bytes, of most servers' file systems (NAME_MAX): see storableName. */
 const NAME_MAX_BYTES = 255;
 
@@ -214,8 +213,12 @@ export class SmbFiles {
         if (reason !== 'delete' || this.open.get(slot.path) !== slot) slot.inode.invalidate();
       },
     });
+    this.createAccess = new CreateAccess(() => tree.shareAccess);
     tree.onBreak((ev) => this.onBreak(ev));
   }
+
+  /** Where a new file's CREATE may wait for its close (dir-access.ts); fed by listings and mkdir. */
+  readonly createAccess: CreateAccess;
 
   /** The open slot of `path`, if the file is open here. */
   openSlot(path: string): InodeSlot | undefined {
@@ -284,19 +287,10 @@ export class SmbFiles {
     if (this.o.readOnly) throw -EROFS;
     const disp: CreateDisposition = flags & O_EXCL ? 'create' : flags & O_TRUNC ? 'overwrite_if' : 'open_if';
     await this.settle(path);
-    const r = defer && this.mode !== 'none' && this.mayCreate() && this.knownAbsent(path) && this.storableName(path) ? this.createDeferred(path, flags, disp) : await this.openWith(path, flags, disp, true);
+    const deferrable = defer && this.mode !== 'none' && this.createAccess.mayCreateIn(fuseParent(path)) && this.knownAbsent(path) && this.storableName(path);
+    const r = deferrable ? this.createDeferred(path, flags, disp) : await this.openWith(path, flags, disp, true);
     this.attrs.childAdded(fuseParent(path), path.slice(path.lastIndexOf('/') + 1));
     return r;
-  }
-
-  /**
-   * Whether this session may create files in the share at all (its access
-   * on the share, from TREE_CONNECT), so a CREATE may wait: on a read-only
-   * share it goes at once, and its refusal fails the open. Waiting, it
-   * failed only the close: `echo x > f` reported nothing, and x was lost.
-   */
-  private mayCreate(): boolean {
-    return (this.tree.shareAccess & FILE_ADD_FILE) !== 0;
   }
 
   /**

@@ -222,6 +222,7 @@ export async function mkdir(fs: SmbFs, path: string, mode?: number): Promise<voi
   fs.checkWritable();
   checkName(fs, path);
   const st = await fs.tree.mkdirPath(fs.smbPath(path));
+  fs.files.createAccess.note(path, st?.maximalAccess);
   changed(fs, path, true, 'added');
   // Queried in mkdir's own compound: the lookup that follows needs no round trip.
   if (st) rememberStat(fs.attrs, path, st, true);

@@ -353,8 +353,12 @@ export class SmbFs {
     const ticket = this.attrs.beginListing(dir);
     try {
       const { stat, entries: raw, complete } = await this.tree.listPath(this.smbPath(dir), undefined, { maxNames: PEEK_MAX_NAMES });
-      if (complete) await this.keepListing(dir, stat, raw, ticket);
-      else this.attrs.stopPeeking(dir);
+      if (complete) {
+        await this.keepListing(dir, stat, raw, ticket);
+      } else {
+        if (stat.isDirectory) this.files.createAccess.note(dir, stat.maximalAccess);
+        this.attrs.stopPeeking(dir);
+      }
     } finally {
       this.attrs.endListing(ticket);
     }
@@ -379,6 +383,7 @@ export class SmbFs {
     try {
       const { stat, entries: raw, complete } = await this.tree.listPath(this.smbPath(dir), undefined, { maxNames: PEEK_MAX_NAMES });
       if (!stat.isDirectory) return;
+      this.files.createAccess.note(dir, stat.maximalAccess);
       this.attrs.setListed(dir, this.linuxEntries(dir, raw).entries, fuseJoin, ticket);
       if (!complete) this.attrs.stopPeeking(dir);
     } finally {
@@ -553,6 +558,7 @@ export class SmbFs {
   /** Cache a whole listing of `path` from the server (the directory's stat and its raw entries) as its listing. */
   private async keepListing(path: string, stat: SmbStat, raw: readonly SmbDirEntry[], ticket: ListingTicket): Promise<DirEntryStat[]> {
     if (!stat.isDirectory) throw -ENOTDIR;
+    this.files.createAccess.note(path, stat.maximalAccess);
     if (!this.modeFromSid) rememberStat(this.attrs, path, stat);
     const { entries, hidden } = this.linuxEntries(path, raw);
     for (const name of hidden) await this.removeLeftover(fuseJoin(path, name));

@@ -13,6 +13,7 @@ import { encodeCloseRequest } from './pdu/close.js';
 import {
   CreateContextName,
   CreateDisposition,
+  decodeMaximalAccessContextData,
   encodeCreateRequest,
   ImpersonationLevel,
   ShareAccess,
@@ -190,6 +191,24 @@ export function statFromCreate(c: CreateResponse, askedDiskId = false): SmbStat 
 
 /** The QFid request context (MS-SMB2 2.2.13.2.9): no data. */
 export const QFID_CONTEXT: CreateContext = { name: CreateContextName.QUERY_ON_DISK_ID, data: Buffer.alloc(0) };
+
+/** The MxAc request context (MS-SMB2 2.2.13.2.5): no timestamp, so no data. */
+export const MXAC_CONTEXT: CreateContext = { name: CreateContextName.QUERY_MAXIMAL_ACCESS_REQUEST, data: Buffer.alloc(0) };
+
+/**
+ * The MaximalAccess of an MxAc response context (2.2.14.2.5), or undefined
+ * when there is none, it is malformed, or its QueryStatus is not success.
+ */
+export function maximalAccessOf(c: CreateResponse): number | undefined {
+  const m = c.contexts.find((x) => x.name === CreateContextName.QUERY_MAXIMAL_ACCESS_REQUEST);
+  if (!m) return undefined;
+  try {
+    const r = decodeMaximalAccessContextData(m.data);
+    return r.queryStatus === NtStatus.STATUS_SUCCESS ? r.maximalAccess : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /**
  * DiskFileId of a QFid response context (MS-SMB2 2.2.14.2.9, 32 bytes); its

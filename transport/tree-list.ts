@@ -40,7 +40,7 @@ import {
   QueryDirectoryFlags,
 } from './pdu/query-directory.js';
 import { expectStatus } from './session.js';
-import { dirEntryOf, QFID_CONTEXT, RELATED_FILE_ID, statFromCreate, type TreeCore } from './tree-core.js';
+import { dirEntryOf, maximalAccessOf, MXAC_CONTEXT, QFID_CONTEXT, RELATED_FILE_ID, statFromCreate, type TreeCore } from './tree-core.js';
 import type { CallerGone, SmbDirEntry, SmbStat } from './types.js';
 
 /** Most names one listing may hold (a few hundred MB of entries). */
@@ -119,7 +119,8 @@ export async function listDirectory(core: TreeCore, fileId: Buffer, signal?: Cal
 
 /**
  * The directory at `path`: its own attributes (from the CREATE, with its
- * file id) and every entry; see the top for the round trips and bounds.
+ * file id and this session's maximal access to it) and every entry; see the
+ * top for the round trips and bounds.
  * With `maxNames`, no more queries once that many names came (the last
  * reply may bring more): `complete` says whether they were all of them.
  */
@@ -139,7 +140,8 @@ export async function listPath(
   const create = core.createMsg(path, {
     desiredAccess: FileAccess.FILE_LIST_DIRECTORY | FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE,
     createOptions: CreateOptions.FILE_DIRECTORY_FILE,
-    contexts: [QFID_CONTEXT],
+    // MxAc: whether files may be made in it, so their CREATEs may wait (src/fs-files.ts).
+    contexts: [QFID_CONTEXT, MXAC_CONTEXT],
   });
   const first = [create, queryMsg(core, RELATED_FILE_ID, true, outLen)];
   if (!oneQuery) first.push(queryMsg(core, RELATED_FILE_ID, false, outLen));
@@ -164,5 +166,6 @@ export async function listPath(
     for (const p of pending) p.catch(() => {});
     core.conn.request(core.closeMsg(fileId)).catch(() => {});
   }
-  return { stat: statFromCreate(c, true), entries: l.out, complete: done };
+  const access = maximalAccessOf(c);
+  return { stat: access === undefined ? statFromCreate(c, true) : { ...statFromCreate(c, true), maximalAccess: access }, entries: l.out, complete: done };
 }

@@ -10,7 +10,7 @@
  */
 import type { SmbMessage, SmbResponse } from './message.js';
 import { NtStatus } from './ntstatus.js';
-import { CreateDisposition, CreateOptions, FileAccess } from './pdu/create.js';
+import { CreateDisposition, CreateOptions, decodeCreateResponse, FileAccess } from './pdu/create.js';
 import { decodeFileFullEaInformation, encodeFileFullEaInformation } from './pdu/ea.js';
 import {
   decodeFileAllInformation,
@@ -23,7 +23,7 @@ import {
 } from './pdu/fscc.js';
 import { decodeQueryInfoResponse, InfoType, QueryInfoFlags } from './pdu/query-info.js';
 import { basicInfoFor } from './tree-io.js';
-import { postStat, RELATED_FILE_ID, statFromAll, type CreateSpec, type TreeCore } from './tree-core.js';
+import { maximalAccessOf, MXAC_CONTEXT, postStat, RELATED_FILE_ID, statFromAll, type CreateSpec, type TreeCore } from './tree-core.js';
 import type { SmbStat, SmbTimes } from './types.js';
 
 const ATTR = FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE;
@@ -110,21 +110,24 @@ export async function rmdirPath(core: TreeCore, path: string): Promise<void> {
 
 /**
  * Create a directory (STATUS_OBJECT_NAME_COLLISION if the name exists).
- * Resolves to its attributes, or null if they did not come or do not
- * describe a directory.
+ * Resolves to its attributes, with this session's maximal access to it when
+ * the server says, or null if they did not come or do not describe a
+ * directory.
  */
 export async function mkdirPath(core: TreeCore, path: string): Promise<SmbStat | null> {
   const rs = await onPath(
     core,
     path,
-    { desiredAccess: ATTR, disposition: CreateDisposition.FILE_CREATE, createOptions: CreateOptions.FILE_DIRECTORY_FILE },
+    { desiredAccess: ATTR, disposition: CreateDisposition.FILE_CREATE, createOptions: CreateOptions.FILE_DIRECTORY_FILE, contexts: [MXAC_CONTEXT] },
     [postQuery(core)],
     [path],
     {},
     0,
   );
   const st = postStat(rs[1]!);
-  return st?.isDirectory ? st : null;
+  if (!st?.isDirectory) return null;
+  const access = maximalAccessOf(decodeCreateResponse(rs[0]!.msg));
+  return access === undefined ? st : { ...st, maximalAccess: access };
 }
 
 /**

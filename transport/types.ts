@@ -77,6 +77,12 @@ export interface SmbStat {
    * asked for and it has no DACL (or may not be read); absent when not asked for.
    */
   mode?: number | null;
+  /**
+   * The most access this session has to the file or directory (FILE_*
+   * rights, the MxAc create context), where the CREATE that brought this
+   * stat asked for it (a listing's, a mkdir's) and the server said.
+   */
+  maximalAccess?: number;
 }
 
 export interface SmbDirEntry extends SmbStat {

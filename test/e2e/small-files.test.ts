@@ -9,8 +9,10 @@
  *  - a file created here keeps its inode number while open, after fsync
  *    has sent its CREATE too (sqlite refuses to write to a database whose
  *    st_ino changed under it);
- *  - on a read-only share a create is refused by open itself (EACCES): its
- *    CREATE does not wait for the close, where `echo x > f` never looks;
+ *  - on a read-only share, or in a directory whose listing said this user
+ *    may not create files in it, a create is refused by open itself
+ *    (EACCES): its CREATE does not wait for the close, where `echo x > f`
+ *    never looks;
  *  - a deferred CREATE that fails (its directory removed on the server)
  *    fails close(2) with ENOENT, and the lost bytes are logged;
  *  - a CLOSE held back by the proxy (closetimeo=0): close(2) does not wait
@@ -23,7 +25,7 @@
  *    open on this mount reads the new data.
  */
 import t, { type Test } from 'tap';
-import { mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Smb2Command } from '../../transport/pdu/header.js';
@@ -205,6 +207,24 @@ t.test('on a read-only share, a create fails at open with EACCES, not at close',
   await t.rejects(open(path.join(ro, 'new.txt'), 'w'), { code: 'EACCES' }, 'open(O_CREAT) refused');
   const r = await sh(`echo important > ${q(path.join(ro, 'echo.txt'))}`);
   t.not(r.code, 0, `the shell reports it: ${r.stderr.trim()}`);
+});
+
+t.test('in a directory this user may not create files in, a create fails at open with EACCES', async (t) => {
+  // The [perms] share runs as the SMB user, so a directory without write permission for it refuses new files.
+  const name = `closed-${process.pid}`;
+  await mkdir(path.join(samba.permsPath, name));
+  await chmod(path.join(samba.permsPath, name), 0o555);
+  t.teardown(() => rm(path.join(samba.permsPath, name), { recursive: true, force: true }));
+  const m = await mountShare(samba, 'perms', ['cache=strict']);
+  t.teardown(() => unmount(m));
+  const closed = path.join(m, name);
+  t.same(await readdir(closed), [], 'listed: the server said what this user may do there');
+  await t.rejects(open(path.join(closed, 'new.txt'), 'w'), { code: 'EACCES' }, 'open(O_CREAT) refused');
+  const r = await sh(`echo important > ${q(path.join(closed, 'echo.txt'))}`);
+  t.not(r.code, 0, `the shell reports it: ${r.stderr.trim()}`);
+  await writeFile(path.join(m, `open-${process.pid}.txt`), 'fine\n');
+  t.equal(await readFile(path.join(samba.permsPath, `open-${process.pid}.txt`), 'utf8'), 'fine\n', 'where it may, it creates');
+  await rm(path.join(samba.permsPath, `open-${process.pid}.txt`), { force: true });
 });
 
 t.test('a second mount reads the new small file after the close', async (t) => {

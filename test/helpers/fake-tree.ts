@@ -36,6 +36,8 @@ const err = (s: number) => new SmbStatusError(s, undefined, 5, 1n);
 export class FakeTree implements SmbTree {
   /** TREE_CONNECT's MaximalAccess: everything (a read-only share lacks FILE_ADD_FILE, 0x2). */
   shareAccess = 0x1f01ff;
+  /** MxAc a listing of a directory (SMB path) reports; none where not set. */
+  readonly dirAccess = new Map<string, number>();
   maxReadSize = 65536;
   maxWriteSize = 65536;
   transferBudget = Number.MAX_SAFE_INTEGER;
@@ -344,7 +346,9 @@ export class FakeTree implements SmbTree {
     try {
       const entries = await this.listDirectory(o.fileId, signal);
       const complete = entries.length <= (opts.maxNames ?? Infinity);
-      return { stat: o.stat, entries: complete ? entries : entries.slice(0, opts.maxNames), complete };
+      const access = this.dirAccess.get(path);
+      const stat = access === undefined ? o.stat : { ...o.stat, maximalAccess: access };
+      return { stat, entries: complete ? entries : entries.slice(0, opts.maxNames), complete };
     } finally {
       await this.close(o.fileId);
     }

@@ -47,6 +47,8 @@ export interface SambaServer {
   roPath: string;
   guestPath: string;
   encPath: string;
+  /** The [perms] share: no force user, so POSIX permissions deny the SMB user what they deny. */
+  permsPath: string;
   /** `//127.0.0.1/test` (the port is separate, as with mount.cifs' `port=`). */
   url: string;
   /** PID of smbd (changes across {@link SambaServer.restart}). */
@@ -54,7 +56,7 @@ export interface SambaServer {
   /** True when this process started the server (false: reused from env). */
   owned: boolean;
   /** `//127.0.0.1/<share>`. */
-  urlFor(share: 'test' | 'ro' | 'guest' | 'encrypted'): string;
+  urlFor(share: 'test' | 'ro' | 'guest' | 'encrypted' | 'perms'): string;
   /** Stops smbd and the processes serving its connections (none serves a request after this), keeping its dir and data, so clients see the server go away. */
   pause(): Promise<void>;
   /** Starts smbd again in the same dir on the same port after {@link SambaServer.pause}. */
@@ -101,6 +103,7 @@ function makeServer(env: Record<string, string>, owned: boolean, key: string): S
     roPath: env.SMB_RO_PATH || path.join(sharesDir, 'ro'),
     guestPath: env.SMB_GUEST_PATH || path.join(sharesDir, 'guest'),
     encPath: env.SMB_ENC_PATH || path.join(sharesDir, 'encrypted'),
+    permsPath: env.SMB_PERMS_PATH || path.join(sharesDir, 'perms'),
     url: `//${host}/test`,
     pid: Number(env.SMB_PID || 0),
     owned,

@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, rm, writeFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { Bvecq } from '../../netfs/bvecq.js';
 import { connect, Dialect, type SmbConnectOptions } from '../../transport/index.js';
@@ -87,6 +87,28 @@ for (const [name, d] of dialects) {
     await t.rejects(tree.stat(`${dirName}\\missing`), { code: 'SMB_ERR_STATUS', statusName: 'STATUS_OBJECT_NAME_NOT_FOUND' });
   });
 }
+
+t.test('what this session may do: the share from TREE_CONNECT, a directory from its listing or its mkdir (MxAc)', async (t) => {
+  const FILE_ADD_FILE = 0x2;
+  const client = await connect(opts());
+  t.teardown(() => client.close());
+  const rw = await client.treeConnect('test');
+  t.ok(rw.shareAccess & FILE_ADD_FILE, `[test]: files may be made (0x${rw.shareAccess.toString(16)})`);
+  const ro = await client.treeConnect('ro');
+  t.notOk(ro.shareAccess & FILE_ADD_FILE, `[ro]: none (0x${ro.shareAccess.toString(16)})`);
+  const listed = await rw.listPath(dirName);
+  t.ok((listed.stat.maximalAccess ?? 0) & FILE_ADD_FILE, 'a listing on [test] says files may be made in the directory');
+  const made = await rw.mkdirPath(`${dirName}\\made`);
+  t.ok((made?.maximalAccess ?? 0) & FILE_ADD_FILE, 'so does a mkdir');
+  const closed = path.join(samba.permsPath, `closed-${process.pid}`);
+  await mkdir(closed);
+  await chmod(closed, 0o555);
+  t.teardown(() => rm(closed, { recursive: true, force: true }));
+  const perms = await client.treeConnect('perms');
+  const denied = await perms.listPath(path.basename(closed));
+  t.equal(typeof denied.stat.maximalAccess, 'number', 'on [perms] too');
+  t.notOk(denied.stat.maximalAccess! & FILE_ADD_FILE, `a directory without write permission for the user: none (0x${denied.stat.maximalAccess!.toString(16)})`);
+});
 
 t.test('wrong password fails with LOGON_FAILURE or a guest refusal', async (t) => {
   await t.rejects(connect(opts({ password: 'wrong' })), /LOGON_FAILURE|guest/);

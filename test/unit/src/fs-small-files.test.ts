@@ -123,3 +123,22 @@ t.test('a share this session may not create files in: the CREATE goes at create,
   t.ok(calls().create, 'but the CREATE went at create, not at the close');
   await call('release', '/d/new.txt', fh);
 });
+
+t.test('a directory whose listing says files may not be made in it: the CREATE goes at create; another directory still waits', async (t) => {
+  const { tree, call, calls } = setup();
+  tree.add('locked', null);
+  tree.dirAccess.set('locked', 0x1200a9); // read and list, no FILE_ADD_FILE
+  await call('readdir', '/locked');
+  await call('readdir', '/d');
+  calls();
+  const [e, fh] = (await call('create', '/locked/new.txt', 0o644)) as [number, number];
+  t.equal(e, 0, 'this fake server takes it anyway');
+  t.ok(calls().create, 'the CREATE went at create');
+  await call('release', '/locked/new.txt', fh);
+  calls();
+  const [e2, fh2] = (await call('create', '/d/other.txt', 0o644)) as [number, number];
+  t.equal(e2, 0);
+  t.same(calls(), {}, 'in /d it still waits for the close');
+  await call('flush', '/d/other.txt', fh2);
+  await call('release', '/d/other.txt', fh2);
+});
