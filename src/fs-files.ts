@@ -416,7 +416,6 @@ export class SmbFiles {
     return names;
   }
 
-  /** Attributes of a file whose CREATE is still deferred (answered here), else undefined. */
   /**
    * The inode number to report for `path` while its file, created here
    * before the server named it, is open or parked (InodeSlot.shownIno); not
@@ -428,6 +427,7 @@ export class SmbFiles {
     return slot.shownIno;
   }
 
+  /** Attributes of a file whose CREATE is still deferred (answered here), else undefined. */
   localStat(path: string): SmbStat | undefined {
     const slot = this.open.get(path);
     if (!slot?.pendingCreate || !slot.localStat) return undefined;
