@@ -217,7 +217,7 @@ export class SmbFiles {
     tree.onBreak((ev) => this.onBreak(ev));
   }
 
-  /** Where a new file's CREATE may wait for its close (dir-access.ts); fed by listings and mkdir. */
+  /** Where a new file's CREATE may wait for its close (dir-access.ts); fed by listings, mkdir and creates. */
   readonly createAccess: CreateAccess;
 
   /** The open slot of `path`, if the file is open here. */
@@ -287,9 +287,11 @@ export class SmbFiles {
     if (this.o.readOnly) throw -EROFS;
     const disp: CreateDisposition = flags & O_EXCL ? 'create' : flags & O_TRUNC ? 'overwrite_if' : 'open_if';
     await this.settle(path);
-    const deferrable = defer && this.mode !== 'none' && this.createAccess.mayCreateIn(fuseParent(path)) && this.knownAbsent(path) && this.storableName(path);
+    const dir = fuseParent(path);
+    const deferrable = defer && this.mode !== 'none' && this.createAccess.mayCreateIn(dir) && this.knownAbsent(path) && this.storableName(path);
     const r = deferrable ? this.createDeferred(path, flags, disp) : await this.openWith(path, flags, disp, true);
-    this.attrs.childAdded(fuseParent(path), path.slice(path.lastIndexOf('/') + 1));
+    if (r.created) this.createAccess.created(dir);
+    this.attrs.childAdded(dir, path.slice(path.lastIndexOf('/') + 1));
     return r;
   }
 

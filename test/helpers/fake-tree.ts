@@ -36,7 +36,7 @@ const err = (s: number) => new SmbStatusError(s, undefined, 5, 1n);
 export class FakeTree implements SmbTree {
   /** TREE_CONNECT's MaximalAccess: everything (a read-only share lacks FILE_ADD_FILE, 0x2). */
   shareAccess = 0x1f01ff;
-  /** MxAc a listing of a directory (SMB path) reports; none where not set. */
+  /** MxAc a listing or mkdir of a directory (SMB path) reports: everything where not set, as Samba for its owner. */
   readonly dirAccess = new Map<string, number>();
   maxReadSize = 65536;
   maxWriteSize = 65536;
@@ -292,7 +292,7 @@ export class FakeTree implements SmbTree {
     this.count('mkdirPath');
     if (this.files.has(path)) throw err(NtStatus.STATUS_OBJECT_NAME_COLLISION);
     this.add(path, null);
-    return this.find(path).stat;
+    return { ...this.find(path).stat, maximalAccess: this.dirAccess.get(path) ?? 0x1f01ff };
   }
 
   async linkPath(existing: string, newPath: string): Promise<SmbStat | null> {
@@ -346,8 +346,7 @@ export class FakeTree implements SmbTree {
     try {
       const entries = await this.listDirectory(o.fileId, signal);
       const complete = entries.length <= (opts.maxNames ?? Infinity);
-      const access = this.dirAccess.get(path);
-      const stat = access === undefined ? o.stat : { ...o.stat, maximalAccess: access };
+      const stat = { ...o.stat, maximalAccess: this.dirAccess.get(path) ?? 0x1f01ff };
       return { stat, entries: complete ? entries : entries.slice(0, opts.maxNames), complete };
     } finally {
       await this.close(o.fileId);

@@ -39,6 +39,7 @@ function setup(closetimeoMs = 0) {
 
 t.test('create, write, close of a name known absent: one CREATE+WRITE+CLOSE; stats need nothing', async (t) => {
   const { tree, call, calls } = setup();
+  await call('readdir', '/d'); // its MxAc: files may be made in /d
   t.equal((await call('getattr', '/d/new.txt'))[0], -2, 'the lookup: ENOENT');
   calls();
   const [e, fh] = (await call('create', '/d/new.txt', 0o644)) as [number, number];
@@ -58,6 +59,7 @@ t.test('create, write, close of a name known absent: one CREATE+WRITE+CLOSE; sta
 
 t.test('a deferred CREATE that fails: flush returns the error, release logs the bytes', async (t) => {
   const { tree, call, calls, lines } = setup();
+  await call('readdir', '/d');
   await call('getattr', '/d/lost.txt');
   const [, fh] = (await call('create', '/d/lost.txt', 0o644)) as [number, number];
   await call('write', '/d/lost.txt', fh, Buffer.alloc(1000, 1), 1000, 0);
@@ -92,6 +94,7 @@ t.test('closetimeo: a re-open reuses the parked handle; unlink closes it first',
 
 t.test('a file created here keeps the inode number it was created with while it is open, after its CREATE too', async (t) => {
   const { tree, fs, call, calls } = setup();
+  await call('readdir', '/d');
   t.equal((await call('getattr', '/d/db'))[0], -2, 'the lookup: ENOENT');
   const [e, fh] = (await call('create', '/d/db', 0o644)) as [number, number];
   t.equal(e, 0);
@@ -141,4 +144,23 @@ t.test('a directory whose listing says files may not be made in it: the CREATE g
   t.same(calls(), {}, 'in /d it still waits for the close');
   await call('flush', '/d/other.txt', fh2);
   await call('release', '/d/other.txt', fh2);
+});
+
+t.test('a directory not known to take new files: the first create there goes at open, and once it made a file the next ones wait', async (t) => {
+  const { call, calls } = setup();
+  t.equal((await call('getattr', '/d/one.txt'))[0], -2, 'known absent, in a directory never listed here');
+  calls();
+  const [e1, f1] = (await call('create', '/d/one.txt', 0o644)) as [number, number];
+  t.equal(e1, 0);
+  t.ok(calls().create, 'the first CREATE went at create');
+  await call('release', '/d/one.txt', f1);
+  t.equal((await call('getattr', '/d/two.txt'))[0], -2);
+  calls();
+  const [e2, f2] = (await call('create', '/d/two.txt', 0o644)) as [number, number];
+  t.equal(e2, 0);
+  t.equal((await call('write', '/d/two.txt', f2, Buffer.from('two'), 3, 0))[0], 3);
+  t.same(calls(), {}, 'the second waits for its close');
+  await call('flush', '/d/two.txt', f2);
+  await call('release', '/d/two.txt', f2);
+  t.same(calls(), { createWriteClose: 1 }, 'one compound');
 });
