@@ -37,32 +37,16 @@
  *    the directory's owner remove it; SMB refuses with ACCESS_DENIED).
  */
 import type { SmbStat } from '../transport/types.js';
-import { EACCES, EILSEQ, EINVAL, EISDIR, ENAMETOOLONG, ENOENT, ENOTDIR, EPERM, toFuseErrno } from './errno.js';
+import { EACCES, EINVAL, EISDIR, ENOENT, ENOTDIR, EPERM, toFuseErrno } from './errno.js';
 import { FILE_ATTRIBUTE_READONLY, type SmbFs } from './fs.js';
 import { rememberStat, type InodeSlot } from './fs-files.js';
 import { encodeMfSymlink } from './mfsymlink.js';
-import { hiddenName, isHiddenName, isLibfuseHiddenName } from './hidden-names.js';
-import { fuseJoin, fuseParent, nameToSmb, normalizeName } from './path-map.js';
+import { hiddenName, isLibfuseHiddenName } from './hidden-names.js';
+import { checkNewName } from './new-name.js';
+import { fuseJoin, fuseParent } from './path-map.js';
 import { getXattr, listXattr, removeXattr, setXattr } from './xattr.js';
 
-/** Longest name component, in UTF-16 code units (MaximumComponentNameLength). */
-export const MAX_NAME_UNITS = 255;
 const FILE_ATTRIBUTE_NORMAL = 0x80;
-
-/**
- * A new name's last component: ENAMETOOLONG if, in the form it is sent in
- * (NFD can be longer), it is too long for the server; EINVAL for our hidden
- * names; EILSEQ for a name that is not UTF-8. The binding hands such a name
- * over with U+FFFD for each bad byte, so different names would become one
- * on the server (the second overwriting the first); a name with a real
- * U+FFFD cannot be told apart and is refused too.
- */
-export function checkName(fs: SmbFs, path: string): void {
-  const name = path.slice(path.lastIndexOf('/') + 1);
-  if (isHiddenName(name)) throw -EINVAL;
-  if (name.includes('\uFFFD')) throw -EILSEQ;
-  if (nameToSmb(normalizeName(name, fs.paths.form)).length > MAX_NAME_UNITS) throw -ENAMETOOLONG;
-}
 
 /**
  * Drop `path` (and below it unless `exact`) from the caches. How the
@@ -171,7 +155,7 @@ export async function unlink(fs: SmbFs, path: string): Promise<void> {
 export async function rename(fs: SmbFs, from: string, to: string): Promise<void> {
   fs.checkWritable();
   const hiding = isLibfuseHiddenName(to) && fs.files.openSlot(from) !== undefined;
-  if (!hiding) checkName(fs, to);
+  if (!hiding) checkNewName(to, fs.paths.form);
   if (from === to) return;
   // The source's type matters only against an existing target; otherwise
   // the rename's own reply tells what moved (no lookup of a file whose
@@ -220,7 +204,7 @@ export async function rename(fs: SmbFs, from: string, to: string): Promise<void>
 
 export async function mkdir(fs: SmbFs, path: string, mode?: number): Promise<void> {
   fs.checkWritable();
-  checkName(fs, path);
+  checkNewName(path, fs.paths.form);
   const st = await fs.tree.mkdirPath(fs.smbPath(path));
   fs.files.createAccess.note(path, st?.maximalAccess);
   changed(fs, path, true, 'added');
@@ -241,7 +225,7 @@ export async function rmdir(fs: SmbFs, path: string): Promise<void> {
 /** Hard link (the server must support them; Samba does). */
 export async function link(fs: SmbFs, existing: string, newPath: string): Promise<void> {
   fs.checkWritable();
-  checkName(fs, newPath);
+  checkNewName(newPath, fs.paths.form);
   const before = fs.attrs.get(existing);
   const after = await fs.tree.linkPath(fs.smbPath(existing), fs.smbPath(newPath));
   linksChanged(fs, existing, true);
@@ -258,7 +242,7 @@ export async function link(fs: SmbFs, existing: string, newPath: string): Promis
 /** symlink: write an mfsymlink file at `path` pointing to `target`. */
 export async function symlink(fs: SmbFs, target: string, path: string): Promise<void> {
   fs.checkWritable();
-  checkName(fs, path);
+  checkNewName(path, fs.paths.form);
   const body = encodeMfSymlink(target);
   const o = await fs.tree.create(fs.smbPath(path), { access: 'readwrite', disposition: 'create', nonDirectory: true });
   let err: unknown = null;

@@ -30,13 +30,14 @@ import { AttrCache, type ListingTicket } from './attr-cache.js';
 import { AttrEpoch } from './attr-epoch.js';
 import type { BindingStat } from './fuse-binding.js';
 import type { CacheMode } from './config.js';
-import { EACCES, EINVAL, ENOENT, ENOTDIR, EROFS, toFuseErrno } from './errno.js';
+import { EACCES, ENOENT, ENOTDIR, EROFS, toFuseErrno } from './errno.js';
 import { rememberStat, SmbFiles, versionOf, type DirEntryStat } from './fs-files.js';
 import type { InodeFactory } from './fs-inode.js';
 import { DroppedNameLog, linuxName } from './dir-names.js';
 import { ASCII_NAME, fuseJoin, fuseParent, normalizeName, SmbPathMap, type NameForm } from './path-map.js';
 import { isHiddenName } from './hidden-names.js';
 import { inoFromPath } from './ino.js';
+import { checkNewName } from './new-name.js';
 import { couldBeMfSymlink, decodeMfSymlink, MFSYMLINK_SIZE } from './mfsymlink.js';
 
 export type { InodeFactory } from './fs-inode.js';
@@ -690,7 +691,7 @@ export class SmbFs {
    * shows what was kept. Our own hidden names cannot be created.
    */
   async create(path: string, flags: number, mode?: number): Promise<number> {
-    if (isHiddenName(path)) throw -EINVAL;
+    checkNewName(path, this.paths.form);
     // With modefromsid the new file's mode is written at once, so its CREATE cannot wait.
     const { fh, created } = await this.files.createFile(path, flags, !this.modeFromSid);
     if (created && mode !== undefined) await this.initialMode(path, mode, false);

@@ -220,7 +220,7 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
      * we open-or-create (another client may have made it meanwhile).
      */
     create(path: string, mode: number, cb: Cb<[number?, number?]>) {
-      answer(o, 'create', path, () => (ns.checkName(fs, path), fs.create(path, O_CREAT | 2, mode)), (fh) => cb(0, fh, openFlags(fh)), (e) => cb(e));
+      answer(o, 'create', path, () => fs.create(path, O_CREAT | 2, mode), (fh) => cb(0, fh, openFlags(fh)), (e) => cb(e));
     },
     read(path: string, fd: number, buf: Buffer, len: number, pos: number, cb: ReadCb) {
       // A read the page cache holds whole is answered at once (readahead keeps most of a stream's there),

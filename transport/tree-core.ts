@@ -196,17 +196,18 @@ export const QFID_CONTEXT: CreateContext = { name: CreateContextName.QUERY_ON_DI
 export const MXAC_CONTEXT: CreateContext = { name: CreateContextName.QUERY_MAXIMAL_ACCESS_REQUEST, data: Buffer.alloc(0) };
 
 /**
- * The MaximalAccess of an MxAc response context (2.2.14.2.5), or undefined
- * when there is none, it is malformed, or its QueryStatus is not success.
+ * `st` with the MaximalAccess of `c`'s MxAc response context (2.2.14.2.5);
+ * `st` itself when there is none, it is malformed, or its QueryStatus is
+ * not success.
  */
-export function maximalAccessOf(c: CreateResponse): number | undefined {
+export function withMaximalAccess(st: SmbStat, c: CreateResponse): SmbStat {
   const m = c.contexts.find((x) => x.name === CreateContextName.QUERY_MAXIMAL_ACCESS_REQUEST);
-  if (!m) return undefined;
+  if (!m) return st;
   try {
     const r = decodeMaximalAccessContextData(m.data);
-    return r.queryStatus === NtStatus.STATUS_SUCCESS ? r.maximalAccess : undefined;
+    return r.queryStatus === NtStatus.STATUS_SUCCESS ? { ...st, maximalAccess: r.maximalAccess } : st;
   } catch {
-    return undefined;
+    return st;
   }
 }
 

@@ -40,7 +40,7 @@ import {
   QueryDirectoryFlags,
 } from './pdu/query-directory.js';
 import { expectStatus } from './session.js';
-import { dirEntryOf, maximalAccessOf, MXAC_CONTEXT, QFID_CONTEXT, RELATED_FILE_ID, statFromCreate, type TreeCore } from './tree-core.js';
+import { dirEntryOf, MXAC_CONTEXT, QFID_CONTEXT, RELATED_FILE_ID, statFromCreate, withMaximalAccess, type TreeCore } from './tree-core.js';
 import type { CallerGone, SmbDirEntry, SmbStat } from './types.js';
 
 /** Most names one listing may hold (a few hundred MB of entries). */
@@ -166,6 +166,5 @@ export async function listPath(
     for (const p of pending) p.catch(() => {});
     core.conn.request(core.closeMsg(fileId)).catch(() => {});
   }
-  const access = maximalAccessOf(c);
-  return { stat: access === undefined ? statFromCreate(c, true) : { ...statFromCreate(c, true), maximalAccess: access }, entries: l.out, complete: done };
+  return { stat: withMaximalAccess(statFromCreate(c, true), c), entries: l.out, complete: done };
 }

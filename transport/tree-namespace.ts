@@ -23,7 +23,7 @@ import {
 } from './pdu/fscc.js';
 import { decodeQueryInfoResponse, InfoType, QueryInfoFlags } from './pdu/query-info.js';
 import { basicInfoFor } from './tree-io.js';
-import { maximalAccessOf, MXAC_CONTEXT, postStat, RELATED_FILE_ID, statFromAll, type CreateSpec, type TreeCore } from './tree-core.js';
+import { MXAC_CONTEXT, postStat, RELATED_FILE_ID, statFromAll, withMaximalAccess, type CreateSpec, type TreeCore } from './tree-core.js';
 import type { SmbStat, SmbTimes } from './types.js';
 
 const ATTR = FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE;
@@ -125,9 +125,7 @@ export async function mkdirPath(core: TreeCore, path: string): Promise<SmbStat |
     0,
   );
   const st = postStat(rs[1]!);
-  if (!st?.isDirectory) return null;
-  const access = maximalAccessOf(decodeCreateResponse(rs[0]!.msg));
-  return access === undefined ? st : { ...st, maximalAccess: access };
+  return st?.isDirectory ? withMaximalAccess(st, decodeCreateResponse(rs[0]!.msg)) : null;
 }
 
 /**
