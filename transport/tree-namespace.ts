@@ -13,7 +13,6 @@ import { NtStatus } from './ntstatus.js';
 import { CreateDisposition, CreateOptions, decodeCreateResponse, FileAccess } from './pdu/create.js';
 import { decodeFileFullEaInformation, encodeFileFullEaInformation } from './pdu/ea.js';
 import {
-  decodeFileAllInformation,
   encodeFileBasicInformation,
   encodeFileDispositionInformation,
   encodeFileEndOfFileInformation,
@@ -23,7 +22,7 @@ import {
 } from './pdu/fscc.js';
 import { decodeQueryInfoResponse, InfoType, QueryInfoFlags } from './pdu/query-info.js';
 import { basicInfoFor } from './tree-io.js';
-import { MXAC_CONTEXT, postStat, RELATED_FILE_ID, statFromAll, withMaximalAccess, type CreateSpec, type TreeCore } from './tree-core.js';
+import { MXAC_CONTEXT, postStat, RELATED_FILE_ID, withMaximalAccess, type CreateSpec, type TreeCore } from './tree-core.js';
 import type { SmbStat, SmbTimes } from './types.js';
 
 const ATTR = FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE;
