@@ -18,6 +18,7 @@
 // paths; a request waiting for them on the main thread would wait forever).
 
 #define SMBFUSE_OP_INTERRUPT 36
+#define SMBFUSE_OP_LINK 13
 #define SMBFUSE_OP_RELEASE 18
 #define SMBFUSE_OP_RELEASEDIR 29
 #define SMBFUSE_OP_WRITE 16
@@ -362,6 +363,13 @@ static void smbfuse_fill_dir (fuse_thread_locals_t *l, int32_t res) {
   napi_close_handle_scope(env, scope);
 }
 
+// The node a LINK request links (fuse_link_in.oldnodeid); 0 for any other request.
+static uint64_t smbfuse_link_target (const fuse_thread_locals_t *l) {
+  uint64_t old = 0;
+  if (l->smbfuse_opcode == SMBFUSE_OP_LINK && l->smbfuse_in_len >= SMBFUSE_IN_HEADER + 8) memcpy(&old, l->smbfuse_head + SMBFUSE_IN_HEADER, 8);
+  return old;
+}
+
 // Runs request `l` through libfuse (again, if JavaScript answered a call of
 // it); 1 if it was answered and is done.
 static int smbfuse_process (fuse_thread_locals_t *l) {
@@ -378,6 +386,7 @@ static int smbfuse_process (fuse_thread_locals_t *l) {
   memcpy(l->smbfuse_in, l->smbfuse_head, l->smbfuse_in_len < SMBFUSE_HEAD ? l->smbfuse_in_len : SMBFUSE_HEAD);
   smbfuse_current = l;
   smbfuse_request_nodeid = l->smbfuse_nodeid;
+  smbfuse_request_link_old = smbfuse_link_target(l);
   fuse_session_process(fuse_get_session(ft->fuse), l->smbfuse_in, l->smbfuse_in_len, ft->ch);
   if (smbfuse_current != l) {
     // A release whose call JavaScript has not answered: the locals the rest of it had are done.
@@ -640,6 +649,7 @@ static void *smbfuse_worker (void *data) {
     memcpy(l->smbfuse_in, l->smbfuse_head, l->smbfuse_in_len < SMBFUSE_HEAD ? l->smbfuse_in_len : SMBFUSE_HEAD);
     smbfuse_current = l;
     smbfuse_request_nodeid = l->smbfuse_nodeid;
+    smbfuse_request_link_old = smbfuse_link_target(l);
     fuse_session_process(fuse_get_session(ft->fuse), l->smbfuse_in, l->smbfuse_in_len, ft->ch);
     smbfuse_current = NULL;
     pthread_mutex_lock(&smbfuse_q_lock);

@@ -74,6 +74,10 @@
 //    The kernel holds them for attr_timeout and asks nothing at open: a file
 //    grown on the server read as its old size (test/e2e/shrunk-elsewhere).
 //    The node id comes from the header of the request being run.
+//  - a LINK answered with its new entry is preceded by the same invalidation
+//    of the node linked (fuse_link_in.oldnodeid, patch 21): libfuse2 gives
+//    each name its own node, so after `ln b h` the kernel kept b's link count
+//    of 1 for attr_timeout while h showed 2.
 //  - read may answer with the bytes themselves instead of copying them into
 //    libfuse's buffer (the "smbfuse lent reads" block; src/read-lending.ts):
 //    after the byte count come an array of Buffers holding the answer in
@@ -122,7 +126,7 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { oneThreadEdits } from './fuse-native-one-thread.mjs';
 
-const PATCH_VERSION = 20;
+const PATCH_VERSION = 21;
 const MARK = `/* smbfuse-patch ${PATCH_VERSION} */\n`;
 
 const require = createRequire(import.meta.url);
@@ -472,6 +476,8 @@ const edits = [
       '',
       '// The node of the request this thread read last (libfuse2 answers it on the same thread).',
       'static __thread uint64_t smbfuse_request_nodeid;',
+      '// ... and, when it is a LINK, the node it links (fuse_link_in.oldnodeid), else 0.',
+      'static __thread uint64_t smbfuse_request_link_old;',
       '',
       '// Sends one answer; libfuse\'s answer to INIT gains FUSE_MAX_PAGES and FUSE_ASYNC_DIO when the kernel',
       '// offered them, and a background limit when libfuse set none.',
@@ -661,6 +667,15 @@ const edits = [
   [
     '  uint64_t unique = 0;\n  if (count >= 1 && iov[0].iov_len >= 16) memcpy(',
     [
+      '  // A LINK answered with its entry: the name linked keeps its own kernel inode',
+      '  // (libfuse2 gives each name a node), whose attributes, link count included,',
+      '  // the kernel would keep for attr_timeout. They are stale now: say so first.',
+      '  if (smbfuse_request_link_old != 0 && count == 2 && iov[0].iov_len == 16) {',
+      '    int32_t error;',
+      '    memcpy(&error, (char *) iov[0].iov_base + 4, 4);',
+      '    if (error == 0) smbfuse_notify_inval_attr(fuse_chan_fd(ch), smbfuse_request_link_old);',
+      '    smbfuse_request_link_old = 0;',
+      '  }',
       '  // An OPEN answer (16-byte fuse_open_out) this thread was told needs no FLUSH,',
       '  // or to go after an invalidation of the node\'s attributes.',
       '  struct iovec open_iov[2];',

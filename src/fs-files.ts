@@ -429,6 +429,17 @@ export class SmbFiles {
     return slot.shownIno;
   }
 
+  /**
+   * The file at `path` gained a second name: from now on it shows the
+   * server's id, the number the new name is given, since two names of one
+   * file must share st_ino (find -samefile, tar, cp -a and rsync -H pair
+   * them by it). Its descriptors then see the number change once, at the link.
+   */
+  linked(path: string): void {
+    const slot = this.open.get(path);
+    if (slot) slot.shownIno = null;
+  }
+
   /** Attributes of a file whose CREATE is still deferred (answered here), else undefined. */
   localStat(path: string): SmbStat | undefined {
     const slot = this.open.get(path);

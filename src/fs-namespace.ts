@@ -229,6 +229,7 @@ export async function link(fs: SmbFs, existing: string, newPath: string): Promis
   const before = fs.attrs.get(existing);
   const after = await fs.tree.linkPath(fs.smbPath(existing), fs.smbPath(newPath));
   linksChanged(fs, existing, true);
+  fs.files.linked(existing);
   changed(fs, existing, true, 'attrs');
   changed(fs, newPath, true, 'added');
   // Queried in the link's own compound (new link count included): the stat of the new name (git) needs no round trip.

@@ -116,6 +116,22 @@ t.test('a file created here keeps the inode number it was created with while it 
   t.equal(((await call('getattr', '/d/db')) as [number, { ino: bigint }])[1].ino, id, 'after the last close: the server id');
 });
 
+t.test('a file created here and linked while open: both names show the server id from the link on', async (t) => {
+  const { tree, call } = setup();
+  await call('readdir', '/d');
+  await call('getattr', '/d/a');
+  const [, fh] = (await call('create', '/d/a', 0o644)) as [number, number];
+  await call('write', '/d/a', fh, Buffer.from('x'), 1, 0);
+  const shown = ((await call('fgetattr', '/d/a', fh)) as [number, { ino: bigint }])[1].ino;
+  t.equal((await call('link', '/d/a', '/d/b'))[0], 0, 'link');
+  const id = tree.find('d\\a').stat.fileIndex;
+  t.not(shown, id, 'the number first shown was not the server id');
+  const inoOf = async (p: string) => ((await call('getattr', p)) as [number, { ino: bigint }])[1].ino;
+  t.same([await inoOf('/d/a'), await inoOf('/d/b')], [id, id], 'stat of either name: the server id');
+  t.equal(((await call('fgetattr', '/d/a', fh)) as [number, { ino: bigint }])[1].ino, id, 'fstat of the open descriptor too');
+  await call('release', '/d/a', fh);
+});
+
 t.test('a share this session may not create files in: the CREATE goes at create, and its refusal fails the create', async (t) => {
   const { tree, call, calls } = setup();
   tree.shareAccess = 0x1f00a9; // Samba's read-only share: no FILE_ADD_FILE
