@@ -353,13 +353,9 @@ export class SmbFs {
   private async listCapped(dir: string): Promise<void> {
     const ticket = this.attrs.beginListing(dir);
     try {
-      const { stat, entries: raw, complete } = await this.tree.listPath(this.smbPath(dir), undefined, { maxNames: PEEK_MAX_NAMES });
-      if (complete) {
-        await this.keepListing(dir, stat, raw, ticket);
-      } else {
-        if (stat.isDirectory) this.files.createAccess.note(dir, stat.maximalAccess);
-        this.attrs.stopPeeking(dir);
-      }
+      const { stat, entries: raw, complete } = await this.listPath(dir, undefined, PEEK_MAX_NAMES);
+      if (complete) await this.keepListing(dir, stat, raw, ticket);
+      else this.attrs.stopPeeking(dir);
     } finally {
       this.attrs.endListing(ticket);
     }
@@ -382,9 +378,8 @@ export class SmbFs {
   private async peekAt(dir: string): Promise<void> {
     const ticket = this.attrs.beginListing(dir);
     try {
-      const { stat, entries: raw, complete } = await this.tree.listPath(this.smbPath(dir), undefined, { maxNames: PEEK_MAX_NAMES });
+      const { stat, entries: raw, complete } = await this.listPath(dir, undefined, PEEK_MAX_NAMES);
       if (!stat.isDirectory) return;
-      this.files.createAccess.note(dir, stat.maximalAccess);
       this.attrs.setListed(dir, this.linuxEntries(dir, raw).entries, fuseJoin, ticket);
       if (!complete) this.attrs.stopPeeking(dir);
     } finally {
@@ -552,14 +547,20 @@ export class SmbFs {
   }
 
   private async listFromServer(path: string, ticket: ListingTicket, signal?: CallerGone): Promise<DirEntryStat[]> {
-    const { stat, entries: raw } = await this.tree.listPath(this.smbPath(path), signal);
+    const { stat, entries: raw } = await this.listPath(path, signal);
     return this.keepListing(path, stat, raw, ticket);
+  }
+
+  /** Every listing from the server: the directory's maximal access it brings says where files may be created (dir-access.ts). */
+  private async listPath(dir: string, signal?: CallerGone, maxNames?: number) {
+    const r = await this.tree.listPath(this.smbPath(dir), signal, maxNames === undefined ? undefined : { maxNames });
+    if (r.stat.isDirectory) this.files.createAccess.note(dir, r.stat.maximalAccess);
+    return r;
   }
 
   /** Cache a whole listing of `path` from the server (the directory's stat and its raw entries) as its listing. */
   private async keepListing(path: string, stat: SmbStat, raw: readonly SmbDirEntry[], ticket: ListingTicket): Promise<DirEntryStat[]> {
     if (!stat.isDirectory) throw -ENOTDIR;
-    this.files.createAccess.note(path, stat.maximalAccess);
     if (!this.modeFromSid) rememberStat(this.attrs, path, stat);
     const { entries, hidden } = this.linuxEntries(path, raw);
     for (const name of hidden) await this.removeLeftover(fuseJoin(path, name));
