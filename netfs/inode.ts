@@ -213,15 +213,17 @@ export class NetfsInode {
   /**
    * The whole file's bytes, already at hand (the filesystem read them along
    * with the open): cached as folio 0, zeros after them as a read at EOF
-   * leaves it. Taken only when they are exactly the file, fit one folio and
-   * nothing of the file is cached or dirty yet. Returns whether it was taken.
+   * leaves it, those zeros left pending (zeroTail): writing them was most of
+   * an open of a small file. Taken only when they are exactly the file, fit
+   * one folio and nothing of the file is cached or dirty yet. Returns
+   * whether it was taken.
    */
   prime(data: Buffer): boolean {
     if (data.length === 0 || data.length !== this.fileSize || data.length > this.cache.folioSize) return false;
     if (this.cache.peek(this.key, 0) || this.dirtyBytes > 0) return false;
     const f = this.cache.lockNew(this.key, 0);
     data.copy(f.buf, 0);
-    f.buf.fill(0, data.length);
+    f.zeroTail = f.buf.length - data.length;
     this.cache.markUptodate(f);
     return true;
   }
@@ -263,7 +265,7 @@ export class NetfsInode {
       const f = this.cache.lookup(this.key, i)!;
       const from = Math.max(pos, f.start);
       const to = Math.min(end, f.start + f.buf.length);
-      f.materialize(); // zeros a writer left pending (zeroTail), as read() does
+      f.materialize(to - f.start); // zeros left pending (zeroTail) that the range reaches, as read() does
       this.cache.pin(f);
       folios.push(f);
       pieces.push(f.buf.subarray(from - f.start, to - f.start));
@@ -346,7 +348,7 @@ export class NetfsInode {
         if (signal?.aborted) throw new NetfsError(NETFS_ECANCELED, `netfs: read of ${this.key} at ${pos} abandoned by its caller`);
         const from = Math.max(pos, f.start);
         const to = Math.min(end, f.start + f.buf.length);
-        f.materialize();
+        f.materialize(to - f.start);
         pieces.push(f.buf.subarray(from - f.start, to - f.start));
       }
       lent = true;

@@ -78,10 +78,12 @@ export class Folio {
   filling: Promise<number> | null = null;
   /**
    * Trailing bytes of an up-to-date folio that are zeros not yet written
-   * into `buf` (a new folio past the zero point, written from its start):
-   * a sequential writer fills them with data next, so zeroing them first
-   * would be wasted. Whatever reads `buf` beyond written bytes calls
-   * materialize() first; a folio in the LRU never has any.
+   * into `buf` (a new folio past the zero point written from its start, or a
+   * small file's folio): a writer fills them with data next, or nobody reads
+   * them at all, so zeroing a whole folio for a few bytes would be wasted
+   * (and would fault in all of a fresh buffer). Whatever reads `buf` beyond
+   * written bytes calls materialize() first; a write into them zeroes only
+   * the gap it leaves (markDirty).
    */
   zeroTail = 0;
   private waiters: Promise<void> | null = null;
@@ -109,11 +111,12 @@ export class Folio {
     return this.waiters;
   }
 
-  /** Write the pending zeros of zeroTail into `buf`. */
-  materialize(): void {
-    if (this.zeroTail === 0) return;
-    this.buf.fill(0, this.buf.length - this.zeroTail);
-    this.zeroTail = 0;
+  /** Write the pending zeros of zeroTail below offset `upTo` (all of them by default) into `buf`. */
+  materialize(upTo = this.buf.length): void {
+    const from = this.buf.length - this.zeroTail;
+    if (upTo <= from) return;
+    this.buf.fill(0, from, upTo);
+    this.zeroTail = this.buf.length - upTo;
   }
 
   /** Leave the locked state and wake any waiters. */
@@ -551,7 +554,6 @@ export class PageCache {
       return;
     }
     if (f.state === 'uptodate') {
-      f.materialize();
       this.insertLru(f);
       this.reserve(0);
     }

@@ -59,7 +59,7 @@ t.test('a stream into recycled buffers: the written bytes, zeros elsewhere, and 
   t.equal(s.rops.issued.length, 0, 'nothing read from the server');
 });
 
-t.test('a folio with pending zeros goes to the LRU with them written', async (t) => {
+t.test('a folio with pending zeros goes to the LRU with them still pending; a read writes them only where it reaches them', async (t) => {
   const cache = junkCache(4);
   const s = setup(cache);
   t.equal(s.inode.writeNow(0, Buffer.alloc(3000, 7)), 3000);
@@ -67,8 +67,46 @@ t.test('a folio with pending zeros goes to the LRU with them written', async (t)
   t.ok(f.zeroTail > 0, 'zeros pending while held');
   await s.inode.flush();
   t.equal(f.home, 'lru', 'clean: back in the LRU');
-  t.equal(f.zeroTail, 0, 'no pending zeros in the LRU');
-  t.ok(f.buf.subarray(3000).equals(Buffer.alloc(FOLIO - 3000)), 'its tail is zeros');
+  t.equal(f.zeroTail, FOLIO - 3000, 'the zeros are still pending');
+  t.ok((await readAll(s.inode)).equals(Buffer.alloc(3000, 7)), 'a read of the file sees its bytes');
+  t.equal(f.zeroTail, FOLIO - 3000, 'a read within the file writes no zeros');
+  s.inode.setSize(5000);
+  t.ok((await readAll(s.inode)).subarray(3000).equals(Buffer.alloc(2000)), 'grown: the bytes past the old end read as zeros, not junk');
+});
+
+t.test('a read reaching pending zeros writes only the zeros it reaches', async (t) => {
+  const cache = junkCache(4);
+  const s = setup(cache);
+  t.equal(s.inode.writeNow(0, Buffer.alloc(3000, 7)), 3000);
+  s.inode.setSize(5000); // held (dirty): the folio stays, its zeros pending
+  const f = cache.peek('f', 0)!;
+  t.equal(f.zeroTail, FOLIO - 3000);
+  const got = Buffer.alloc(4000, 0x11);
+  t.equal(s.inode.readNow(0, 4000, got), 4000);
+  t.ok(got.subarray(3000).equals(Buffer.alloc(1000)), 'zeros past the written bytes, not junk');
+  t.equal(f.zeroTail, FOLIO - 4000, 'the zeros up to the end of the read were written, no more');
+  t.equal(f.buf[4000], 0xee, 'past it the buffer is untouched');
+  t.ok((await readAll(s.inode)).subarray(3000).equals(Buffer.alloc(2000)), 'a read to the end sees zeros');
+  t.equal(f.zeroTail, FOLIO - 5000);
+});
+
+t.test('a primed small file: its zeros are pending, and a write past its end leaves zeros in the gap', async (t) => {
+  const cache = junkCache(4);
+  const s = setup(cache);
+  const data = pseudoRandomBytes(1000, 5);
+  s.inode.setSize(1000);
+  t.ok(s.inode.prime(data), 'primed');
+  const f = cache.peek('f', 0)!;
+  t.equal(f.zeroTail, FOLIO - 1000, 'the folio tail is not written at prime');
+  t.equal(f.buf[1000], 0xee, 'the recycled buffer still holds junk there');
+  const tail = pseudoRandomBytes(100, 6);
+  t.equal(await s.inode.write(2000, tail), 100);
+  const want = Buffer.alloc(2100);
+  data.copy(want, 0);
+  tail.copy(want, 2000);
+  t.ok((await readAll(s.inode)).equals(want), 'the old bytes, zeros in the gap, the new bytes');
+  await s.inode.flush();
+  t.ok(s.rops.data.subarray(2000, 2100).equals(tail), 'the server got the new bytes');
 });
 
 t.test('truncate down then up over pending zeros reads zeros', async (t) => {
