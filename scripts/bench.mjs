@@ -16,6 +16,7 @@ import { execFileSync } from 'node:child_process';
 import { parseOptions, USAGE } from './bench/options.mjs';
 import { formatTable, toJson } from './bench/table.mjs';
 import { Context } from './bench/context.mjs';
+import { RowSet } from './bench/rowset.mjs';
 import { log, q, sh } from './bench/proc.mjs';
 import { writeGroup, readGroup, fioGroup } from './bench/io.mjs';
 import { filesGroup, lsGroup, dbenchGroup } from './bench/meta.mjs';
@@ -40,6 +41,23 @@ function commitOf(main) {
   } catch {
     return 'unknown';
   }
+}
+
+/**
+ * One row: the highest peak RSS (VmHWM) of the smbfuse daemons of this run,
+ * each read just before its unmount, and the group whose mount it was. The
+ * issue's bound is cache_size + 100 MiB under every row, not only those
+ * with a memory row of their own.
+ */
+function peakRssRows(peaks) {
+  if (peaks.length === 0) return [];
+  const top = peaks.reduce((a, b) => (b.mib > a.mib ? b : a));
+  const rs = new RowSet('memory', [{ id: 'rss-peak', label: 'daemon peak RSS (VmHWM), highest of every mount', unit: 'MiB', better: 'lower' }]);
+  rs.set('rss-peak', 'smbfuse', top.mib);
+  const byGroup = new Map();
+  for (const p of peaks) byGroup.set(p.group, Math.max(byGroup.get(p.group) ?? 0, p.mib));
+  rs.note('rss-peak', `${peaks.length} mounts; highest per group: ${[...byGroup].map(([g, m]) => `${g} ${m.toFixed(0)}`).join(', ')} MiB`);
+  return rs.rows;
 }
 
 async function main() {
@@ -70,6 +88,7 @@ async function main() {
     }
     for (const g of o.groups) {
       log(`--- ${g}`);
+      ctx.group = g;
       const t0 = Date.now();
       rows.push(...(await RUNNERS[g](ctx, o)));
       log(`--- ${g} took ${((Date.now() - t0) / 1000).toFixed(0)} s`);
@@ -77,6 +96,7 @@ async function main() {
   } finally {
     await close();
   }
+  rows.push(...peakRssRows(ctx.peakRss));
   const shown = o.rowIds ? rows.filter((r) => o.rowIds.includes(r.id)) : rows;
   const meta = { commit: commitOf(mainJs), date: new Date().toISOString(), sizeMiB: o.sizeMiB, main: mainJs, other: o.other };
   const big = o.groups.some((g) => ['write', 'read', 'fio'].includes(g)) ? `, big file ${o.sizeMiB} MiB` : '';

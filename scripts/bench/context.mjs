@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, rmdirSync, openSync, closeSync, readFileSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { log, run, isMounted, sleep, killRunning, q } from './proc.mjs';
+import { log, run, isMounted, sleep, killRunning, q, peakRssMiB } from './proc.mjs';
 
 /** Parses samba-start.sh's `NAME=value` lines (values quoted with printf %q). */
 export function parseAssignments(text) {
@@ -24,6 +24,8 @@ export class Context {
     this.work = mkdtempSync('/tmp/smbfuse-bench-run.');
     this.local = path.join(dataDir, 'local'); // the local-disk peer's dir
     this.children = new Map(); // pid → { name, exited: Promise }
+    this.group = ''; // the group being measured, for peakRss
+    this.peakRss = []; // { group, mib }: each smbfuse daemon's VmHWM just before its unmount
     this.mounts = [];
     this.ownSamba = null;
     this.seq = 0;
@@ -114,6 +116,9 @@ export class Context {
 
   /** fusermount -u (lazy if that fails), then stops the mount's process. */
   async unmount(m) {
+    if (this.children.get(m.pid)?.name === 'smbfuse') {
+      try { this.peakRss.push({ group: this.group, mib: peakRssMiB(m.pid) }); } catch { /* exited already */ }
+    }
     if (isMounted(m.mnt)) {
       const r = await run('fusermount', ['-u', m.mnt], { timeoutS: 30 }).catch((e) => ({ code: 1, stderr: e.message }));
       if (r.code !== 0) {
