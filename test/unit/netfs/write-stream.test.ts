@@ -59,7 +59,7 @@ t.test('a stream into recycled buffers: the written bytes, zeros elsewhere, and 
   t.equal(s.rops.issued.length, 0, 'nothing read from the server');
 });
 
-t.test('a folio with pending zeros goes to the LRU with them still pending; a read writes them only where it reaches them', async (t) => {
+t.test('a folio with pending zeros goes to the LRU with them still pending; a read within the file writes none', async (t) => {
   const cache = junkCache(4);
   const s = setup(cache);
   t.equal(s.inode.writeNow(0, Buffer.alloc(3000, 7)), 3000);
