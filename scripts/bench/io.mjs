@@ -41,6 +41,29 @@ async function bulk(o, step, copies = 1) {
   return { busy: c1.busy - c0.busy, cores: c1.cores, ...r };
 }
 
+/** The Samba whose CPU the server rows count: the bench's own, or SMB_DIR's; null if neither. */
+const serverDirOf = (ctx) => ctx.ownSamba ?? process.env.SMB_DIR ?? null;
+
+/**
+ * STEP() with the server's CPU seconds across it added as `server` (when the
+ * bench knows its Samba). A client whose connection ended with the step
+ * (smbclient, transport-reads) leaves its smbd's CPU to the parent's
+ * reaping: half a second is given for that.
+ */
+async function withServerCpu(ctx, step) {
+  const dir = serverDirOf(ctx);
+  const s0 = dir ? serverCpuSecs(dir) : 0;
+  const r = await step();
+  if (!dir) return r;
+  await sleep(500);
+  return { ...r, server: serverCpuSecs(dir) - s0 };
+}
+
+/** Row ID of COLUMN: the server's CPU per GiB of a withServerCpu() result moving BYTES. */
+function setServerCpu(rs, id, column, r, bytes) {
+  if (r.server !== undefined) rs.set(id, column, r.server / (bytes / GiB));
+}
+
 /** Rows BUSY and CEILING of COLUMN from a bulk() result moving BYTES. */
 function setCpuBound(rs, [busyId, ceilingId], column, r, bytes) {
   rs.set(busyId, column, r.busy / (bytes / GiB));
@@ -53,6 +76,7 @@ export async function writeGroup(ctx, o) {
     { id: 'write', label: `write ${o.sizeMiB} MiB, dd bs=1M conv=fsync`, unit: 'MB/s', better: 'higher' },
     { id: 'cpu-write', label: 'daemon CPU per GiB written', unit: 's/GiB', better: 'lower' },
     { id: 'rss-write', label: 'daemon peak RSS (VmHWM), write', unit: 'MiB', better: 'lower' },
+    { id: 'server-write', label: 'server (smbd) CPU per GiB written', unit: 's/GiB', better: 'lower' },
     { id: 'busy-write', label: 'machine CPU per GiB written, all processes', unit: 's/GiB', better: 'lower' },
     { id: 'ceiling-write', label: 'CPU ceiling of the write: cores / that', unit: 'MB/s', better: 'higher' },
   ]);
@@ -61,29 +85,32 @@ export async function writeGroup(ctx, o) {
   const src = await ensureBig(ctx.local, o.sizeMiB);
   await sh(`cat ${q(src)} > /dev/null`, { timeoutS: 120 });
   rs.note('write', 'smbclient: put of a local file (page cache warm), no FLUSH; others: dd from /dev/zero with fsync');
+  rs.note('server-write', 'every smbd process of the server, reaped children included; smbfuse: its FLUSH (the server\'s fsync) too');
   rs.note('busy-write', 'busy time of every core (client, server, writer, kernel) across the timed step; each step follows a touch of fresh memory (see scripts/bench/proc.mjs, prefault)');
 
-  await rs.attempt(['write', 'cpu-write', ...cpuRows], 'smbclient', async () => {
+  await rs.attempt(['write', 'cpu-write', 'server-write', ...cpuRows], 'smbclient', async () => {
     const dst = path.join(ctx.share, 'bench-write-smbclient');
     try {
-      const r = await bulk(o, () => sh(ctx.smbclientScript(`put ${src} bench-write-smbclient`), { timeoutS: ioTimeout(o.sizeMiB) }), 2);
+      const r = await withServerCpu(ctx, () => bulk(o, () => sh(ctx.smbclientScript(`put ${src} bench-write-smbclient`), { timeoutS: ioTimeout(o.sizeMiB) }), 2));
       checkSize(dst, bytes, 'smbclient');
       rs.set('write', 'smbclient', mbps(bytes, r.secs));
       rs.set('cpu-write', 'smbclient', r.cpu / (bytes / GiB));
+      setServerCpu(rs, 'server-write', 'smbclient', r, bytes);
       setCpuBound(rs, cpuRows, 'smbclient', r, bytes);
     } finally { rmSync(dst, { force: true }); }
   });
 
-  await rs.attempt(['write', 'cpu-write', 'rss-write', ...cpuRows], 'smbfuse', async () => {
+  await rs.attempt(['write', 'cpu-write', 'server-write', 'rss-write', ...cpuRows], 'smbfuse', async () => {
     const dst = path.join(ctx.share, 'bench-write-smbfuse');
     const m = await ctx.mountSmbfuse();
     try {
       const c0 = cpuSecs(m.pid); // the touch runs in a process of its own
-      const r = await bulk(o, () => dd(path.join(m.mnt, 'bench-write-smbfuse')), 2);
+      const r = await withServerCpu(ctx, () => bulk(o, () => dd(path.join(m.mnt, 'bench-write-smbfuse')), 2));
       const c1 = cpuSecs(m.pid);
       checkSize(dst, bytes, 'smbfuse'); // after fsync and close, before unmount
       rs.set('write', 'smbfuse', mbps(bytes, r.secs));
       rs.set('cpu-write', 'smbfuse', (c1 - c0) / (bytes / GiB));
+      setServerCpu(rs, 'server-write', 'smbfuse', r, bytes);
       setCpuBound(rs, cpuRows, 'smbfuse', r, bytes);
       rs.set('rss-write', 'smbfuse', peakRssMiB(m.pid));
     } finally {
@@ -107,11 +134,14 @@ export async function writeGroup(ctx, o) {
 
   for (const [col, dir] of [['local', ctx.local], ['other', o.otherWork]]) {
     if (!dir) continue;
-    await rs.attempt(['write', ...cpuRows], col, async () => {
+    // Another client of the same server: its server CPU is counted too.
+    const timed = (step) => (col === 'other' ? withServerCpu(ctx, step) : step());
+    await rs.attempt(['write', 'server-write', ...cpuRows], col, async () => {
       const f = path.join(dir, 'bench-write');
       try {
-        const r = await bulk(o, () => dd(f), 2);
+        const r = await timed(() => bulk(o, () => dd(f), 2));
         rs.set('write', col, mbps(bytes, r.secs));
+        setServerCpu(rs, 'server-write', col, r, bytes);
         setCpuBound(rs, cpuRows, col, r, bytes);
       } finally { rmSync(f, { force: true }); }
     });
@@ -126,6 +156,7 @@ export async function readGroup(ctx, o) {
     { id: 'read-warm', label: 'same file again after close (warm)', unit: 'MB/s', better: 'higher' },
     { id: 'cpu-read', label: 'daemon CPU per GiB read (cold)', unit: 's/GiB', better: 'lower' },
     { id: 'rss-read', label: 'daemon peak RSS (VmHWM), read', unit: 'MiB', better: 'lower' },
+    { id: 'server-read', label: 'server (smbd) CPU per GiB read (cold)', unit: 's/GiB', better: 'lower' },
     { id: 'busy-read', label: 'machine CPU per GiB read (cold), all processes', unit: 's/GiB', better: 'lower' },
     { id: 'ceiling-read', label: 'CPU ceiling of the cold read: cores / that', unit: 'MB/s', better: 'higher' },
   ]);
@@ -139,37 +170,41 @@ export async function readGroup(ctx, o) {
   await sh(`cat ${q(served)} > /dev/null`, { timeoutS: 120 });
   rs.note('cpu-read', 'smbclient, transport: its own process; fuse-null: its daemon');
   rs.note('read-cold', 'server page cache warm; local: the file dropped from the page cache first (dd iflag=nocache)');
+  rs.note('server-read', 'every smbd process of the server, reaped children included');
   rs.note('busy-read', 'busy time of every core (client, server, reader, kernel) across the timed step; each step follows a touch of fresh memory (see scripts/bench/proc.mjs, prefault)');
 
-  await rs.attempt(['read-cold', 'cpu-read', ...cpuRows], 'smbclient', async () => {
-    const r = await bulk(o, () => sh(ctx.smbclientScript('get bench-big /dev/null'), { timeoutS: ioTimeout(o.sizeMiB) }));
+  await rs.attempt(['read-cold', 'cpu-read', 'server-read', ...cpuRows], 'smbclient', async () => {
+    const r = await withServerCpu(ctx, () => bulk(o, () => sh(ctx.smbclientScript('get bench-big /dev/null'), { timeoutS: ioTimeout(o.sizeMiB) })));
     rs.set('read-cold', 'smbclient', mbps(bytes, r.secs));
     rs.set('cpu-read', 'smbclient', r.cpu / (bytes / GiB));
+    setServerCpu(rs, 'server-read', 'smbclient', r, bytes);
     setCpuBound(rs, cpuRows, 'smbclient', r, bytes);
   });
 
   // The mount's own READ size and window (rsize=4M, readahead=8M: two in flight), no FUSE.
   rs.note('read-cold', 'transport: the file read start to end through smbfuse\'s SMB transport alone, 4 MiB READs, two in flight (the mount\'s defaults), no FUSE (scripts/bench/transport-reads.mjs)');
-  await rs.attempt(['read-cold', 'cpu-read', ...cpuRows], 'transport', async () => {
-    const r = await bulk(o, async () => JSON.parse((await sh(transportReads(ctx, 2, `seq:${4 * MiB}`), { timeoutS: ioTimeout(o.sizeMiB) })).stdout));
+  await rs.attempt(['read-cold', 'cpu-read', 'server-read', ...cpuRows], 'transport', async () => {
+    const r = await withServerCpu(ctx, () => bulk(o, async () => JSON.parse((await sh(transportReads(ctx, 2, `seq:${4 * MiB}`), { timeoutS: ioTimeout(o.sizeMiB) })).stdout)));
     rs.set('read-cold', 'transport', mbps(bytes, r.secs));
     rs.set('cpu-read', 'transport', r.cpu / (bytes / GiB));
+    setServerCpu(rs, 'server-read', 'transport', r, bytes);
     setCpuBound(rs, cpuRows, 'transport', r, bytes);
   });
 
   const daemon = async (col, m, file) => {
     try {
       const c0 = cpuSecs(m.pid);
-      const r = await bulk(o, () => dd(file));
+      const r = col === 'fuse-null' ? await bulk(o, () => dd(file)) : await withServerCpu(ctx, () => bulk(o, () => dd(file)));
       const c1 = cpuSecs(m.pid);
       rs.set('read-cold', col, mbps(bytes, r.secs));
       rs.set('cpu-read', col, (c1 - c0) / (bytes / GiB));
+      setServerCpu(rs, 'server-read', col, r, bytes);
       setCpuBound(rs, cpuRows, col, r, bytes);
       rs.set('read-warm', col, mbps(bytes, (await dd(file)).secs));
       rs.set('rss-read', col, peakRssMiB(m.pid));
     } finally { await ctx.unmount(m); }
   };
-  await rs.attempt(['read-cold', 'read-warm', 'cpu-read', 'rss-read', ...cpuRows], 'smbfuse', async () => {
+  await rs.attempt(['read-cold', 'read-warm', 'cpu-read', 'server-read', 'rss-read', ...cpuRows], 'smbfuse', async () => {
     const m = await ctx.mountSmbfuse();
     await daemon('smbfuse', m, path.join(m.mnt, 'bench-big'));
   });
@@ -180,11 +215,13 @@ export async function readGroup(ctx, o) {
 
   for (const [col, dir] of [['local', ctx.local], ['other', o.otherWork]]) {
     if (!dir) continue;
-    await rs.attempt(['read-cold', 'read-warm', ...cpuRows], col, async () => {
+    const timed = (step) => (col === 'other' ? withServerCpu(ctx, step) : step());
+    await rs.attempt(['read-cold', 'read-warm', 'server-read', ...cpuRows], col, async () => {
       const f = await ensureBig(dir, o.sizeMiB, local);
       await dropCache(f);
-      const r = await bulk(o, () => dd(f));
+      const r = await timed(() => bulk(o, () => dd(f)));
       rs.set('read-cold', col, mbps(bytes, r.secs));
+      setServerCpu(rs, 'server-read', col, r, bytes);
       setCpuBound(rs, cpuRows, col, r, bytes);
       rs.set('read-warm', col, mbps(bytes, (await dd(f)).secs));
     });
@@ -200,8 +237,8 @@ export async function fioGroup(ctx, o) {
     { id: 'fio-qd16', label: 'fio 4 KiB randread direct=1, depth 16', unit: 'IOPS', better: 'higher' },
     { id: 'fio-server-cpu', label: 'server (smbd) CPU per 4 KiB READ, depth 16', unit: 'us', better: 'lower' },
   ]);
-  // The Samba whose CPU the last row counts: the bench's own, or SMB_DIR's.
-  const serverDir = ctx.ownSamba ?? process.env.SMB_DIR ?? null;
+  // The Samba whose CPU the last row counts.
+  const serverDir = serverDirOf(ctx);
   /** The IOPS `runIt` resolves to (a run of o.fioSecs); at depth 16, also the server's CPU per READ over that run. */
   const measured = async (col, depth, runIt) => {
     const cpu0 = serverDir ? serverCpuSecs(serverDir) : 0;
