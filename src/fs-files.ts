@@ -97,6 +97,8 @@ export interface InodeSlot {
   deleteOnClose: boolean;
   /** Server CLOSEs of this file's handles in flight (a CLOSE after writes may set mtime). */
   closing: Promise<unknown>;
+  /** How many of those are in flight now. */
+  closesInFlight: number;
   /** The deferred CREATE of a new file, not sent yet (null once sent). */
   pendingCreate: SmbCreateOptions | null;
   /**
@@ -167,19 +169,23 @@ export function versionOf(st: SmbStat): string {
  * Cache the stat of a CREATE reply for `path`. It carries no link count, and
  * a file id only where the server answers QFid: both come from what is
  * cached for the same file; a file we just `created` has 1 link. A file
- * whose id or count is still unknown is not cached, so the next getattr
- * asks the server (directories show 2 links whatever the count).
+ * whose id is unknown is not cached, nor one whose count is unknown unless
+ * the entry it replaces did not know it either (a listing's: shown as 1, and
+ * the open changed nothing of that); the next getattr asks the server then
+ * (directories show 2 links whatever the count).
  */
 export function rememberStat(attrs: AttrCache<SmbStat>, path: string, st: SmbStat, created = false): void {
   const c = attrs.get(path);
   const known = c?.kind === 'hit' && c.stat.fileIndex !== 0n ? c.stat : null;
   let { fileIndex, nlink } = st;
+  let sameFile = false;
   if (known && (fileIndex === 0n || fileIndex === known.fileIndex)) {
     fileIndex = known.fileIndex;
     nlink ||= known.nlink;
+    sameFile = true;
   }
   if (nlink === 0 && created) nlink = 1;
-  if (fileIndex === 0n || (nlink === 0 && !st.isDirectory)) {
+  if (fileIndex === 0n || (nlink === 0 && !st.isDirectory && !sameFile)) {
     attrs.invalidate(path, true);
     return;
   }
@@ -403,7 +409,7 @@ export class SmbFiles {
     const key = `${path}:${version}#${++this.seq}`;
     const slot: InodeSlot = {
       key, path, ops, inode: this.makeInode(key, st.size, ops, { path: this.smbPath(path), stat: st }), opens: 0, handles: new Set(), version,
-      written: false, lastWrite: null, appendTail: Promise.resolve(), deleteOnClose: false, closing: Promise.resolve(),
+      written: false, lastWrite: null, appendTail: Promise.resolve(), deleteOnClose: false, closing: Promise.resolve(), closesInFlight: 0,
       pendingCreate: null, pendingTimes: null, localStat: null, opening: null, compoundOk: false, fileIndex: st.fileIndex, parked: null, shownIno: null,
     };
     ops.onWriteFailed = (offset, err) =>
@@ -953,7 +959,48 @@ export class SmbFiles {
     if (h.fileId) slot.ops.detach(h.fileId);
     slot.handles.delete(h);
     const wantAttrs = attrsForPath && slot.opens === 0 && !slot.deleteOnClose;
-    const st = h.fileId ? await this.tree.close(h.fileId, { attrs: wantAttrs }).catch((e: unknown) => ((err ??= e), null)) : null;
+    slot.closesInFlight++;
+    let st: SmbStat | null;
+    try {
+      st = h.fileId ? await this.tree.close(h.fileId, { attrs: wantAttrs }).catch((e: unknown) => ((err ??= e), null)) : null;
+    } finally {
+      slot.closesInFlight--;
+    }
+    await this.afterClose(slot, st, attrsForPath);
+    if (err !== null) throw err;
+  }
+
+  /**
+   * The parked handle of `path` (closetimeo), taken over by an unlink or
+   * rename that sends its CLOSE first in the operation's own compound
+   * (SmbTree.unlinkPath/renamePath `closing`), instead of a round trip of
+   * its own before it. The file is closed here as the last close would
+   * leave it. Undefined when anything else of the file is open, pending or
+   * closing: settle() then, as before any path operation.
+   */
+  takeParked(path: string): Buffer | undefined {
+    // Another spelling of a non-ASCII name has a slot of its own, which only settle() finds.
+    if (!ASCII.test(path)) return undefined;
+    const slot = this.open.get(path);
+    const p = slot?.parked;
+    if (!slot || !p || !p.h.fileId || slot.opens !== 0 || slot.pendingCreate || slot.handles.size !== 1 || slot.closesInFlight !== 0 || slot.deleteOnClose || slot.inode.dirtyBytes > 0) return undefined;
+    clearTimeout(p.timer);
+    slot.parked = null;
+    slot.ops.detach(p.h.fileId);
+    slot.handles.delete(p.h);
+    // Its attributes at close are not asked for: the operation changes the path.
+    // Not delete-on-close, so this completes before it returns (no await is reached).
+    void this.afterClose(slot, null, false);
+    return p.h.fileId;
+  }
+
+  /** CLOSE a handle takeParked() gave out whose operation did not send it (in the background, tracked for unmount). */
+  closeTaken(fileId: Buffer): void {
+    this.track(this.tree.close(fileId)).catch(() => {});
+  }
+
+  /** After a CLOSE (`st`: the attributes it brought, if any): the last one settles the slot's state. */
+  private async afterClose(slot: InodeSlot, st: SmbStat | null, attrsForPath: boolean): Promise<void> {
     // Counted after the CLOSE: the file may have been opened again meanwhile,
     // or its other handle parked (closetimeo), and then this was not the last
     // close (its slot, size and parked handle must stay).
@@ -985,7 +1032,6 @@ export class SmbFiles {
     } else if (slot.written) {
       this.attrs.invalidate(slot.path, true);
     }
-    if (err !== null) throw err;
   }
 
   /** Data written to `slot` did not reach the server and nobody is left to tell: log it, drop it. */

@@ -122,11 +122,14 @@ async function sillyRename(fs: SmbFs, slot: InodeSlot): Promise<void> {
   fs.attrs.setNegative(from);
 }
 
-/** Delete a file; a READONLY one has the attribute cleared and is tried again. */
-async function unlinkOnServer(fs: SmbFs, path: string): Promise<void> {
+/**
+ * Delete a file; a READONLY one has the attribute cleared and is tried again.
+ * `closing`: handles of ours to close in the first try's compound (emptied as they go).
+ */
+async function unlinkOnServer(fs: SmbFs, path: string, closing: Buffer[] = []): Promise<void> {
   const smb = fs.smbPath(path);
   try {
-    await fs.tree.unlinkPath(smb);
+    await fs.tree.unlinkPath(smb, closing.splice(0));
   } catch (err) {
     if (toFuseErrno(err) !== -EACCES) throw err;
     const st = await fs.tree.stat(smb);
@@ -136,12 +139,13 @@ async function unlinkOnServer(fs: SmbFs, path: string): Promise<void> {
   }
 }
 
-export async function unlink(fs: SmbFs, path: string): Promise<void> {
+/** unlink; `closing` as for unlinkOnServer (a handle closetimeo kept of the file: fuse-ops takes it over). */
+export async function unlink(fs: SmbFs, path: string, closing: Buffer[] = []): Promise<void> {
   fs.checkWritable();
   linksChanged(fs, path, false);
   const slot = fs.files.openSlot(path);
   if (slot) return sillyRename(fs, slot);
-  await unlinkOnServer(fs, path);
+  await unlinkOnServer(fs, path, closing);
   fs.files.dropIdle(path);
   changed(fs, path, true, 'removed');
   fs.attrs.setNegative(path);
@@ -150,9 +154,11 @@ export async function unlink(fs: SmbFs, path: string): Promise<void> {
 /**
  * rename over nothing, a file (replaced; silly-renamed first if open here)
  * or an empty directory (removed first; ENOTEMPTY otherwise), across
- * directories too. Open files at or below `from` follow.
+ * directories too. Open files at or below `from` follow. `closing`: handles
+ * closetimeo kept of either file, closed first in the rename's compound
+ * (emptied when it is sent).
  */
-export async function rename(fs: SmbFs, from: string, to: string): Promise<void> {
+export async function rename(fs: SmbFs, from: string, to: string, closing: Buffer[] = []): Promise<void> {
   fs.checkWritable();
   const hiding = isLibfuseHiddenName(to) && fs.files.openSlot(from) !== undefined;
   if (!hiding) checkNewName(to, fs.paths.form);
@@ -179,7 +185,7 @@ export async function rename(fs: SmbFs, from: string, to: string): Promise<void>
   if (hiding) fs.hiding.add(to);
   let moved: SmbStat | null = null;
   try {
-    moved = await fs.tree.renamePath(fs.smbPath(from), fs.smbPath(to), true);
+    moved = await fs.tree.renamePath(fs.smbPath(from), fs.smbPath(to), true, closing.splice(0));
   } catch (err) {
     const fileId = [...(fs.files.openSlot(from)?.handles ?? [])][0]?.fileId;
     if (!fileId) throw err;

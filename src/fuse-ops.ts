@@ -180,6 +180,28 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
       for (const p of paths) await fs.files.settle(p);
       return fn();
     };
+  /**
+   * settled() for an unlink or rename, which can end a handle closetimeo
+   * keeps of the files at `paths` in its own compound: those handles are
+   * taken over (SmbFiles.takeParked) and handed to `fn` in an array it
+   * empties when it sends them; the rest are settled. Any it did not send
+   * (it failed first) are closed after it.
+   */
+  const settledTaking =
+    <T>(paths: string[], fn: (closing: Buffer[]) => Promise<T> | T) =>
+    async (): Promise<T> => {
+      const closing: Buffer[] = [];
+      try {
+        for (const p of paths) {
+          const id = fs.files.takeParked(p);
+          if (id) closing.push(id);
+          else await fs.files.settle(p);
+        }
+        return await fn(closing);
+      } finally {
+        for (const id of closing.splice(0)) fs.files.closeTaken(id);
+      }
+    };
   const openFlags = (fh: number) => (fs.files.keepsKernelCache(fh) ? OPEN_KEEP_CACHE : 0);
   // A handle open for reading has nothing to flush: its close need not ask; an open
   // that found the file changed has the kernel drop its attributes (the binding reads both for open only).
@@ -293,10 +315,10 @@ export function makeFuseOps(fs: SmbFs, o: FuseOpsOptions): FuseOps {
       run('access', path, () => fs.access(path, mode), cb);
     },
     unlink(path: string, cb: Cb) {
-      run('unlink', path, settled([path], () => ns.unlink(fs, path)), cb);
+      run('unlink', path, settledTaking([path], (closing) => ns.unlink(fs, path, closing)), cb);
     },
     rename(from: string, to: string, cb: Cb) {
-      run('rename', from, settled([from, to], () => ns.rename(fs, from, to)), cb);
+      run('rename', from, settledTaking([from, to], (closing) => ns.rename(fs, from, to, closing)), cb);
     },
     mkdir(path: string, mode: number, cb: Cb) {
       run('mkdir', path, settled([path], () => ns.mkdir(fs, path, mode)), cb);

@@ -108,10 +108,15 @@ export class TreeCore {
     return this.queryInfoMsg(fileId, InfoType.FILE, FileInfoClass.FileAllInformation, 4096);
   }
 
-  /** Send a related compound and wait for every member's reply. */
-  async compound(members: SmbMessage[]): Promise<SmbResponse[]> {
+  /**
+   * Send a compound and wait for every member's reply. Members from
+   * `relatedFrom` on are related (they act on the handle the member before
+   * them opened); those before it stand alone, such as the CLOSE of a
+   * handle the operation that follows replaces.
+   */
+  async compound(members: SmbMessage[], relatedFrom = 1): Promise<SmbResponse[]> {
     for (let i = 0; i < members.length - 1; i++) members[i]!.next = members[i + 1]!;
-    for (let i = 1; i < members.length; i++) members[i]!.related = true;
+    for (let i = Math.max(1, relatedFrom); i < members.length; i++) members[i]!.related = true;
     await this.conn.send(members[0]!);
     return Promise.all(members.map((m) => m.done));
   }

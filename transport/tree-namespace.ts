@@ -30,7 +30,10 @@ const ATTR = FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE;
 /**
  * CREATE `path` with `spec`, then `middle` (built for the related handle),
  * then CLOSE; throws the first member's failure. `ok` adds accepted statuses
- * for middle members by index from 0.
+ * for middle members by index from 0. The CLOSEs of `closing` (handles of
+ * ours the operation ends, such as one closetimeo kept) go first in the same
+ * compound, unrelated: their handles are gone before the CREATE, whatever
+ * it answers. Returns the replies from the CREATE on.
  */
 async function onPath(
   core: TreeCore,
@@ -40,13 +43,21 @@ async function onPath(
   names: readonly string[] = [path],
   ok: Record<number, readonly number[]> = {},
   unchecked: number | null = null,
+  closing: readonly Buffer[] = [],
 ): Promise<SmbResponse[]> {
-  const rs = await core.compound([core.createMsg(path, spec), ...middle, core.closeMsg(RELATED_FILE_ID)]);
+  const closes = closing.map((id) => core.closeMsg(id));
+  const all = await core.compound([...closes, core.createMsg(path, spec), ...middle, core.closeMsg(RELATED_FILE_ID)], closes.length + 1);
+  // A handle already closed (a reconnect lost it) is not the operation's failure.
+  core.checkAll(all.slice(0, closes.length), names, Object.fromEntries(closes.map((_, i) => [i, CLOSED_OK])));
+  const rs = all.slice(closes.length);
   const shifted: Record<number, readonly number[]> = {};
   for (const [i, v] of Object.entries(ok)) shifted[Number(i) + 1] = [NtStatus.STATUS_SUCCESS, ...v];
   core.checkAll(unchecked === null ? rs : rs.filter((_, i) => i !== unchecked + 1), names, shifted);
   return rs;
 }
+
+/** What a CLOSE of one of our handles may answer. */
+const CLOSED_OK = [NtStatus.STATUS_SUCCESS, NtStatus.STATUS_FILE_CLOSED];
 
 /** The post-change attributes query: a middle member of onPath, left unchecked there. */
 function postQuery(core: TreeCore): SmbMessage {
@@ -80,19 +91,23 @@ export async function setAttributesPath(core: TreeCore, path: string, attributes
  * Rename a file or directory; `replace` overwrites an existing target file.
  * Resolves to the renamed file's attributes, or null if they did not come.
  */
-export async function renamePath(core: TreeCore, from: string, to: string, replace: boolean): Promise<SmbStat | null> {
+export async function renamePath(core: TreeCore, from: string, to: string, replace: boolean, closing: readonly Buffer[] = []): Promise<SmbStat | null> {
   const set = core.setInfoMsg(RELATED_FILE_ID, FileInfoClass.FileRenameInformation, encodeFileRenameInformation({ replaceIfExists: replace, fileName: to }));
-  const rs = await onPath(core, from, { desiredAccess: ATTR | FileAccess.DELETE }, [set, postQuery(core)], [from, to], {}, 1);
+  const rs = await onPath(core, from, { desiredAccess: ATTR | FileAccess.DELETE }, [set, postQuery(core)], [from, to], {}, 1, closing);
   return postStat(rs[2]!);
 }
 
 /** Delete a file (not a directory: STATUS_FILE_IS_A_DIRECTORY). */
-export async function unlinkPath(core: TreeCore, path: string): Promise<void> {
+export async function unlinkPath(core: TreeCore, path: string, closing: readonly Buffer[] = []): Promise<void> {
   await onPath(
     core,
     path,
     { desiredAccess: ATTR | FileAccess.DELETE, createOptions: CreateOptions.FILE_NON_DIRECTORY_FILE | CreateOptions.FILE_DELETE_ON_CLOSE },
     [],
+    [path],
+    {},
+    null,
+    closing,
   );
 }
 

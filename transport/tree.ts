@@ -301,15 +301,26 @@ export class Tree implements SmbTree {
     return ns.setAttributesPath(this.core, path, attributes);
   }
 
-  renamePath(from: string, to: string, replace: boolean): Promise<SmbStat | null> {
+  renamePath(from: string, to: string, replace: boolean, closing: readonly Buffer[] = []): Promise<SmbStat | null> {
+    this.forgetAll(closing);
     this.leases.dropPath(from);
     this.leases.dropPath(to);
-    return ns.renamePath(this.core, from, to, replace);
+    return ns.renamePath(this.core, from, to, replace, closing);
   }
 
-  unlinkPath(path: string): Promise<void> {
+  unlinkPath(path: string, closing: readonly Buffer[] = []): Promise<void> {
+    this.forgetAll(closing);
     this.leases.dropPath(path);
-    return ns.unlinkPath(this.core, path);
+    return ns.unlinkPath(this.core, path, closing);
+  }
+
+  /** Handles about to be closed inside another operation's compound: forgotten first, as close() does. */
+  private forgetAll(fileIds: readonly Buffer[]): void {
+    for (const id of fileIds) {
+      this.leases.forget(id);
+      this.core.durables.remove(id);
+      this.conn.forgetHandle(id);
+    }
   }
 
   rmdirPath(path: string): Promise<void> {

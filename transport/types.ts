@@ -273,9 +273,13 @@ export interface SmbTree {
   setTimesPath(path: string, times: SmbTimes): Promise<SmbStat | null>;
   /** FILE_ATTRIBUTE_* bits; 0 clears them all (sent as FILE_ATTRIBUTE_NORMAL). */
   setAttributesPath(path: string, attributes: number): Promise<void>;
-  /** Resolves to the renamed file's attributes (queried in the same compound), null if they did not come. */
-  renamePath(from: string, to: string, replace: boolean): Promise<SmbStat | null>;
-  unlinkPath(path: string): Promise<void>;
+  /**
+   * Resolves to the renamed file's attributes (queried in the same compound), null if they did not come.
+   * `closing`: handles of this tree to CLOSE first in the same compound (still one round trip).
+   */
+  renamePath(from: string, to: string, replace: boolean, closing?: readonly Buffer[]): Promise<SmbStat | null>;
+  /** `closing` as for renamePath. */
+  unlinkPath(path: string, closing?: readonly Buffer[]): Promise<void>;
   /** ENOTEMPTY (STATUS_DIRECTORY_NOT_EMPTY) for a non-empty directory. */
   rmdirPath(path: string): Promise<void>;
   /** Resolves to the new directory's attributes (queried in the same compound), null if they did not come. */

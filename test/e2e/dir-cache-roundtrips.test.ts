@@ -98,7 +98,9 @@ t.test('a rename right after a write looks nothing up: the rename compound answe
   await sh(`echo more > ${q(d + '/a')}`); // drops a's cached attributes
   const frames = await requestsOf(`mv ${q(d + '/a')} ${q(d + '/z')}`);
   t.same(frames.filter((f) => f.endsWith('+QUERY_INFO+CLOSE') && !f.includes('SET_INFO')), [], `no lookup of either name (${JSON.stringify(frames)})`);
-  t.equal(frames.filter((f) => f === `CREATE(${dirName}\\mv\\a)+SET_INFO+QUERY_INFO+CLOSE`).length, 1, 'one rename compound');
+  // a's handle, still held after the write (closetimeo), is closed first in the same compound if its time is not up yet.
+  const rename = `CREATE(${dirName}\\mv\\a)+SET_INFO+QUERY_INFO+CLOSE`;
+  t.equal(frames.filter((f) => f === rename || f === `CLOSE+${rename}`).length, 1, 'one rename compound');
   t.same(await requestsOf(`stat ${q(d + '/z')} >/dev/null; ! stat ${q(d + '/a')} 2>/dev/null`), [], 'both names known after it');
   t.equal(await readFile(path.join(base, 'mv', 'z'), 'utf8'), 'more\n', 'the server holds the renamed file');
 });

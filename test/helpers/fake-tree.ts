@@ -257,8 +257,9 @@ export class FakeTree implements SmbTree {
     f.stat = { ...f.stat, attributes: (attributes === 0x80 ? 0 : attributes) | (f.data === null ? 0x10 : 0) };
   }
 
-  async renamePath(from: string, to: string, replace: boolean): Promise<SmbStat | null> {
+  async renamePath(from: string, to: string, replace: boolean, closing: readonly Buffer[] = []): Promise<SmbStat | null> {
     this.count('renamePath');
+    this.closeInCompound(closing);
     const f = this.find(from);
     const dst = this.files.get(to);
     if (dst && (!replace || dst.data === null)) throw err(dst.data === null ? NtStatus.STATUS_ACCESS_DENIED : NtStatus.STATUS_OBJECT_NAME_COLLISION);
@@ -271,8 +272,17 @@ export class FakeTree implements SmbTree {
     return f.stat;
   }
 
-  async unlinkPath(path: string): Promise<void> {
+  /** The CLOSEs an unlink or rename carries first in its compound, counted as 'closeInCompound' (an unknown id is no error, as STATUS_FILE_CLOSED is not). */
+  private closeInCompound(closing: readonly Buffer[]): void {
+    for (const id of closing) {
+      this.count('closeInCompound');
+      this.handles.delete(id.toString('hex'));
+    }
+  }
+
+  async unlinkPath(path: string, closing: readonly Buffer[] = []): Promise<void> {
     this.count('unlinkPath');
+    this.closeInCompound(closing);
     const f = this.find(path);
     if (f.data === null) throw err(NtStatus.STATUS_FILE_IS_A_DIRECTORY);
     if (f.stat.attributes & 1) throw err(NtStatus.STATUS_ACCESS_DENIED);

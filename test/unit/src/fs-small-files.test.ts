@@ -72,7 +72,7 @@ t.test('a deferred CREATE that fails: flush returns the error, release logs the 
   t.ok((calls()['createWriteClose'] ?? 0) >= 1, 'the compound was tried');
 });
 
-t.test('closetimeo: a re-open reuses the parked handle; unlink closes it first', async (t) => {
+t.test('closetimeo: a re-open reuses the parked handle; unlink closes it in its own compound', async (t) => {
   const { tree, call, calls } = setup(30_000);
   const [, a] = (await call('open', '/old.txt', O_RDWR)) as [number, number];
   await call('flush', '/old.txt', a);
@@ -85,11 +85,38 @@ t.test('closetimeo: a re-open reuses the parked handle; unlink closes it first',
   await call('release', '/old.txt', b);
   await tick();
   t.equal((await call('unlink', '/old.txt'))[0], 0, 'unlink');
-  const c = calls();
-  t.equal(c['close'], 1, 'the parked handle closed before the unlink');
+  t.same(calls(), { unlinkPath: 1, closeInCompound: 1 }, 'the parked handle closed in the unlink\'s compound, no CLOSE of its own');
   t.equal(tree.handles.size, 0, 'no handle left');
   t.notOk(tree.files.has('old.txt'), 'the file is gone (no silly rename left behind)');
   t.same([...tree.files.keys()].filter((k) => k.includes('smbfuse')), [], 'no hidden name');
+});
+
+t.test('closetimeo: a rename carries the parked handles of both names; one that fails first still closes them', async (t) => {
+  const { tree, call, calls } = setup(30_000);
+  tree.add('b.txt', Buffer.from('b'));
+  for (const p of ['/old.txt', '/b.txt']) {
+    const [, fh] = (await call('open', p, 0)) as [number, number];
+    await call('release', p, fh);
+  }
+  await tick();
+  t.equal(tree.handles.size, 2, 'both handles parked');
+  calls();
+  t.equal((await call('rename', '/old.txt', '/b.txt'))[0], 0, 'rename over b.txt');
+  const c = calls();
+  t.same([c['renamePath'], c['closeInCompound'], c['close']], [1, 2, undefined], 'both parked handles closed in the rename\'s compound, no CLOSE of their own');
+  t.equal(tree.handles.size, 0, 'no handle left');
+  t.equal(tree.find('b.txt').data!.toString(), 'old data\n', 'b.txt is the renamed file');
+  const [, fh] = (await call('open', '/b.txt', 0)) as [number, number];
+  await call('release', '/b.txt', fh);
+  await tick();
+  calls();
+  // A name the server cannot store: refused before any request is sent.
+  t.equal((await call('rename', '/b.txt', '/bad\uFFFD'))[0], -84, 'EILSEQ');
+  await tick();
+  const after = calls();
+  t.same([after['close'], after['renamePath']], [1, undefined], 'nothing renamed; the handle taken for it is closed on its own');
+  t.equal(tree.handles.size, 0, 'no handle left');
+  t.equal(tree.find('b.txt').data!.toString(), 'old data\n', 'b.txt untouched');
 });
 
 t.test('a file created here keeps the inode number it was created with while it is open, after its CREATE too', async (t) => {
