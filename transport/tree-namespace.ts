@@ -47,17 +47,15 @@ async function onPath(
 ): Promise<SmbResponse[]> {
   const closes = closing.map((id) => core.closeMsg(id));
   const all = await core.compound([...closes, core.createMsg(path, spec), ...middle, core.closeMsg(RELATED_FILE_ID)], closes.length + 1);
-  // A handle already closed (a reconnect lost it) is not the operation's failure.
-  core.checkAll(all.slice(0, closes.length), names, Object.fromEntries(closes.map((_, i) => [i, CLOSED_OK])));
+  // Whatever those CLOSEs answer (STATUS_FILE_CLOSED for a handle a reconnect
+  // lost), the handles are gone on our side and the operation's own members
+  // say whether it was done: their replies are not used.
   const rs = all.slice(closes.length);
   const shifted: Record<number, readonly number[]> = {};
   for (const [i, v] of Object.entries(ok)) shifted[Number(i) + 1] = [NtStatus.STATUS_SUCCESS, ...v];
   core.checkAll(unchecked === null ? rs : rs.filter((_, i) => i !== unchecked + 1), names, shifted);
   return rs;
 }
-
-/** What a CLOSE of one of our handles may answer. */
-const CLOSED_OK = [NtStatus.STATUS_SUCCESS, NtStatus.STATUS_FILE_CLOSED];
 
 /** The post-change attributes query: a middle member of onPath, left unchecked there. */
 function postQuery(core: TreeCore): SmbMessage {

@@ -240,7 +240,8 @@ export class Tree implements SmbTree {
     if (opts.attrs) return closeWithAttrs(this.core, fileId);
     const r = await this.conn.request(this.core.closeMsg(fileId));
     expectStatus(r, [NtStatus.STATUS_SUCCESS, NtStatus.STATUS_FILE_CLOSED]);
-    decodeCloseResponse(r.msg);
+    // STATUS_FILE_CLOSED comes with the 9-byte error body, not a CLOSE reply.
+    if (r.header.status === NtStatus.STATUS_SUCCESS) decodeCloseResponse(r.msg);
     return null;
   }
 

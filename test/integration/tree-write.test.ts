@@ -173,6 +173,24 @@ for (const [name, d] of dialects) {
       await t.rejects(lstat(local('b.txt')), { code: 'ENOENT' });
     });
 
+    await t.test('unlink and rename carrying the CLOSE of a held handle in their compound', async (t) => {
+      await writeFile(local('held-u.txt'), 'u');
+      const u = await tree.create(smb('held-u.txt'), { access: 'read', disposition: 'open', lease: true });
+      await tree.unlinkPath(smb('held-u.txt'), [u.fileId]);
+      await t.rejects(lstat(local('held-u.txt')), { code: 'ENOENT' }, 'deleted at once: the held handle was closed first');
+      await tree.close(u.fileId); // already closed on the server: STATUS_FILE_CLOSED is no error
+      await writeFile(local('held-a.txt'), 'new');
+      await writeFile(local('held-b.txt'), 'old');
+      const a = await tree.create(smb('held-a.txt'), { access: 'read', disposition: 'open', lease: true });
+      const b = await tree.create(smb('held-b.txt'), { access: 'read', disposition: 'open', lease: true });
+      // Samba refuses to replace a file that is open; with both CLOSEs first in the compound, it is not.
+      const st = await tree.renamePath(smb('held-a.txt'), smb('held-b.txt'), true, [a.fileId, b.fileId]);
+      t.equal(st?.size, 3, 'the rename\'s own query answers');
+      t.equal(await readFile(local('held-b.txt'), 'utf8'), 'new', 'renamed over the held file');
+      await t.rejects(lstat(local('held-a.txt')), { code: 'ENOENT' });
+      t.equal(await errnoOf(tree.unlinkPath(smb('held-missing.txt'), [a.fileId])), E.ENOENT, 'the operation\'s own failure is reported, not the CLOSE of a gone handle');
+    });
+
     await t.test('unlink, rmdir, link', async (t) => {
       await writeFile(local('u.txt'), 'u');
       await tree.unlinkPath(smb('u.txt'));
