@@ -320,8 +320,7 @@ export class SmbFiles {
     const slot = this.open.get(path);
     const p = slot?.parked;
     if (!slot || !p || (writable && !p.h.writable)) return undefined;
-    clearTimeout(p.timer);
-    slot.parked = null;
+    this.unpark(slot);
     slot.handles.delete(p.h);
     // The server handle stays attached to the slot's ops as it was.
     const h: OpenFile = { ...p.h, writable, append: (flags & O_APPEND) !== 0 };
@@ -345,12 +344,17 @@ export class SmbFiles {
     };
   }
 
+  /** Take the parked handle off `slot` (its timer stopped); it stays in slot.handles. */
+  private unpark(slot: InodeSlot): void {
+    clearTimeout(slot.parked!.timer);
+    slot.parked = null;
+  }
+
   /** Close the parked handle of `slot` now (tracked; errors only end it). */
   private closeParked(slot: InodeSlot): Promise<void> {
     const p = slot.parked;
     if (!p) return Promise.resolve();
-    clearTimeout(p.timer);
-    slot.parked = null;
+    this.unpark(slot);
     // Another client may have renamed the file meanwhile (a rename breaks no
     // H lease when every open shares delete): its attributes at close are not
     // taken for the path's.
@@ -956,8 +960,7 @@ export class SmbFiles {
 
   /** CLOSE `h` on the server and, after the last one, settle the slot's state. */
   private async finishClose(slot: InodeSlot, h: OpenFile, err: unknown, attrsForPath = true): Promise<void> {
-    if (h.fileId) slot.ops.detach(h.fileId);
-    slot.handles.delete(h);
+    this.detachHandle(slot, h);
     const wantAttrs = attrsForPath && slot.opens === 0 && !slot.deleteOnClose;
     slot.closesInFlight++;
     let st: SmbStat | null;
@@ -984,14 +987,18 @@ export class SmbFiles {
     const slot = this.open.get(path);
     const p = slot?.parked;
     if (!slot || !p || !p.h.fileId || slot.opens !== 0 || slot.pendingCreate || slot.handles.size !== 1 || slot.closesInFlight !== 0 || slot.deleteOnClose || slot.inode.dirtyBytes > 0) return undefined;
-    clearTimeout(p.timer);
-    slot.parked = null;
-    slot.ops.detach(p.h.fileId);
-    slot.handles.delete(p.h);
+    this.unpark(slot);
+    this.detachHandle(slot, p.h);
     // Its attributes at close are not asked for: the operation changes the path.
     // Not delete-on-close, so this completes before it returns (no await is reached).
     void this.afterClose(slot, null, false);
     return p.h.fileId;
+  }
+
+  /** `h` leaves `slot`: its server handle no longer serves the slot's I/O. */
+  private detachHandle(slot: InodeSlot, h: OpenFile): void {
+    if (h.fileId) slot.ops.detach(h.fileId);
+    slot.handles.delete(h);
   }
 
   /** CLOSE a handle takeParked() gave out whose operation did not send it (in the background, tracked for unmount). */

@@ -234,9 +234,7 @@ export class Tree implements SmbTree {
   }
 
   async close(fileId: Buffer, opts: { attrs?: boolean } = {}): Promise<SmbStat | null> {
-    this.leases.forget(fileId);
-    this.core.durables.remove(fileId);
-    this.conn.forgetHandle(fileId);
+    this.forget(fileId);
     if (opts.attrs) return closeWithAttrs(this.core, fileId);
     const r = await this.conn.request(this.core.closeMsg(fileId));
     expectStatus(r, [NtStatus.STATUS_SUCCESS, NtStatus.STATUS_FILE_CLOSED]);
@@ -303,25 +301,23 @@ export class Tree implements SmbTree {
   }
 
   renamePath(from: string, to: string, replace: boolean, closing: readonly Buffer[] = []): Promise<SmbStat | null> {
-    this.forgetAll(closing);
+    for (const id of closing) this.forget(id);
     this.leases.dropPath(from);
     this.leases.dropPath(to);
     return ns.renamePath(this.core, from, to, replace, closing);
   }
 
   unlinkPath(path: string, closing: readonly Buffer[] = []): Promise<void> {
-    this.forgetAll(closing);
+    for (const id of closing) this.forget(id);
     this.leases.dropPath(path);
     return ns.unlinkPath(this.core, path, closing);
   }
 
-  /** Handles about to be closed inside another operation's compound: forgotten first, as close() does. */
-  private forgetAll(fileIds: readonly Buffer[]): void {
-    for (const id of fileIds) {
-      this.leases.forget(id);
-      this.core.durables.remove(id);
-      this.conn.forgetHandle(id);
-    }
+  /** A handle about to be closed (by close() or inside another operation's compound): its lease, durable state and loss are forgotten first. */
+  private forget(fileId: Buffer): void {
+    this.leases.forget(fileId);
+    this.core.durables.remove(fileId);
+    this.conn.forgetHandle(fileId);
   }
 
   rmdirPath(path: string): Promise<void> {

@@ -44,17 +44,21 @@ async function bulk(o, step, copies = 1) {
 /** The Samba whose CPU the server rows count: the bench's own, or SMB_DIR's; null if neither. */
 const serverDirOf = (ctx) => ctx.ownSamba ?? process.env.SMB_DIR ?? null;
 
+/** Whether COLUMN's client talks to the bench's Samba (fuse-null and local disk do not). */
+const usesServer = (column) => column !== 'fuse-null' && column !== 'local';
+
 /**
- * STEP() with the server's CPU seconds across it added as `server` (when the
- * bench knows its Samba). A client whose connection ended with the step
- * (smbclient, transport-reads) leaves its smbd's CPU to the parent's
- * reaping: half a second is given for that.
+ * STEP() of COLUMN with the server's CPU seconds across it added as `server`
+ * (when the bench knows its Samba and the column's client talks to it). A
+ * client whose connection ended with the step (smbclient, transport-reads)
+ * leaves its smbd's CPU to the parent's reaping: half a second is given for
+ * that.
  */
-async function withServerCpu(ctx, step) {
-  const dir = serverDirOf(ctx);
-  const s0 = dir ? serverCpuSecs(dir) : 0;
+async function withServerCpu(ctx, column, step) {
+  const dir = usesServer(column) ? serverDirOf(ctx) : null;
+  if (!dir) return step();
+  const s0 = serverCpuSecs(dir);
   const r = await step();
-  if (!dir) return r;
   await sleep(500);
   return { ...r, server: serverCpuSecs(dir) - s0 };
 }
@@ -91,7 +95,7 @@ export async function writeGroup(ctx, o) {
   await rs.attempt(['write', 'cpu-write', 'server-write', ...cpuRows], 'smbclient', async () => {
     const dst = path.join(ctx.share, 'bench-write-smbclient');
     try {
-      const r = await withServerCpu(ctx, () => bulk(o, () => sh(ctx.smbclientScript(`put ${src} bench-write-smbclient`), { timeoutS: ioTimeout(o.sizeMiB) }), 2));
+      const r = await withServerCpu(ctx, 'smbclient', () => bulk(o, () => sh(ctx.smbclientScript(`put ${src} bench-write-smbclient`), { timeoutS: ioTimeout(o.sizeMiB) }), 2));
       checkSize(dst, bytes, 'smbclient');
       rs.set('write', 'smbclient', mbps(bytes, r.secs));
       rs.set('cpu-write', 'smbclient', r.cpu / (bytes / GiB));
@@ -105,7 +109,7 @@ export async function writeGroup(ctx, o) {
     const m = await ctx.mountSmbfuse();
     try {
       const c0 = cpuSecs(m.pid); // the touch runs in a process of its own
-      const r = await withServerCpu(ctx, () => bulk(o, () => dd(path.join(m.mnt, 'bench-write-smbfuse')), 2));
+      const r = await withServerCpu(ctx, 'smbfuse', () => bulk(o, () => dd(path.join(m.mnt, 'bench-write-smbfuse')), 2));
       const c1 = cpuSecs(m.pid);
       checkSize(dst, bytes, 'smbfuse'); // after fsync and close, before unmount
       rs.set('write', 'smbfuse', mbps(bytes, r.secs));
@@ -134,12 +138,10 @@ export async function writeGroup(ctx, o) {
 
   for (const [col, dir] of [['local', ctx.local], ['other', o.otherWork]]) {
     if (!dir) continue;
-    // Another client of the same server: its server CPU is counted too.
-    const timed = (step) => (col === 'other' ? withServerCpu(ctx, step) : step());
     await rs.attempt(['write', 'server-write', ...cpuRows], col, async () => {
       const f = path.join(dir, 'bench-write');
       try {
-        const r = await timed(() => bulk(o, () => dd(f), 2));
+        const r = await withServerCpu(ctx, col, () => bulk(o, () => dd(f), 2));
         rs.set('write', col, mbps(bytes, r.secs));
         setServerCpu(rs, 'server-write', col, r, bytes);
         setCpuBound(rs, cpuRows, col, r, bytes);
@@ -174,7 +176,7 @@ export async function readGroup(ctx, o) {
   rs.note('busy-read', 'busy time of every core (client, server, reader, kernel) across the timed step; each step follows a touch of fresh memory (see scripts/bench/proc.mjs, prefault)');
 
   await rs.attempt(['read-cold', 'cpu-read', 'server-read', ...cpuRows], 'smbclient', async () => {
-    const r = await withServerCpu(ctx, () => bulk(o, () => sh(ctx.smbclientScript('get bench-big /dev/null'), { timeoutS: ioTimeout(o.sizeMiB) })));
+    const r = await withServerCpu(ctx, 'smbclient', () => bulk(o, () => sh(ctx.smbclientScript('get bench-big /dev/null'), { timeoutS: ioTimeout(o.sizeMiB) })));
     rs.set('read-cold', 'smbclient', mbps(bytes, r.secs));
     rs.set('cpu-read', 'smbclient', r.cpu / (bytes / GiB));
     setServerCpu(rs, 'server-read', 'smbclient', r, bytes);
@@ -184,7 +186,7 @@ export async function readGroup(ctx, o) {
   // The mount's own READ size and window (rsize=4M, readahead=8M: two in flight), no FUSE.
   rs.note('read-cold', 'transport: the file read start to end through smbfuse\'s SMB transport alone, 4 MiB READs, two in flight (the mount\'s defaults), no FUSE (scripts/bench/transport-reads.mjs)');
   await rs.attempt(['read-cold', 'cpu-read', 'server-read', ...cpuRows], 'transport', async () => {
-    const r = await withServerCpu(ctx, () => bulk(o, async () => JSON.parse((await sh(transportReads(ctx, 2, `seq:${4 * MiB}`), { timeoutS: ioTimeout(o.sizeMiB) })).stdout)));
+    const r = await withServerCpu(ctx, 'transport', () => bulk(o, async () => JSON.parse((await sh(transportReads(ctx, 2, `seq:${4 * MiB}`), { timeoutS: ioTimeout(o.sizeMiB) })).stdout)));
     rs.set('read-cold', 'transport', mbps(bytes, r.secs));
     rs.set('cpu-read', 'transport', r.cpu / (bytes / GiB));
     setServerCpu(rs, 'server-read', 'transport', r, bytes);
@@ -194,7 +196,7 @@ export async function readGroup(ctx, o) {
   const daemon = async (col, m, file) => {
     try {
       const c0 = cpuSecs(m.pid);
-      const r = col === 'fuse-null' ? await bulk(o, () => dd(file)) : await withServerCpu(ctx, () => bulk(o, () => dd(file)));
+      const r = await withServerCpu(ctx, col, () => bulk(o, () => dd(file)));
       const c1 = cpuSecs(m.pid);
       rs.set('read-cold', col, mbps(bytes, r.secs));
       rs.set('cpu-read', col, (c1 - c0) / (bytes / GiB));
@@ -215,11 +217,10 @@ export async function readGroup(ctx, o) {
 
   for (const [col, dir] of [['local', ctx.local], ['other', o.otherWork]]) {
     if (!dir) continue;
-    const timed = (step) => (col === 'other' ? withServerCpu(ctx, step) : step());
     await rs.attempt(['read-cold', 'read-warm', 'server-read', ...cpuRows], col, async () => {
       const f = await ensureBig(dir, o.sizeMiB, local);
       await dropCache(f);
-      const r = await timed(() => bulk(o, () => dd(f)));
+      const r = await withServerCpu(ctx, col, () => bulk(o, () => dd(f)));
       rs.set('read-cold', col, mbps(bytes, r.secs));
       setServerCpu(rs, 'server-read', col, r, bytes);
       setCpuBound(rs, cpuRows, col, r, bytes);
@@ -245,7 +246,7 @@ export async function fioGroup(ctx, o) {
     const iops = await runIt();
     // A client that has ended (transport-reads) leaves its server process's CPU to the parent's reaping.
     if (col === 'transport') await sleep(500);
-    if (depth === 16 && serverDir && col !== 'fuse-null' && col !== 'local') {
+    if (depth === 16 && serverDir && usesServer(col)) {
       rs.set('fio-server-cpu', col, ((serverCpuSecs(serverDir) - cpu0) / (iops * o.fioSecs)) * 1e6);
     }
     return iops;
