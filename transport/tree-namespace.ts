@@ -27,24 +27,26 @@ import type { SmbStat, SmbTimes } from './types.js';
 
 const ATTR = FileAccess.FILE_READ_ATTRIBUTES | FileAccess.SYNCHRONIZE;
 
+/** What onPath checks and adds beyond its CREATE, middle members and CLOSE. */
+interface OnPathOptions {
+  /** The names an error message gives (default: the path). */
+  names?: readonly string[];
+  /** Statuses accepted besides success for middle members, by index from 0. */
+  ok?: Record<number, readonly number[]>;
+  /** The middle member (index from 0) whose status is not checked: a post-change query. */
+  unchecked?: number;
+  /** Handles of ours the operation ends (such as one closetimeo kept), closed first in the same compound. */
+  closing?: readonly Buffer[];
+}
+
 /**
  * CREATE `path` with `spec`, then `middle` (built for the related handle),
- * then CLOSE; throws the first member's failure. `ok` adds accepted statuses
- * for middle members by index from 0. The CLOSEs of `closing` (handles of
- * ours the operation ends, such as one closetimeo kept) go first in the same
- * compound, unrelated: their handles are gone before the CREATE, whatever
- * it answers. Returns the replies from the CREATE on.
+ * then CLOSE; throws the first member's failure. The CLOSEs of `o.closing`
+ * go first in the same compound, unrelated: their handles are gone before
+ * the CREATE, whatever it answers. Returns the replies from the CREATE on.
  */
-async function onPath(
-  core: TreeCore,
-  path: string,
-  spec: CreateSpec,
-  middle: SmbMessage[],
-  names: readonly string[] = [path],
-  ok: Record<number, readonly number[]> = {},
-  unchecked: number | null = null,
-  closing: readonly Buffer[] = [],
-): Promise<SmbResponse[]> {
+async function onPath(core: TreeCore, path: string, spec: CreateSpec, middle: SmbMessage[], o: OnPathOptions = {}): Promise<SmbResponse[]> {
+  const { names = [path], ok = {}, unchecked, closing = [] } = o;
   const closes = closing.map((id) => core.closeMsg(id));
   const all = await core.compound([...closes, core.createMsg(path, spec), ...middle, core.closeMsg(RELATED_FILE_ID)], closes.length + 1);
   // Whatever those CLOSEs answer (STATUS_FILE_CLOSED for a handle a reconnect
@@ -53,7 +55,7 @@ async function onPath(
   const rs = all.slice(closes.length);
   const shifted: Record<number, readonly number[]> = {};
   for (const [i, v] of Object.entries(ok)) shifted[Number(i) + 1] = [NtStatus.STATUS_SUCCESS, ...v];
-  core.checkAll(unchecked === null ? rs : rs.filter((_, i) => i !== unchecked + 1), names, shifted);
+  core.checkAll(unchecked === undefined ? rs : rs.filter((_, i) => i !== unchecked + 1), names, shifted);
   return rs;
 }
 
@@ -74,7 +76,7 @@ export async function truncatePath(core: TreeCore, path: string, size: number): 
  */
 export async function setTimesPath(core: TreeCore, path: string, times: SmbTimes): Promise<SmbStat | null> {
   const set = core.setInfoMsg(RELATED_FILE_ID, FileInfoClass.FileBasicInformation, basicInfoFor(times));
-  const rs = await onPath(core, path, { desiredAccess: ATTR | FileAccess.FILE_WRITE_ATTRIBUTES }, [set, postQuery(core)], [path], {}, 1);
+  const rs = await onPath(core, path, { desiredAccess: ATTR | FileAccess.FILE_WRITE_ATTRIBUTES }, [set, postQuery(core)], { unchecked: 1 });
   return postStat(rs[2]!);
 }
 
@@ -91,22 +93,14 @@ export async function setAttributesPath(core: TreeCore, path: string, attributes
  */
 export async function renamePath(core: TreeCore, from: string, to: string, replace: boolean, closing: readonly Buffer[] = []): Promise<SmbStat | null> {
   const set = core.setInfoMsg(RELATED_FILE_ID, FileInfoClass.FileRenameInformation, encodeFileRenameInformation({ replaceIfExists: replace, fileName: to }));
-  const rs = await onPath(core, from, { desiredAccess: ATTR | FileAccess.DELETE }, [set, postQuery(core)], [from, to], {}, 1, closing);
+  const rs = await onPath(core, from, { desiredAccess: ATTR | FileAccess.DELETE }, [set, postQuery(core)], { names: [from, to], unchecked: 1, closing });
   return postStat(rs[2]!);
 }
 
 /** Delete a file (not a directory: STATUS_FILE_IS_A_DIRECTORY). */
 export async function unlinkPath(core: TreeCore, path: string, closing: readonly Buffer[] = []): Promise<void> {
-  await onPath(
-    core,
-    path,
-    { desiredAccess: ATTR | FileAccess.DELETE, createOptions: CreateOptions.FILE_NON_DIRECTORY_FILE | CreateOptions.FILE_DELETE_ON_CLOSE },
-    [],
-    [path],
-    {},
-    null,
-    closing,
-  );
+  const spec = { desiredAccess: ATTR | FileAccess.DELETE, createOptions: CreateOptions.FILE_NON_DIRECTORY_FILE | CreateOptions.FILE_DELETE_ON_CLOSE };
+  await onPath(core, path, spec, [], { closing });
 }
 
 /**
@@ -132,9 +126,7 @@ export async function mkdirPath(core: TreeCore, path: string): Promise<SmbStat |
     path,
     { desiredAccess: ATTR, disposition: CreateDisposition.FILE_CREATE, createOptions: CreateOptions.FILE_DIRECTORY_FILE, contexts: [MXAC_CONTEXT] },
     [postQuery(core)],
-    [path],
-    {},
-    0,
+    { unchecked: 0 },
   );
   const st = postStat(rs[1]!);
   return st?.isDirectory ? withMaximalAccess(st, decodeCreateResponse(rs[0]!.msg)) : null;
@@ -148,7 +140,7 @@ export async function mkdirPath(core: TreeCore, path: string): Promise<SmbStat |
 export async function linkPath(core: TreeCore, existing: string, newPath: string): Promise<SmbStat | null> {
   const set = core.setInfoMsg(RELATED_FILE_ID, FileInfoClass.FileLinkInformation, encodeFileLinkInformation({ replaceIfExists: false, fileName: newPath }));
   const spec = { desiredAccess: ATTR | FileAccess.FILE_WRITE_ATTRIBUTES, createOptions: CreateOptions.FILE_NON_DIRECTORY_FILE };
-  const rs = await onPath(core, existing, spec, [set, postQuery(core)], [existing, newPath], {}, 1);
+  const rs = await onPath(core, existing, spec, [set, postQuery(core)], { names: [existing, newPath], unchecked: 1 });
   return postStat(rs[2]!);
 }
 
@@ -156,7 +148,7 @@ export async function linkPath(core: TreeCore, existing: string, newPath: string
 export async function getEas(core: TreeCore, path: string): Promise<{ name: string; value: Buffer }[]> {
   const outLen = Math.min(core.neg.maxTransactSize, 65536);
   const q = core.queryInfoMsg(RELATED_FILE_ID, InfoType.FILE, FileInfoClass.FileFullEaInformation, outLen, QueryInfoFlags.SL_RESTART_SCAN);
-  const rs = await onPath(core, path, { desiredAccess: ATTR | FileAccess.FILE_READ_EA }, [q], [path], { 0: [NtStatus.STATUS_NO_EAS_ON_FILE] });
+  const rs = await onPath(core, path, { desiredAccess: ATTR | FileAccess.FILE_READ_EA }, [q], { ok: { 0: [NtStatus.STATUS_NO_EAS_ON_FILE] } });
   if (rs[1]!.header.status === NtStatus.STATUS_NO_EAS_ON_FILE) return [];
   return decodeFileFullEaInformation(decodeQueryInfoResponse(rs[1]!.msg).outputBuffer).map((e) => ({ name: e.name, value: Buffer.from(e.value) }));
 }
