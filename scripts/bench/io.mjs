@@ -238,18 +238,12 @@ export async function fioGroup(ctx, o) {
     { id: 'fio-qd16', label: 'fio 4 KiB randread direct=1, depth 16', unit: 'IOPS', better: 'higher' },
     { id: 'fio-server-cpu', label: 'server (smbd) CPU per 4 KiB READ, depth 16', unit: 'us', better: 'lower' },
   ]);
-  // The Samba whose CPU the last row counts.
-  const serverDir = serverDirOf(ctx);
   /** The IOPS `runIt` resolves to (a run of o.fioSecs); at depth 16, also the server's CPU per READ over that run. */
   const measured = async (col, depth, runIt) => {
-    const cpu0 = serverDir ? serverCpuSecs(serverDir) : 0;
-    const iops = await runIt();
-    // A client that has ended (transport-reads) leaves its server process's CPU to the parent's reaping.
-    if (col === 'transport') await sleep(500);
-    if (depth === 16 && serverDir && usesServer(col)) {
-      rs.set('fio-server-cpu', col, ((serverCpuSecs(serverDir) - cpu0) / (iops * o.fioSecs)) * 1e6);
-    }
-    return iops;
+    if (depth !== 16) return runIt();
+    const r = await withServerCpu(ctx, col, async () => ({ iops: await runIt() }));
+    if (r.server !== undefined) rs.set('fio-server-cpu', col, (r.server / (r.iops * o.fioSecs)) * 1e6);
+    return r.iops;
   };
   const fio = async (file, depth) => {
     const r = await sh(`fio --name=rr --filename=${q(file)} --readonly --rw=randread --bs=4k --direct=1 --ioengine=libaio` +
